@@ -1,0 +1,136 @@
+//! `group_vars/` and `host_vars/` next to an inventory source.
+//!
+//! For each group or host, the first of `NAME`, `NAME.yml`, `NAME.yaml` and
+//! `NAME.json` that exists is read; a directory of that name is read whole,
+//! every file in it sorted by name, recursively, hidden and backup files
+//! skipped. Later files replace earlier keys, as Ansible's do.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::inventory::{AdjacentVars, Inventory, Vars, merge};
+use crate::yaml_tree::{self, NodeValue};
+
+const EXTENSIONS: [&str; 4] = ["", ".yml", ".yaml", ".json"];
+
+/// Reads `group_vars/` and `host_vars/` under `base` for every group and host of `inventory`.
+pub(crate) fn load(inventory: &Inventory, base: &Path) -> Result<AdjacentVars, Error> {
+    let mut adjacent = AdjacentVars::default();
+    let group_dir = base.join("group_vars");
+    let names = directory_names(&group_dir)?;
+    if !names.is_empty() {
+        for (id, group) in inventory.groups().enumerate() {
+            if let Some(vars) = load_entity(&group_dir, &group.name, &names)? {
+                adjacent.groups.insert(id, vars);
+            }
+        }
+    }
+    let host_dir = base.join("host_vars");
+    let names = directory_names(&host_dir)?;
+    if !names.is_empty() {
+        for (id, host) in inventory.hosts().enumerate() {
+            if let Some(vars) = load_entity(&host_dir, &host.name, &names)? {
+                adjacent.hosts.insert(id, vars);
+            }
+        }
+    }
+    Ok(adjacent)
+}
+
+/// The entries of `directory`, read once so that 10,000 hosts cost no 40,000 `stat` calls.
+fn directory_names(directory: &Path) -> Result<HashSet<String>, Error> {
+    let entries = match fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
+            return Ok(HashSet::new());
+        }
+        Err(source) => {
+            return Err(Error::Read {
+                path: directory.to_path_buf(),
+                source,
+            });
+        }
+    };
+    Ok(entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect())
+}
+
+fn load_entity(directory: &Path, name: &str, names: &HashSet<String>) -> Result<Option<Vars>, Error> {
+    for extension in EXTENSIONS {
+        let file_name = format!("{name}{extension}");
+        if !names.contains(&file_name) {
+            continue;
+        }
+        let path = directory.join(&file_name);
+        let files = if path.is_dir() {
+            let mut files = Vec::new();
+            collect_directory(&path, &mut files)?;
+            files
+        } else {
+            vec![path]
+        };
+        let mut vars = Vars::new();
+        for file in files {
+            merge(&mut vars, &read_vars_file(&file)?);
+        }
+        return Ok(Some(vars));
+    }
+    Ok(None)
+}
+
+fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let read_error = |source| Error::Read {
+        path: directory.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = fs::read_dir(directory)
+        .map_err(read_error)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+        let Some(file_name) = file_name else { continue };
+        if file_name.starts_with('.') || file_name.ends_with('~') {
+            continue;
+        }
+        let extension = path
+            .extension()
+            .map(|extension| format!(".{}", extension.to_string_lossy()));
+        if path.is_dir() && extension.is_none() {
+            collect_directory(&path, files)?;
+        } else if path.is_file()
+            && extension.as_ref().is_none_or(|extension| EXTENSIONS.contains(&extension.as_str()))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one variables file, which must hold a mapping (or nothing).
+pub fn read_vars_file(path: &Path) -> Result<Vars, Error> {
+    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root = yaml_tree::parse(&text, path)?;
+    match &root.value {
+        NodeValue::Null => Ok(Vars::new()),
+        NodeValue::Mapping(_) => match root.to_json() {
+            serde_json::Value::Object(vars) => Ok(vars),
+            _ => Ok(Vars::new()),
+        },
+        _ => Err(Error::Syntax {
+            location: root.location(path),
+            message: format!("a variables file must hold a mapping, found a {}", root.type_name()),
+            hint: Some("write one `name: value` per line".to_owned()),
+        }),
+    }
+}
