@@ -1,3 +1,69 @@
-fn main() {
-    println!("Hello, world!");
+//! The `drover` command: agentless, Ansible-compatible push orchestration.
+
+mod cli;
+mod commands;
+mod diagnostics;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    diagnostics::install_renderer();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                exit::USAGE_OR_CONFIG
+            } else {
+                exit::SUCCESS
+            };
+            // clap prints help and version to stdout, errors to stderr.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match &cli.command {
+        Command::Inventory(arguments) => commands::inventory::run(arguments),
+        Command::Completions(arguments) => {
+            commands::completions::completions(arguments.shell);
+            Ok(exit::SUCCESS)
+        }
+        Command::Man => commands::completions::man().map(|()| exit::SUCCESS),
+        Command::Run(_) => Ok(commands::not_yet::not_yet_implemented("run")),
+        Command::Play(_) => Ok(commands::not_yet::not_yet_implemented("play")),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::from(exit::USAGE_OR_CONFIG)
+        }
+    }
+}
+
+/// Logs go to stderr; `-v` raises the level, and `DROVER_LOG` overrides it.
+fn init_logging(verbosity: u8) {
+    let level = match verbosity {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DROVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .without_time()
+        .try_init();
 }

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub(crate) mod completions;
+pub(crate) mod inventory;
+pub(crate) mod not_yet;

@@ -1,0 +1,14 @@
+//! Messages to the operator on stderr; data goes to stdout.
+
+use drover_inventory::Warning;
+
+/// Prints inventory warnings, each with its `path:line:col` when known.
+pub(crate) fn print_warnings(warnings: &[Warning]) {
+    for warning in warnings {
+        #[allow(clippy::print_stderr)]
+        match &warning.location {
+            Some(location) => eprintln!("warning: {location}: {}", warning.message),
+            None => eprintln!("warning: {}", warning.message),
+        }
+    }
+}
