@@ -99,8 +99,11 @@ impl Inventory {
             adjacent_vars: Vec::new(),
             warnings: Vec::new(),
         };
-        inventory.add_group(ALL);
-        inventory.add_group(UNGROUPED);
+        let all = inventory.add_group(ALL);
+        let ungrouped = inventory.add_group(UNGROUPED);
+        // As in Ansible, `ungrouped` is the first child of `all`.
+        inventory.groups[all].children.push(ungrouped);
+        inventory.groups[ungrouped].parents.push(all);
         inventory
     }
 
