@@ -77,7 +77,10 @@ mod tests {
         assert_eq!(parse("web1:2222"), address("web1", Some(2222)));
         assert_eq!(parse("10.0.0.1:22"), address("10.0.0.1", Some(22)));
         assert_eq!(parse("[::1]:2200"), address("::1", Some(2200)));
-        assert_eq!(parse("web[01:09].lan:22"), address("web[01:09].lan", Some(22)));
+        assert_eq!(
+            parse("web[01:09].lan:22"),
+            address("web[01:09].lan", Some(22))
+        );
     }
 
     #[test]

@@ -162,7 +162,11 @@ impl Formatter for AsciiFormatter<'_> {
     fn end_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.0.end_array(writer)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_array_value(writer, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
@@ -174,7 +178,11 @@ impl Formatter for AsciiFormatter<'_> {
     fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.0.end_object(writer)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.0.begin_object_key(writer, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
@@ -193,7 +201,10 @@ mod tests {
     #[test]
     fn json_matches_python_layout() {
         let text = to_ansible_json(&json!({"b": [1, "é"], "a": {}, "c": []}));
-        assert_eq!(text, "{\n    \"a\": {},\n    \"b\": [\n        1,\n        \"\\u00e9\"\n    ],\n    \"c\": []\n}");
+        assert_eq!(
+            text,
+            "{\n    \"a\": {},\n    \"b\": [\n        1,\n        \"\\u00e9\"\n    ],\n    \"c\": []\n}"
+        );
     }
 
     #[test]

@@ -18,9 +18,8 @@ use crate::{address, python_literal, range, shell_words};
 static SECTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("section pattern is valid")
 });
-static GROUP_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([^:\]\s]+)\s*(?:#.*)?$").expect("group name pattern is valid")
-});
+static GROUP_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([^:\]\s]+)\s*(?:#.*)?$").expect("group name pattern is valid"));
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Section {

@@ -15,9 +15,8 @@ use crate::address;
 use crate::error::Error;
 use crate::inventory::{HostId, Inventory};
 
-static TERM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").expect("term pattern is valid")
-});
+static TERM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").expect("term pattern is valid"));
 static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("subscript is valid")
 });
@@ -38,7 +37,9 @@ pub fn split_terms(pattern: &str) -> Vec<String> {
     } else if address::parse(pattern).is_some() {
         vec![pattern]
     } else {
-        TERM.find_iter(pattern).map(|found| found.as_str()).collect()
+        TERM.find_iter(pattern)
+            .map(|found| found.as_str())
+            .collect()
     };
     terms
         .into_iter()
@@ -121,7 +122,11 @@ impl Inventory {
 
     /// Groups matching `expression` contribute all their hosts; hosts match
     /// by name when no group did, or when the expression is a glob or regex.
-    fn enumerate(&self, expression: &str, unmatched: &mut Vec<String>) -> Result<Vec<HostId>, Error> {
+    fn enumerate(
+        &self,
+        expression: &str,
+        unmatched: &mut Vec<String>,
+    ) -> Result<Vec<HostId>, Error> {
         let matcher = Matcher::new(expression)?;
         let mut results = Vec::new();
         let mut matched_group = false;
@@ -131,8 +136,7 @@ impl Inventory {
                 results.extend(self.group_hosts(id));
             }
         }
-        let special = expression.starts_with('~')
-            || expression.contains(['.', '?', '*', '[']);
+        let special = expression.starts_with('~') || expression.contains(['.', '?', '*', '[']);
         if !matched_group || special {
             for (id, host) in self.hosts().enumerate() {
                 if !host.implicit && matcher.is_match(&host.name) {
@@ -224,9 +228,11 @@ fn apply_subscript(hosts: Vec<HostId>, subscript: Option<Subscript>) -> Option<V
     let length = hosts.len();
     match subscript {
         // Ansible treats an end of 0 as "no end", selecting the start alone.
-        Subscript::Range(start, Some(end)) if end > 0 => {
-            Some(hosts.get(start.min(length)..(end + 1).min(length).max(start.min(length)))?.to_vec())
-        }
+        Subscript::Range(start, Some(end)) if end > 0 => Some(
+            hosts
+                .get(start.min(length)..(end + 1).min(length).max(start.min(length)))?
+                .to_vec(),
+        ),
         Subscript::Range(start, None) => Some(hosts.get(start.min(length)..)?.to_vec()),
         Subscript::Range(start, Some(_)) => hosts.get(start).map(|host| vec![*host]),
         Subscript::Index(index) => {

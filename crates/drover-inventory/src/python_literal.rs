@@ -146,7 +146,11 @@ impl Parser {
         match self.peek()? {
             '+' | '-' => {
                 let inner = self.signed_number()?;
-                if negative { negate(&inner) } else { Some(inner) }
+                if negative {
+                    negate(&inner)
+                } else {
+                    Some(inner)
+                }
             }
             '0'..='9' | '.' => self.number(negative),
             _ => None,
@@ -157,7 +161,10 @@ impl Parser {
         let start = self.position;
         while let Some(character) = self.peek() {
             let exponent_sign = matches!(character, '+' | '-')
-                && matches!(self.chars.get(self.position.wrapping_sub(1)), Some('e' | 'E'))
+                && matches!(
+                    self.chars.get(self.position.wrapping_sub(1)),
+                    Some('e' | 'E')
+                )
                 && !self.radix_prefixed(start);
             if character.is_ascii_alphanumeric() || matches!(character, '_' | '.') || exponent_sign
             {
@@ -168,7 +175,11 @@ impl Parser {
         }
         let text: String = self.chars[start..self.position].iter().collect();
         let value = parse_number(&text)?;
-        if negative { negate(&value) } else { Some(value) }
+        if negative {
+            negate(&value)
+        } else {
+            Some(value)
+        }
     }
 
     fn radix_prefixed(&self, start: usize) -> bool {
@@ -292,7 +303,11 @@ impl Parser {
     }
 
     fn hex_escape(&mut self, digits: usize, text: &mut String) -> Option<()> {
-        let hex: String = self.chars.get(self.position..self.position + digits)?.iter().collect();
+        let hex: String = self
+            .chars
+            .get(self.position..self.position + digits)?
+            .iter()
+            .collect();
         self.position += digits;
         text.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
         Some(())
@@ -365,7 +380,6 @@ fn parse_number(text: &str) -> Option<Value> {
     Number::from_f64(lower.parse().ok()?).map(Value::Number)
 }
 
-
 /// Python allows single underscores between digits only.
 fn valid_underscores(text: &str) -> bool {
     let characters: Vec<char> = text.chars().collect();
@@ -409,7 +423,10 @@ mod tests {
 
     #[test]
     fn containers_are_typed() {
-        assert_eq!(literal_eval("[1, 'two', [3]]"), Some(json!([1, "two", [3]])));
+        assert_eq!(
+            literal_eval("[1, 'two', [3]]"),
+            Some(json!([1, "two", [3]]))
+        );
         assert_eq!(literal_eval("(1,)"), Some(json!([1])));
         assert_eq!(literal_eval("(1)"), Some(json!(1)));
         assert_eq!(

@@ -115,7 +115,11 @@ mod tests {
     fn numeric_ranges_pad_and_step() {
         assert_eq!(
             expand("web[01:05:2].example.com").unwrap(),
-            ["web01.example.com", "web03.example.com", "web05.example.com"]
+            [
+                "web01.example.com",
+                "web03.example.com",
+                "web05.example.com"
+            ]
         );
         assert_eq!(expand("h[8:10]").unwrap(), ["h8", "h9", "h10"]);
         assert_eq!(expand("h[:2]").unwrap(), ["h0", "h1", "h2"]);

@@ -34,7 +34,10 @@ pub(crate) fn parse(inventory: &mut Inventory, path: &Path) -> Result<(), Error>
     }
     for name in named_hosts {
         let variables = match &host_variables {
-            Some(all) => all.get(&name).cloned().unwrap_or(Value::Object(Vars::new())),
+            Some(all) => all
+                .get(&name)
+                .cloned()
+                .unwrap_or(Value::Object(Vars::new())),
             None => run(path, &["--host", &name])?,
         };
         let Value::Object(variables) = variables else {
@@ -61,7 +64,11 @@ fn read_group(
 ) -> Result<(), Error> {
     // Old scripts print a bare list of hosts, or a bare mapping of variables.
     let mut data = match data {
-        Value::Object(map) if ["hosts", "vars", "children"].iter().any(|k| map.contains_key(*k)) => {
+        Value::Object(map)
+            if ["hosts", "vars", "children"]
+                .iter()
+                .any(|k| map.contains_key(*k)) =>
+        {
             map
         }
         Value::Object(map) => {
@@ -82,7 +89,10 @@ fn read_group(
         };
         for host in hosts {
             let Value::String(host) = host else {
-                return Err(output_error(path, &format!("`{name}.hosts` holds a non-string")));
+                return Err(output_error(
+                    path,
+                    &format!("`{name}.hosts` holds a non-string"),
+                ));
             };
             inventory.add_host(&host, Some(group), None, Some(path));
             if !named_hosts.contains(&host) {
@@ -92,7 +102,10 @@ fn read_group(
     }
     if let Some(variables) = data.remove("vars") {
         let Value::Object(variables) = variables else {
-            return Err(output_error(path, &format!("`{name}.vars` is not an object")));
+            return Err(output_error(
+                path,
+                &format!("`{name}.vars` is not an object"),
+            ));
         };
         for (key, value) in variables {
             inventory.set_group_variable(group, &key, value);
@@ -100,11 +113,17 @@ fn read_group(
     }
     if let Some(children) = data.remove("children") {
         let Value::Array(children) = children else {
-            return Err(output_error(path, &format!("`{name}.children` is not a list")));
+            return Err(output_error(
+                path,
+                &format!("`{name}.children` is not a list"),
+            ));
         };
         for child in children {
             let Value::String(child) = child else {
-                return Err(output_error(path, &format!("`{name}.children` holds a non-string")));
+                return Err(output_error(
+                    path,
+                    &format!("`{name}.children` holds a non-string"),
+                ));
             };
             let child = inventory.add_group(&child);
             inventory.add_child(group, child, None)?;

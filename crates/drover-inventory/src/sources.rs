@@ -136,7 +136,11 @@ fn read_directory(inventory: &mut Inventory, directory: &Path) -> Result<(), Err
 /// `-i 'web1,web2:2222,'`: hosts named on the command line, all ungrouped.
 fn read_host_list(inventory: &mut Inventory, list: &str) {
     let ungrouped = inventory.add_group(UNGROUPED);
-    for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+    for item in list
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
         let (host, port) = match address::parse(item).filter(|parsed| !parsed.host.contains('[')) {
             Some(parsed) => (parsed.host, parsed.port),
             None => (item.to_owned(), None),

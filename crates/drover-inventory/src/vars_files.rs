@@ -60,7 +60,11 @@ fn directory_names(directory: &Path) -> Result<HashSet<String>, Error> {
         .collect())
 }
 
-fn load_entity(directory: &Path, name: &str, names: &HashSet<String>) -> Result<Option<Vars>, Error> {
+fn load_entity(
+    directory: &Path,
+    name: &str,
+    names: &HashSet<String>,
+) -> Result<Option<Vars>, Error> {
     for extension in EXTENSIONS {
         let file_name = format!("{name}{extension}");
         if !names.contains(&file_name) {
@@ -95,7 +99,9 @@ fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), E
         .collect();
     entries.sort();
     for path in entries {
-        let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
         let Some(file_name) = file_name else { continue };
         if file_name.starts_with('.') || file_name.ends_with('~') {
             continue;
@@ -106,7 +112,9 @@ fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), E
         if path.is_dir() && extension.is_none() {
             collect_directory(&path, files)?;
         } else if path.is_file()
-            && extension.as_ref().is_none_or(|extension| EXTENSIONS.contains(&extension.as_str()))
+            && extension
+                .as_ref()
+                .is_none_or(|extension| EXTENSIONS.contains(&extension.as_str()))
         {
             files.push(path);
         }
@@ -129,7 +137,10 @@ pub fn read_vars_file(path: &Path) -> Result<Vars, Error> {
         },
         _ => Err(Error::Syntax {
             location: root.location(path),
-            message: format!("a variables file must hold a mapping, found a {}", root.type_name()),
+            message: format!(
+                "a variables file must hold a mapping, found a {}",
+                root.type_name()
+            ),
             hint: Some("write one `name: value` per line".to_owned()),
         }),
     }

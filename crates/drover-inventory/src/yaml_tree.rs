@@ -115,17 +115,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Node, Error> {
     let parsed: Result<Option<Node>, _> = serde_saphyr::from_str_with_options(text, options);
     SOURCE.with(|source| source.borrow_mut().clear());
     let parsed = parsed.map_err(|error| {
-            let (line, column) = error.location().map_or((1, 1), |location| {
-                (
-                    usize::try_from(location.line()).unwrap_or(1).max(1),
-                    usize::try_from(location.column()).unwrap_or(1).max(1),
-                )
-            });
-            Error::Yaml {
-                location: SourceLocation::new(path, line, column),
-                message: strip_location_suffix(&error.to_string()),
-            }
-        })?;
+        let (line, column) = error.location().map_or((1, 1), |location| {
+            (
+                usize::try_from(location.line()).unwrap_or(1).max(1),
+                usize::try_from(location.column()).unwrap_or(1).max(1),
+            )
+        });
+        Error::Yaml {
+            location: SourceLocation::new(path, line, column),
+            message: strip_location_suffix(&error.to_string()),
+        }
+    })?;
     Ok(parsed.unwrap_or(Node {
         value: NodeValue::Null,
         line: 1,
@@ -152,8 +152,8 @@ thread_local! {
 /// also accepts `y`, `n` and mixed case such as `yEs`; Ansible keeps those
 /// as strings, and so must we.
 const PYYAML_BOOLEANS: [&str; 18] = [
-    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
-    "on", "On", "ON", "off", "Off", "OFF",
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF",
 ];
 
 /// Turns a boolean back into text when its spelling is not one of `PyYAML`'s.
@@ -303,7 +303,10 @@ mod tests {
     #[test]
     fn only_pyyaml_spellings_are_booleans() {
         let root = parse_text("a: y\nb: N\nc: yEs\nd: Off\n").to_json();
-        assert_eq!(root, serde_json::json!({"a": "y", "b": "N", "c": "yEs", "d": false}));
+        assert_eq!(
+            root,
+            serde_json::json!({"a": "y", "b": "N", "c": "yEs", "d": false})
+        );
     }
 
     #[test]

@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// drover reads Ansible inventories and playbooks and pushes changes to
 /// many hosts at once over one SSH connection per host.
 #[derive(Debug, Parser)]
-#[command(name = "drover", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "drover",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub(crate) struct Cli {
     /// More output on stderr (`-v` info, `-vv` debug, `-vvv` trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

@@ -190,11 +190,7 @@ fn issue_2_ansible_inventory_agrees_on_every_inventory() {
             assert_eq!(code, 0, "{sources:?} {action}: {stderr}");
             let theirs = ansible(&binary, &directory, &[&arguments[1..], &[action]].concat());
             if action == "--list" {
-                assert_eq!(
-                    normalised(&ours),
-                    normalised(&theirs),
-                    "{sources:?} --list"
-                );
+                assert_eq!(normalised(&ours), normalised(&theirs), "{sources:?} --list");
             } else {
                 let sorted = |text: &str| {
                     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();

@@ -55,7 +55,10 @@ fn groups_globs_and_regexes() {
 #[test]
 fn union_intersection_and_exclusion_follow_ansible_order() {
     let inventory = inventory();
-    assert_eq!(names(&inventory, "web:db"), ["web1", "web2", "web3", "db1", "db2"]);
+    assert_eq!(
+        names(&inventory, "web:db"),
+        ["web1", "web2", "web3", "db1", "db2"]
+    );
     assert_eq!(names(&inventory, "web,db"), names(&inventory, "web:db"));
     assert_eq!(names(&inventory, "web:&db"), ["web3"]);
     assert_eq!(names(&inventory, "prod:!db"), ["web1", "web2"]);

@@ -37,9 +37,9 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
         };
         graph
     } else if let Some(host) = &arguments.host {
-        let selection = inventory.select(host).map_err(|error| {
-            anyhow::anyhow!("{}", inventory_report(&error))
-        })?;
+        let selection = inventory
+            .select(host)
+            .map_err(|error| anyhow::anyhow!("{}", inventory_report(&error)))?;
         let [id] = selection.hosts.as_slice() else {
             eprint_report(&miette::miette!(
                 help = "give one host's exact name; `drover inventory --list` shows them",
@@ -47,7 +47,10 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
             ));
             return Ok(exit::USAGE_OR_CONFIG);
         };
-        render(&Value::Object(inventory.host_variables(*id)), arguments.yaml)?
+        render(
+            &Value::Object(inventory.host_variables(*id)),
+            arguments.yaml,
+        )?
     } else {
         unreachable!("clap requires one of --list, --graph and --host")
     };
@@ -79,10 +82,14 @@ fn restrict(inventory: &Inventory, document: &mut Value, limit: &str) -> anyhow:
         }
     }
     groups.retain(|name, group| {
-        name == "_meta" || group.as_object().is_some_and(|entry| {
-            entry.get("hosts").and_then(Value::as_array).is_some_and(|hosts| !hosts.is_empty())
-                || entry.contains_key("children")
-        })
+        name == "_meta"
+            || group.as_object().is_some_and(|entry| {
+                entry
+                    .get("hosts")
+                    .and_then(Value::as_array)
+                    .is_some_and(|hosts| !hosts.is_empty())
+                    || entry.contains_key("children")
+            })
     });
     Ok(())
 }
