@@ -99,17 +99,7 @@ fn read_file(inventory: &mut Inventory, path: &Path, metadata: &fs::Metadata) ->
 }
 
 fn read_directory(inventory: &mut Inventory, directory: &Path) -> Result<(), Error> {
-    let read_error = |source| Error::Read {
-        path: directory.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<PathBuf> = fs::read_dir(directory)
-        .map_err(read_error)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .collect();
-    entries.sort();
-    for path in entries {
+    for path in vars_files::sorted_entries(directory)? {
         let name = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())

@@ -88,17 +88,7 @@ fn load_entity(
 }
 
 fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let read_error = |source| Error::Read {
-        path: directory.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<PathBuf> = fs::read_dir(directory)
-        .map_err(read_error)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .collect();
-    entries.sort();
-    for path in entries {
+    for path in sorted_entries(directory)? {
         let file_name = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned());
@@ -120,6 +110,20 @@ fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), E
         }
     }
     Ok(())
+}
+
+/// The paths in `directory`, sorted, as Ansible walks directories.
+pub(crate) fn sorted_entries(directory: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(directory)
+        .map_err(|source| Error::Read {
+            path: directory.to_path_buf(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    entries.sort();
+    Ok(entries)
 }
 
 /// Reads one variables file, which must hold a mapping (or nothing).
