@@ -16,15 +16,21 @@ pub(crate) fn literal_eval(text: &str) -> Option<Value> {
     let mut parser = Parser {
         chars: text.trim_start_matches([' ', '\t']).chars().collect(),
         position: 0,
+        depth: 0,
     };
     let value = parser.expression()?;
     parser.skip_blanks();
     (parser.position == parser.chars.len()).then_some(value)
 }
 
+/// Python's parser refuses more than 200 nested brackets; so do we, which
+/// also keeps hostile input from exhausting the stack.
+const MAX_NESTING: usize = 200;
+
 struct Parser {
     chars: Vec<char>,
     position: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -60,6 +66,17 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Option<Value> {
+        self.depth += 1;
+        let value = if self.depth > MAX_NESTING {
+            None
+        } else {
+            self.expression_inner()
+        };
+        self.depth -= 1;
+        value
+    }
+
+    fn expression_inner(&mut self) -> Option<Value> {
         self.skip_blanks();
         match self.peek()? {
             '[' => {
@@ -435,6 +452,14 @@ mod tests {
         );
         assert_eq!(literal_eval("{1, 2}"), Some(json!([1, 2])));
         assert_eq!(literal_eval("{}"), Some(json!({})));
+    }
+
+    #[test]
+    fn deep_nesting_stays_text() {
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(literal_eval(&deep), None);
+        let fine = format!("{}{}", "[".repeat(50), "]".repeat(50));
+        assert!(literal_eval(&fine).is_some());
     }
 
     #[test]

@@ -140,3 +140,25 @@ fn read_host_list(inventory: &mut Inventory, list: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use crate::Inventory;
+
+    proptest! {
+        /// Whatever the text, reading it gives an inventory or an error, never a panic.
+        #[test]
+        fn ini_text_never_panics(text in "([\\[\\]a-z0-9:=#;'\" ,._-]{0,30}\n){0,12}") {
+            let _ = Inventory::from_text(&text, Path::new("hosts"));
+        }
+
+        #[test]
+        fn yaml_text_never_panics(text in "([ a-z0-9:{}\\[\\],'\"&*<>|-]{0,30}\n){0,12}") {
+            let _ = Inventory::from_text(&text, Path::new("hosts.yml"));
+        }
+    }
+}
