@@ -306,3 +306,11 @@ fn issue_2_run_and_play_say_they_are_not_built_yet() {
     assert_eq!(code, 1);
     assert!(stderr.contains("not yet implemented"), "{stderr}");
 }
+
+#[test]
+fn issue_2_bad_patterns_are_reported_with_a_hint() {
+    insta::assert_snapshot!(transcript(
+        &examples(),
+        &["inventory", "-i", "hosts.ini", "--list", "--limit", "~web("]
+    ));
+}

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use drover_inventory::{Inventory, to_ansible_json};
+use drover_inventory::{Inventory, Selection, to_ansible_json};
 use serde_json::Value;
 
 use crate::cli::InventoryArgs;
@@ -24,7 +24,10 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
     let text = if arguments.list {
         let mut document = inventory.to_list_json();
         if let Some(limit) = &arguments.limit {
-            restrict(&inventory, &mut document, limit)?;
+            let Some(selection) = select(&inventory, limit) else {
+                return Ok(exit::USAGE_OR_CONFIG);
+            };
+            restrict(&inventory, &mut document, &selection);
         }
         render(&document, arguments.yaml)?
     } else if let Some(group) = &arguments.graph {
@@ -37,9 +40,9 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
         };
         graph
     } else if let Some(host) = &arguments.host {
-        let selection = inventory
-            .select(host)
-            .map_err(|error| anyhow::anyhow!("{}", inventory_report(&error)))?;
+        let Some(selection) = select(&inventory, host) else {
+            return Ok(exit::USAGE_OR_CONFIG);
+        };
         let [id] = selection.hosts.as_slice() else {
             eprint_report(&miette::miette!(
                 help = "give one host's exact name; `drover inventory --list` shows them",
@@ -59,18 +62,26 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// Drops hosts outside `limit` from a `--list` document, as `ansible-inventory --limit` does.
-fn restrict(inventory: &Inventory, document: &mut Value, limit: &str) -> anyhow::Result<()> {
-    let selection = inventory
-        .select(limit)
-        .map_err(|error| anyhow::anyhow!("{}", inventory_report(&error)))?;
+/// Evaluates a host pattern, reporting a bad one on stderr.
+fn select(inventory: &Inventory, pattern: &str) -> Option<Selection> {
+    match inventory.select(pattern) {
+        Ok(selection) => Some(selection),
+        Err(error) => {
+            eprint_report(&inventory_report(&error));
+            None
+        }
+    }
+}
+
+/// Drops hosts outside the selection from a `--list` document, as `ansible-inventory --limit` does.
+fn restrict(inventory: &Inventory, document: &mut Value, selection: &Selection) {
     let keep: Vec<&str> = selection
         .hosts
         .iter()
         .map(|id| inventory.host(*id).name.as_str())
         .collect();
     let Value::Object(groups) = document else {
-        return Ok(());
+        return;
     };
     for (name, group) in groups.iter_mut() {
         if name == "_meta" {
@@ -91,7 +102,6 @@ fn restrict(inventory: &Inventory, document: &mut Value, limit: &str) -> anyhow:
                     || entry.contains_key("children")
             })
     });
-    Ok(())
 }
 
 fn render(value: &Value, yaml: bool) -> anyhow::Result<String> {
