@@ -46,26 +46,25 @@ fn transcript(directory: &Path, arguments: &[&str]) -> String {
     format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
 }
 
-#[test]
-fn issue_2_list_output_of_every_fixture() {
+/// Snapshots `drover inventory ACTION` for every fixture, named `PREFIX_FIXTURE`.
+fn snapshot_every_fixture(action: &str, prefix: &str) {
     for fixture in FIXTURES {
         let name = fixture.replace(['/', '.'], "_");
         insta::assert_snapshot!(
-            format!("list_{name}"),
-            transcript(&fixtures(), &["inventory", "-i", fixture, "--list"])
+            format!("{prefix}_{name}"),
+            transcript(&fixtures(), &["inventory", "-i", fixture, action])
         );
     }
 }
 
 #[test]
+fn issue_2_list_output_of_every_fixture() {
+    snapshot_every_fixture("--list", "list");
+}
+
+#[test]
 fn issue_2_graph_output_of_every_fixture() {
-    for fixture in FIXTURES {
-        let name = fixture.replace(['/', '.'], "_");
-        insta::assert_snapshot!(
-            format!("graph_{name}"),
-            transcript(&fixtures(), &["inventory", "-i", fixture, "--graph"])
-        );
-    }
+    snapshot_every_fixture("--graph", "graph");
 }
 
 #[test]
