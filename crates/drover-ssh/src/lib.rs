@@ -1,0 +1,38 @@
+//! drover's transport.
+//!
+//! Each host gets one [`HostSession`]. Over SSH it holds one persistent
+//! russh connection, opened lazily, on which every command gets its own
+//! session channel, so no command pays for a second handshake. Host keys are
+//! verified against known_hosts by default ([`HostKeyPolicy`]). The local
+//! transport runs the same [`ExecRequest`]s through `/bin/sh`.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), drover_ssh::Error> {
+//! use std::sync::Arc;
+//! use drover_ssh::{ExecRequest, HostSession, Transport};
+//!
+//! let session = HostSession::new(Transport::Local, Arc::new(tokio::sync::Semaphore::new(8)));
+//! let output = session.exec(&ExecRequest::new("uname -s")).await?;
+//! assert!(output.success());
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod exec;
+mod host_keys;
+mod local;
+mod session;
+mod settings;
+mod ssh;
+
+pub use error::Error;
+pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
+pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
+pub use session::{HostSession, Transport};
+pub use settings::{ConnectionDefaults, become_for, transport_for};
+pub use ssh::{SshConnection, SshSettings};
+
+/// The names that mean this machine, as Ansible treats them.
+pub const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];

@@ -1,0 +1,153 @@
+//! A host's session: its transport settings and, for SSH, the one
+//! persistent connection that every command to it shares.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::error::Error;
+use crate::exec::{Become, ExecOutput, ExecRequest, quote};
+use crate::local;
+use crate::ssh::{SshConnection, SshSettings};
+
+/// How a host is reached.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Over SSH.
+    Ssh(SshSettings),
+    /// On this machine.
+    Local,
+}
+
+/// One host: how to reach it, and the connection once made.
+#[derive(Debug)]
+pub struct HostSession {
+    transport: Transport,
+    connection: Mutex<Option<Arc<SshConnection>>>,
+    handshakes: Arc<Semaphore>,
+}
+
+impl HostSession {
+    /// A session that connects lazily, taking a permit from `handshakes`
+    /// while connecting so that sshd's `MaxStartups` is not overrun.
+    pub fn new(transport: Transport, handshakes: Arc<Semaphore>) -> Self {
+        Self {
+            transport,
+            connection: Mutex::new(None),
+            handshakes,
+        }
+    }
+
+    /// How the host is reached.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Connects now, if not connected yet.
+    pub async fn connect(&self) -> Result<(), Error> {
+        if let Transport::Ssh(settings) = &self.transport {
+            self.connection(settings).await?;
+        }
+        Ok(())
+    }
+
+    async fn connection(&self, settings: &SshSettings) -> Result<Arc<SshConnection>, Error> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref().filter(|connection| !connection.is_closed()) {
+            return Ok(connection.clone());
+        }
+        let _permit = self.handshakes.acquire().await;
+        let connection = Arc::new(SshConnection::connect(settings).await?);
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn forget(&self, stale: &Arc<SshConnection>) {
+        let mut slot = self.connection.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, stale))
+        {
+            *slot = None;
+        }
+    }
+
+    /// Runs a command. If the connection has dropped, reconnects once and
+    /// retries, but only when the command cannot have started.
+    pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        let Transport::Ssh(settings) = &self.transport else {
+            return local::exec(request).await;
+        };
+        let connection = self.connection(settings).await?;
+        match connection.exec(request).await {
+            Err(Error::NotStarted { .. }) => {}
+            other => return other,
+        }
+        tracing::info!(host = %settings.label(), "connection dropped; reconnecting once");
+        self.forget(&connection).await;
+        let connection = self.connection(settings).await?;
+        connection.exec(request).await
+    }
+
+    /// Writes `data` to `destination` atomically: into a temporary file in
+    /// the same directory, then `chmod`, `chown` and `mv` into place.
+    pub async fn upload(
+        &self,
+        data: Bytes,
+        destination: &str,
+        mode: Option<u32>,
+        owner: Option<&str>,
+        become_user: Option<Become>,
+    ) -> Result<ExecOutput, Error> {
+        let directory = match destination.rsplit_once('/') {
+            Some(("", _)) => "/".to_owned(),
+            Some((directory, _)) => directory.to_owned(),
+            None => ".".to_owned(),
+        };
+        let mut script = format!(
+            "umask 077; tmp=$(mktemp {template}) || exit 1; \
+             trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\" || exit 1",
+            template = quote(&format!("{directory}/.drover.XXXXXXXX")),
+        );
+        if let Some(mode) = mode {
+            let _ = write!(script, " && chmod {mode:o} \"$tmp\"");
+        }
+        if let Some(owner) = owner {
+            let _ = write!(script, " && chown {} \"$tmp\"", quote(owner));
+        }
+        let _ = write!(
+            script,
+            " && mv -f \"$tmp\" {} && trap - EXIT",
+            quote(destination)
+        );
+        let request = ExecRequest {
+            command: script,
+            stdin: Some(data),
+            timeout: None,
+            become_user,
+        };
+        self.exec(&request).await
+    }
+
+    /// Reads a remote file.
+    pub async fn download(
+        &self,
+        path: &str,
+        become_user: Option<Become>,
+    ) -> Result<ExecOutput, Error> {
+        let request = ExecRequest {
+            become_user,
+            ..ExecRequest::new(format!("cat -- {}", quote(path)))
+        };
+        self.exec(&request).await
+    }
+
+    /// Closes the connection, if one is open.
+    pub async fn close(&self) {
+        if let Some(connection) = self.connection.lock().await.take() {
+            connection.close().await;
+        }
+    }
+}

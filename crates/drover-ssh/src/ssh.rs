@@ -1,0 +1,359 @@
+//! One persistent russh connection to a host, with a session channel per command.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::client::{self, Handle};
+use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
+use russh::{ChannelMsg, Disconnect};
+use tokio::net::TcpStream;
+
+use crate::error::Error;
+use crate::exec::{ExecOutput, ExecRequest, Secret};
+use crate::host_keys::{HostKeyCheck, Refusal, take_refusal};
+
+/// Everything needed to reach one host over SSH.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    /// The name or address to dial (`ansible_host`, `HostName`, or the inventory name).
+    pub address: String,
+    /// The port.
+    pub port: u16,
+    /// The remote user.
+    pub user: String,
+    /// Private keys to offer, in order, after the agent's.
+    pub identity_files: Vec<PathBuf>,
+    /// Whether to ask ssh-agent (`SSH_AUTH_SOCK`) first.
+    pub use_agent: bool,
+    /// A password to try last.
+    pub password: Option<Secret>,
+    /// A host to tunnel through (`ProxyJump`).
+    pub jump: Option<Box<SshSettings>>,
+    /// The limit for connecting, the handshake and authentication together.
+    pub connect_timeout: Duration,
+    /// How host keys are checked.
+    pub host_keys: HostKeyCheck,
+}
+
+impl SshSettings {
+    /// `address:port`, for messages.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.address, self.port)
+    }
+}
+
+/// The russh event handler: it verifies the server's key.
+pub(crate) struct ClientHandler {
+    host: String,
+    port: u16,
+    check: HostKeyCheck,
+    refusal: Refusal,
+}
+
+impl client::Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        offered: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let key: PublicKey = match offered {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            russh::keys::PublicKeyOrCertificate::Certificate(certificate) => {
+                PublicKey::from(certificate.public_key().clone())
+            }
+        };
+        match self.check.verify(&self.host, self.port, &key) {
+            Ok(()) => Ok(true),
+            Err(refusal) => {
+                if let Ok(mut slot) = self.refusal.lock() {
+                    *slot = Some(refusal);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// An open, authenticated connection. Commands share it, each on its own channel.
+pub struct SshConnection {
+    handle: Handle<ClientHandler>,
+    label: String,
+    /// Kept alive for as long as the tunnel through it is used.
+    _jump: Option<Box<SshConnection>>,
+}
+
+impl std::fmt::Debug for SshConnection {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SshConnection")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+fn client_config() -> Arc<client::Config> {
+    Arc::new(client::Config {
+        // Without it every channel open waits on a delayed ACK (about 40 ms).
+        nodelay: true,
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 3,
+        ..client::Config::default()
+    })
+}
+
+impl SshConnection {
+    /// Connects (through the jump host, if any), verifies the host key and authenticates.
+    pub async fn connect(settings: &SshSettings) -> Result<Self, Error> {
+        let limit = settings.connect_timeout;
+        tokio::time::timeout(limit, Box::pin(Self::connect_inner(settings)))
+            .await
+            .map_err(|_| Error::ConnectTimeout {
+                address: settings.label(),
+                stage: "connecting to",
+                seconds: limit.as_secs(),
+            })?
+    }
+
+    async fn connect_inner(settings: &SshSettings) -> Result<Self, Error> {
+        let label = settings.label();
+        let refusal: Refusal = Arc::default();
+        let handler = ClientHandler {
+            host: settings.address.clone(),
+            port: settings.port,
+            check: settings.host_keys.clone(),
+            refusal: refusal.clone(),
+        };
+        let (jump, connected) = if let Some(jump_settings) = &settings.jump {
+            let jump = Box::pin(Self::connect(jump_settings)).await?;
+            let channel = jump
+                .handle
+                .channel_open_direct_tcpip(
+                    settings.address.clone(),
+                    u32::from(settings.port),
+                    "127.0.0.1",
+                    0,
+                )
+                .await
+                .map_err(|error| Error::Protocol {
+                    address: label.clone(),
+                    message: format!("the jump host {} cannot reach it: {error}", jump.label),
+                })?;
+            let stream = channel.into_stream();
+            let connected = client::connect_stream(client_config(), stream, handler).await;
+            (Some(Box::new(jump)), connected)
+        } else {
+            let stream = TcpStream::connect((settings.address.as_str(), settings.port))
+                .await
+                .map_err(|source| Error::Connect {
+                    address: label.clone(),
+                    source,
+                })?;
+            let _ = stream.set_nodelay(true);
+            let connected = client::connect_stream(client_config(), stream, handler).await;
+            (None, connected)
+        };
+        let mut handle = connected.map_err(|error| {
+            take_refusal(&refusal).unwrap_or_else(|| Error::Protocol {
+                address: label.clone(),
+                message: error.to_string(),
+            })
+        })?;
+        authenticate(&mut handle, settings).await?;
+        Ok(Self {
+            handle,
+            label,
+            _jump: jump,
+        })
+    }
+
+    /// `address:port` of the host.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Whether the connection has gone away.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// Runs one command on a new channel of this connection.
+    pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        let (command, stdin) = request.wire_form()?;
+        let channel_error = |error: russh::Error| Error::Channel {
+            address: self.label.clone(),
+            message: error.to_string(),
+        };
+        let mut channel =
+            self.handle
+                .channel_open_session()
+                .await
+                .map_err(|error| Error::NotStarted {
+                    address: self.label.clone(),
+                    message: error.to_string(),
+                })?;
+        channel.exec(true, command).await.map_err(channel_error)?;
+        if let Some(input) = stdin {
+            channel.data_bytes(input).await.map_err(channel_error)?;
+        }
+        channel.eof().await.map_err(channel_error)?;
+        let mut output = ExecOutput::default();
+        // Whether the server accepted the command: only then may it have run.
+        let mut started = false;
+        let collect = async {
+            while let Some(message) = channel.wait().await {
+                match message {
+                    ChannelMsg::Success => started = true,
+                    ChannelMsg::Data { data } => {
+                        started = true;
+                        output.stdout.extend_from_slice(&data);
+                    }
+                    ChannelMsg::ExtendedData { data, ext: 1 } => {
+                        started = true;
+                        output.stderr.extend_from_slice(&data);
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => {
+                        started = true;
+                        output.exit_status = Some(exit_status);
+                    }
+                    ChannelMsg::ExitSignal { signal_name, .. } => {
+                        started = true;
+                        output.signal = Some(format!("{signal_name:?}"));
+                    }
+                    _ => {}
+                }
+            }
+        };
+        match request.timeout {
+            Some(limit) => {
+                if tokio::time::timeout(limit, collect).await.is_err() {
+                    output.timed_out = true;
+                    let _ = channel.close().await;
+                }
+            }
+            None => collect.await,
+        }
+        if output.exit_status.is_none() && output.signal.is_none() && !output.timed_out {
+            if !started {
+                return Err(Error::NotStarted {
+                    address: self.label.clone(),
+                    message: "the connection closed before the command was accepted".to_owned(),
+                });
+            }
+            return Err(Error::Channel {
+                address: self.label.clone(),
+                message: "the connection closed before the command finished".to_owned(),
+            });
+        }
+        Ok(output)
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(&self) {
+        let _ = self
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await;
+    }
+}
+
+/// Offers the agent's keys, then key files, then a password.
+async fn authenticate(
+    handle: &mut Handle<ClientHandler>,
+    settings: &SshSettings,
+) -> Result<(), Error> {
+    let mut tried = Vec::new();
+    if settings.use_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        tried.push("ssh-agent".to_owned());
+        if authenticate_with_agent(handle, settings).await {
+            return Ok(());
+        }
+    }
+    for path in &settings.identity_files {
+        if !path.exists() {
+            continue;
+        }
+        let key = match russh::keys::load_secret_key(path, None) {
+            Ok(key) => key,
+            Err(error) => {
+                let reason = if matches!(error, russh::keys::Error::KeyIsEncrypted) {
+                    "passphrase-protected; load it into ssh-agent".to_owned()
+                } else {
+                    error.to_string()
+                };
+                tried.push(format!("`{}` ({reason})", path.display()));
+                continue;
+            }
+        };
+        tried.push(format!("`{}`", path.display()));
+        let hash = if key.algorithm().is_rsa() {
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .ok()
+                .flatten()
+                .flatten()
+        } else {
+            None
+        };
+        let offered = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
+        if handle
+            .authenticate_publickey(&settings.user, offered)
+            .await
+            .is_ok_and(|result| result.success())
+        {
+            return Ok(());
+        }
+    }
+    if let Some(password) = &settings.password {
+        tried.push("password".to_owned());
+        if handle
+            .authenticate_password(&settings.user, password.expose())
+            .await
+            .is_ok_and(|result| result.success())
+        {
+            return Ok(());
+        }
+    }
+    Err(Error::Authentication {
+        address: settings.label(),
+        user: settings.user.clone(),
+        tried,
+    })
+}
+
+async fn authenticate_with_agent(
+    handle: &mut Handle<ClientHandler>,
+    settings: &SshSettings,
+) -> bool {
+    let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await else {
+        return false;
+    };
+    let Ok(identities) = agent.request_identities().await else {
+        return false;
+    };
+    for identity in identities {
+        let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else {
+            continue;
+        };
+        let hash = if key.algorithm().is_rsa() {
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .ok()
+                .flatten()
+                .flatten()
+        } else {
+            None
+        };
+        if handle
+            .authenticate_publickey_with(&settings.user, key, hash, &mut agent)
+            .await
+            .is_ok_and(|result| result.success())
+        {
+            return true;
+        }
+    }
+    false
+}
