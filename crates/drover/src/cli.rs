@@ -30,7 +30,7 @@ pub(crate) enum Command {
     /// Show an inventory as Ansible sees it (like `ansible-inventory`).
     Inventory(InventoryArgs),
     /// Run an ad-hoc command on the hosts a pattern selects (like `ansible` or pssh).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a playbook (like `ansible-playbook`).
     Play(PlayArgs),
     /// Print a shell completion script.
@@ -93,9 +93,94 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) inventory: InventorySources,
 
-    /// The command to run, after `--`.
+    /// Further restrict the hosts to this pattern.
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub(crate) limit: Option<String>,
+
+    /// The module: `shell` runs the command through `/bin/sh`, `command`
+    /// runs it without a shell, `raw` hands it to the login shell as is.
+    #[arg(short = 'm', long = "module-name", value_enum, default_value = "shell")]
+    pub(crate) module: AdHocModule,
+
+    /// The command, as an argument (like Ansible's `-a`), instead of after `--`.
+    #[arg(short = 'a', long = "args", value_name = "ARGS")]
+    pub(crate) arguments: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
+
+    /// How to print results: grouped text, or one JSON object per host per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) output: OutputFormat,
+
+    /// Stop waiting for the command after this many seconds (the host fails).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u64>,
+
+    /// The command to run, after `--`; its words are joined with spaces, as ssh does.
     #[arg(last = true)]
     pub(crate) command: Vec<String>,
+}
+
+/// How hosts are reached; shared by `run` and `play`.
+#[derive(Debug, Args)]
+pub(crate) struct ConnectionArgs {
+    /// How many hosts to work on at once.
+    #[arg(short = 'f', long, default_value_t = 50, value_name = "N")]
+    pub(crate) forks: usize,
+
+    /// The remote user, when the inventory names none.
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub(crate) user: Option<String>,
+
+    /// A private key to offer before the default ones.
+    #[arg(long = "private-key", visible_alias = "key-file", value_name = "FILE")]
+    pub(crate) private_key: Option<PathBuf>,
+
+    /// Run commands as another user (sudo), like Ansible's `--become`.
+    #[arg(short = 'b', long = "become")]
+    pub(crate) become_root: bool,
+
+    /// The user to become.
+    #[arg(long = "become-user", value_name = "USER")]
+    pub(crate) become_user: Option<String>,
+
+    /// The known_hosts file to check host keys against.
+    #[arg(long = "known-hosts", value_name = "FILE")]
+    pub(crate) known_hosts: Option<PathBuf>,
+
+    /// What to do with host keys: only known ones (`strict`), also record
+    /// new ones (`accept-new`), or accept any (`off`).
+    #[arg(
+        long = "host-key-checking",
+        value_name = "MODE",
+        env = "DROVER_HOST_KEY_CHECKING",
+        default_value = "strict"
+    )]
+    pub(crate) host_key_checking: String,
+
+    /// Seconds allowed for connecting and authenticating.
+    #[arg(long = "connect-timeout", default_value_t = 10, value_name = "SECONDS")]
+    pub(crate) connect_timeout: u64,
+
+    /// An ssh client configuration file (default `~/.ssh/config`).
+    #[arg(long = "ssh-config", value_name = "FILE")]
+    pub(crate) ssh_config: Option<PathBuf>,
+}
+
+/// The ad-hoc modules that exist before the module library does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AdHocModule {
+    Shell,
+    Command,
+    Raw,
+}
+
+/// Output formats of `drover run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
 }
 
 /// Arguments of `drover play`.

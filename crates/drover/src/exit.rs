@@ -5,8 +5,6 @@ pub(crate) const SUCCESS: u8 = 0;
 /// A usage, configuration or input error; nothing ran.
 pub(crate) const USAGE_OR_CONFIG: u8 = 1;
 /// Some host failed a task.
-#[allow(dead_code)]
 pub(crate) const HOST_FAILED: u8 = 2;
 /// Some host could not be reached.
-#[allow(dead_code)]
 pub(crate) const HOST_UNREACHABLE: u8 = 4;

@@ -5,6 +5,7 @@ mod commands;
 mod diagnostics;
 mod exit;
 mod output;
+mod results;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    // Each host holds a socket; let a thousand of them be open at once.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let result = match &cli.command {
         Command::Inventory(arguments) => commands::inventory::run(arguments),
         Command::Completions(arguments) => {
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
             Ok(exit::SUCCESS)
         }
         Command::Man => commands::completions::man().map(|()| exit::SUCCESS),
-        Command::Run(_) => Ok(commands::not_yet::not_yet_implemented("run")),
+        Command::Run(arguments) => commands::run::run(arguments),
         Command::Play(_) => Ok(commands::not_yet::not_yet_implemented("play")),
     };
     match result {

@@ -12,3 +12,11 @@ pub(crate) fn print_warnings(warnings: &[Warning]) {
         }
     }
 }
+
+/// Prints a rendered diagnostic on stderr.
+pub(crate) fn eprint_report(report: &miette::Report) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{report:?}");
+    }
+}

@@ -297,11 +297,8 @@ fn issue_2_completions_and_man_page() {
 }
 
 #[test]
-fn issue_2_run_and_play_say_they_are_not_built_yet() {
-    let (code, _, stderr) = drover(
-        &fixtures(),
-        &["run", "all", "-i", "localhost,", "--", "true"],
-    );
+fn issue_2_play_says_it_is_not_built_yet() {
+    let (code, _, stderr) = drover(&fixtures(), &["play", "site.yml", "-i", "localhost,"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("not yet implemented"), "{stderr}");
 }

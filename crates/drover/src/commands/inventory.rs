@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cli::InventoryArgs;
 use crate::diagnostics::inventory_report;
 use crate::exit;
-use crate::output::print_warnings;
+use crate::output::{eprint_report, print_warnings};
 
 /// Loads the inventory and prints what was asked for.
 pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
@@ -110,12 +110,5 @@ fn render(value: &Value, yaml: bool) -> anyhow::Result<String> {
         Ok(text.trim_end().to_owned())
     } else {
         Ok(to_ansible_json(value))
-    }
-}
-
-fn eprint_report(report: &miette::Report) {
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("{report:?}");
     }
 }

@@ -3,3 +3,5 @@
 pub(crate) mod completions;
 pub(crate) mod inventory;
 pub(crate) mod not_yet;
+pub(crate) mod run;
+mod targets;

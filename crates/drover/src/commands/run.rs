@@ -1,0 +1,241 @@
+//! `drover run`: one ad-hoc command on many hosts, like `ansible -m shell` or pssh.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use drover_inventory::Inventory;
+use drover_ssh::{
+    ConnectionDefaults, ExecRequest, HostKeyCheck, HostKeyPolicy, HostSession, quote,
+};
+use futures::StreamExt as _;
+use tokio::sync::Semaphore;
+
+use crate::cli::{AdHocModule, ConnectionArgs, OutputFormat, RunArgs};
+use crate::commands::targets::select_hosts;
+use crate::exit;
+use crate::results::{HostResult, Status, print_json, print_text};
+
+/// sshd's default `MaxStartups` starts refusing at 10 unauthenticated
+/// connections; stay under it so that no host fails for our haste.
+const HANDSHAKES_IN_FLIGHT: usize = 8;
+
+/// Runs the command and prints the results.
+pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
+    let Some(command) = command_line(arguments) else {
+        usage("give a command after `--` or with `-a`");
+        return Ok(exit::USAGE_OR_CONFIG);
+    };
+    let defaults = match connection_defaults(&arguments.connection) {
+        Ok(defaults) => defaults,
+        Err(message) => {
+            usage(&message);
+            return Ok(exit::USAGE_OR_CONFIG);
+        }
+    };
+    let Some((inventory, hosts)) = select_hosts(
+        &arguments.inventory.sources,
+        &arguments.pattern,
+        arguments.limit.as_deref(),
+    ) else {
+        return Ok(exit::USAGE_OR_CONFIG);
+    };
+    if hosts.is_empty() {
+        usage(&format!("no hosts match `{}`", arguments.pattern));
+        return Ok(exit::USAGE_OR_CONFIG);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let jobs = hosts
+        .iter()
+        .map(|host| job(&inventory, *host, &command, arguments, &defaults))
+        .collect::<Vec<_>>();
+    let results = runtime.block_on(run_jobs(jobs, arguments.connection.forks.max(1)));
+    let elapsed = started.elapsed();
+    match arguments.output {
+        OutputFormat::Text => print_text(&results, elapsed)?,
+        OutputFormat::Json => print_json(&results)?,
+    }
+    Ok(exit_code(&results))
+}
+
+fn usage(message: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("error: {message}");
+    }
+}
+
+/// The command line to send, shaped by the module.
+fn command_line(arguments: &RunArgs) -> Option<String> {
+    let text = match &arguments.arguments {
+        Some(text) => text.clone(),
+        None if !arguments.command.is_empty() => arguments.command.join(" "),
+        None => return None,
+    };
+    Some(match arguments.module {
+        AdHocModule::Raw => text,
+        AdHocModule::Shell => format!("/bin/sh -c {}", quote(&text)),
+        // No shell: every word reaches the program exactly as written.
+        AdHocModule::Command => shlex::split(&text)?
+            .iter()
+            .map(|word| quote(word))
+            .collect::<Vec<_>>()
+            .join(" "),
+    })
+}
+
+fn connection_defaults(arguments: &ConnectionArgs) -> Result<ConnectionDefaults, String> {
+    let policy: HostKeyPolicy = arguments.host_key_checking.parse()?;
+    Ok(ConnectionDefaults {
+        user: arguments.user.clone(),
+        private_key: arguments.private_key.clone(),
+        connect_timeout: Duration::from_secs(arguments.connect_timeout.max(1)),
+        host_keys: HostKeyCheck {
+            policy,
+            known_hosts: arguments
+                .known_hosts
+                .clone()
+                .unwrap_or_else(drover_ssh::default_known_hosts),
+        },
+        ssh_config: ConnectionDefaults::load_ssh_config(arguments.ssh_config.as_deref()),
+    })
+}
+
+/// Everything one host's run needs, prepared before any connection is made.
+struct Job {
+    host: String,
+    session: HostSession,
+    request: ExecRequest,
+}
+
+fn job(
+    inventory: &Inventory,
+    host: usize,
+    command: &str,
+    arguments: &RunArgs,
+    defaults: &ConnectionDefaults,
+) -> Job {
+    let name = inventory.host(host).name.clone();
+    let vars = inventory.host_variables(host);
+    let transport = drover_ssh::transport_for(&name, &vars, defaults);
+    let become_user = drover_ssh::become_for(
+        &vars,
+        arguments.connection.become_root || arguments.connection.become_user.is_some(),
+        arguments.connection.become_user.as_deref(),
+    );
+    Job {
+        host: name,
+        session: HostSession::new(transport, handshake_permits()),
+        request: ExecRequest {
+            command: command.to_owned(),
+            stdin: None,
+            timeout: arguments.timeout.map(Duration::from_secs),
+            become_user,
+        },
+    }
+}
+
+/// One semaphore for the whole process, shared by every host's session.
+fn handshake_permits() -> Arc<Semaphore> {
+    static PERMITS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT)))
+        .clone()
+}
+
+async fn run_jobs(jobs: Vec<Job>, forks: usize) -> Vec<HostResult> {
+    let progress = progress_bar(jobs.len());
+    let mut results: Vec<HostResult> = futures::stream::iter(jobs)
+        .map(|job| {
+            let progress = progress.clone();
+            async move {
+                let result = run_one(job).await;
+                progress.inc(1);
+                result
+            }
+        })
+        .buffer_unordered(forks)
+        .collect()
+        .await;
+    progress.finish_and_clear();
+    results.sort_by(|a, b| a.host.cmp(&b.host));
+    results
+}
+
+fn progress_bar(length: usize) -> indicatif::ProgressBar {
+    let target = indicatif::ProgressDrawTarget::stderr();
+    let bar = indicatif::ProgressBar::with_draw_target(Some(length as u64), target);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos}/{len} hosts [{elapsed}] {wide_bar}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+async fn run_one(job: Job) -> HostResult {
+    let started = Instant::now();
+    let outcome = job.session.exec(&job.request).await;
+    job.session.close().await;
+    let duration = started.elapsed();
+    match outcome {
+        Ok(output) => {
+            let status = if output.success() {
+                Status::Ok
+            } else {
+                Status::Failed
+            };
+            let message = if output.timed_out {
+                job.request
+                    .timeout
+                    .map(|limit| format!("timed out after {} s", limit.as_secs()))
+            } else {
+                output
+                    .signal
+                    .as_ref()
+                    .map(|signal| format!("killed by signal {signal}"))
+            };
+            HostResult {
+                host: job.host,
+                status,
+                exit_status: output.exit_status,
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                duration,
+                message,
+            }
+        }
+        Err(error) => HostResult {
+            host: job.host,
+            status: if error.is_unreachable() {
+                Status::Unreachable
+            } else {
+                Status::Failed
+            },
+            exit_status: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            duration,
+            message: Some(match error.hint() {
+                Some(hint) => format!("{error}\n  hint: {hint}"),
+                None => error.to_string(),
+            }),
+        },
+    }
+}
+
+/// Ansible's exit codes: 4 when a host was unreachable, else 2 when one failed.
+fn exit_code(results: &[HostResult]) -> u8 {
+    if results
+        .iter()
+        .any(|result| result.status == Status::Unreachable)
+    {
+        exit::HOST_UNREACHABLE
+    } else if results.iter().any(|result| result.status == Status::Failed) {
+        exit::HOST_FAILED
+    } else {
+        exit::SUCCESS
+    }
+}
