@@ -392,3 +392,84 @@ async fn issue_3_killed_sshd_mid_command_and_reconnect_between_commands() {
     let error = result.unwrap_err();
     assert!(error.is_unreachable(), "{error}");
 }
+
+#[tokio::test]
+async fn issue_3_password_authentication() {
+    if !is_root() {
+        eprintln!("skipped: needs root to give the test user a password");
+        return;
+    }
+    let bed = TestBed::start(1);
+    let mut with_password = strict(&bed, &bed.hosts[0]);
+    with_password.user = SUDO_USER.to_owned();
+    with_password.identity_files.clear();
+    with_password.password = Some(Secret::new(SUDO_PASSWORD));
+    let connection = SshConnection::connect(&with_password).await.unwrap();
+    let output = connection.exec(&ExecRequest::new("id -un")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), SUDO_USER);
+    with_password.password = Some(Secret::new("not the password"));
+    let error = SshConnection::connect(&with_password).await.unwrap_err();
+    assert!(matches!(error, Error::Authentication { .. }), "{error}");
+    assert!(!error.to_string().contains("not the password"));
+}
+
+#[tokio::test]
+async fn issue_3_passphrase_protected_keys_get_a_clear_error() {
+    let bed = TestBed::start(1);
+    let key = bed.directory().join("locked_key");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "a passphrase", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut locked = strict(&bed, &bed.hosts[0]);
+    locked.identity_files = vec![key];
+    let error = SshConnection::connect(&locked).await.unwrap_err();
+    assert!(
+        error.to_string().contains("passphrase-protected"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn issue_3_ssh_config_supplies_host_name_user_port_key_and_jump() {
+    let bed = TestBed::start(2);
+    let config = bed.directory().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host bastion\n  HostName {}\n  Port {}\n  User {user}\n  IdentityFile {key}\n\n\
+             Host inner\n  HostName {}\n  Port {}\n  User {user}\n  IdentityFile {key}\n  ProxyJump bastion\n",
+            bed.hosts[0].address,
+            bed.hosts[0].port,
+            bed.hosts[1].address,
+            bed.hosts[1].port,
+            user = bed.user,
+            key = bed.client_key.display(),
+        ),
+    )
+    .unwrap();
+    let defaults = drover_ssh::ConnectionDefaults {
+        user: None,
+        private_key: None,
+        connect_timeout: Duration::from_secs(10),
+        host_keys: HostKeyCheck {
+            policy: HostKeyPolicy::Strict,
+            known_hosts: bed.known_hosts.clone(),
+        },
+        ssh_config: drover_ssh::ConnectionDefaults::load_ssh_config(Some(&config)),
+    };
+    let transport = drover_ssh::transport_for("inner", &serde_json::Map::new(), &defaults);
+    let Transport::Ssh(settings) = &transport else {
+        panic!("expected ssh")
+    };
+    assert_eq!(settings.address, bed.hosts[1].address.to_string());
+    assert_eq!(
+        settings.jump.as_ref().unwrap().address,
+        bed.hosts[0].address.to_string()
+    );
+    let host = HostSession::new(transport, Arc::new(tokio::sync::Semaphore::new(8)));
+    let output = host.exec(&ExecRequest::new("id -un")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), bed.user);
+}

@@ -292,7 +292,7 @@ fn spawn_sshd(directory: &Path, port: u16, address: Ipv4Addr) -> Child {
          UsePAM no\n\
          StrictModes no\n\
          AuthorizedKeysFile {dir}/authorized_keys\n\
-         PasswordAuthentication no\n\
+         PasswordAuthentication yes\n\
          KbdInteractiveAuthentication no\n\
          MaxStartups 1000\n\
          MaxSessions 1000\n\
