@@ -185,6 +185,26 @@ impl TestBed {
         fs::write(&self.known_hosts, lines).expect("known_hosts written");
     }
 
+    /// Leaves the servers running and the directory in place after this
+    /// value is gone, for the `testbed` tool; returns the directory. The
+    /// servers' process ids are written to `pids` in it, one per line.
+    pub fn detach(mut self) -> PathBuf {
+        let mut pids = String::new();
+        for host in &mut self.hosts {
+            if let Some(process) = host.process.take() {
+                let _ = writeln!(pids, "{}", process.id());
+            }
+        }
+        fs::write(self.directory.path().join("pids"), pids).expect("pids written");
+        self.inventory_file();
+        fs::write(self.directory.path().join("user"), &self.user).expect("user written");
+        let directory = std::mem::replace(
+            &mut self.directory,
+            tempfile::tempdir().expect("temporary directory"),
+        );
+        directory.keep()
+    }
+
     /// A directory that lives as long as the test bed.
     pub fn directory(&self) -> &Path {
         self.directory.path()
