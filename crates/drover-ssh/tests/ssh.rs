@@ -209,6 +209,25 @@ async fn issue_3_host_keys_are_verified_by_default() {
     .await
     .unwrap();
 
+    // Hashed entries (`ssh-keygen -H`) are read too.
+    let hashed = bed.directory().join("hashed_known_hosts");
+    std::fs::copy(&bed.known_hosts, &hashed).unwrap();
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-H", "-f"])
+        .arg(&hashed)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(std::fs::read_to_string(&hashed).unwrap().starts_with("|1|"));
+    SshConnection::connect(&settings(
+        &bed,
+        &bed.hosts[0],
+        HostKeyPolicy::Strict,
+        hashed,
+    ))
+    .await
+    .unwrap();
+
     bed.hosts[0].regenerate_host_key();
     let changed = SshConnection::connect(&strict(&bed, &bed.hosts[0]))
         .await

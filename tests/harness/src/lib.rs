@@ -294,13 +294,11 @@ fn allocate_address(root: bool) -> (Ipv4Addr, u16) {
     }
     let counter = NEXT_ADDRESS.fetch_add(1, Ordering::Relaxed);
     let pid = std::process::id();
-    let [_, _, high, low] = counter.to_be_bytes();
-    // 127.P.H.L: P from the process, H.L from a counter; never .0 or .255.
+    // 127.P.H.L: P from the process, H.L from a counter, L in 1..=254.
     let process_octet = u8::try_from(pid % 200 + 20).unwrap_or(20);
-    (
-        Ipv4Addr::new(127, process_octet, high.wrapping_add(1), low.max(1)),
-        22,
-    )
+    let high = u8::try_from(counter / 254 % 254 + 1).unwrap_or(1);
+    let low = u8::try_from(counter % 254 + 1).unwrap_or(1);
+    (Ipv4Addr::new(127, process_octet, high, low), 22)
 }
 
 fn spawn_sshd(directory: &Path, port: u16, address: Ipv4Addr) -> Child {
