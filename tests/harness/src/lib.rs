@@ -285,9 +285,20 @@ fn generate_key(path: &Path) -> String {
     )
 }
 
-/// A loopback address unique to this process and call.
+/// Whether something (the system's own sshd) listens on port 22 of every
+/// address, which would keep ours from binding `127.x.y.z:22`.
+fn port_22_taken() -> bool {
+    static TAKEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TAKEN.get_or_init(|| {
+        let probe = SocketAddr::from((Ipv4Addr::new(127, 254, 254, 254), 22));
+        TcpStream::connect_timeout(&probe, Duration::from_millis(300)).is_ok()
+    })
+}
+
+/// A loopback address unique to this process and call: port 22 of its own
+/// address when running as root (and port 22 is free), else a free port.
 fn allocate_address(root: bool) -> (Ipv4Addr, u16) {
-    if !root {
+    if !root || port_22_taken() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
         let port = listener.local_addr().expect("address").port();
         return (Ipv4Addr::LOCALHOST, port);
