@@ -342,6 +342,32 @@ async fn issue_3_become_with_sudo() {
     };
     let output = host.exec(&request).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "0");
+    // An upload as root can hand the file to another owner, atomically.
+    let destination = format!("/tmp/drover-owned-{}", std::process::id());
+    let uploaded = host
+        .upload(
+            Bytes::from_static(b"owned\n"),
+            &destination,
+            Some(0o600),
+            Some(SUDO_USER),
+            request.become_user.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        uploaded.success(),
+        "{}",
+        String::from_utf8_lossy(&uploaded.stderr)
+    );
+    let owner = host
+        .exec(&ExecRequest::new(format!("stat -c '%U %a' {destination}")))
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&owner.stdout).trim(),
+        format!("{SUDO_USER} 600")
+    );
+    let _ = std::fs::remove_file(&destination);
 
     let mut as_sudo_user = strict(&bed, &bed.hosts[0]);
     as_sudo_user.user = SUDO_USER.to_owned();
@@ -490,5 +516,27 @@ async fn issue_3_ssh_config_supplies_host_name_user_port_key_and_jump() {
     );
     let host = HostSession::new(transport, Arc::new(tokio::sync::Semaphore::new(8)));
     let output = host.exec(&ExecRequest::new("id -un")).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), bed.user);
+}
+
+#[tokio::test]
+async fn issue_3_become_with_su_from_root() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let bed = TestBed::start(1);
+    let mut as_root = strict(&bed, &bed.hosts[0]);
+    as_root.user = "root".to_owned();
+    let host = session(as_root);
+    let request = ExecRequest {
+        become_user: Some(Become {
+            method: BecomeMethod::Su,
+            user: bed.user.clone(),
+            password: None,
+        }),
+        ..ExecRequest::new("id -un")
+    };
+    let output = host.exec(&request).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), bed.user);
 }

@@ -255,3 +255,33 @@ fn issue_3_localhost_runs_without_ssh() {
         "no command is a usage error"
     );
 }
+
+#[test]
+fn issue_3_proxy_jump_from_ansible_ssh_common_args() {
+    let bed = TestBed::start(2);
+    let bastion = &bed.hosts[0];
+    let inner = &bed.hosts[1];
+    let inventory = format!(
+        "inner ansible_host={} ansible_port={} ansible_user={user} ansible_ssh_private_key_file={key} \
+         ansible_ssh_common_args='-o ProxyJump={user}@{}:{}'\n",
+        inner.address,
+        inner.port,
+        bastion.address,
+        bastion.port,
+        user = bed.user,
+        key = bed.client_key.display(),
+    );
+    let path = bed.directory().join("jump.ini");
+    std::fs::write(&path, inventory).unwrap();
+    // The jump host has no key of its own in the inventory: it gets `--private-key`.
+    let key = bed.client_key.display().to_string();
+    let output = run(
+        &bed,
+        &path,
+        &["--private-key", &key],
+        "echo through $SSH_CONNECTION",
+    );
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("inner (1): through"), "{stdout}");
+}
