@@ -287,16 +287,7 @@ async fn authenticate(
             }
         };
         tried.push(format!("`{}`", path.display()));
-        let hash = if key.algorithm().is_rsa() {
-            handle
-                .best_supported_rsa_hash()
-                .await
-                .ok()
-                .flatten()
-                .flatten()
-        } else {
-            None
-        };
+        let hash = signature_hash(handle, key.algorithm().is_rsa()).await;
         let offered = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
         if handle
             .authenticate_publickey(&settings.user, offered)
@@ -337,16 +328,7 @@ async fn authenticate_with_agent(
         let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else {
             continue;
         };
-        let hash = if key.algorithm().is_rsa() {
-            handle
-                .best_supported_rsa_hash()
-                .await
-                .ok()
-                .flatten()
-                .flatten()
-        } else {
-            None
-        };
+        let hash = signature_hash(handle, key.algorithm().is_rsa()).await;
         if handle
             .authenticate_publickey_with(&settings.user, key, hash, &mut agent)
             .await
@@ -356,4 +338,21 @@ async fn authenticate_with_agent(
         }
     }
     false
+}
+
+/// The hash to sign with: RSA keys use the best one the server announced
+/// (asking costs a round trip, so only RSA asks); other keys have their own.
+async fn signature_hash(
+    handle: &Handle<ClientHandler>,
+    is_rsa: bool,
+) -> Option<russh::keys::HashAlg> {
+    if !is_rsa {
+        return None;
+    }
+    handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten()
 }
