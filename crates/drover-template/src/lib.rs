@@ -1,0 +1,216 @@
+//! Templating for drover: minijinja configured to behave like Ansible's Jinja2.
+//!
+//! - Ansible's filters (`default`, `bool`, `combine`, `regex_replace`, ...),
+//!   tests (`succeeded`, `version`, ...) and lookups (`file`, `env`, `pipe`,
+//!   `template`).
+//! - Strict undefined variables: an undefined variable is an error naming it,
+//!   unless a `default` filter or an `is defined` test handles it.
+//! - Lazy variables: a variable whose value is itself a template is rendered
+//!   when it is used, against the same variables, as Ansible does.
+//! - Native values: a string that is one `{{ expression }}` yields the
+//!   expression's value (a list stays a list), as Ansible's templating does.
+//! - `omit`: a placeholder that makes a module argument disappear.
+//!
+//! ```
+//! use drover_template::{Templar, Vars};
+//! use serde_json::json;
+//!
+//! let templar = Templar::new(std::env::temp_dir());
+//! let mut vars = Vars::new();
+//! vars.insert("port".into(), json!(8080));
+//! vars.insert("url".into(), json!("http://localhost:{{ port }}/"));
+//! let scope = templar.scope(vec![std::sync::Arc::new(vars)]);
+//! assert_eq!(templar.render(&json!("{{ url }}"), &scope).unwrap(), json!("http://localhost:8080/"));
+//! assert!(templar.condition("port > 80", &scope).unwrap());
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod filters;
+mod jinja_tests;
+mod lookups;
+mod scope;
+
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+
+use minijinja::{Environment, UndefinedBehavior};
+use regex::Regex;
+use serde_json::Value as Json;
+
+pub use error::Error;
+pub use scope::Scope;
+
+/// Variables: names to JSON values.
+pub type Vars = serde_json::Map<String, Json>;
+
+/// The value of `omit`; an argument rendered to it is dropped.
+pub const OMIT: &str = "__omit_place_holder__drover";
+
+static SINGLE_EXPRESSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)^\s*\{\{(.*)\}\}\s*$").expect("the single-expression pattern is valid")
+});
+
+/// The templating engine, shared by every host and task of a run.
+#[derive(Clone)]
+pub struct Templar {
+    environment: Arc<Environment<'static>>,
+}
+
+impl std::fmt::Debug for Templar {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Templar")
+    }
+}
+
+impl Templar {
+    /// An engine whose `lookup('file', ...)` and `lookup('template', ...)`
+    /// read paths relative to `base_directory` (the playbook's directory).
+    pub fn new(base_directory: PathBuf) -> Self {
+        let mut environment = Environment::new();
+        environment.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Ansible's template module keeps a file's final newline.
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+        {
+            environment.set_syntax(syntax);
+        }
+        filters::register(&mut environment);
+        jinja_tests::register(&mut environment);
+        lookups::register(&mut environment, base_directory);
+        environment.add_global("omit", OMIT);
+        Self {
+            environment: Arc::new(environment),
+        }
+    }
+
+    /// A scope over variable layers, lowest precedence first.
+    pub fn scope(&self, layers: Vec<Arc<Vars>>) -> Scope {
+        Scope::new(layers, self.clone())
+    }
+
+    /// Renders every string inside `value` (recursively), keeping the rest.
+    pub fn render(&self, value: &Json, scope: &Scope) -> Result<Json, Error> {
+        match value {
+            Json::String(text) => self.render_text(text, scope),
+            Json::Array(items) => items
+                .iter()
+                .map(|item| self.render(item, scope))
+                .collect::<Result<_, _>>()
+                .map(Json::Array),
+            Json::Object(map) => map
+                .iter()
+                .map(|(key, item)| Ok((self.render_key(key, scope)?, self.render(item, scope)?)))
+                .collect::<Result<_, Error>>()
+                .map(Json::Object),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn render_key(&self, key: &str, scope: &Scope) -> Result<String, Error> {
+        if is_template(key) {
+            self.render_string(key, scope)
+        } else {
+            Ok(key.to_owned())
+        }
+    }
+
+    /// Renders one string. A lone `{{ expression }}` keeps its value's type.
+    pub fn render_text(&self, text: &str, scope: &Scope) -> Result<Json, Error> {
+        if !is_template(text) {
+            return Ok(Json::String(text.to_owned()));
+        }
+        if let Some(captures) = SINGLE_EXPRESSION.captures(text) {
+            let inner = &captures[1];
+            if !inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%") {
+                return self.evaluate(inner, scope);
+            }
+        }
+        self.render_string(text, scope).map(Json::String)
+    }
+
+    /// Renders a template to text (the `template` module's output).
+    pub fn render_string(&self, text: &str, scope: &Scope) -> Result<String, Error> {
+        let result = self
+            .environment
+            .render_str(text, minijinja::Value::from_dyn_object(scope.object()));
+        result.map_err(|error| Error::from_render(&error, text, scope))
+    }
+
+    /// Evaluates a bare expression (`when:`, `failed_when:` ...) to a value.
+    pub fn evaluate(&self, expression: &str, scope: &Scope) -> Result<Json, Error> {
+        let compiled = self
+            .environment
+            .compile_expression(expression)
+            .map_err(|error| Error::from_syntax(&error, expression))?;
+        let value = compiled
+            .eval(minijinja::Value::from_dyn_object(scope.object()))
+            .map_err(|error| Error::from_render(&error, expression, scope))?;
+        to_json(&value).map_err(|error| Error::from_render(&error, expression, scope))
+    }
+
+    /// Evaluates a condition with Jinja's truthiness; a bare boolean or
+    /// string (`when: true`, `when: "yes"`) works as in Ansible.
+    pub fn condition(&self, expression: &str, scope: &Scope) -> Result<bool, Error> {
+        let expression = expression.trim();
+        let expression = SINGLE_EXPRESSION
+            .captures(expression)
+            .map_or(expression, |captures| {
+                captures.get(1).map_or("", |inner| inner.as_str())
+            });
+        Ok(truthy(&self.evaluate(expression, scope)?))
+    }
+
+    /// Checks a template's syntax without rendering it.
+    pub fn check_template(&self, text: &str) -> Result<(), Error> {
+        if !is_template(text) {
+            return Ok(());
+        }
+        self.environment
+            .template_from_str(text)
+            .map(|_| ())
+            .map_err(|error| Error::from_syntax(&error, text))
+    }
+
+    /// Checks an expression's syntax without evaluating it.
+    pub fn check_expression(&self, expression: &str) -> Result<(), Error> {
+        self.environment
+            .compile_expression(expression)
+            .map(|_| ())
+            .map_err(|error| Error::from_syntax(&error, expression))
+    }
+}
+
+/// Whether `text` holds any template syntax.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// Jinja's (and Python's) truthiness of a JSON value.
+pub fn truthy(value: &Json) -> bool {
+    match value {
+        Json::Null => false,
+        Json::Bool(flag) => *flag,
+        Json::Number(number) => number.as_f64().is_some_and(|number| number != 0.0),
+        Json::String(text) => !text.is_empty(),
+        Json::Array(items) => !items.is_empty(),
+        Json::Object(map) => !map.is_empty(),
+    }
+}
+
+/// Converts a minijinja value to JSON.
+pub(crate) fn to_json(value: &minijinja::Value) -> Result<Json, minijinja::Error> {
+    if value.is_undefined() {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            "the expression is undefined",
+        ));
+    }
+    serde_json::to_value(value).map_err(|error| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, error.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests;
