@@ -1,0 +1,75 @@
+//! Ansible playbooks, parsed and validated into a typed model.
+//!
+//! Loading reads the playbook and everything it pulls in statically
+//! (`import_playbook`, `import_tasks`, static `include_tasks`, roles and
+//! their dependencies), checks every module name, argument, keyword and
+//! template, and reports **every** problem with its file, line and column.
+//! Nothing runs here.
+#![deny(missing_docs)]
+
+mod arguments;
+pub mod catalog;
+mod error;
+mod loader;
+mod model;
+mod play;
+mod task;
+
+use std::path::{Path, PathBuf};
+
+pub use catalog::{ArgumentKind, ArgumentSpec, Catalog, ModuleSpec};
+pub use error::{Error, Errors, SourceLocation};
+pub use model::{
+    Action, Batch, Loop, LoopKind, Play, Playbook, Prompt, Role, Section, Task, TaskSettings, Vars,
+};
+
+/// Where to look for roles besides `roles/` next to the playbook.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--roles-path` directories.
+    pub roles_path: Vec<PathBuf>,
+}
+
+/// Loads and validates the playbook at `path`.
+pub fn load(path: &Path, catalog: &dyn Catalog, options: &LoadOptions) -> Result<Playbook, Errors> {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut loader = loader::Loader::new(catalog, options.roles_path.clone(), base);
+    let mut plays = Vec::new();
+    loader.playbook(path, &mut plays);
+    if loader.errors.is_empty() {
+        Ok(Playbook {
+            path: path.to_path_buf(),
+            plays,
+        })
+    } else {
+        Err(loader.errors)
+    }
+}
+
+/// Loads a task file at run time (`include_tasks` with a templated name).
+pub fn load_task_file(
+    path: &Path,
+    catalog: &dyn Catalog,
+    template: &Task,
+) -> Result<Vec<Task>, Errors> {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut loader = loader::Loader::new(catalog, Vec::new(), base.clone());
+    let context = task::Context {
+        path: path.to_path_buf(),
+        base,
+        settings: template.settings.clone(),
+        tags: template.tags.clone(),
+        when: Vec::new(),
+        vars: template.vars.clone(),
+        role: template.role.clone(),
+    };
+    let tasks = loader.task_file(path, &context, Some(template.location.clone()));
+    if loader.errors.is_empty() {
+        Ok(tasks)
+    } else {
+        Err(loader.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests;

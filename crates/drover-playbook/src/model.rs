@@ -1,0 +1,255 @@
+//! The typed model of a playbook.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use crate::error::SourceLocation;
+
+/// Variables: names to (possibly templated) values.
+pub type Vars = serde_json::Map<String, Json>;
+
+/// A whole playbook.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    /// The playbook file.
+    pub path: PathBuf,
+    /// Its plays, in order.
+    pub plays: Vec<Play>,
+}
+
+/// How many hosts each batch of a play takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Batch {
+    /// A number of hosts.
+    Count(usize),
+    /// A percentage of the play's hosts.
+    Percent(f64),
+}
+
+/// One play.
+#[derive(Debug, Clone)]
+pub struct Play {
+    /// Where the play starts.
+    pub location: SourceLocation,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// The host pattern (may be a template).
+    pub hosts: String,
+    /// `vars:`.
+    pub vars: Vars,
+    /// `vars_files:` (paths, possibly templated).
+    pub vars_files: Vec<String>,
+    /// Whether to gather facts first (Ansible's default: yes).
+    pub gather_facts: bool,
+    /// Connection and escalation settings.
+    pub settings: TaskSettings,
+    /// `pre_tasks`, then role tasks, then `tasks`, then `post_tasks`.
+    pub sections: Vec<Section>,
+    /// `handlers:`, the play's own and its roles'.
+    pub handlers: Vec<Task>,
+    /// `tags:` on the play.
+    pub tags: Vec<String>,
+    /// `serial:` batches; empty means all hosts at once.
+    pub serial: Vec<Batch>,
+    /// `strategy:` (`linear` or `free`).
+    pub strategy: String,
+    /// `any_errors_fatal:`.
+    pub any_errors_fatal: bool,
+    /// `max_fail_percentage:`.
+    pub max_fail_percentage: Option<f64>,
+    /// The roles the play uses (their defaults and vars join the variables).
+    pub roles: Vec<Arc<Role>>,
+    /// `vars_prompt:`; drover never prompts, so each needs `-e` or a default.
+    pub prompts: Vec<Prompt>,
+}
+
+/// A `vars_prompt` entry: drover never prompts, so it needs `-e` or a default.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    /// The variable.
+    pub name: String,
+    /// Its default, if any.
+    pub default: Option<Json>,
+    /// Where it is written.
+    pub location: SourceLocation,
+}
+
+/// A list of tasks run together; handlers flush after each.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// `pre_tasks`, `tasks` or `post_tasks`.
+    pub name: &'static str,
+    /// The tasks.
+    pub tasks: Vec<Task>,
+}
+
+/// Settings that tasks inherit from their play, block or role.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskSettings {
+    /// `become:`.
+    pub become_root: Option<bool>,
+    /// `become_user:`.
+    pub become_user: Option<String>,
+    /// `become_method:`.
+    pub become_method: Option<String>,
+    /// `remote_user:`.
+    pub remote_user: Option<String>,
+    /// `connection:`.
+    pub connection: Option<String>,
+    /// `environment:`.
+    pub environment: Vars,
+    /// `ignore_errors:`.
+    pub ignore_errors: Option<bool>,
+    /// `ignore_unreachable:`.
+    pub ignore_unreachable: Option<bool>,
+    /// `no_log:`.
+    pub no_log: Option<bool>,
+    /// `check_mode:`.
+    pub check_mode: Option<bool>,
+    /// `any_errors_fatal:`.
+    pub any_errors_fatal: Option<bool>,
+}
+
+/// A role, loaded from its directory.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Its name as referred to.
+    pub name: String,
+    /// Its directory.
+    pub path: PathBuf,
+    /// `defaults/main.yml`: the lowest-precedence variables.
+    pub defaults: Vars,
+    /// `vars/main.yml`.
+    pub vars: Vars,
+    /// Parameters given where the role is used.
+    pub parameters: Vars,
+}
+
+/// How a task loops.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoopKind {
+    /// `loop:` or `with_list:`: the items as given.
+    List,
+    /// `with_items:`: flattened one level.
+    Items,
+    /// `with_dict:`: `{key, value}` pairs.
+    Dict,
+    /// `with_indexed_items:`: `[index, item]` pairs.
+    Indexed,
+    /// `with_together:`: lists zipped.
+    Together,
+    /// `with_nested:`: the product of lists.
+    Nested,
+}
+
+/// A task's loop.
+#[derive(Debug, Clone)]
+pub struct Loop {
+    /// The items (a list, or a template yielding one).
+    pub items: Json,
+    /// How the items are shaped.
+    pub kind: LoopKind,
+    /// `loop_control.loop_var` (default `item`).
+    pub variable: String,
+    /// `loop_control.index_var`.
+    pub index_variable: Option<String>,
+    /// `loop_control.label`.
+    pub label: Option<Json>,
+    /// `loop_control.pause` in seconds.
+    pub pause: Option<f64>,
+}
+
+/// What a task does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Run a module.
+    Module {
+        /// The module's short name.
+        name: String,
+        /// Its arguments, not yet templated.
+        arguments: Vars,
+    },
+    /// `block:` with `rescue:` and `always:`.
+    Block {
+        /// The tasks.
+        block: Vec<Task>,
+        /// Run when a block task fails.
+        rescue: Vec<Task>,
+        /// Run in any case.
+        always: Vec<Task>,
+    },
+    /// `include_tasks:` with a templated file name, read at run time.
+    IncludeTasks {
+        /// The file, relative to the including file's directory.
+        file: String,
+        /// The directory it is relative to.
+        base: PathBuf,
+    },
+    /// `meta:` (`flush_handlers`, `end_play`, `end_host`, `noop`, ...).
+    Meta(String),
+}
+
+/// One task (or handler).
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Where it is written.
+    pub location: SourceLocation,
+    /// `name:`.
+    pub name: Option<String>,
+    /// What it does.
+    pub action: Action,
+    /// `when:` conditions, all of which must hold.
+    pub when: Vec<String>,
+    /// `loop:` and friends.
+    pub loop_over: Option<Loop>,
+    /// `register:`.
+    pub register: Option<String>,
+    /// `changed_when:`.
+    pub changed_when: Option<Vec<String>>,
+    /// `failed_when:`.
+    pub failed_when: Option<Vec<String>>,
+    /// `until:`.
+    pub until: Option<String>,
+    /// `retries:` (Ansible's default is 3 with `until`).
+    pub retries: u32,
+    /// `delay:` in seconds.
+    pub delay: f64,
+    /// `notify:`.
+    pub notify: Vec<String>,
+    /// `listen:` (handlers).
+    pub listen: Vec<String>,
+    /// `tags:`, inherited ones included.
+    pub tags: Vec<String>,
+    /// `delegate_to:`.
+    pub delegate_to: Option<String>,
+    /// `run_once:`.
+    pub run_once: bool,
+    /// `throttle:`.
+    pub throttle: Option<usize>,
+    /// `vars:` of the task and its enclosing blocks.
+    pub vars: Vars,
+    /// Inherited and own settings.
+    pub settings: TaskSettings,
+    /// The role the task comes from.
+    pub role: Option<Arc<Role>>,
+    /// The directory relative paths (`src:`) start from.
+    pub base: PathBuf,
+}
+
+impl Task {
+    /// The name shown in output: `name:`, or the module's name.
+    pub fn display_name(&self) -> String {
+        let own = match (&self.name, &self.action) {
+            (Some(name), _) | (None, Action::Module { name, .. }) => name.clone(),
+            (None, Action::Block { .. }) => "block".to_owned(),
+            (None, Action::IncludeTasks { file, .. }) => format!("include_tasks {file}"),
+            (None, Action::Meta(what)) => format!("meta: {what}"),
+        };
+        match &self.role {
+            Some(role) => format!("{} : {own}", role.name),
+            None => own,
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Plays and roles.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use drover_inventory::yaml_tree::Node;
+use serde_json::Value as Json;
+
+use crate::error::{SourceLocation, did_you_mean};
+use crate::loader::{Loader, MAX_NESTING, boolean, mapping, sequence, string_list, text};
+use crate::model::{Batch, Play, Prompt, Role, Section, Task, TaskSettings, Vars};
+use crate::task::{Context, apply_setting};
+
+/// Play keywords drover understands.
+const PLAY_KEYWORDS: [&str; 36] = [
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "vars_prompt",
+    "gather_facts",
+    "become",
+    "become_user",
+    "become_method",
+    "remote_user",
+    "connection",
+    "environment",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "roles",
+    "tags",
+    "serial",
+    "strategy",
+    "any_errors_fatal",
+    "max_fail_percentage",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "check_mode",
+    "order",
+    "collections",
+    "module_defaults",
+    "force_handlers",
+    "gather_subset",
+    "gather_timeout",
+    "diff",
+    "timeout",
+    "throttle",
+    "run_once",
+];
+
+impl Loader<'_> {
+    /// Reads a playbook file: a list of plays and `import_playbook`s.
+    pub(crate) fn playbook(&mut self, path: &Path, plays: &mut Vec<Play>) {
+        let Some(root) = self.read_yaml(path, None) else {
+            return;
+        };
+        let Some(items) = sequence(&root) else {
+            self.errors.invalid(
+                root.location(path),
+                "a playbook must be a list of plays",
+                Some("start each play with `- hosts: PATTERN`".to_owned()),
+            );
+            return;
+        };
+        for item in items {
+            let location = item.location(path);
+            let Some(entries) = mapping(item) else {
+                self.errors
+                    .invalid(location, "a play must be a mapping", None);
+                continue;
+            };
+            if let Some((key, value)) = entries.iter().find(|(key, _)| {
+                key.key_text() == "import_playbook"
+                    || key.key_text() == "ansible.builtin.import_playbook"
+            }) {
+                let file = text(value).unwrap_or_default();
+                let nested = path.parent().unwrap_or(Path::new(".")).join(&file);
+                if self.depth >= MAX_NESTING {
+                    self.errors.invalid(
+                        key.location(path),
+                        "playbooks import each other in a loop",
+                        None,
+                    );
+                    continue;
+                }
+                self.depth += 1;
+                self.playbook(&nested, plays);
+                self.depth -= 1;
+                continue;
+            }
+            if let Some(play) = self.play(item, entries, path) {
+                plays.push(play);
+            }
+        }
+    }
+
+    fn play(&mut self, node: &Node, entries: &[(Node, Node)], path: &Path) -> Option<Play> {
+        let location = node.location(path);
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut play = Play {
+            location: location.clone(),
+            name: None,
+            hosts: String::new(),
+            vars: Vars::new(),
+            vars_files: Vec::new(),
+            gather_facts: true,
+            settings: TaskSettings::default(),
+            sections: Vec::new(),
+            handlers: Vec::new(),
+            tags: Vec::new(),
+            serial: Vec::new(),
+            strategy: "linear".to_owned(),
+            any_errors_fatal: false,
+            max_fail_percentage: None,
+            roles: Vec::new(),
+            prompts: Vec::new(),
+        };
+        let mut prompts = Vec::new();
+        let mut sections: [Option<&Node>; 5] = [None; 5];
+        let mut has_hosts = false;
+        for (key, value) in entries {
+            let word = key.key_text();
+            let here = key.location(path).with_length(word.chars().count());
+            match word.as_str() {
+                "name" => play.name = text(value),
+                "hosts" => {
+                    has_hosts = true;
+                    play.hosts = string_list(value).unwrap_or_default().join(",");
+                }
+                "vars" => match value.to_json() {
+                    Json::Object(map) => {
+                        self.check_templates(&Json::Object(map.clone()), &value.location(path));
+                        play.vars = map;
+                    }
+                    Json::Null => {}
+                    _ => self.errors.invalid(here, "`vars` must be a mapping", None),
+                },
+                "vars_files" => play.vars_files = string_list(value).unwrap_or_default(),
+                "vars_prompt" => prompts = Self::prompts(value, path),
+                "gather_facts" => play.gather_facts = boolean(value).unwrap_or(true),
+                "tags" => play.tags = string_list(value).unwrap_or_default(),
+                "serial" => play.serial = self.batches(value, &here),
+                "strategy" => play.strategy = text(value).unwrap_or_else(|| "linear".to_owned()),
+                "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
+                "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),
+                "environment" => {
+                    if let Json::Object(map) = value.to_json() {
+                        play.settings.environment = map;
+                    }
+                }
+                "pre_tasks" => sections[0] = Some(value),
+                "roles" => sections[1] = Some(value),
+                "tasks" => sections[2] = Some(value),
+                "post_tasks" => sections[3] = Some(value),
+                "handlers" => sections[4] = Some(value),
+                _ if PLAY_KEYWORDS.contains(&word.as_str()) => {
+                    apply_setting(&mut play.settings, &word, value);
+                }
+                _ => {
+                    let hint = did_you_mean(&word, PLAY_KEYWORDS).or_else(|| {
+                        Some(
+                            "a play holds `hosts`, `vars`, `tasks`, `handlers`, `roles` ..."
+                                .to_owned(),
+                        )
+                    });
+                    self.errors
+                        .invalid(here, format!("unknown play keyword `{word}`"), hint);
+                }
+            }
+        }
+        if !has_hosts {
+            self.errors.invalid(
+                location,
+                "this play has no `hosts`",
+                Some("add `hosts: all` or another pattern".to_owned()),
+            );
+            return None;
+        }
+        if !["linear", "free"].contains(&play.strategy.as_str()) {
+            self.errors.invalid(
+                location.clone(),
+                format!("unknown strategy `{}`", play.strategy),
+                Some("drover has `linear` and `free`".to_owned()),
+            );
+        }
+        let context = Context {
+            path: path.to_path_buf(),
+            base,
+            settings: play.settings.clone(),
+            tags: play.tags.clone(),
+            ..Context::default()
+        };
+        self.roles.clear();
+        self.role_handlers.clear();
+        let mut role_tasks = Vec::new();
+        if let Some(roles) = sections[1] {
+            role_tasks = self.play_roles(roles, &context);
+        }
+        let names = ["pre_tasks", "roles", "tasks", "post_tasks"];
+        for (index, name) in names.into_iter().enumerate() {
+            let tasks = if index == 1 {
+                std::mem::take(&mut role_tasks)
+            } else {
+                sections[index]
+                    .map(|node| self.tasks(node, &context))
+                    .unwrap_or_default()
+            };
+            if !tasks.is_empty() {
+                play.sections.push(Section { name, tasks });
+            }
+        }
+        if let Some(handlers) = sections[4] {
+            play.handlers = self.tasks(handlers, &context);
+        }
+        play.handlers.append(&mut self.role_handlers);
+        play.roles = self.roles.values().cloned().collect();
+        play.prompts = prompts;
+        Some(play)
+    }
+
+    fn prompts(value: &Node, path: &Path) -> Vec<Prompt> {
+        sequence(value)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| {
+                let entries = mapping(item)?;
+                let get = |wanted: &str| {
+                    entries
+                        .iter()
+                        .find(|(key, _)| key.key_text() == wanted)
+                        .map(|(_, value)| value)
+                };
+                Some(Prompt {
+                    name: get("name").and_then(text)?,
+                    default: get("default").map(Node::to_json),
+                    location: item.location(path),
+                })
+            })
+            .collect()
+    }
+
+    fn batches(&mut self, value: &Node, here: &SourceLocation) -> Vec<Batch> {
+        let items = match value.to_json() {
+            Json::Array(items) => items,
+            single => vec![single],
+        };
+        let mut batches = Vec::new();
+        for item in items {
+            let batch = match &item {
+                Json::Number(number) => number
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .map(Batch::Count),
+                Json::String(text) => match text.trim().strip_suffix('%') {
+                    Some(percent) => percent.trim().parse().ok().map(Batch::Percent),
+                    None => text.trim().parse().ok().map(Batch::Count),
+                },
+                _ => None,
+            };
+            match batch {
+                Some(batch) => batches.push(batch),
+                None => self.errors.invalid(
+                    here.clone(),
+                    format!("`serial` takes numbers or percentages, not `{item}`"),
+                    None,
+                ),
+            }
+        }
+        batches
+    }
+
+    /// The `roles:` of a play: their tasks, in order, dependencies first.
+    fn play_roles(&mut self, roles: &Node, context: &Context) -> Vec<Task> {
+        let mut tasks = Vec::new();
+        for entry in sequence(roles).unwrap_or_default() {
+            let here = entry.location(&context.path);
+            let (name, parameters, mut inner) = match mapping(entry) {
+                Some(entries) => {
+                    let mut name = None;
+                    let mut parameters = Vars::new();
+                    let mut inner = context.clone();
+                    for (key, value) in entries {
+                        match key.key_text().as_str() {
+                            "role" | "name" => name = text(value),
+                            "tags" => inner.tags.extend(string_list(value).unwrap_or_default()),
+                            "when" => inner.when.extend(string_list(value).unwrap_or_default()),
+                            "vars" => {
+                                if let Json::Object(map) = value.to_json() {
+                                    parameters.extend(map);
+                                }
+                            }
+                            word @ ("become" | "become_user" | "become_method" | "remote_user"
+                            | "connection" | "ignore_errors" | "no_log" | "check_mode") => {
+                                apply_setting(&mut inner.settings, word, value);
+                            }
+                            other => {
+                                parameters.insert(other.to_owned(), value.to_json());
+                            }
+                        }
+                    }
+                    (name, parameters, inner)
+                }
+                None => (text(entry), Vars::new(), context.clone()),
+            };
+            let Some(name) = name else {
+                self.errors.invalid(here, "a role entry needs a name", None);
+                continue;
+            };
+            inner.vars.extend(parameters.clone());
+            // A role listed (or depended on) twice runs once, as in Ansible.
+            if let Some(directory) = self.find_role(&name, &context.base)
+                && self.roles.contains_key(&directory)
+            {
+                continue;
+            }
+            tasks.extend(self.role_tasks(&name, "main", &parameters, &inner, &here));
+        }
+        tasks
+    }
+
+    /// Loads a role (once per play) and returns the tasks of `tasks_from`.
+    pub(crate) fn role_tasks(
+        &mut self,
+        name: &str,
+        tasks_from: &str,
+        parameters: &Vars,
+        context: &Context,
+        here: &SourceLocation,
+    ) -> Vec<Task> {
+        let Some(directory) = self.find_role(name, &context.base) else {
+            let searched = self
+                .role_search(&context.base)
+                .iter()
+                .map(|path| format!("`{}`", path.display()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.errors.invalid(here.clone(), format!("role `{name}` not found"), Some(format!("looked in {searched}; add `--roles-path` or create `roles/{name}/tasks/main.yml`")));
+            return Vec::new();
+        };
+        if self.depth >= MAX_NESTING {
+            self.errors.invalid(
+                here.clone(),
+                format!("role `{name}` depends on itself"),
+                None,
+            );
+            return Vec::new();
+        }
+        let mut tasks = Vec::new();
+        let first_time = !self.roles.contains_key(&directory);
+        let role = if let Some(role) = self.roles.get(&directory) {
+            role.clone()
+        } else {
+            let defaults = self.role_vars(&directory, "defaults");
+            let vars = self.role_vars(&directory, "vars");
+            let role = Arc::new(Role {
+                name: name.to_owned(),
+                path: directory.clone(),
+                defaults,
+                vars,
+                parameters: parameters.clone(),
+            });
+            self.roles.insert(directory.clone(), role.clone());
+            self.depth += 1;
+            tasks.extend(self.role_dependencies(&directory, context, here));
+            self.depth -= 1;
+            role
+        };
+        let role_context = Context {
+            role: Some(role.clone()),
+            ..context.clone()
+        };
+        let tasks_file = main_file(&directory.join("tasks"), tasks_from);
+        if tasks_file.exists() {
+            self.depth += 1;
+            tasks.extend(self.task_file(&tasks_file, &role_context, Some(here.clone())));
+            self.depth -= 1;
+        } else if tasks_from != "main" {
+            self.errors.invalid(
+                here.clone(),
+                format!("role `{name}` has no `tasks/{tasks_from}.yml`"),
+                None,
+            );
+        }
+        let handlers = main_file(&directory.join("handlers"), "main");
+        if first_time && handlers.exists() {
+            let handler_tasks = self.task_file(&handlers, &role_context, Some(here.clone()));
+            self.role_handlers.extend(handler_tasks);
+        }
+        tasks
+    }
+
+    fn role_dependencies(
+        &mut self,
+        directory: &Path,
+        context: &Context,
+        here: &SourceLocation,
+    ) -> Vec<Task> {
+        let meta = main_file(&directory.join("meta"), "main");
+        if !meta.exists() {
+            return Vec::new();
+        }
+        let Some(node) = self.read_yaml(&meta, Some(here.clone())) else {
+            return Vec::new();
+        };
+        let Some(dependencies) = mapping(&node)
+            .and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|(key, _)| key.key_text() == "dependencies")
+            })
+            .map(|(_, value)| value.clone())
+        else {
+            return Vec::new();
+        };
+        let context = Context {
+            path: meta.clone(),
+            ..context.clone()
+        };
+        self.play_roles(&dependencies, &context)
+    }
+
+    fn role_vars(&mut self, directory: &Path, kind: &str) -> Vars {
+        let file = main_file(&directory.join(kind), "main");
+        if file.exists() {
+            self.read_vars(&file, None)
+        } else {
+            Vars::new()
+        }
+    }
+
+    fn role_search(&self, base: &Path) -> Vec<PathBuf> {
+        let mut search = vec![base.join("roles")];
+        search.extend(self.roles_path.iter().cloned());
+        search.push(base.to_path_buf());
+        search
+    }
+
+    fn find_role(&self, name: &str, base: &Path) -> Option<PathBuf> {
+        if name.contains('/') {
+            let path = base.join(name);
+            return path.is_dir().then_some(path);
+        }
+        self.role_search(base)
+            .into_iter()
+            .map(|directory| directory.join(name))
+            .find(|path| path.is_dir())
+    }
+}
+
+/// `DIR/NAME.yml`, `DIR/NAME.yaml` or `DIR/NAME`, whichever exists (the first if none).
+fn main_file(directory: &Path, name: &str) -> PathBuf {
+    let candidates = [
+        format!("{name}.yml"),
+        format!("{name}.yaml"),
+        name.to_owned(),
+    ];
+    candidates
+        .iter()
+        .map(|candidate| directory.join(candidate))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| directory.join(format!("{name}.yml")))
+}

@@ -1,0 +1,570 @@
+//! Tasks: keywords, the module and its arguments, loops, blocks and imports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use drover_inventory::yaml_tree::{Node, NodeValue};
+use serde_json::Value as Json;
+
+use crate::catalog::check_arguments;
+use crate::error::{SourceLocation, did_you_mean};
+use crate::loader::{Loader, MAX_NESTING, boolean, mapping, sequence, string_list, text};
+use crate::model::{Action, Loop, LoopKind, Role, Task, TaskSettings, Vars};
+
+/// Task keywords drover understands.
+const KEYWORDS: [&str; 38] = [
+    "name",
+    "action",
+    "local_action",
+    "args",
+    "become",
+    "become_user",
+    "become_method",
+    "changed_when",
+    "check_mode",
+    "connection",
+    "delay",
+    "delegate_to",
+    "environment",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "loop",
+    "loop_control",
+    "no_log",
+    "notify",
+    "register",
+    "remote_user",
+    "retries",
+    "run_once",
+    "tags",
+    "throttle",
+    "until",
+    "vars",
+    "when",
+    "listen",
+    "block",
+    "rescue",
+    "always",
+    "any_errors_fatal",
+    "diff",
+    "delegate_facts",
+    "timeout",
+    "collections",
+];
+
+/// Loop keywords, and how each shapes its items.
+const LOOPS: [(&str, LoopKind); 6] = [
+    ("loop", LoopKind::List),
+    ("with_list", LoopKind::List),
+    ("with_items", LoopKind::Items),
+    ("with_dict", LoopKind::Dict),
+    ("with_indexed_items", LoopKind::Indexed),
+    ("with_together", LoopKind::Together),
+];
+
+/// What tasks inherit from where they are written.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Context {
+    pub(crate) path: PathBuf,
+    pub(crate) base: PathBuf,
+    pub(crate) settings: TaskSettings,
+    pub(crate) tags: Vec<String>,
+    pub(crate) when: Vec<String>,
+    pub(crate) vars: Vars,
+    pub(crate) role: Option<Arc<Role>>,
+}
+
+/// Module names as written, with Ansible's collection prefixes removed.
+pub(crate) fn short_module_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+impl Loader<'_> {
+    /// Reads a list of tasks.
+    pub(crate) fn tasks(&mut self, node: &Node, context: &Context) -> Vec<Task> {
+        let Some(items) = sequence(node) else {
+            self.errors.invalid(
+                node.location(&context.path),
+                "a task list must be a YAML list",
+                Some("start each task with `- name:`".to_owned()),
+            );
+            return Vec::new();
+        };
+        items
+            .iter()
+            .flat_map(|item| self.task(item, context))
+            .collect()
+    }
+
+    /// Reads a task file (for `import_tasks` and roles).
+    pub(crate) fn task_file(
+        &mut self,
+        path: &Path,
+        context: &Context,
+        referred_at: Option<SourceLocation>,
+    ) -> Vec<Task> {
+        if self.depth >= MAX_NESTING {
+            if let Some(location) = referred_at {
+                self.errors
+                    .invalid(location, "task files include each other in a loop", None);
+            }
+            return Vec::new();
+        }
+        let Some(node) = self.read_yaml(path, referred_at) else {
+            return Vec::new();
+        };
+        let context = Context {
+            path: path.to_path_buf(),
+            base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ..context.clone()
+        };
+        self.depth += 1;
+        let tasks = self.tasks(&node, &context);
+        self.depth -= 1;
+        tasks
+    }
+
+    /// Reads one task; imports expand to several.
+    fn task(&mut self, node: &Node, context: &Context) -> Vec<Task> {
+        let location = node.location(&context.path);
+        let Some(entries) = mapping(node) else {
+            self.errors.invalid(
+                location,
+                format!("a task must be a mapping, found a {}", node.type_name()),
+                Some("write `- name: ...` followed by the module, as `copy: ...`".to_owned()),
+            );
+            return Vec::new();
+        };
+        let mut task = Task {
+            location: location.clone(),
+            name: None,
+            action: Action::Meta("noop".to_owned()),
+            when: context.when.clone(),
+            loop_over: None,
+            register: None,
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: 3,
+            delay: 5.0,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            tags: context.tags.clone(),
+            delegate_to: None,
+            run_once: false,
+            throttle: None,
+            vars: context.vars.clone(),
+            settings: context.settings.clone(),
+            role: context.role.clone(),
+            base: context.base.clone(),
+        };
+        let mut module: Option<(String, &Node, &Node)> = None;
+        let mut arguments = Vars::new();
+        let mut loop_control: Option<&Node> = None;
+        let mut block: [Option<&Node>; 3] = [None, None, None];
+        for (key, value) in entries {
+            let word = key.key_text();
+            let here = key
+                .location(&context.path)
+                .with_length(word.chars().count());
+            match word.as_str() {
+                "block" => block[0] = Some(value),
+                "rescue" => block[1] = Some(value),
+                "always" => block[2] = Some(value),
+                "loop_control" => loop_control = Some(value),
+                "args" => match value.to_json() {
+                    Json::Object(map) => arguments.extend(map),
+                    _ => self.errors.invalid(here, "`args` must be a mapping", None),
+                },
+                "action" | "local_action" => {
+                    let Some(line) = text(value) else {
+                        self.errors.invalid(
+                            here,
+                            format!("`{word}` must be `module arguments...`"),
+                            None,
+                        );
+                        continue;
+                    };
+                    let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+                    module = Some((short_module_name(name).to_owned(), key, value));
+                    let free_form = self
+                        .catalog
+                        .module(short_module_name(name))
+                        .is_some_and(|spec| spec.free_form);
+                    arguments.extend(crate::arguments::parse(rest, free_form));
+                    if word == "local_action" {
+                        task.delegate_to = Some("localhost".to_owned());
+                    }
+                }
+                _ if word.starts_with("with_") => {
+                    match LOOPS.iter().find(|(name, _)| *name == word) {
+                        Some((_, kind)) => {
+                            task.loop_over = Some(Self::new_loop(value, kind.clone()));
+                        }
+                        None => self.errors.invalid(
+                            here,
+                            format!("the `{word}` loop is not supported"),
+                            Some("use `loop:` with a filter, as Ansible recommends".to_owned()),
+                        ),
+                    }
+                }
+                "loop" => task.loop_over = Some(Self::new_loop(value, LoopKind::List)),
+                _ if KEYWORDS.contains(&word.as_str()) => {
+                    self.keyword(&mut task, &word, value, &here);
+                }
+                _ => {
+                    if let Some((previous, _, _)) = &module {
+                        self.errors.invalid(here, format!("a task runs one module, but this one names `{previous}` and `{word}`"), Some("split it into two tasks, or fix the indentation".to_owned()));
+                        continue;
+                    }
+                    module = Some((word.clone(), key, value));
+                }
+            }
+        }
+        if block.iter().any(Option::is_some) {
+            return self.block_task(task, block, context);
+        }
+        let Some((written, key, value)) = module else {
+            self.errors.invalid(
+                location,
+                "this task has no module",
+                Some(
+                    "add a module, for example `command: uptime` or `debug: msg=hello`".to_owned(),
+                ),
+            );
+            return Vec::new();
+        };
+        if let Some(control) = loop_control {
+            self.loop_control(&mut task, control, context);
+        }
+        self.action(
+            task,
+            short_module_name(&written),
+            key,
+            value,
+            arguments,
+            context,
+        )
+    }
+
+    fn new_loop(value: &Node, kind: LoopKind) -> Loop {
+        Loop {
+            items: value.to_json(),
+            kind,
+            variable: "item".to_owned(),
+            index_variable: None,
+            label: None,
+            pause: None,
+        }
+    }
+
+    fn loop_control(&mut self, task: &mut Task, control: &Node, context: &Context) {
+        let Some(entries) = mapping(control) else {
+            self.errors.invalid(
+                control.location(&context.path),
+                "`loop_control` must be a mapping",
+                None,
+            );
+            return;
+        };
+        let Some(looping) = task.loop_over.as_mut() else {
+            self.errors.invalid(
+                control.location(&context.path),
+                "`loop_control` without a loop",
+                Some("add `loop:`".to_owned()),
+            );
+            return;
+        };
+        for (key, value) in entries {
+            match key.key_text().as_str() {
+                "loop_var" => looping.variable = text(value).unwrap_or_else(|| "item".to_owned()),
+                "index_var" => looping.index_variable = text(value),
+                "label" => looping.label = Some(value.to_json()),
+                "pause" => looping.pause = value.to_json().as_f64(),
+                "extended" | "extended_allitems" => {}
+                other => self.errors.invalid(
+                    key.location(&context.path),
+                    format!("unknown `loop_control` key `{other}`"),
+                    did_you_mean(
+                        other,
+                        ["loop_var", "index_var", "label", "pause", "extended"],
+                    ),
+                ),
+            }
+        }
+    }
+
+    /// Applies one task keyword.
+    fn keyword(&mut self, task: &mut Task, word: &str, value: &Node, here: &SourceLocation) {
+        let bad = |loader: &mut Self, expected: &str| {
+            loader.errors.invalid(
+                here.clone(),
+                format!("`{word}` must be {expected}, found a {}", value.type_name()),
+                None,
+            );
+        };
+        match word {
+            "name" => task.name = text(value),
+            "when" => match string_list(value) {
+                Some(conditions) => {
+                    for condition in &conditions {
+                        self.check_expression(condition, here);
+                    }
+                    task.when.extend(conditions);
+                }
+                None => bad(self, "a condition or a list of them"),
+            },
+            "changed_when" | "failed_when" => match string_list(value) {
+                Some(conditions) => {
+                    for condition in &conditions {
+                        self.check_expression(condition, here);
+                    }
+                    if word == "changed_when" {
+                        task.changed_when = Some(conditions);
+                    } else {
+                        task.failed_when = Some(conditions);
+                    }
+                }
+                None => bad(self, "a condition or a list of them"),
+            },
+            "until" => {
+                task.until = text(value);
+                if let Some(condition) = task.until.clone() {
+                    self.check_expression(&condition, here);
+                }
+            }
+            "register" => task.register = text(value),
+            "notify" => task.notify = string_list(value).unwrap_or_default(),
+            "listen" => task.listen = string_list(value).unwrap_or_default(),
+            "tags" => {
+                task.tags
+                    .extend(
+                        string_list(value)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .flat_map(|tag| {
+                                tag.split(',')
+                                    .map(|t| t.trim().to_owned())
+                                    .collect::<Vec<_>>()
+                            }),
+                    );
+            }
+            "delegate_to" => task.delegate_to = text(value),
+            "run_once" => task.run_once = boolean(value).unwrap_or(false),
+            "retries" => match value.to_json().as_u64() {
+                Some(retries) => task.retries = u32::try_from(retries).unwrap_or(u32::MAX),
+                None => bad(self, "a number"),
+            },
+            "delay" => match value.to_json().as_f64() {
+                Some(delay) => task.delay = delay,
+                None => bad(self, "a number"),
+            },
+            "throttle" => {
+                task.throttle = value
+                    .to_json()
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok());
+            }
+            "vars" => match value.to_json() {
+                Json::Object(map) => task.vars.extend(map),
+                _ => bad(self, "a mapping"),
+            },
+            "environment" => match value.to_json() {
+                Json::Object(map) => task.settings.environment.extend(map),
+                _ => bad(self, "a mapping"),
+            },
+            _ => apply_setting(&mut task.settings, word, value),
+        }
+    }
+
+    fn block_task(
+        &mut self,
+        mut task: Task,
+        parts: [Option<&Node>; 3],
+        context: &Context,
+    ) -> Vec<Task> {
+        let inner = Context {
+            settings: task.settings.clone(),
+            tags: task.tags.clone(),
+            when: Vec::new(),
+            vars: task.vars.clone(),
+            ..context.clone()
+        };
+        let [block, rescue, always] = parts.map(|part| {
+            part.map(|node| self.tasks(node, &inner))
+                .unwrap_or_default()
+        });
+        task.action = Action::Block {
+            block,
+            rescue,
+            always,
+        };
+        vec![task]
+    }
+
+    /// Resolves the module or import a task names.
+    fn action(
+        &mut self,
+        mut task: Task,
+        name: &str,
+        key: &Node,
+        value: &Node,
+        mut arguments: Vars,
+        context: &Context,
+    ) -> Vec<Task> {
+        let here = key
+            .location(&context.path)
+            .with_length(name.chars().count());
+        match name {
+            "import_tasks" | "include_tasks" | "include" => {
+                return self.include(task, name, value, &arguments, context, &here);
+            }
+            "import_role" | "include_role" => return self.role_task(&task, value, context, &here),
+            "meta" => {
+                task.action = Action::Meta(text(value).unwrap_or_default());
+                return vec![task];
+            }
+            _ => {}
+        }
+        let Some(spec) = self.catalog.module(name) else {
+            let hint = did_you_mean(name, self.catalog.names())
+                .or_else(|| Some("see `docs/modules.md` for the modules drover has".to_owned()));
+            self.errors
+                .invalid(here, format!("unknown module `{name}`"), hint);
+            return Vec::new();
+        };
+        match &value.value {
+            NodeValue::Mapping(_) => {
+                if let Json::Object(map) = value.to_json() {
+                    arguments.extend(map);
+                }
+            }
+            NodeValue::Null => {}
+            _ => arguments.extend(crate::arguments::parse(
+                &text(value).unwrap_or_default(),
+                spec.free_form,
+            )),
+        }
+        for (message, hint) in check_arguments(spec, &arguments) {
+            self.errors
+                .invalid(value.location(&context.path), message, hint);
+        }
+        self.check_templates(
+            &Json::Object(arguments.clone()),
+            &value.location(&context.path),
+        );
+        task.action = Action::Module {
+            name: spec.name.to_owned(),
+            arguments,
+        };
+        vec![task]
+    }
+
+    fn include(
+        &mut self,
+        task: Task,
+        name: &str,
+        value: &Node,
+        arguments: &Vars,
+        context: &Context,
+        here: &SourceLocation,
+    ) -> Vec<Task> {
+        let file = match (text(value), arguments.get("file")) {
+            (Some(file), _) if !file.is_empty() => file,
+            (_, Some(Json::String(file))) => file.clone(),
+            _ => {
+                self.errors
+                    .invalid(here.clone(), format!("`{name}` needs a file name"), None);
+                return Vec::new();
+            }
+        };
+        if drover_template::is_template(&file) {
+            if name == "import_tasks" {
+                self.errors.invalid(here.clone(), "`import_tasks` is read before the play runs and cannot use variables in its file name", Some("use `include_tasks`".to_owned()));
+                return Vec::new();
+            }
+            let mut task = task;
+            task.action = Action::IncludeTasks {
+                file,
+                base: context.base.clone(),
+            };
+            return vec![task];
+        }
+        let inner = Context {
+            settings: task.settings.clone(),
+            tags: task.tags.clone(),
+            when: task.when.clone(),
+            vars: task.vars.clone(),
+            ..context.clone()
+        };
+        let path = resolve_task_file(&context.base, &file);
+        self.task_file(&path, &inner, Some(here.clone()))
+    }
+
+    fn role_task(
+        &mut self,
+        task: &Task,
+        value: &Node,
+        context: &Context,
+        here: &SourceLocation,
+    ) -> Vec<Task> {
+        let Some(entries) = mapping(value) else {
+            self.errors.invalid(
+                here.clone(),
+                "`import_role` takes a mapping with `name:`",
+                None,
+            );
+            return Vec::new();
+        };
+        let get = |wanted: &str| {
+            entries
+                .iter()
+                .find(|(key, _)| key.key_text() == wanted)
+                .and_then(|(_, value)| text(value))
+        };
+        let Some(name) = get("name") else {
+            self.errors
+                .invalid(here.clone(), "`import_role` needs `name:`", None);
+            return Vec::new();
+        };
+        let tasks_from = get("tasks_from").unwrap_or_else(|| "main".to_owned());
+        let inner = Context {
+            settings: task.settings.clone(),
+            tags: task.tags.clone(),
+            when: task.when.clone(),
+            vars: task.vars.clone(),
+            ..context.clone()
+        };
+        self.role_tasks(&name, &tasks_from, &Vars::new(), &inner, here)
+    }
+}
+
+/// Applies a setting keyword shared by plays, blocks and tasks.
+pub(crate) fn apply_setting(settings: &mut TaskSettings, word: &str, value: &Node) {
+    match word {
+        "become" => settings.become_root = boolean(value),
+        "become_user" => settings.become_user = text(value),
+        "become_method" => settings.become_method = text(value),
+        "remote_user" => settings.remote_user = text(value),
+        "connection" => settings.connection = text(value),
+        "ignore_errors" => settings.ignore_errors = boolean(value),
+        "ignore_unreachable" => settings.ignore_unreachable = boolean(value),
+        "no_log" => settings.no_log = boolean(value),
+        "check_mode" => settings.check_mode = boolean(value),
+        "any_errors_fatal" => settings.any_errors_fatal = boolean(value),
+        _ => {}
+    }
+}
+
+/// Task files are found next to the including file, or in a `tasks/` beside it.
+pub(crate) fn resolve_task_file(base: &Path, file: &str) -> PathBuf {
+    let direct = base.join(file);
+    if direct.exists() {
+        return direct;
+    }
+    let in_tasks = base.join("tasks").join(file);
+    if in_tasks.exists() { in_tasks } else { direct }
+}
