@@ -23,7 +23,7 @@ pub enum ArgumentKind {
 }
 
 /// One argument of a module.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct ArgumentSpec {
     /// The argument's name.
     pub name: &'static str,
@@ -107,6 +107,17 @@ pub fn check_arguments(
     for (name, value) in arguments {
         let Some(argument) = find(spec, name) else {
             if name == "_raw_params" && spec.free_form {
+                continue;
+            }
+            if name == "_raw_params" {
+                problems.push((
+                    format!(
+                        "`{}` takes `key=value` arguments, but `{}` is not one",
+                        spec.name,
+                        value.as_str().unwrap_or_default()
+                    ),
+                    Some("quote values that contain spaces: `msg='two words'`".to_owned()),
+                ));
                 continue;
             }
             let names = spec.arguments.iter().map(|argument| argument.name);

@@ -32,7 +32,7 @@ pub(crate) enum Command {
     /// Run an ad-hoc command on the hosts a pattern selects (like `ansible` or pssh).
     Run(Box<RunArgs>),
     /// Run a playbook (like `ansible-playbook`).
-    Play(PlayArgs),
+    Play(Box<PlayArgs>),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page, in roff.
@@ -191,6 +191,61 @@ pub(crate) struct PlayArgs {
 
     #[command(flatten)]
     pub(crate) inventory: InventorySources,
+
+    /// Further restrict the hosts to this pattern.
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub(crate) limit: Option<String>,
+
+    /// Extra variables, the highest precedence: `k=v k2=v2`, JSON or YAML, or `@file.yml`.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub(crate) extra_vars: Vec<String>,
+
+    /// Change nothing; report what would change.
+    #[arg(short = 'C', long)]
+    pub(crate) check: bool,
+
+    /// Show changes to files and state as unified diffs.
+    #[arg(short = 'D', long)]
+    pub(crate) diff: bool,
+
+    /// Run only tasks tagged with one of these (comma-separated).
+    #[arg(short = 't', long, value_delimiter = ',')]
+    pub(crate) tags: Vec<String>,
+
+    /// Skip tasks tagged with one of these (comma-separated).
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub(crate) skip_tags: Vec<String>,
+
+    /// Start at the first task with this name.
+    #[arg(long = "start-at-task", value_name = "NAME")]
+    pub(crate) start_at_task: Option<String>,
+
+    /// Check the playbook (every file it uses) and exit.
+    #[arg(long = "syntax-check")]
+    pub(crate) syntax_check: bool,
+
+    /// List the tasks each play would run, and exit.
+    #[arg(long = "list-tasks")]
+    pub(crate) list_tasks: bool,
+
+    /// List the hosts each play would run on, and exit.
+    #[arg(long = "list-hosts")]
+    pub(crate) list_hosts: bool,
+
+    /// List the tags in the playbook, and exit.
+    #[arg(long = "list-tags")]
+    pub(crate) list_tags: bool,
+
+    /// More directories to find roles in.
+    #[arg(long = "roles-path", value_delimiter = ':', value_name = "DIRS")]
+    pub(crate) roles_path: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
+
+    /// How to print results: Ansible-like text, or NDJSON events.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) output: OutputFormat,
 }
 
 /// Arguments of `drover completions`.

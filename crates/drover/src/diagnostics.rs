@@ -41,8 +41,25 @@ pub(crate) fn inventory_report(error: &drover_inventory::Error) -> miette::Repor
     {
         let _ = write!(message, "\nstderr:\n{stderr}");
     }
-    let hint = error.hint();
-    let Some(location) = error.location() else {
+    located_report(message, error.hint(), error.location())
+}
+
+/// Turns a playbook error into a report with the offending line.
+pub(crate) fn playbook_report(error: &drover_playbook::Error) -> miette::Report {
+    located_report(
+        error.to_string(),
+        error.hint().map(str::to_owned),
+        error.location(),
+    )
+}
+
+/// A report pointing at `location` in its file, when the file can be read.
+fn located_report(
+    message: String,
+    hint: Option<String>,
+    location: Option<&drover_inventory::SourceLocation>,
+) -> miette::Report {
+    let Some(location) = location else {
         return miette::Report::new(PlainDiagnostic { message, hint });
     };
     let Ok(text) = fs::read_to_string(&location.path) else {
@@ -60,10 +77,9 @@ pub(crate) fn inventory_report(error: &drover_inventory::Error) -> miette::Repor
             || text[offset..].lines().next().map_or(0, str::len),
             |(index, character)| index + character.len_utf8(),
         );
-    let name = location.path.display().to_string();
     miette::Report::new(SourceDiagnostic {
         message,
-        source_code: NamedSource::new(name, text),
+        source_code: NamedSource::new(location.path.display().to_string(), text),
         span: SourceSpan::new(offset.into(), length),
         hint,
     })

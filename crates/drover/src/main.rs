@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         }
         Command::Man => commands::completions::man().map(|()| exit::SUCCESS),
         Command::Run(arguments) => commands::run::run(arguments),
-        Command::Play(_) => Ok(commands::not_yet::not_yet_implemented("play")),
+        Command::Play(arguments) => commands::play::run(arguments, cli.verbose > 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),

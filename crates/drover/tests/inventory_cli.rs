@@ -295,18 +295,3 @@ fn issue_2_completions_and_man_page() {
     assert_eq!(code, 0);
     assert!(stdout.contains(".TH drover"), "{stdout}");
 }
-
-#[test]
-fn issue_2_play_says_it_is_not_built_yet() {
-    let (code, _, stderr) = drover(&fixtures(), &["play", "site.yml", "-i", "localhost,"]);
-    assert_eq!(code, 1);
-    assert!(stderr.contains("not yet implemented"), "{stderr}");
-}
-
-#[test]
-fn issue_2_bad_patterns_are_reported_with_a_hint() {
-    insta::assert_snapshot!(transcript(
-        &examples(),
-        &["inventory", "-i", "hosts.ini", "--list", "--limit", "~web("]
-    ));
-}

@@ -2,6 +2,7 @@
 
 pub(crate) mod completions;
 pub(crate) mod inventory;
-pub(crate) mod not_yet;
+pub(crate) mod play;
+mod play_output;
 pub(crate) mod run;
 mod targets;

@@ -86,7 +86,9 @@ fn command_line(arguments: &RunArgs) -> Option<String> {
     })
 }
 
-fn connection_defaults(arguments: &ConnectionArgs) -> Result<ConnectionDefaults, String> {
+pub(crate) fn connection_defaults(
+    arguments: &ConnectionArgs,
+) -> Result<ConnectionDefaults, String> {
     let policy: HostKeyPolicy = arguments.host_key_checking.parse()?;
     Ok(ConnectionDefaults {
         user: arguments.user.clone(),

@@ -1,0 +1,54 @@
+//! One host's state through a play.
+
+use std::sync::Arc;
+
+use drover_ssh::HostSession;
+
+use crate::Vars;
+
+/// Per-host counts, as `PLAY RECAP` prints them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Tasks that changed nothing.
+    pub ok: u32,
+    /// Tasks that changed something.
+    pub changed: u32,
+    /// Connection failures.
+    pub unreachable: u32,
+    /// Failed tasks.
+    pub failed: u32,
+    /// Skipped tasks.
+    pub skipped: u32,
+    /// Failures rescued by a `rescue:` section.
+    pub rescued: u32,
+    /// Failures ignored by `ignore_errors`.
+    pub ignored: u32,
+}
+
+/// A host as a play sees it.
+pub(crate) struct HostState {
+    pub(crate) name: String,
+    pub(crate) session: Arc<HostSession>,
+    /// The host's inventory variables (groups, group_vars, host_vars merged).
+    pub(crate) inventory_vars: Arc<Vars>,
+    /// Facts, `set_fact` results and registered results.
+    pub(crate) facts: Vars,
+    /// The host failed a task; it takes no further part in the play.
+    pub(crate) failed: bool,
+    /// The host could not be reached.
+    pub(crate) unreachable: bool,
+    /// `meta: end_host` or `end_play` stopped it.
+    pub(crate) ended: bool,
+    /// Handlers this host has notified and not yet run.
+    pub(crate) notified: Vec<String>,
+    /// Left out of the tasks being run for now (outside a block's `when`,
+    /// not notifying a handler, not failing into `rescue`).
+    pub(crate) paused: bool,
+}
+
+impl HostState {
+    /// Whether the host still takes part.
+    pub(crate) fn active(&self) -> bool {
+        !self.failed && !self.unreachable && !self.ended && !self.paused
+    }
+}

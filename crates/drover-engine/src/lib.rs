@@ -1,0 +1,183 @@
+//! drover's engine: runs a validated playbook across hosts.
+//!
+//! The linear strategy runs each task on every host of the batch (at most
+//! `forks` at once) before the next task; `strategy: free` lets each host
+//! run through its tasks on its own. `serial` splits the play's hosts into
+//! batches. A failed host leaves the play; the others go on. Handlers run at
+//! the end of each section (`pre_tasks`, roles, `tasks`, `post_tasks`) and at
+//! `meta: flush_handlers`. Results stream to a [`Reporter`].
+#![deny(missing_docs)]
+
+mod facts;
+mod host;
+mod play;
+mod task;
+mod vars;
+
+use std::sync::Arc;
+
+use drover_inventory::Inventory;
+use drover_playbook::Playbook;
+use drover_ssh::ConnectionDefaults;
+use serde_json::Value as Json;
+
+pub use host::Stats;
+
+/// Variables.
+pub type Vars = serde_json::Map<String, Json>;
+
+/// How to run a playbook.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How many hosts to work on at once.
+    pub forks: usize,
+    /// `--check`: change nothing.
+    pub check: bool,
+    /// `--diff`: report changes as diffs.
+    pub diff: bool,
+    /// `-e`: the highest-precedence variables.
+    pub extra_vars: Vars,
+    /// `--limit`.
+    pub limit: Option<String>,
+    /// `--tags`: run only tasks with one of these (empty: all).
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
+    /// `--start-at-task`: skip tasks before the first with this name.
+    pub start_at_task: Option<String>,
+    /// How to reach hosts.
+    pub connection: ConnectionDefaults,
+    /// `-b`: become for every task.
+    pub become_forced: bool,
+    /// `--become-user`.
+    pub become_user: Option<String>,
+}
+
+/// How one host fared with one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing changed.
+    Ok,
+    /// Something changed (or would, in check mode).
+    Changed,
+    /// The task failed.
+    Failed,
+    /// The task failed, but `ignore_errors` let the host go on.
+    Ignored,
+    /// The task did not apply (`when` was false).
+    Skipped,
+    /// The host could not be reached.
+    Unreachable,
+}
+
+impl Status {
+    /// Ansible's word for it, as printed.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Changed => "changed",
+            Self::Failed | Self::Ignored => "failed",
+            Self::Skipped => "skipping",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Something that happened during a run, for output.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A play begins.
+    PlayStart {
+        /// The play's name (or its host pattern).
+        name: String,
+        /// The hosts it runs on.
+        hosts: Vec<String>,
+    },
+    /// A task (or handler) begins.
+    TaskStart {
+        /// Its display name.
+        name: String,
+        /// `path:line`.
+        location: String,
+        /// Whether it is a handler.
+        handler: bool,
+    },
+    /// A host's result for the current task (one per loop item, then one for the task).
+    HostResult {
+        /// The host.
+        host: String,
+        /// How it went.
+        status: Status,
+        /// The loop item's label, for per-item results.
+        item: Option<String>,
+        /// The result, as Ansible would register it (hidden for `no_log`).
+        result: Json,
+        /// A unified diff, in diff mode.
+        diff: Option<String>,
+        /// Where the task ran, if delegated.
+        delegated_to: Option<String>,
+        /// The module that ran, if any.
+        module: Option<String>,
+    },
+    /// The run is over.
+    Recap {
+        /// Per-host statistics, in host order.
+        stats: Vec<(String, Stats)>,
+    },
+}
+
+/// Receives events as the run goes.
+pub trait Reporter: Send + Sync {
+    /// Handles one event.
+    fn event(&self, event: Event);
+}
+
+/// What a run ended with.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Per-host statistics.
+    pub stats: Vec<(String, Stats)>,
+}
+
+impl Summary {
+    /// Ansible's exit code: 4 if a host was unreachable, 2 if one failed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.stats.iter().any(|(_, stats)| stats.unreachable > 0) {
+            4
+        } else if self.stats.iter().any(|(_, stats)| stats.failed > 0) {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Why a run could not proceed at all (as opposed to hosts failing).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A play's host pattern or `--limit` is invalid.
+    #[error(transparent)]
+    Inventory(#[from] drover_inventory::Error),
+    /// A variable file or expression failed outside any host.
+    #[error("{0}")]
+    Play(String),
+}
+
+/// Runs every play of `playbook` against `inventory`.
+pub async fn run(
+    playbook: &Playbook,
+    inventory: Arc<Inventory>,
+    options: Arc<RunOptions>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Summary, Error> {
+    let mut runner = play::Runner::new(inventory, options, reporter.clone(), playbook);
+    for play in &playbook.plays {
+        runner.run_play(play).await?;
+    }
+    let stats = runner.stats();
+    reporter.event(Event::Recap {
+        stats: stats.clone(),
+    });
+    Ok(Summary { stats })
+}

@@ -1,0 +1,754 @@
+//! Running plays: hosts, batches, sections, blocks, handlers and facts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use drover_inventory::Inventory;
+use drover_modules::ModuleCatalog;
+use drover_playbook::{Action, Batch, Play, Playbook, Task};
+use drover_ssh::{ExecRequest, HostSession};
+use drover_template::Templar;
+use futures::StreamExt as _;
+use serde_json::{Value as Json, json};
+use tokio::sync::Semaphore;
+
+use crate::host::{HostState, Stats};
+use crate::task::{self, Outcome, TaskEnvironment};
+use crate::vars::{self, PlayVars};
+use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
+
+/// At most this many SSH handshakes at once (sshd's `MaxStartups` starts at 10).
+const HANDSHAKES_IN_FLIGHT: usize = 8;
+
+pub(crate) struct Runner {
+    inventory: Arc<Inventory>,
+    options: Arc<RunOptions>,
+    reporter: Arc<dyn Reporter>,
+    templar: Templar,
+    base: PathBuf,
+    handshakes: Arc<Semaphore>,
+    stats: Vec<(String, Stats)>,
+    /// Past `--start-at-task` once the named task is reached.
+    started: bool,
+}
+
+impl Runner {
+    pub(crate) fn new(
+        inventory: Arc<Inventory>,
+        options: Arc<RunOptions>,
+        reporter: Arc<dyn Reporter>,
+        playbook: &Playbook,
+    ) -> Self {
+        let base = playbook
+            .path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let started = options.start_at_task.is_none();
+        Self {
+            inventory,
+            templar: Templar::new(base.clone()),
+            base,
+            options,
+            reporter,
+            handshakes: Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT)),
+            stats: Vec::new(),
+            started,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Vec<(String, Stats)> {
+        self.stats.clone()
+    }
+
+    fn stat(&mut self, host: &str) -> &mut Stats {
+        if let Some(index) = self.stats.iter().position(|(name, _)| name == host) {
+            return &mut self.stats[index].1;
+        }
+        self.stats.push((host.to_owned(), Stats::default()));
+        let last = self.stats.len() - 1;
+        &mut self.stats[last].1
+    }
+
+    /// The play's hosts: its pattern, narrowed by `--limit`.
+    fn play_hosts(&self, play: &Play) -> Result<Vec<usize>, Error> {
+        let scope = self.templar.scope(vec![
+            Arc::new(play.vars.clone()),
+            Arc::new(self.options.extra_vars.clone()),
+        ]);
+        let pattern = self
+            .templar
+            .render_text(&play.hosts, &scope)
+            .map_err(|error| Error::Play(format!("the play's `hosts`: {error}")))?;
+        let pattern = pattern
+            .as_str()
+            .map_or_else(|| pattern.to_string(), str::to_owned);
+        let mut hosts = self.inventory.select(&pattern)?.hosts;
+        if let Some(limit) = &self.options.limit {
+            let allowed = self.inventory.select(limit)?.hosts;
+            hosts.retain(|host| allowed.contains(host));
+        }
+        Ok(hosts)
+    }
+
+    pub(crate) async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
+        let hosts = self.play_hosts(play)?;
+        let names: Vec<String> = hosts
+            .iter()
+            .map(|id| self.inventory.host(*id).name.clone())
+            .collect();
+        self.reporter.event(Event::PlayStart {
+            name: play.name.clone().unwrap_or_else(|| play.hosts.clone()),
+            hosts: names.clone(),
+        });
+        for prompt in &play.prompts {
+            if !self.options.extra_vars.contains_key(&prompt.name) && prompt.default.is_none() {
+                return Err(Error::Play(format!(
+                    "{}: `vars_prompt` asks for `{}`, but drover never prompts; pass it with `-e {}=...`",
+                    prompt.location, prompt.name, prompt.name
+                )));
+            }
+        }
+        for name in &names {
+            self.stat(name);
+        }
+        let play_vars = self.play_vars(play, &names)?;
+        for batch in batches(&hosts, &play.serial) {
+            let mut states: Vec<HostState> =
+                batch.iter().map(|id| self.host_state(*id, play)).collect();
+            if play.gather_facts {
+                self.gather_facts(&mut states).await;
+            }
+            for section in &play.sections {
+                self.run_tasks(&section.tasks, &mut states, &play_vars, play)
+                    .await;
+                self.flush_handlers(play, &mut states, &play_vars).await;
+                if states.iter().all(|state| !state.active()) {
+                    break;
+                }
+            }
+            for state in &states {
+                state.session.close().await;
+            }
+            let failed = states
+                .iter()
+                .filter(|state| state.failed || state.unreachable)
+                .count();
+            let limit = play.max_fail_percentage.unwrap_or(100.0);
+            if failed > 0 && (play.any_errors_fatal || percent(failed, states.len()) > limit) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn play_vars(&self, play: &Play, names: &[String]) -> Result<PlayVars, Error> {
+        let mut role_defaults = Vars::new();
+        let mut role_vars = Vars::new();
+        for role in &play.roles {
+            role_defaults.extend(role.defaults.clone());
+            role_vars.extend(role.vars.clone());
+        }
+        let mut vars_files = Vars::new();
+        let scope = self.templar.scope(vec![
+            Arc::new(play.vars.clone()),
+            Arc::new(self.options.extra_vars.clone()),
+        ]);
+        for file in &play.vars_files {
+            let rendered = self
+                .templar
+                .render_text(file, &scope)
+                .map_err(|error| Error::Play(format!("vars_files `{file}`: {error}")))?;
+            let path = self.base.join(rendered.as_str().unwrap_or(file));
+            let loaded = drover_inventory::read_vars_file(&path)
+                .map_err(|error| Error::Play(format!("vars_files: {error}")))?;
+            vars_files.extend(loaded);
+        }
+        let mut groups = serde_json::Map::new();
+        for group in self.inventory.groups() {
+            if let Some(id) = self.inventory.group_id(&group.name) {
+                let members: Vec<Json> = self
+                    .inventory
+                    .group_hosts(id)
+                    .iter()
+                    .map(|host| Json::from(self.inventory.host(*host).name.clone()))
+                    .collect();
+                groups.insert(group.name.clone(), Json::Array(members));
+            }
+        }
+        let mut shared_magic = Vars::new();
+        shared_magic.insert("groups".to_owned(), Json::Object(groups));
+        shared_magic.insert("play_hosts".to_owned(), json!(names));
+        shared_magic.insert("ansible_play_hosts".to_owned(), json!(names));
+        shared_magic.insert("ansible_play_hosts_all".to_owned(), json!(names));
+        shared_magic.insert(
+            "ansible_check_mode".to_owned(),
+            Json::Bool(self.options.check),
+        );
+        shared_magic.insert(
+            "ansible_diff_mode".to_owned(),
+            Json::Bool(self.options.diff),
+        );
+        shared_magic.insert(
+            "playbook_dir".to_owned(),
+            Json::from(self.base.display().to_string()),
+        );
+        shared_magic.insert(
+            "ansible_version".to_owned(),
+            json!({"full": "2.19.0", "major": 2, "minor": 19, "string": "2.19.0"}),
+        );
+        Ok(PlayVars {
+            role_defaults: Arc::new(role_defaults),
+            play_vars: Arc::new(play.vars.clone()),
+            vars_files: Arc::new(vars_files),
+            role_vars: Arc::new(role_vars),
+            extra_vars: Arc::new(self.options.extra_vars.clone()),
+            shared_magic,
+        })
+    }
+
+    fn host_state(&self, id: usize, play: &Play) -> HostState {
+        let name = self.inventory.host(id).name.clone();
+        let mut vars = self.inventory.host_variables(id);
+        let group_names: Vec<Json> = self
+            .inventory
+            .host_groups(id)
+            .into_iter()
+            .map(|group| self.inventory.group(group).name.clone())
+            .filter(|group| group != "all" && group != "ungrouped")
+            .map(Json::from)
+            .collect();
+        vars.insert("group_names".to_owned(), Json::Array(group_names));
+        if play.settings.connection.as_deref() == Some("local") {
+            vars.insert("ansible_connection".to_owned(), Json::from("local"));
+        }
+        let mut defaults = self.options.connection.clone();
+        if let Some(user) = &play.settings.remote_user {
+            defaults.user = Some(user.clone());
+        }
+        let transport = drover_ssh::transport_for(&name, &vars, &defaults);
+        HostState {
+            name,
+            session: Arc::new(HostSession::new(transport, self.handshakes.clone())),
+            inventory_vars: Arc::new(vars),
+            facts: Vars::new(),
+            failed: false,
+            unreachable: false,
+            ended: false,
+            notified: Vec::new(),
+            paused: false,
+        }
+    }
+
+    async fn gather_facts(&mut self, states: &mut [HostState]) {
+        self.reporter.event(Event::TaskStart {
+            name: "Gathering Facts".to_owned(),
+            location: String::new(),
+            handler: false,
+        });
+        let forks = self.options.forks.max(1);
+        let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
+            .map(|(index, state)| async move {
+                let output = state.session.exec(&ExecRequest::new(crate::facts::SCRIPT)).await;
+                let outcome = match output {
+                    Ok(output) => {
+                        let facts = crate::facts::parse(&String::from_utf8_lossy(&output.stdout));
+                        Outcome { status: Status::Ok, result: json!({"changed": false, "ansible_facts": facts}), diff: None, item: None }
+                    }
+                    Err(error) => Outcome {
+                        status: if error.is_unreachable() { Status::Unreachable } else { Status::Failed },
+                        result: json!({"unreachable": error.is_unreachable(), "changed": false, "msg": error.hint().map_or_else(|| error.to_string(), |hint| format!("{error}\nhint: {hint}"))}),
+                        diff: None,
+                        item: None,
+                    },
+                };
+                (index, outcome)
+            })
+            .buffer_unordered(forks)
+            .collect()
+            .await;
+        let mut outcomes = outcomes;
+        outcomes.sort_by_key(|(index, _)| *index);
+        for (index, outcome) in outcomes {
+            if let Some(Json::Object(facts)) = outcome.result.get("ansible_facts") {
+                let state = &mut states[index];
+                for (key, value) in facts {
+                    state.facts.insert(format!("ansible_{key}"), value.clone());
+                }
+                state
+                    .facts
+                    .insert("ansible_facts".to_owned(), Json::Object(facts.clone()));
+            }
+            self.record(&mut states[index], &outcome, None);
+        }
+    }
+
+    /// Counts an outcome, reports it, and marks failed or unreachable hosts.
+    fn record(&mut self, state: &mut HostState, outcome: &Outcome, task: Option<&Task>) {
+        let no_log = task.is_some_and(|task| task.settings.no_log == Some(true));
+        let result = if no_log {
+            json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": outcome.result.get("changed").cloned().unwrap_or(Json::Bool(false))})
+        } else {
+            outcome.result.clone()
+        };
+        self.reporter.event(Event::HostResult {
+            host: state.name.clone(),
+            status: outcome.status,
+            item: if no_log {
+                outcome.item.as_ref().map(|_| "(censored)".to_owned())
+            } else {
+                outcome.item.clone()
+            },
+            result,
+            diff: if no_log { None } else { outcome.diff.clone() },
+            delegated_to: task.and_then(|task| task.delegate_to.clone()),
+            module: task.and_then(|task| match &task.action {
+                drover_playbook::Action::Module { name, .. } => Some(name.clone()),
+                _ => None,
+            }),
+        });
+        if outcome.item.is_some() {
+            return;
+        }
+        let ignore_unreachable =
+            task.is_some_and(|task| task.settings.ignore_unreachable == Some(true));
+        let stats = self.stat(&state.name);
+        match outcome.status {
+            Status::Ok => stats.ok += 1,
+            Status::Changed => {
+                stats.ok += 1;
+                stats.changed += 1;
+            }
+            Status::Skipped => stats.skipped += 1,
+            Status::Ignored => {
+                stats.ok += 1;
+                stats.ignored += 1;
+            }
+            Status::Failed => {
+                stats.failed += 1;
+                state.failed = true;
+            }
+            Status::Unreachable => {
+                stats.unreachable += 1;
+                if !ignore_unreachable {
+                    state.unreachable = true;
+                }
+            }
+        }
+    }
+
+    /// Runs a list of tasks, each on every active host before the next.
+    pub(crate) fn run_tasks<'a>(
+        &'a mut self,
+        tasks: &'a [Task],
+        states: &'a mut [HostState],
+        play_vars: &'a PlayVars,
+        play: &'a Play,
+    ) -> futures::future::LocalBoxFuture<'a, ()> {
+        Box::pin(async move {
+            for task in tasks {
+                if states.iter().all(|state| !state.active()) {
+                    return;
+                }
+                if !self.started {
+                    if task.name.as_deref() == self.options.start_at_task.as_deref() {
+                        self.started = true;
+                    } else if !matches!(task.action, Action::Block { .. }) {
+                        continue;
+                    }
+                }
+                match &task.action {
+                    Action::Block {
+                        block,
+                        rescue,
+                        always,
+                    } => {
+                        self.run_block(task, block, rescue, always, states, play_vars, play)
+                            .await;
+                    }
+                    Action::Meta(what) => self.meta(what, task, states, play_vars, play).await,
+                    Action::IncludeTasks { file, base } => {
+                        self.include(task, file, base, states, play_vars, play)
+                            .await;
+                    }
+                    Action::Module { .. } => {
+                        if self.selected(task) {
+                            self.run_module_task(task, states, play_vars, false).await;
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// `--tags` and `--skip-tags`, with Ansible's `always` and `never`.
+    fn selected(&self, task: &Task) -> bool {
+        let has = |tag: &str| task.tags.iter().any(|own| own == tag);
+        if self.options.skip_tags.iter().any(|tag| has(tag)) {
+            return false;
+        }
+        if self.options.tags.is_empty() || self.options.tags.iter().any(|tag| tag == "all") {
+            return !has("never");
+        }
+        has("always")
+            || self.options.tags.iter().any(|tag| {
+                has(tag)
+                    || (tag == "tagged" && !task.tags.is_empty())
+                    || (tag == "untagged" && task.tags.is_empty())
+            })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_block(
+        &mut self,
+        task: &Task,
+        block: &[Task],
+        rescue: &[Task],
+        always: &[Task],
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+    ) {
+        let hostvars = vars::hostvars(states, &[]);
+        // The block's own `when` decides which hosts enter it; the others wait.
+        let mut entering = Vec::new();
+        for (index, state) in states.iter().enumerate() {
+            if !state.active() {
+                continue;
+            }
+            let scope = self
+                .templar
+                .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+            if task
+                .when
+                .iter()
+                .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
+            {
+                entering.push(index);
+            }
+        }
+        let waiting = pause(states, |index, _| !entering.contains(&index));
+        let failed_before: Vec<bool> = states.iter().map(|state| state.failed).collect();
+        self.run_tasks(block, states, play_vars, play).await;
+        let block_failed: Vec<usize> = entering
+            .iter()
+            .copied()
+            .filter(|index| {
+                states[*index].failed && !failed_before[*index] && !states[*index].unreachable
+            })
+            .collect();
+        if !rescue.is_empty() && !block_failed.is_empty() {
+            let succeeded = pause(states, |index, _| !block_failed.contains(&index));
+            for index in &block_failed {
+                states[*index].failed = false;
+                let name = states[*index].name.clone();
+                let stats = self.stat(&name);
+                stats.failed = stats.failed.saturating_sub(1);
+                stats.rescued += 1;
+            }
+            self.run_tasks(rescue, states, play_vars, play).await;
+            resume(states, &succeeded);
+        }
+        if !always.is_empty() {
+            // `always` runs even on hosts the block (or rescue) failed.
+            let failed: Vec<usize> = entering
+                .iter()
+                .copied()
+                .filter(|index| states[*index].failed && !failed_before[*index])
+                .collect();
+            for index in &failed {
+                states[*index].failed = false;
+            }
+            self.run_tasks(always, states, play_vars, play).await;
+            for index in failed {
+                states[index].failed = true;
+            }
+        }
+        resume(states, &waiting);
+    }
+
+    async fn meta(
+        &mut self,
+        what: &str,
+        task: &Task,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+    ) {
+        match what {
+            "flush_handlers" => self.flush_handlers(play, states, play_vars).await,
+            "end_play" => states.iter_mut().for_each(|state| state.ended = true),
+            "end_host" => {
+                let hostvars = vars::hostvars(states, &[]);
+                for state in states.iter_mut().filter(|state| state.active()) {
+                    let scope = self
+                        .templar
+                        .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+                    if task
+                        .when
+                        .iter()
+                        .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
+                    {
+                        state.ended = true;
+                    }
+                }
+            }
+            "clear_facts" => states.iter_mut().for_each(|state| state.facts.clear()),
+            _ => {}
+        }
+    }
+
+    async fn include(
+        &mut self,
+        task: &Task,
+        file: &str,
+        base: &std::path::Path,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+    ) {
+        let hostvars = vars::hostvars(states, &[]);
+        let Some(first) = states.iter().find(|state| state.active()) else {
+            return;
+        };
+        let scope = self
+            .templar
+            .scope(vars::layers(play_vars, first, &task.vars, &hostvars));
+        let name = match self.templar.render_text(file, &scope) {
+            Ok(name) => name
+                .as_str()
+                .map_or_else(|| name.to_string(), str::to_owned),
+            Err(error) => {
+                self.fail_all(task, states, &format!("include_tasks `{file}`: {error}"));
+                return;
+            }
+        };
+        let path = base.join(&name);
+        match drover_playbook::load_task_file(&path, &ModuleCatalog, task) {
+            Ok(tasks) => self.run_tasks(&tasks, states, play_vars, play).await,
+            Err(errors) => {
+                let message = errors
+                    .errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.fail_all(task, states, &format!("include_tasks `{name}`: {message}"));
+            }
+        }
+    }
+
+    fn fail_all(&mut self, task: &Task, states: &mut [HostState], message: &str) {
+        self.reporter.event(Event::TaskStart {
+            name: task.display_name(),
+            location: format!("{}", task.location),
+            handler: false,
+        });
+        for state in states.iter_mut().filter(|state| state.active()) {
+            let outcome = Outcome {
+                status: Status::Failed,
+                result: json!({"failed": true, "msg": message}),
+                diff: None,
+                item: None,
+            };
+            self.record(state, &outcome, Some(task));
+        }
+    }
+
+    /// Runs a module task on every active host, `forks` at a time.
+    async fn run_module_task(
+        &mut self,
+        task: &Task,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        handler: bool,
+    ) {
+        self.reporter.event(Event::TaskStart {
+            name: task.display_name(),
+            location: format!("{}:{}", task.location.path.display(), task.location.line),
+            handler,
+        });
+        let hostvars = vars::hostvars(states, &[]);
+        let delegate = task
+            .delegate_to
+            .as_ref()
+            .map(|target| self.delegate_session(target));
+        let forks = task.throttle.unwrap_or(self.options.forks).max(1);
+        let templar = self.templar.clone();
+        let options = self.options.clone();
+        let run_once = task.run_once;
+        let mut active: Vec<(usize, &mut HostState)> = states
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, state)| state.active())
+            .collect();
+        if run_once {
+            active.truncate(1);
+        }
+        let mut outcomes: Vec<(usize, Vec<Outcome>, Outcome)> = futures::stream::iter(active)
+            .map(|(index, state)| {
+                let scope = templar.scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+                let environment = TaskEnvironment {
+                    templar: &templar,
+                    options: &options,
+                    delegate: delegate.clone(),
+                };
+                async move {
+                    let (items, outcome) = task::run(task, state, &scope, &environment).await;
+                    (index, items, outcome)
+                }
+            })
+            .buffer_unordered(forks)
+            .collect()
+            .await;
+        outcomes.sort_by_key(|(index, _, _)| *index);
+        if run_once && let Some((first, _, outcome)) = outcomes.first().cloned() {
+            for (index, state) in states.iter_mut().enumerate() {
+                if index != first && state.active() {
+                    if let Some(name) = &task.register {
+                        state.facts.insert(name.clone(), outcome.result.clone());
+                    }
+                    outcomes.push((index, Vec::new(), outcome.clone()));
+                }
+            }
+            outcomes.sort_by_key(|(index, _, _)| *index);
+        }
+        for (index, items, outcome) in outcomes {
+            for item in &items {
+                self.record(&mut states[index], item, Some(task));
+            }
+            if items.is_empty() || task.loop_over.is_none() {
+                self.record(&mut states[index], &outcome, Some(task));
+            } else {
+                self.count_only(&mut states[index], &outcome, task);
+            }
+            if outcome.status == Status::Changed {
+                for handler in &task.notify {
+                    if !states[index].notified.contains(handler) {
+                        states[index].notified.push(handler.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts a loop's summary without printing it again.
+    fn count_only(&mut self, state: &mut HostState, outcome: &Outcome, task: &Task) {
+        let reporter = std::mem::replace(&mut self.reporter, Arc::new(Silent));
+        let summary = Outcome {
+            item: None,
+            ..outcome.clone()
+        };
+        self.record(state, &summary, Some(task));
+        self.reporter = reporter;
+    }
+
+    fn delegate_session(&self, target: &str) -> Arc<HostSession> {
+        let vars = self
+            .inventory
+            .host_id(target)
+            .map(|id| self.inventory.host_variables(id))
+            .unwrap_or_default();
+        let transport = drover_ssh::transport_for(target, &vars, &self.options.connection);
+        Arc::new(HostSession::new(transport, self.handshakes.clone()))
+    }
+
+    /// Runs notified handlers, in the order they are defined, on the hosts that notified them.
+    async fn flush_handlers(
+        &mut self,
+        play: &Play,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+    ) {
+        for handler in &play.handlers {
+            let names: Vec<&str> = handler
+                .name
+                .iter()
+                .map(String::as_str)
+                .chain(handler.listen.iter().map(String::as_str))
+                .collect();
+            let notified: Vec<bool> = states
+                .iter()
+                .map(|state| {
+                    state.active()
+                        && state
+                            .notified
+                            .iter()
+                            .any(|name| names.contains(&name.as_str()))
+                })
+                .collect();
+            if !notified.contains(&true) {
+                continue;
+            }
+            let waiting = pause(states, |index, _| !notified[index]);
+            self.run_module_task(handler, states, play_vars, true).await;
+            resume(states, &waiting);
+        }
+        for state in states.iter_mut() {
+            state.notified.clear();
+        }
+    }
+}
+
+/// Pauses the active hosts for which `leave_out` holds; returns them.
+fn pause(states: &mut [HostState], leave_out: impl Fn(usize, &HostState) -> bool) -> Vec<usize> {
+    let mut paused = Vec::new();
+    for (index, state) in states.iter_mut().enumerate() {
+        if state.active() && leave_out(index, state) {
+            state.paused = true;
+            paused.push(index);
+        }
+    }
+    paused
+}
+
+fn resume(states: &mut [HostState], paused: &[usize]) {
+    for index in paused {
+        states[*index].paused = false;
+    }
+}
+
+/// A reporter that drops events (for counting without printing twice).
+struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _event: Event) {}
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// Splits hosts into `serial` batches; the last size repeats.
+pub(crate) fn batches(hosts: &[usize], serial: &[Batch]) -> Vec<Vec<usize>> {
+    if serial.is_empty() || hosts.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let mut result = Vec::new();
+    let mut index = 0;
+    let mut step = 0;
+    while index < hosts.len() {
+        let size = match &serial[step.min(serial.len() - 1)] {
+            Batch::Count(count) => *count,
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            Batch::Percent(percent) => {
+                ((hosts.len() as f64 * percent / 100.0).floor() as usize).max(1)
+            }
+        }
+        .max(1);
+        let end = (index + size).min(hosts.len());
+        result.push(hosts[index..end].to_vec());
+        index = end;
+        step += 1;
+    }
+    result
+}

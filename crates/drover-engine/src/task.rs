@@ -1,0 +1,532 @@
+//! Running one task on one host: conditions, loops, retries, the module,
+//! `changed_when`/`failed_when`, and the registered result.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use drover_modules::{ModuleCatalog, ModuleContext};
+use drover_playbook::{Action, LoopKind, Task};
+use drover_ssh::{Become, BecomeMethod, HostSession, Secret};
+use drover_template::{OMIT, Scope, Templar};
+use serde_json::{Value as Json, json};
+
+use crate::host::HostState;
+use crate::{RunOptions, Status, Vars};
+
+/// The result of a task (or of one loop item) on one host.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) status: Status,
+    pub(crate) result: Json,
+    pub(crate) diff: Option<String>,
+    pub(crate) item: Option<String>,
+}
+
+impl Outcome {
+    fn skipped(condition: &str) -> Self {
+        Self {
+            status: Status::Skipped,
+            result: json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condition}),
+            diff: None,
+            item: None,
+        }
+    }
+
+    fn failed(message: impl Into<String>) -> Self {
+        let message: String = message.into();
+        Self {
+            status: Status::Failed,
+            result: json!({"failed": true, "changed": false, "msg": message}),
+            diff: None,
+            item: None,
+        }
+    }
+}
+
+/// What a task needs besides the host.
+pub(crate) struct TaskEnvironment<'a> {
+    pub(crate) templar: &'a Templar,
+    pub(crate) options: &'a RunOptions,
+    /// The session to run on when the task is delegated elsewhere.
+    pub(crate) delegate: Option<Arc<HostSession>>,
+}
+
+/// Runs `task` on `host` with variables `scope`; returns per-item outcomes and the task's outcome.
+pub(crate) async fn run(
+    task: &Task,
+    host: &mut HostState,
+    scope: &Scope,
+    environment: &TaskEnvironment<'_>,
+) -> (Vec<Outcome>, Outcome) {
+    let Some(looping) = &task.loop_over else {
+        let outcome = run_item(task, host, scope, environment).await;
+        return (Vec::new(), outcome);
+    };
+    let items = match environment
+        .templar
+        .render(&looping.items, scope)
+        .map(|items| shape(items, &looping.kind))
+    {
+        Ok(Ok(items)) => items,
+        Ok(Err(message)) => return (Vec::new(), Outcome::failed(message)),
+        Err(error) => {
+            return (
+                Vec::new(),
+                Outcome::failed(format!("the loop could not be evaluated: {error}")),
+            );
+        }
+    };
+    let mut outcomes = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let mut layer = Vars::new();
+        layer.insert(looping.variable.clone(), item.clone());
+        layer.insert(
+            "ansible_loop_var".to_owned(),
+            Json::from(looping.variable.clone()),
+        );
+        if let Some(index_variable) = &looping.index_variable {
+            layer.insert(index_variable.clone(), Json::from(index));
+        }
+        let item_scope = scope.with_layer(Arc::new(layer));
+        let mut outcome = run_item(task, host, &item_scope, environment).await;
+        let label = looping
+            .label
+            .as_ref()
+            .and_then(|label| environment.templar.render(label, &item_scope).ok())
+            .unwrap_or_else(|| item.clone());
+        outcome.item = Some(
+            label
+                .as_str()
+                .map_or_else(|| label.to_string(), str::to_owned),
+        );
+        if let Json::Object(map) = &mut outcome.result {
+            map.insert(looping.variable.clone(), item);
+            map.insert(
+                "ansible_loop_var".to_owned(),
+                Json::from(looping.variable.clone()),
+            );
+        }
+        outcomes.push(outcome);
+        if let Some(pause) = looping.pause {
+            tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+        }
+    }
+    let summary = summarize(&outcomes);
+    if let Some(name) = &task.register {
+        host.facts.insert(name.clone(), summary.result.clone());
+    }
+    (outcomes, summary)
+}
+
+/// The task-level result of a loop, as Ansible registers it.
+fn summarize(outcomes: &[Outcome]) -> Outcome {
+    let changed = outcomes
+        .iter()
+        .any(|outcome| outcome.status == Status::Changed);
+    let failed = outcomes
+        .iter()
+        .any(|outcome| outcome.status == Status::Failed);
+    let unreachable = outcomes
+        .iter()
+        .any(|outcome| outcome.status == Status::Unreachable);
+    let all_skipped = !outcomes.is_empty()
+        && outcomes
+            .iter()
+            .all(|outcome| outcome.status == Status::Skipped);
+    let status = match () {
+        () if unreachable => Status::Unreachable,
+        () if failed => Status::Failed,
+        () if outcomes
+            .iter()
+            .any(|outcome| outcome.status == Status::Ignored) =>
+        {
+            Status::Ignored
+        }
+        () if changed => Status::Changed,
+        () if all_skipped || outcomes.is_empty() => Status::Skipped,
+        () => Status::Ok,
+    };
+    let results: Vec<Json> = outcomes
+        .iter()
+        .map(|outcome| outcome.result.clone())
+        .collect();
+    let mut result = json!({"changed": changed, "failed": failed, "results": results, "msg": if failed { "One or more items failed" } else { "All items completed" }});
+    if all_skipped || outcomes.is_empty() {
+        result["skipped"] = Json::Bool(true);
+    }
+    Outcome {
+        status,
+        result,
+        diff: None,
+        item: None,
+    }
+}
+
+/// Turns a loop's value into items, shaped as `with_*` shapes them.
+fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
+    let list = |value: Json| match value {
+        Json::Array(items) => Ok(items),
+        Json::Null => Ok(Vec::new()),
+        Json::String(text) if matches!(kind, LoopKind::Items) => Ok(text
+            .split(',')
+            .map(|item| Json::from(item.trim()))
+            .collect()),
+        other => Err(format!("a loop needs a list, not `{other}`")),
+    };
+    match kind {
+        LoopKind::List => list(items),
+        LoopKind::Items => Ok(list(items)?
+            .into_iter()
+            .flat_map(|item| match item {
+                Json::Array(inner) => inner,
+                other => vec![other],
+            })
+            .collect()),
+        LoopKind::Dict => match items {
+            Json::Object(map) => Ok(map
+                .into_iter()
+                .map(|(key, value)| json!({"key": key, "value": value}))
+                .collect()),
+            other => Err(format!("`with_dict` needs a mapping, not `{other}`")),
+        },
+        LoopKind::Indexed => Ok(list(items)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| json!([index, item]))
+            .collect()),
+        LoopKind::Together | LoopKind::Nested => {
+            let lists: Vec<Vec<Json>> = list(items)?
+                .into_iter()
+                .map(list)
+                .collect::<Result<_, _>>()?;
+            if matches!(kind, LoopKind::Together) {
+                let length = lists.iter().map(Vec::len).max().unwrap_or(0);
+                Ok((0..length)
+                    .map(|index| {
+                        Json::Array(
+                            lists
+                                .iter()
+                                .map(|list| list.get(index).cloned().unwrap_or(Json::Null))
+                                .collect(),
+                        )
+                    })
+                    .collect())
+            } else {
+                Ok(lists
+                    .into_iter()
+                    .fold(vec![Vec::new()], |products, list| {
+                        products
+                            .into_iter()
+                            .flat_map(|prefix| {
+                                list.iter().map(move |item| {
+                                    let mut next = prefix.clone();
+                                    next.push(item.clone());
+                                    next
+                                })
+                            })
+                            .collect()
+                    })
+                    .into_iter()
+                    .map(Json::Array)
+                    .collect())
+            }
+        }
+    }
+}
+
+/// Runs the task once (for one loop item, or without a loop).
+async fn run_item(
+    task: &Task,
+    host: &mut HostState,
+    scope: &Scope,
+    environment: &TaskEnvironment<'_>,
+) -> Outcome {
+    for condition in &task.when {
+        match environment.templar.condition(condition, scope) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::skipped(condition),
+            Err(error) => {
+                return Outcome::failed(format!(
+                    "the condition `{condition}` could not be evaluated: {error}"
+                ));
+            }
+        }
+    }
+    let Action::Module { name, arguments } = &task.action else {
+        return Outcome::failed("this action cannot run as a task".to_owned());
+    };
+    let arguments = match environment
+        .templar
+        .render(&Json::Object(arguments.clone()), scope)
+    {
+        Ok(Json::Object(map)) => map
+            .into_iter()
+            .filter(|(_, value)| value.as_str() != Some(OMIT))
+            .collect::<Vars>(),
+        Ok(_) => Vars::new(),
+        Err(error) => {
+            return Outcome::failed(format!(
+                "{error}{}",
+                error
+                    .hint()
+                    .map_or_else(String::new, |hint| format!("\nhint: {hint}"))
+            ));
+        }
+    };
+    if name == "set_fact" {
+        let facts: Vars = arguments
+            .into_iter()
+            .filter(|(key, _)| key != "cacheable")
+            .collect();
+        host.facts.extend(facts.clone());
+        return finish(
+            task,
+            host,
+            scope,
+            environment,
+            Outcome {
+                status: Status::Ok,
+                result: json!({"changed": false, "ansible_facts": facts}),
+                diff: None,
+                item: None,
+            },
+        );
+    }
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let outcome = invoke(name, &arguments, task, host, scope, environment).await;
+        let Some(until) = &task.until else {
+            return finish(task, host, scope, environment, outcome);
+        };
+        let outcome = finish(task, host, scope, environment, outcome);
+        let register = task.register.clone().unwrap_or_else(|| "result".to_owned());
+        let mut layer = Vars::new();
+        layer.insert(register, outcome.result.clone());
+        let done = environment
+            .templar
+            .condition(until, &scope.with_layer(Arc::new(layer)))
+            .unwrap_or(false);
+        if done || attempts > task.retries || outcome.status == Status::Unreachable {
+            let mut outcome = outcome;
+            if let Json::Object(map) = &mut outcome.result {
+                map.insert("attempts".to_owned(), Json::from(attempts));
+            }
+            if !done && outcome.status != Status::Unreachable {
+                outcome.status = Status::Failed;
+                outcome.result["failed"] = Json::Bool(true);
+            }
+            return outcome;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
+    }
+}
+
+/// Calls the module on the host (or its delegate).
+async fn invoke(
+    name: &str,
+    arguments: &Vars,
+    task: &Task,
+    host: &HostState,
+    scope: &Scope,
+    environment: &TaskEnvironment<'_>,
+) -> Outcome {
+    let session = environment
+        .delegate
+        .clone()
+        .unwrap_or_else(|| host.session.clone());
+    let environment_vars: Vec<(String, String)> = match environment
+        .templar
+        .render(&Json::Object(task.settings.environment.clone()), scope)
+    {
+        Ok(Json::Object(map)) => map
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    key,
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut search_paths = Vec::new();
+    if let Some(role) = &task.role {
+        search_paths.push(role.path.clone());
+    }
+    search_paths.push(task.base.clone());
+    let context = ModuleContext {
+        session: &session,
+        check_mode: task
+            .settings
+            .check_mode
+            .unwrap_or(environment.options.check),
+        diff: environment.options.diff,
+        become_user: escalation(task, scope, environment.options),
+        environment: environment_vars,
+        search_paths,
+        templar: environment.templar,
+        scope,
+    };
+    let _ = ModuleCatalog;
+    match drover_modules::run(name, arguments, &context).await {
+        Ok(result) => {
+            let status = match () {
+                () if result.failed => Status::Failed,
+                () if result.skipped => Status::Skipped,
+                () if result.changed => Status::Changed,
+                () => Status::Ok,
+            };
+            let mut value = result.values.clone();
+            value.insert("changed".to_owned(), Json::Bool(result.changed));
+            if result.failed {
+                value.insert("failed".to_owned(), Json::Bool(true));
+            }
+            if result.skipped {
+                value.insert("skipped".to_owned(), Json::Bool(true));
+            }
+            if let Some(message) = &result.message {
+                value.insert("msg".to_owned(), Json::from(message.clone()));
+            }
+            Outcome {
+                status,
+                result: Json::Object(value),
+                diff: result.diff.map(|diff| diff.unified()),
+                item: None,
+            }
+        }
+        Err(drover_modules::Error::Transport(error)) if error.is_unreachable() => {
+            let message = match error.hint() {
+                Some(hint) => format!("{error}\nhint: {hint}"),
+                None => error.to_string(),
+            };
+            Outcome {
+                status: Status::Unreachable,
+                result: json!({"unreachable": true, "changed": false, "msg": message}),
+                diff: None,
+                item: None,
+            }
+        }
+        Err(error) => Outcome::failed(error.to_string()),
+    }
+}
+
+/// `become` for a task: the task's and play's keywords, `-b`, then `ansible_become*` variables.
+fn escalation(task: &Task, scope: &Scope, options: &RunOptions) -> Option<Become> {
+    let variable = |name: &str| scope.get(name).ok().flatten();
+    let text = |name: &str| variable(name).and_then(|value| value.as_str().map(str::to_owned));
+    let wanted = task.settings.become_root.unwrap_or_else(|| {
+        options.become_forced
+            || variable("ansible_become").is_some_and(|value| {
+                drover_template::truthy(&value) && value != "no" && value != "false"
+            })
+    });
+    if !wanted {
+        return None;
+    }
+    let method = match task
+        .settings
+        .become_method
+        .clone()
+        .or_else(|| text("ansible_become_method"))
+        .as_deref()
+    {
+        Some("su") => BecomeMethod::Su,
+        _ => BecomeMethod::Sudo,
+    };
+    Some(Become {
+        method,
+        user: task
+            .settings
+            .become_user
+            .clone()
+            .or_else(|| options.become_user.clone())
+            .or_else(|| text("ansible_become_user"))
+            .unwrap_or_else(|| "root".to_owned()),
+        password: text("ansible_become_password")
+            .or_else(|| text("ansible_become_pass"))
+            .map(Secret::new),
+    })
+}
+
+/// Applies `changed_when`, `failed_when`, `ignore_errors` and `register`.
+fn finish(
+    task: &Task,
+    host: &mut HostState,
+    scope: &Scope,
+    environment: &TaskEnvironment<'_>,
+    mut outcome: Outcome,
+) -> Outcome {
+    if outcome.status == Status::Unreachable || outcome.status == Status::Skipped {
+        register(task, host, &outcome);
+        return outcome;
+    }
+    let mut layer = Vars::new();
+    if let Some(name) = &task.register {
+        layer.insert(name.clone(), outcome.result.clone());
+    }
+    if let Json::Object(map) = &outcome.result {
+        for (key, value) in map {
+            layer.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    let result_scope = scope.with_layer(Arc::new(layer));
+    let all_hold = |conditions: &[String]| -> Result<bool, String> {
+        for condition in conditions {
+            if !environment
+                .templar
+                .condition(condition, &result_scope)
+                .map_err(|error| format!("`{condition}`: {error}"))?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    if let Some(conditions) = &task.changed_when {
+        match all_hold(conditions) {
+            Ok(changed) => {
+                outcome.result["changed"] = Json::Bool(changed);
+                if outcome.status != Status::Failed {
+                    outcome.status = if changed { Status::Changed } else { Status::Ok };
+                }
+            }
+            Err(message) => return Outcome::failed(format!("changed_when {message}")),
+        }
+    }
+    if let Some(conditions) = &task.failed_when {
+        match conditions
+            .iter()
+            .map(|condition| environment.templar.condition(condition, &result_scope))
+            .collect::<Result<Vec<bool>, _>>()
+        {
+            Ok(values) => {
+                // Several `failed_when` conditions fail the task if any holds.
+                let failed = values.iter().any(|value| *value);
+                outcome.result["failed"] = Json::Bool(failed);
+                outcome.status =
+                    match (failed, outcome.result["changed"].as_bool().unwrap_or(false)) {
+                        (true, _) => Status::Failed,
+                        (false, true) => Status::Changed,
+                        (false, false) => Status::Ok,
+                    };
+            }
+            Err(error) => return Outcome::failed(format!("failed_when: {error}")),
+        }
+    }
+    if outcome.status == Status::Failed && task.settings.ignore_errors == Some(true) {
+        outcome.status = Status::Ignored;
+    }
+    register(task, host, &outcome);
+    outcome
+}
+
+fn register(task: &Task, host: &mut HostState, outcome: &Outcome) {
+    if task.loop_over.is_none()
+        && let Some(name) = &task.register
+    {
+        host.facts.insert(name.clone(), outcome.result.clone());
+    }
+}

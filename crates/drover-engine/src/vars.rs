@@ -1,0 +1,72 @@
+//! The variables a task sees, layered in Ansible's order of precedence.
+//!
+//! Lowest first: role defaults; inventory (groups, group_vars, host_vars);
+//! play `vars`; `vars_files`; role `vars`; block and task `vars` (role
+//! parameters included); magic variables; facts, `set_fact` and registered
+//! results; `-e` extra vars.
+
+use std::sync::Arc;
+
+use serde_json::{Value as Json, json};
+
+use crate::Vars;
+use crate::host::HostState;
+
+/// What every host of a play shares.
+pub(crate) struct PlayVars {
+    pub(crate) role_defaults: Arc<Vars>,
+    pub(crate) play_vars: Arc<Vars>,
+    pub(crate) vars_files: Arc<Vars>,
+    pub(crate) role_vars: Arc<Vars>,
+    pub(crate) extra_vars: Arc<Vars>,
+    /// `groups`, `play_hosts`, `ansible_check_mode` ...
+    pub(crate) shared_magic: Vars,
+}
+
+/// The layers for `host` running a task with `task_vars`.
+pub(crate) fn layers(
+    play: &PlayVars,
+    host: &HostState,
+    task_vars: &Vars,
+    hostvars: &Arc<Json>,
+) -> Vec<Arc<Vars>> {
+    let mut magic = play.shared_magic.clone();
+    magic.insert(
+        "inventory_hostname".to_owned(),
+        Json::from(host.name.clone()),
+    );
+    magic.insert(
+        "inventory_hostname_short".to_owned(),
+        Json::from(host.name.split('.').next().unwrap_or_default()),
+    );
+    magic.insert("hostvars".to_owned(), Json::clone(hostvars));
+    if let Some(groups) = host.inventory_vars.get("group_names") {
+        magic.insert("group_names".to_owned(), groups.clone());
+    }
+    vec![
+        play.role_defaults.clone(),
+        host.inventory_vars.clone(),
+        play.play_vars.clone(),
+        play.vars_files.clone(),
+        play.role_vars.clone(),
+        Arc::new(task_vars.clone()),
+        Arc::new(magic),
+        Arc::new(host.facts.clone()),
+        play.extra_vars.clone(),
+    ]
+}
+
+/// `hostvars`: every host's inventory variables and facts.
+pub(crate) fn hostvars(hosts: &[HostState], others: &[(String, Arc<Vars>)]) -> Arc<Json> {
+    let mut all = serde_json::Map::new();
+    for (name, vars) in others {
+        all.insert(name.clone(), Json::Object(Vars::clone(vars)));
+    }
+    for host in hosts {
+        let mut vars = Vars::clone(&host.inventory_vars);
+        vars.extend(host.facts.clone());
+        vars.insert("inventory_hostname".to_owned(), json!(host.name));
+        all.insert(host.name.clone(), Json::Object(vars));
+    }
+    Arc::new(Json::Object(all))
+}

@@ -1,0 +1,133 @@
+//! Typed access to a module's templated arguments.
+
+use serde_json::Value as Json;
+
+use crate::Error;
+
+/// A module's arguments after templating.
+pub(crate) struct Arguments<'a> {
+    module: &'a str,
+    values: &'a serde_json::Map<String, Json>,
+}
+
+impl<'a> Arguments<'a> {
+    pub(crate) fn new(module: &'a str, values: &'a serde_json::Map<String, Json>) -> Self {
+        Self { module, values }
+    }
+
+    fn get(&self, name: &str) -> Option<&Json> {
+        self.values.get(name).filter(|value| !value.is_null())
+    }
+
+    fn wrong(&self, name: &str, expected: &str) -> Error {
+        Error::Arguments(format!(
+            "argument `{name}` of `{}` must be {expected}",
+            self.module
+        ))
+    }
+
+    /// A string argument (numbers and booleans become text).
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::String(text)) => Ok(Some(text.clone())),
+            Some(Json::Number(number)) => Ok(Some(number.to_string())),
+            Some(Json::Bool(flag)) => Ok(Some(if *flag { "True" } else { "False" }.to_owned())),
+            Some(_) => Err(self.wrong(name, "a string")),
+        }
+    }
+
+    /// The first of several names (an argument and its aliases).
+    pub(crate) fn string_of(&self, names: &[&str]) -> Result<Option<String>, Error> {
+        for name in names {
+            if let Some(value) = self.string(name)? {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A required string argument.
+    pub(crate) fn required(&self, names: &[&str]) -> Result<String, Error> {
+        self.string_of(names)?.ok_or_else(|| {
+            Error::Arguments(format!(
+                "module `{}` needs the argument `{}`",
+                self.module, names[0]
+            ))
+        })
+    }
+
+    /// A boolean argument in Ansible's spellings.
+    pub(crate) fn boolean(&self, name: &str, default: bool) -> Result<bool, Error> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(Json::Bool(flag)) => Ok(*flag),
+            Some(Json::Number(number)) => Ok(number.as_i64().unwrap_or(0) != 0),
+            Some(Json::String(text)) => drover_playbook::catalog::parse_bool(text)
+                .ok_or_else(|| self.wrong(name, "a boolean")),
+            Some(_) => Err(self.wrong(name, "a boolean")),
+        }
+    }
+
+    /// A number argument.
+    pub(crate) fn number(&self, name: &str) -> Result<Option<f64>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Number(number)) => Ok(number.as_f64()),
+            Some(Json::String(text)) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.wrong(name, "a number")),
+            Some(_) => Err(self.wrong(name, "a number")),
+        }
+    }
+
+    /// A file mode: an octal string (`'0644'`), or a number YAML already read as octal.
+    pub(crate) fn mode(&self) -> Result<Option<u32>, Error> {
+        match self.get("mode") {
+            None => Ok(None),
+            // YAML 1.1 already read `0644` as octal; a number is the mode's value, as in Ansible.
+            Some(Json::Number(number)) => number
+                .as_u64()
+                .and_then(|value| u32::try_from(value).ok())
+                .map(Some)
+                .ok_or_else(|| self.wrong("mode", "an octal mode")),
+            Some(Json::String(text)) => {
+                let digits = text.trim().trim_start_matches("0o");
+                u32::from_str_radix(digits, 8).map(Some).map_err(|_| {
+                    self.wrong(
+                        "mode",
+                        "an octal mode such as '0644' (symbolic modes are not supported yet)",
+                    )
+                })
+            }
+            Some(_) => Err(self.wrong("mode", "an octal mode")),
+        }
+    }
+
+    /// A list argument (a comma-separated string counts).
+    pub(crate) fn list(&self, name: &str) -> Result<Vec<String>, Error> {
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Json::Array(items)) => Ok(items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
+                .collect()),
+            Some(Json::String(text)) => Ok(text
+                .split(',')
+                .map(|part| part.trim().to_owned())
+                .filter(|part| !part.is_empty())
+                .collect()),
+            Some(_) => Err(self.wrong(name, "a list")),
+        }
+    }
+
+    /// The raw value.
+    pub(crate) fn raw(&self, name: &str) -> Option<&Json> {
+        self.get(name)
+    }
+}

@@ -1,0 +1,204 @@
+//! The modules drover has, with their arguments, for validation before a run.
+
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, List, Raw, String as Text},
+    ArgumentSpec as A, Catalog, ModuleSpec,
+};
+
+const ATTRIBUTES: [A; 3] = [
+    A::new("mode", Raw),
+    A::new("owner", Text),
+    A::new("group", Text),
+];
+
+const COMMAND: &[A] = &[
+    A::new("cmd", Text),
+    A::new("argv", List),
+    A::new("creates", Text),
+    A::new("removes", Text),
+    A::new("chdir", Text),
+    A::new("stdin", Text),
+    A::new("stdin_add_newline", Bool),
+    A::new("executable", Text),
+    A::new("warn", Bool),
+    A::new("strip_empty_ends", Bool),
+];
+const COPY: &[A] = &[
+    A::new("src", Text),
+    A::new("content", Raw),
+    A::new("dest", Text).required(),
+    A::new("backup", Bool),
+    A::new("force", Bool).aliases(&["thirsty"]),
+    A::new("validate", Text),
+    A::new("remote_src", Bool),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+    A::new("directory_mode", Raw),
+    A::new("follow", Bool),
+];
+const TEMPLATE: &[A] = &[
+    A::new("src", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("backup", Bool),
+    A::new("force", Bool),
+    A::new("validate", Text),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+    A::new("newline_sequence", Text),
+    A::new("trim_blocks", Bool),
+    A::new("lstrip_blocks", Bool),
+];
+const FILE: &[A] = &[
+    A::new("path", Text).aliases(&["dest", "name"]).required(),
+    A::new("state", Text).choices(&["absent", "directory", "file", "hard", "link", "touch"]),
+    A::new("src", Text),
+    A::new("recurse", Bool),
+    A::new("force", Bool),
+    A::new("follow", Bool),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+    A::new("modification_time", Text),
+    A::new("access_time", Text),
+];
+const LINEINFILE: &[A] = &[
+    A::new("path", Text)
+        .aliases(&["dest", "destfile", "name"])
+        .required(),
+    A::new("regexp", Text).aliases(&["regex"]),
+    A::new("line", Text).aliases(&["value"]),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("insertafter", Text),
+    A::new("insertbefore", Text),
+    A::new("backrefs", Bool),
+    A::new("create", Bool),
+    A::new("backup", Bool),
+    A::new("firstmatch", Bool),
+    A::new("search_string", Text),
+    A::new("validate", Text),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+];
+const BLOCKINFILE: &[A] = &[
+    A::new("path", Text)
+        .aliases(&["dest", "destfile", "name"])
+        .required(),
+    A::new("block", Text).aliases(&["content"]),
+    A::new("marker", Text),
+    A::new("marker_begin", Text),
+    A::new("marker_end", Text),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("insertafter", Text),
+    A::new("insertbefore", Text),
+    A::new("create", Bool),
+    A::new("backup", Bool),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+];
+const STAT: &[A] = &[
+    A::new("path", Text).aliases(&["dest", "name"]).required(),
+    A::new("follow", Bool),
+    A::new("get_checksum", Bool),
+    A::new("checksum_algorithm", Text),
+    A::new("get_mime", Bool),
+    A::new("get_attributes", Bool),
+];
+const FETCH: &[A] = &[
+    A::new("src", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("flat", Bool),
+    A::new("fail_on_missing", Bool),
+    A::new("validate_checksum", Bool),
+];
+const WAIT_FOR: &[A] = &[
+    A::new("host", Text),
+    A::new("port", Integer),
+    A::new("path", Text),
+    A::new("search_regex", Text),
+    A::new("state", Text).choices(&["started", "stopped", "present", "absent", "drained"]),
+    A::new("timeout", Integer),
+    A::new("delay", Integer),
+    A::new("sleep", Integer),
+    A::new("connect_timeout", Integer),
+    A::new("msg", Text),
+];
+const DEBUG: &[A] = &[
+    A::new("msg", Raw),
+    A::new("var", Text),
+    A::new("verbosity", Integer),
+];
+const ASSERT: &[A] = &[
+    A::new("that", Raw).required(),
+    A::new("fail_msg", Text).aliases(&["msg"]),
+    A::new("success_msg", Text),
+    A::new("quiet", Bool),
+];
+const FAIL: &[A] = &[A::new("msg", Text)];
+const PAUSE: &[A] = &[
+    A::new("seconds", Raw),
+    A::new("minutes", Raw),
+    A::new("prompt", Text),
+    A::new("echo", Bool),
+];
+const PING: &[A] = &[A::new("data", Text)];
+const SCRIPT: &[A] = &[
+    A::new("cmd", Text),
+    A::new("creates", Text),
+    A::new("removes", Text),
+    A::new("chdir", Text),
+    A::new("executable", Text),
+];
+
+const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> ModuleSpec {
+    ModuleSpec {
+        name,
+        arguments,
+        free_form,
+        any_arguments: false,
+    }
+}
+
+/// The catalog of drover's modules.
+static MODULES: [ModuleSpec; 18] = [
+    spec("command", COMMAND, true),
+    spec("shell", COMMAND, true),
+    spec("raw", &[A::new("executable", Text)], true),
+    spec("script", SCRIPT, true),
+    spec("copy", COPY, false),
+    spec("template", TEMPLATE, false),
+    spec("file", FILE, false),
+    spec("lineinfile", LINEINFILE, false),
+    spec("blockinfile", BLOCKINFILE, false),
+    spec("stat", STAT, false),
+    spec("fetch", FETCH, false),
+    spec("wait_for", WAIT_FOR, false),
+    spec("debug", DEBUG, false),
+    spec("assert", ASSERT, false),
+    spec("fail", FAIL, false),
+    spec("pause", PAUSE, false),
+    spec("ping", PING, false),
+    ModuleSpec {
+        name: "set_fact",
+        arguments: &[A::new("cacheable", Bool)],
+        free_form: false,
+        any_arguments: true,
+    },
+];
+
+/// Every module drover can run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ModuleCatalog;
+
+impl Catalog for ModuleCatalog {
+    fn module(&self, name: &str) -> Option<&ModuleSpec> {
+        MODULES.iter().find(|spec| spec.name == name)
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        MODULES.iter().map(|spec| spec.name).collect()
+    }
+}

@@ -1,0 +1,64 @@
+//! drover's modules.
+//!
+//! Each module is one file under `modules/`. It takes typed arguments,
+//! queries the host's current state, works out what would change, and
+//! changes it only if needed. In check mode it stops after the plan; in diff
+//! mode it reports the change as a unified diff. Nothing but a POSIX shell
+//! and core utilities is needed on the host.
+#![deny(missing_docs)]
+
+mod arguments;
+mod catalog;
+mod context;
+mod modules;
+mod remote;
+
+pub use catalog::ModuleCatalog;
+pub use context::{Diff, ModuleContext, ModuleResult};
+
+use serde_json::Value as Json;
+
+/// Why a module could not run at all (as opposed to reporting a failure).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The host could not be reached.
+    #[error(transparent)]
+    Transport(#[from] drover_ssh::Error),
+    /// An argument is missing or has the wrong type after templating.
+    #[error("{0}")]
+    Arguments(String),
+}
+
+/// Runs module `name` with (already templated) `arguments`.
+pub async fn run(
+    name: &str,
+    arguments: &serde_json::Map<String, Json>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let arguments = arguments::Arguments::new(name, arguments);
+    match name {
+        "command" | "shell" | "raw" => modules::command::run(name, &arguments, context).await,
+        "script" => modules::script::run(&arguments, context).await,
+        "copy" => modules::copy::run(&arguments, context).await,
+        "template" => modules::template::run(&arguments, context).await,
+        "file" => modules::file::run(&arguments, context).await,
+        "lineinfile" => modules::lineinfile::run(&arguments, context).await,
+        "blockinfile" => modules::blockinfile::run(&arguments, context).await,
+        "stat" => modules::stat::run(&arguments, context).await,
+        "fetch" => modules::fetch::run(&arguments, context).await,
+        "wait_for" => modules::wait_for::run(&arguments, context).await,
+        "ping" => Ok(ModuleResult::ok().with("ping", Json::from("pong"))),
+        "debug" => modules::debug::run(&arguments, context),
+        "assert" => modules::assert::run(&arguments, context),
+        "fail" => Ok(ModuleResult::failed(
+            arguments
+                .string("msg")?
+                .unwrap_or_else(|| "Failed as requested from task".to_owned()),
+        )),
+        "pause" => modules::pause::run(&arguments, context).await,
+        other => Err(Error::Arguments(format!(
+            "module `{other}` cannot run here"
+        ))),
+    }
+}

@@ -1,0 +1,46 @@
+//! `assert`: fail unless every condition holds.
+
+use serde_json::Value as Json;
+
+use crate::arguments::Arguments;
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let conditions: Vec<String> = match arguments.raw("that") {
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map_or_else(|| item.to_string(), str::to_owned)
+            })
+            .collect(),
+        Some(Json::String(text)) => vec![text.clone()],
+        Some(Json::Bool(flag)) => vec![flag.to_string()],
+        _ => return Err(Error::Arguments("`assert` needs `that`".to_owned())),
+    };
+    for condition in &conditions {
+        match context.templar.condition(condition, context.scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                let message = arguments
+                    .string_of(&["fail_msg", "msg"])?
+                    .unwrap_or_else(|| "Assertion failed".to_owned());
+                return Ok(ModuleResult::failed(message)
+                    .with("assertion", condition.clone())
+                    .with("evaluated_to", false));
+            }
+            Err(error) => {
+                return Ok(ModuleResult::failed(format!(
+                    "the condition `{condition}` could not be evaluated: {error}"
+                )));
+            }
+        }
+    }
+    let message = arguments
+        .string("success_msg")?
+        .unwrap_or_else(|| "All assertions passed".to_owned());
+    Ok(ModuleResult::ok().with("msg", message))
+}

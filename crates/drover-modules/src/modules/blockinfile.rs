@@ -1,0 +1,103 @@
+//! `blockinfile`: a marked block of lines in a file.
+
+use bytes::Bytes;
+
+use crate::arguments::Arguments;
+use crate::remote::{read_file, write_file};
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let path = arguments.required(&["path", "dest", "destfile", "name"])?;
+    let marker = arguments
+        .string("marker")?
+        .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".to_owned());
+    let begin = marker.replace(
+        "{mark}",
+        &arguments
+            .string("marker_begin")?
+            .unwrap_or_else(|| "BEGIN".to_owned()),
+    );
+    let end = marker.replace(
+        "{mark}",
+        &arguments
+            .string("marker_end")?
+            .unwrap_or_else(|| "END".to_owned()),
+    );
+    let block = arguments
+        .string_of(&["block", "content"])?
+        .unwrap_or_default();
+    let present = arguments
+        .string("state")?
+        .is_none_or(|state| state != "absent");
+    let existing = read_file(context, &path).await?;
+    let Some(original) = existing.clone().or_else(|| {
+        arguments
+            .boolean("create", false)
+            .unwrap_or(false)
+            .then(String::new)
+    }) else {
+        return Ok(ModuleResult::failed(format!(
+            "path `{path}` does not exist; add `create: yes`"
+        )));
+    };
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    let start = lines.iter().position(|line| *line == begin);
+    let stop = lines.iter().position(|line| *line == end);
+    let (insert_at, removed) = match (start, stop) {
+        (Some(start), Some(stop)) if start <= stop => {
+            lines.drain(start..=stop);
+            (start, true)
+        }
+        _ => (lines.len(), false),
+    };
+    if present && !block.is_empty() {
+        let mut new_lines = vec![begin.clone()];
+        new_lines.extend(block.lines().map(str::to_owned));
+        new_lines.push(end.clone());
+        let at = if removed {
+            insert_at
+        } else if arguments.string("insertbefore")?.as_deref() == Some("BOF") {
+            0
+        } else {
+            lines.len()
+        };
+        lines.splice(at..at, new_lines);
+    }
+    let mut content = lines.join("\n");
+    if !lines.is_empty() {
+        content.push('\n');
+    }
+    if content == original {
+        return Ok(ModuleResult::ok());
+    }
+    let result = ModuleResult::changed()
+        .message(if present {
+            "Block inserted"
+        } else {
+            "Block removed"
+        })
+        .with_diff(
+            context.diff,
+            Diff {
+                before: original,
+                after: content.clone(),
+                before_header: path.clone(),
+                after_header: path.clone(),
+            },
+        );
+    if !context.check_mode {
+        write_file(
+            context,
+            &path,
+            Bytes::from(content),
+            arguments.mode()?.or(existing.is_none().then_some(0o644)),
+            arguments.string("owner")?.as_deref(),
+            arguments.boolean("backup", false)?,
+        )
+        .await?;
+    }
+    Ok(result)
+}

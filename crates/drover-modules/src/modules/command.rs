@@ -1,0 +1,102 @@
+//! `command`, `shell` and `raw`: run a command; `creates`/`removes` make it idempotent.
+
+use bytes::Bytes;
+use drover_ssh::quote;
+use serde_json::Value as Json;
+
+use crate::arguments::Arguments;
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    module: &str,
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let argv = arguments.list("argv")?;
+    let text = arguments.string_of(&["_raw_params", "cmd"])?;
+    let command = match (module, text, argv.is_empty()) {
+        ("raw", Some(text), _) => text,
+        ("shell", Some(text), _) => {
+            let shell = arguments
+                .string("executable")?
+                .unwrap_or_else(|| "/bin/sh".to_owned());
+            format!("{} -c {}", quote(&shell), quote(&text))
+        }
+        ("command", Some(text), _) => shlex::split(&text)
+            .ok_or_else(|| {
+                Error::Arguments(format!(
+                    "cannot split the command `{text}` (unbalanced quotes?)"
+                ))
+            })?
+            .iter()
+            .map(|word| quote(word))
+            .collect::<Vec<_>>()
+            .join(" "),
+        ("command", None, false) => argv
+            .iter()
+            .map(|word| quote(word))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => return Err(Error::Arguments(format!("`{module}` needs a command"))),
+    };
+    if let Some(path) = arguments.string("creates")?
+        && exists(context, &path).await?
+    {
+        return Ok(ModuleResult::ok()
+            .message(format!("skipped, since {path} exists"))
+            .with("rc", 0));
+    }
+    if let Some(path) = arguments.string("removes")?
+        && !exists(context, &path).await?
+    {
+        return Ok(ModuleResult::ok()
+            .message(format!("skipped, since {path} does not exist"))
+            .with("rc", 0));
+    }
+    if context.check_mode {
+        let mut result = ModuleResult::ok()
+            .message("skipped in check mode: the command's effect cannot be predicted");
+        result.skipped = true;
+        return Ok(result);
+    }
+    let command = match arguments.string("chdir")? {
+        Some(directory) => format!("cd {} && {command}", quote(&directory)),
+        None => command,
+    };
+    let stdin = arguments.string("stdin")?.map(|mut text| {
+        if arguments.boolean("stdin_add_newline", true).unwrap_or(true) {
+            text.push('\n');
+        }
+        Bytes::from(text)
+    });
+    let output = context.exec(&command, stdin).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout)
+        .trim_end_matches('\n')
+        .to_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end_matches('\n')
+        .to_owned();
+    let rc = output.exit_status.map_or(-1, i64::from);
+    let lines = |text: &str| Json::Array(text.lines().map(Json::from).collect());
+    let mut result = ModuleResult::changed()
+        .with("rc", rc)
+        .with("stdout_lines", lines(&stdout))
+        .with("stderr_lines", lines(&stderr))
+        .with("stdout", stdout)
+        .with("stderr", stderr);
+    if rc != 0 {
+        result.failed = true;
+        result.message = Some(output.signal.map_or_else(
+            || "non-zero return code".to_owned(),
+            |signal| format!("killed by signal {signal}"),
+        ));
+    }
+    Ok(result)
+}
+
+pub(crate) async fn exists(context: &ModuleContext<'_>, path: &str) -> Result<bool, Error> {
+    Ok(context
+        .exec(&format!("[ -e {} ]", quote(path)), None)
+        .await?
+        .success())
+}

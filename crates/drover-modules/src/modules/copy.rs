@@ -1,0 +1,145 @@
+//! `copy`: put content (inline or from a local file) at a path, idempotently by checksum.
+
+use bytes::Bytes;
+
+use crate::arguments::Arguments;
+use crate::remote::{checksum, path_state, read_file, set_attributes, write_file};
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+/// Diffs of files larger than this are not shown.
+const DIFF_LIMIT: u64 = 1 << 20;
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let mut destination = arguments.required(&["dest"])?;
+    let (content, source_name) = match (arguments.raw("content"), arguments.string("src")?) {
+        (Some(content), _) => {
+            let text = content.as_str().map_or_else(
+                || serde_json::to_string_pretty(content).unwrap_or_default(),
+                str::to_owned,
+            );
+            (Bytes::from(text), None)
+        }
+        (None, Some(source)) => {
+            let Some(local) = context.find_file(&source, "files") else {
+                return Ok(ModuleResult::failed(format!(
+                    "could not find `{source}` (looked in files/ and next to the playbook)"
+                )));
+            };
+            if local.is_dir() {
+                return Ok(ModuleResult::failed(
+                    "copying directories is not supported yet; use a file or `synchronize`",
+                ));
+            }
+            let bytes = std::fs::read(&local).map_err(|error| {
+                Error::Arguments(format!("cannot read `{}`: {error}", local.display()))
+            })?;
+            (
+                Bytes::from(bytes),
+                local
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned()),
+            )
+        }
+        (None, None) => {
+            return Err(Error::Arguments(
+                "`copy` needs `src` or `content`".to_owned(),
+            ));
+        }
+    };
+    if destination.ends_with('/') {
+        destination.push_str(source_name.as_deref().unwrap_or("content"));
+    }
+    put(
+        arguments,
+        context,
+        &destination,
+        content,
+        source_name.as_deref(),
+    )
+    .await
+}
+
+/// Writes `content` to `destination` if it differs, then sets mode, owner and group.
+pub(crate) async fn put(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    destination: &str,
+    content: Bytes,
+    source_name: Option<&str>,
+) -> Result<ModuleResult, Error> {
+    let mut destination = destination.to_owned();
+    let mut state = path_state(context, &destination).await?;
+    if state.kind == "directory" {
+        destination = format!(
+            "{}/{}",
+            destination.trim_end_matches('/'),
+            source_name.unwrap_or("content")
+        );
+        state = path_state(context, &destination).await?;
+    }
+    let mode = arguments.mode()?;
+    let owner = arguments.string("owner")?;
+    let group = arguments.string("group")?;
+    let wanted = checksum(&content);
+    let force = arguments.boolean("force", true)?;
+    let mut result = ModuleResult::ok()
+        .with("dest", destination.clone())
+        .with("checksum", wanted.clone());
+    let differs = state.checksum.as_deref() != Some(wanted.as_str()) && (force || !state.exists());
+    if differs {
+        result.changed = true;
+        if context.diff {
+            let before = if state.exists() && state.size <= DIFF_LIMIT {
+                read_file(context, &destination).await?.unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let after = if content.len() as u64 <= DIFF_LIMIT {
+                String::from_utf8_lossy(&content).into_owned()
+            } else {
+                String::new()
+            };
+            result = result.with_diff(
+                true,
+                Diff {
+                    before,
+                    after,
+                    before_header: destination.clone(),
+                    after_header: destination.clone(),
+                },
+            );
+        }
+        if !context.check_mode {
+            let backup = write_file(
+                context,
+                &destination,
+                content,
+                mode,
+                owner.as_deref(),
+                arguments.boolean("backup", false)?,
+            )
+            .await?;
+            if let Some(backup) = backup {
+                result = result.with("backup_file", backup);
+            }
+            state = path_state(context, &destination).await?;
+        }
+    }
+    if state.exists() {
+        let (changed, _) = set_attributes(
+            context,
+            &destination,
+            &state,
+            mode,
+            owner.as_deref(),
+            group.as_deref(),
+            false,
+        )
+        .await?;
+        result.changed |= changed;
+    }
+    Ok(result)
+}

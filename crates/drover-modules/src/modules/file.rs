@@ -1,0 +1,122 @@
+//! `file`: directories, empty files, links, removal, and attributes.
+
+use drover_ssh::quote;
+
+use crate::arguments::Arguments;
+use crate::remote::{path_state, set_attributes};
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let path = arguments.required(&["path", "dest", "name"])?;
+    let state = path_state(context, &path).await?;
+    let wanted = match arguments.string("state")? {
+        Some(state) => state,
+        None if arguments.string("src")?.is_some() => "link".to_owned(),
+        None if state.exists() => state.kind.clone(),
+        None => "file".to_owned(),
+    };
+    let mode = arguments.mode()?;
+    let owner = arguments.string("owner")?;
+    let group = arguments.string("group")?;
+    let recurse = arguments.boolean("recurse", false)?;
+    let mut result = ModuleResult::ok()
+        .with("path", path.clone())
+        .with("state", wanted.clone());
+    let command = match wanted.as_str() {
+        "absent" => state
+            .exists()
+            .then(|| format!("rm -rf -- {}", quote(&path))),
+        "directory" => match state.kind.as_str() {
+            "directory" => None,
+            "absent" => Some(format!("mkdir -p -- {}", quote(&path))),
+            other => {
+                return Ok(ModuleResult::failed(format!(
+                    "`{path}` exists and is a {other}, not a directory"
+                )));
+            }
+        },
+        "touch" => Some(format!("touch -- {}", quote(&path))),
+        "file" => match state.kind.as_str() {
+            "file" => None,
+            "absent" => {
+                return Ok(ModuleResult::failed(format!(
+                    "file `{path}` does not exist; use `state: touch` to create it"
+                )));
+            }
+            other => {
+                return Ok(ModuleResult::failed(format!(
+                    "`{path}` is a {other}, not a file"
+                )));
+            }
+        },
+        "link" => {
+            let source = arguments.required(&["src"])?;
+            if state.target.as_deref() == Some(source.as_str()) {
+                None
+            } else {
+                Some(format!("ln -sfn -- {} {}", quote(&source), quote(&path)))
+            }
+        }
+        "hard" => {
+            return Err(Error::Arguments(
+                "`state: hard` is not supported yet".to_owned(),
+            ));
+        }
+        other => {
+            return Err(Error::Arguments(format!(
+                "`state` of `file` cannot be `{other}`"
+            )));
+        }
+    };
+    if let Some(command) = command {
+        result.changed = true;
+        let after = if wanted == "touch" && state.exists() {
+            state.kind.clone()
+        } else {
+            wanted.clone()
+        };
+        result = result.with_diff(
+            context.diff,
+            Diff {
+                before: format!("state: {}\n", state.kind),
+                after: format!("state: {after}\n"),
+                before_header: path.clone(),
+                after_header: path.clone(),
+            },
+        );
+        if !context.check_mode {
+            let output = context.exec(&command, None).await?;
+            if !output.success() {
+                return Ok(ModuleResult::failed(
+                    String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                ));
+            }
+        }
+    }
+    if wanted != "absent" && wanted != "link" {
+        let state = if context.check_mode || !result.changed {
+            state
+        } else {
+            path_state(context, &path).await?
+        };
+        if state.exists() {
+            let (changed, _) = set_attributes(
+                context,
+                &path,
+                &state,
+                mode,
+                owner.as_deref(),
+                group.as_deref(),
+                recurse && state.kind == "directory",
+            )
+            .await?;
+            result.changed |= changed;
+        } else if context.check_mode && (mode.is_some() || owner.is_some()) {
+            result.changed = true;
+        }
+    }
+    Ok(result)
+}

@@ -1,0 +1,78 @@
+//! `script`: copy a local script to the host and run it there.
+
+use drover_ssh::quote;
+
+use crate::arguments::Arguments;
+use crate::modules::command::exists;
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let line = arguments.required(&["_raw_params", "cmd"])?;
+    let mut words = shlex::split(&line).unwrap_or_default().into_iter();
+    let name = words.next().unwrap_or_default();
+    let rest: Vec<String> = words.map(|word| quote(&word)).collect();
+    let Some(local) = context.find_file(&name, "files") else {
+        return Ok(ModuleResult::failed(format!(
+            "could not find the script `{name}`"
+        )));
+    };
+    if let Some(path) = arguments.string("creates")?
+        && exists(context, &path).await?
+    {
+        return Ok(ModuleResult::ok().message(format!("skipped, since {path} exists")));
+    }
+    if context.check_mode {
+        let mut result = ModuleResult::ok();
+        result.skipped = true;
+        return Ok(result);
+    }
+    let body = std::fs::read(&local)
+        .map_err(|error| Error::Arguments(format!("cannot read `{}`: {error}", local.display())))?;
+    let remote = format!("/tmp/.drover-script-{}", std::process::id());
+    let output = context
+        .session
+        .upload(
+            body.into(),
+            &remote,
+            Some(0o700),
+            None,
+            context.become_user.clone(),
+        )
+        .await?;
+    if !output.success() {
+        return Ok(ModuleResult::failed(
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ));
+    }
+    let chdir = arguments
+        .string("chdir")?
+        .map_or_else(String::new, |directory| {
+            format!("cd {} && ", quote(&directory))
+        });
+    let output = context
+        .exec(
+            &format!(
+                "{chdir}{} {}; rc=$?; rm -f {0}; exit $rc",
+                quote(&remote),
+                rest.join(" ")
+            ),
+            None,
+        )
+        .await?;
+    let rc = output.exit_status.map_or(-1, i64::from);
+    let mut result = ModuleResult::changed()
+        .with("rc", rc)
+        .with(
+            "stdout",
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+        .with(
+            "stderr",
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+    result.failed = rc != 0;
+    Ok(result)
+}

@@ -1,0 +1,33 @@
+//! `stat`: facts about a path, for `register` and `when`.
+
+use serde_json::json;
+
+use crate::arguments::Arguments;
+use crate::remote::path_state;
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let path = arguments.required(&["path", "dest", "name"])?;
+    let state = path_state(context, &path).await?;
+    let stat = if state.exists() {
+        json!({
+            "exists": true,
+            "path": path,
+            "isdir": state.kind == "directory",
+            "isreg": state.kind == "file",
+            "islnk": state.kind == "link",
+            "mode": format!("{:04o}", state.mode),
+            "pw_name": state.owner,
+            "gr_name": state.group,
+            "size": state.size,
+            "checksum": state.checksum,
+            "lnk_target": state.target,
+        })
+    } else {
+        json!({"exists": false})
+    };
+    Ok(ModuleResult::ok().with("stat", stat))
+}

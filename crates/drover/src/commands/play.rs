@@ -1,0 +1,245 @@
+//! `drover play`: validate a whole playbook, then run it.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use drover_engine::{Reporter, RunOptions};
+use drover_modules::ModuleCatalog;
+use drover_playbook::{Action, LoadOptions, Playbook, Task};
+use serde_json::Value as Json;
+
+use crate::cli::{OutputFormat, PlayArgs};
+use crate::commands::play_output::{JsonReporter, TextReporter};
+use crate::commands::run::connection_defaults;
+use crate::commands::targets::select_hosts;
+use crate::diagnostics::playbook_report;
+use crate::exit;
+use crate::output::eprint_report;
+
+/// Validates and runs the playbook.
+pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
+    let options = LoadOptions {
+        roles_path: arguments.roles_path.clone(),
+    };
+    let playbook = match drover_playbook::load(&arguments.playbook, &ModuleCatalog, &options) {
+        Ok(playbook) => playbook,
+        Err(errors) => {
+            for error in &errors.errors {
+                eprint_report(&playbook_report(error));
+            }
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "error: {} problem(s) in `{}`; nothing was run",
+                    errors.errors.len(),
+                    arguments.playbook.display()
+                );
+            }
+            return Ok(exit::USAGE_OR_CONFIG);
+        }
+    };
+    let extra_vars = match parse_extra_vars(&arguments.extra_vars) {
+        Ok(vars) => vars,
+        Err(message) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {message}");
+            }
+            return Ok(exit::USAGE_OR_CONFIG);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if arguments.syntax_check {
+        writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
+        return Ok(exit::SUCCESS);
+    }
+    if arguments.list_tasks || arguments.list_tags {
+        list(&mut stdout, &playbook, arguments)?;
+        return Ok(exit::SUCCESS);
+    }
+    let Some((inventory, _)) = select_hosts(&arguments.inventory.sources, "all", None) else {
+        return Ok(exit::USAGE_OR_CONFIG);
+    };
+    if arguments.list_hosts {
+        writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
+        for (index, play) in playbook.plays.iter().enumerate() {
+            let mut hosts = inventory
+                .select(&play.hosts)
+                .map(|selection| selection.hosts)
+                .unwrap_or_default();
+            if let Some(limit) = &arguments.limit {
+                let allowed = inventory
+                    .select(limit)
+                    .map(|selection| selection.hosts)
+                    .unwrap_or_default();
+                hosts.retain(|host| allowed.contains(host));
+            }
+            writeln!(
+                stdout,
+                "\n  play #{} ({}): {}\tTAGS: [{}]",
+                index + 1,
+                play.hosts,
+                play.name.clone().unwrap_or_default(),
+                play.tags.join(",")
+            )?;
+            writeln!(
+                stdout,
+                "    pattern: ['{}']\n    hosts ({}):",
+                play.hosts,
+                hosts.len()
+            )?;
+            for host in hosts {
+                writeln!(stdout, "      {}", inventory.host(host).name)?;
+            }
+        }
+        return Ok(exit::SUCCESS);
+    }
+    drop(stdout);
+    let connection = match connection_defaults(&arguments.connection) {
+        Ok(connection) => connection,
+        Err(message) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {message}");
+            }
+            return Ok(exit::USAGE_OR_CONFIG);
+        }
+    };
+    let run_options = RunOptions {
+        forks: arguments.connection.forks.max(1),
+        check: arguments.check,
+        diff: arguments.diff,
+        extra_vars,
+        limit: arguments.limit.clone(),
+        tags: arguments.tags.clone(),
+        skip_tags: arguments.skip_tags.clone(),
+        start_at_task: arguments.start_at_task.clone(),
+        connection,
+        become_forced: arguments.connection.become_root,
+        become_user: arguments.connection.become_user.clone(),
+    };
+    let reporter: Arc<dyn Reporter> = match arguments.output {
+        OutputFormat::Text => Arc::new(TextReporter::new(verbose)),
+        OutputFormat::Json => Arc::new(JsonReporter::new()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let summary = runtime.block_on(drover_engine::run(
+        &playbook,
+        Arc::new(inventory),
+        Arc::new(run_options),
+        reporter,
+    ));
+    match summary {
+        Ok(summary) => Ok(summary.exit_code()),
+        Err(error) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {error}");
+            }
+            Ok(exit::USAGE_OR_CONFIG)
+        }
+    }
+}
+
+/// `-e k=v k2=v2`, `-e '{"json": 1}'`, `-e 'yaml: 1'` and `-e @file.yml`, later ones winning.
+fn parse_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, String> {
+    let mut vars = serde_json::Map::new();
+    for item in items {
+        let parsed = if let Some(file) = item.strip_prefix('@') {
+            let vars = drover_inventory::read_vars_file(Path::new(file))
+                .map_err(|error| format!("-e @{file}: {error}"))?;
+            Json::Object(vars)
+        } else if item.trim_start().starts_with('{') || item.trim_start().starts_with('[') {
+            serde_json::from_str(item)
+                .map_err(|error| format!("-e `{item}` is not valid JSON: {error}"))?
+        } else if item.contains('=') && !item.contains(": ") {
+            let mut map = serde_json::Map::new();
+            for word in
+                shlex::split(item).ok_or_else(|| format!("-e `{item}`: unbalanced quotes"))?
+            {
+                let (key, value) = word
+                    .split_once('=')
+                    .ok_or_else(|| format!("-e `{word}` is not `key=value`"))?;
+                map.insert(key.to_owned(), Json::from(value));
+            }
+            Json::Object(map)
+        } else {
+            serde_saphyr::from_str(item).map_err(|error| format!("-e `{item}`: {error}"))?
+        };
+        match parsed {
+            Json::Object(map) => vars.extend(map),
+            _ => return Err(format!("-e `{item}` must define variables")),
+        }
+    }
+    Ok(vars)
+}
+
+fn list(
+    out: &mut impl std::io::Write,
+    playbook: &Playbook,
+    arguments: &PlayArgs,
+) -> anyhow::Result<()> {
+    writeln!(out, "\nplaybook: {}", arguments.playbook.display()).context("stdout")?;
+    for (index, play) in playbook.plays.iter().enumerate() {
+        writeln!(
+            out,
+            "\n  play #{} ({}): {}\tTAGS: [{}]",
+            index + 1,
+            play.hosts,
+            play.name.clone().unwrap_or_default(),
+            play.tags.join(",")
+        )?;
+        if arguments.list_tags {
+            let mut tags: Vec<String> = play
+                .sections
+                .iter()
+                .flat_map(|section| all_tasks(&section.tasks))
+                .flat_map(|task| task.tags.clone())
+                .collect();
+            tags.extend(play.tags.iter().cloned());
+            tags.sort();
+            tags.dedup();
+            writeln!(out, "      TASK TAGS: [{}]", tags.join(", "))?;
+        }
+        if arguments.list_tasks {
+            writeln!(out, "    tasks:")?;
+            for task in play
+                .sections
+                .iter()
+                .flat_map(|section| all_tasks(&section.tasks))
+            {
+                writeln!(
+                    out,
+                    "      {}\tTAGS: [{}]",
+                    task.display_name(),
+                    task.tags.join(", ")
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tasks with blocks flattened, in order.
+fn all_tasks(tasks: &[Task]) -> Vec<&Task> {
+    let mut all = Vec::new();
+    for task in tasks {
+        match &task.action {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                all.extend(all_tasks(block));
+                all.extend(all_tasks(rescue));
+                all.extend(all_tasks(always));
+            }
+            _ => all.push(task),
+        }
+    }
+    all
+}

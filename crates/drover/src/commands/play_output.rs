@@ -1,0 +1,170 @@
+//! Printing a playbook run: Ansible-like text, or NDJSON events.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use drover_engine::{Event, Reporter, Status};
+use serde_json::{Value as Json, json};
+
+/// Text in Ansible's layout: play and task headers, a line per host, the recap.
+pub(crate) struct TextReporter {
+    verbose: bool,
+    started: Instant,
+    lock: Mutex<()>,
+}
+
+impl TextReporter {
+    pub(crate) fn new(verbose: bool) -> Self {
+        Self {
+            verbose,
+            started: Instant::now(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+/// `TITLE ****` padded to 80 columns, as Ansible's banners are.
+fn banner(title: &str) -> String {
+    let stars = 79usize.saturating_sub(title.chars().count() + 1).max(3);
+    format!("\n{title} {}", "*".repeat(stars))
+}
+
+fn compact(result: &Json) -> String {
+    let mut shown = result.clone();
+    if let Json::Object(map) = &mut shown {
+        for noise in ["stdout_lines", "stderr_lines", "ansible_loop_var"] {
+            map.remove(noise);
+        }
+    }
+    serde_json::to_string(&shown).unwrap_or_default()
+}
+
+impl Reporter for TextReporter {
+    fn event(&self, event: Event) {
+        let _guard = self.lock.lock();
+        let mut out = std::io::stdout().lock();
+        let text = match event {
+            Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
+            Event::TaskStart { name, handler, .. } => banner(&format!(
+                "{} [{name}]",
+                if handler { "RUNNING HANDLER" } else { "TASK" }
+            )),
+            Event::HostResult {
+                host,
+                status,
+                item,
+                result,
+                diff,
+                delegated_to,
+                module,
+            } => {
+                let mut line = String::new();
+                if let Some(diff) = diff {
+                    line.push_str(&diff);
+                }
+                let target = match &delegated_to {
+                    Some(delegate) => format!("[{host} -> {delegate}]"),
+                    None => format!("[{host}]"),
+                };
+                let item = item.map_or_else(String::new, |item| format!(" => (item={item})"));
+                let detail = match status {
+                    Status::Failed | Status::Unreachable | Status::Ignored => {
+                        format!(" => {}", compact(&result))
+                    }
+                    _ if self.verbose || module.as_deref() == Some("debug") => {
+                        format!(" => {}", compact(&result))
+                    }
+                    _ => String::new(),
+                };
+                let head = match status {
+                    Status::Failed | Status::Ignored => {
+                        format!("fatal: {target}: FAILED!{item}{detail}")
+                    }
+                    Status::Unreachable => format!("fatal: {target}: UNREACHABLE!{item}{detail}"),
+                    other => format!("{}: {target}{item}{detail}", other.word()),
+                };
+                line.push_str(&head);
+                if status == Status::Ignored {
+                    line.push_str("\n...ignoring");
+                }
+                line
+            }
+            Event::Recap { stats } => {
+                let mut recap = banner("PLAY RECAP");
+                for (host, stat) in stats {
+                    let _ = write!(
+                        recap,
+                        "\n{host:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}",
+                        stat.ok,
+                        stat.changed,
+                        stat.unreachable,
+                        stat.failed,
+                        stat.skipped,
+                        stat.rescued,
+                        stat.ignored
+                    );
+                }
+                let _ = write!(
+                    recap,
+                    "\n\nFinished in {:.2} s",
+                    self.started.elapsed().as_secs_f64()
+                );
+                recap
+            }
+        };
+        let _ = writeln!(out, "{text}");
+    }
+}
+
+/// One JSON object per event, per line.
+pub(crate) struct JsonReporter {
+    lock: Mutex<()>,
+}
+
+impl JsonReporter {
+    pub(crate) fn new() -> Self {
+        Self {
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn event(&self, event: Event) {
+        let value = match event {
+            Event::PlayStart { name, hosts } => {
+                json!({"event": "play_start", "play": name, "hosts": hosts})
+            }
+            Event::TaskStart {
+                name,
+                location,
+                handler,
+            } => {
+                json!({"event": "task_start", "task": name, "location": location, "handler": handler})
+            }
+            Event::HostResult {
+                host,
+                status,
+                item,
+                result,
+                diff,
+                delegated_to,
+                module,
+            } => json!({
+                "event": "host_result", "host": host, "status": status.word(), "item": item,
+                "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
+            }),
+            Event::Recap { stats } => json!({
+                "event": "recap",
+                "hosts": stats.iter().map(|(host, stat)| json!({
+                    "host": host, "ok": stat.ok, "changed": stat.changed, "unreachable": stat.unreachable,
+                    "failed": stat.failed, "skipped": stat.skipped, "rescued": stat.rescued, "ignored": stat.ignored,
+                })).collect::<Vec<_>>(),
+            }),
+        };
+        let _guard = self.lock.lock();
+        let _ = writeln!(std::io::stdout().lock(), "{value}");
+    }
+}
