@@ -216,6 +216,15 @@ impl Loader<'_> {
                     self.keyword(&mut task, &word, value, &here);
                 }
                 _ => {
+                    let keyword = did_you_mean(&word, KEYWORDS);
+                    if let (Some(hint), Some(_)) = (&keyword, &module) {
+                        self.errors.invalid(
+                            here,
+                            format!("unknown task keyword `{word}`"),
+                            Some(hint.clone()),
+                        );
+                        continue;
+                    }
                     if let Some((previous, _, _)) = &module {
                         self.errors.invalid(here, format!("a task runs one module, but this one names `{previous}` and `{word}`"), Some("split it into two tasks, or fix the indentation".to_owned()));
                         continue;

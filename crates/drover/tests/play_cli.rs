@@ -1,0 +1,408 @@
+//! `drover play` end to end, against real sshd hosts started by the harness.
+//!
+//! Regression tests for issue 4 ("The playbook engine"). The hosts share
+//! this machine's filesystem, so every path names `inventory_hostname`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use drover_test_harness::TestBed;
+
+fn drover(directory: &Path, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(directory)
+        .args(arguments)
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DROVER_INVENTORY")
+        .output()
+        .expect("drover runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A directory every host's user may write to, and a project layout in it.
+struct Project {
+    root: tempfile::TempDir,
+    target: PathBuf,
+}
+
+impl Project {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let root = tempfile::tempdir().expect("temporary directory");
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let target = root.path().join("target");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        for (path, content) in files {
+            let full = root.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(
+                full,
+                content.replace("TARGET", &target.display().to_string()),
+            )
+            .unwrap();
+        }
+        Self { root, target }
+    }
+
+    fn play(&self, bed: &TestBed, extra: &[&str]) -> Output {
+        let inventory = bed.inventory_file().display().to_string();
+        let known_hosts = bed.known_hosts.display().to_string();
+        let mut arguments = vec![
+            "play",
+            "site.yml",
+            "-i",
+            &inventory,
+            "--known-hosts",
+            &known_hosts,
+        ];
+        arguments.extend(extra);
+        drover(self.root.path(), &arguments)
+    }
+}
+
+/// The `PLAY RECAP` numbers of `host`: (ok, changed, unreachable, failed, skipped, rescued, ignored).
+fn recap(output: &str, host: &str) -> [u32; 7] {
+    let line = output
+        .lines()
+        .find(|line| line.starts_with(&format!("{host} ")) && line.contains("ok="))
+        .unwrap_or_else(|| panic!("no recap for {host} in:\n{output}"));
+    let numbers: Vec<u32> = line
+        .split_whitespace()
+        .filter_map(|word| {
+            word.split_once('=')
+                .and_then(|(_, value)| value.parse().ok())
+        })
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|_| panic!("bad recap line {line}"))
+}
+
+const MODULES_PLAYBOOK: &str = r#"
+- name: every core module
+  hosts: testbed
+  vars:
+    base: "TARGET/{{ inventory_hostname }}"
+    port: 8080
+  tasks:
+    - name: directory
+      file: path={{ base }}/conf.d state=directory mode=0750
+    - name: inline content
+      copy:
+        dest: "{{ base }}/motd"
+        content: "Welcome to {{ inventory_hostname }}\n"
+        mode: "0644"
+      notify: motd changed
+    - name: file from files/
+      copy: src=app.conf dest={{ base }}/app.conf
+    - name: template
+      template: src=server.conf.j2 dest={{ base }}/server.conf mode=0640
+    - name: a line, created
+      lineinfile:
+        path: "{{ base }}/settings"
+        line: "port={{ port }}"
+        regexp: '^port='
+        create: yes
+    - name: a block
+      blockinfile:
+        path: "{{ base }}/settings"
+        create: yes
+        block: |
+          debug=false
+          workers=4
+    - name: command with creates
+      command: touch {{ base }}/stamp creates={{ base }}/stamp
+    - name: shell with removes and register
+      shell: cat {{ base }}/motd | wc -l
+      register: lines
+      changed_when: false
+      when: not ansible_check_mode
+    - name: stat
+      stat: path={{ base }}/server.conf
+      register: server
+    - name: facts and assertions
+      set_fact:
+        configured: "{{ server.stat.exists and lines.stdout | int == 1 }}"
+      when: not ansible_check_mode
+    - assert:
+        that:
+          - configured | bool
+          - server.stat.mode == "0640"
+      when: not ansible_check_mode
+    - name: symlink
+      file: src={{ base }}/motd dest={{ base }}/motd.link state=link
+    - name: loop with a condition
+      file: path={{ base }}/{{ item }} state=touch
+      loop: [a, b, c]
+      when: item != 'b' and not (base + '/' + item) is exists
+  handlers:
+    - name: motd changed
+      file: path={{ base }}/handler-ran state=touch
+"#;
+
+const TEMPLATE: &str = "listen {{ port }}\nname {{ inventory_hostname }}\n{% for group in group_names %}group {{ group }}\n{% endfor %}";
+
+#[test]
+fn issue_4_every_module_changes_then_settles_and_check_mode_changes_nothing() {
+    let bed = TestBed::start(2);
+    let project = Project::new(&[
+        ("site.yml", MODULES_PLAYBOOK),
+        ("files/app.conf", "setting = 1\n"),
+        ("templates/server.conf.j2", TEMPLATE),
+    ]);
+    let check = project.play(&bed, &["--check"]);
+    let stdout = text(&check.stdout);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&check.stderr)
+    );
+    assert!(
+        !project.target.join("host1").exists(),
+        "check mode created files:\n{stdout}"
+    );
+
+    let first = project.play(&bed, &[]);
+    let stdout = text(&first.stdout);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&first.stderr)
+    );
+    let [_, changed, unreachable, failed, ..] = recap(&stdout, "host1");
+    assert!(changed >= 10, "the first run changes: {stdout}");
+    assert_eq!((unreachable, failed), (0, 0));
+    let host1 = project.target.join("host1");
+    assert_eq!(
+        std::fs::read_to_string(host1.join("motd")).unwrap(),
+        "Welcome to host1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host1.join("app.conf")).unwrap(),
+        "setting = 1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host1.join("server.conf")).unwrap(),
+        "listen 8080\nname host1\ngroup testbed\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host1.join("settings")).unwrap(),
+        "port=8080\n# BEGIN ANSIBLE MANAGED BLOCK\ndebug=false\nworkers=4\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert!(host1.join("handler-ran").exists(), "the handler ran");
+    assert!(host1.join("a").exists() && !host1.join("b").exists());
+    let mode = std::fs::metadata(host1.join("server.conf"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640);
+
+    let second = project.play(&bed, &[]);
+    let stdout = text(&second.stdout);
+    assert_eq!(second.status.code(), Some(0), "{stdout}");
+    for host in ["host1", "host2"] {
+        let [ok, changed, _, failed, ..] = recap(&stdout, host);
+        assert_eq!(
+            (changed, failed),
+            (0, 0),
+            "the second run is a no-op: {stdout}"
+        );
+        assert!(ok >= 10);
+    }
+    assert!(
+        !stdout.contains("RUNNING HANDLER"),
+        "no change, no handler: {stdout}"
+    );
+
+    // Drift, then check mode with diff reports it and leaves it alone.
+    std::fs::write(host1.join("motd"), "tampered\n").unwrap();
+    let drift = project.play(&bed, &["--check", "--diff", "--limit", "host1"]);
+    let stdout = text(&drift.stdout);
+    assert!(
+        stdout.contains("-tampered") && stdout.contains("+Welcome to host1"),
+        "{stdout}"
+    );
+    // The file would change, and so the handler (a `touch`) would run.
+    assert_eq!(recap(&stdout, "host1")[1], 2, "{stdout}");
+    assert!(
+        stdout.contains("RUNNING HANDLER [motd changed]"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host1.join("motd")).unwrap(),
+        "tampered\n"
+    );
+}
+
+const FLOW_PLAYBOOK: &str = r#"
+- hosts: testbed
+  gather_facts: no
+  serial: 1
+  vars:
+    base: "TARGET/{{ inventory_hostname }}"
+  tasks:
+    - file: path={{ base }} state=directory
+    - name: rescued failure
+      block:
+        - command: /bin/false
+        - file: path={{ base }}/never state=touch
+      rescue:
+        - file: path={{ base }}/rescued state=touch
+      always:
+        - file: path={{ base }}/always state=touch
+    - name: ignored failure
+      command: /bin/false
+      ignore_errors: yes
+    - name: host2 fails for good
+      command: /bin/false
+      when: inventory_hostname == 'host2'
+    - name: only survivors get here
+      file: path={{ base }}/survived state=touch
+    - name: registered loop
+      command: echo {{ item }}
+      loop: [one, two]
+      register: echoed
+    - assert:
+        that: echoed.results | map(attribute='stdout') | list == ['one', 'two']
+"#;
+
+#[test]
+fn issue_4_blocks_failures_serial_and_registered_loops() {
+    let bed = TestBed::start(3);
+    let project = Project::new(&[("site.yml", FLOW_PLAYBOOK)]);
+    let output = project.play(&bed, &[]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a failed host exits 2: {stdout}"
+    );
+    for host in ["host1", "host2", "host3"] {
+        let directory = project.target.join(host);
+        assert!(
+            directory.join("rescued").exists() && directory.join("always").exists(),
+            "{host}"
+        );
+        assert!(!directory.join("never").exists(), "{host}");
+    }
+    assert!(project.target.join("host1/survived").exists());
+    assert!(!project.target.join("host2/survived").exists());
+    assert!(
+        project.target.join("host3/survived").exists(),
+        "serial batches go on after a failure"
+    );
+    let [_, _, _, failed, _, rescued, ignored] = recap(&stdout, "host2");
+    assert_eq!((failed, rescued, ignored), (1, 1, 1), "{stdout}");
+    assert_eq!(recap(&stdout, "host1")[3], 0, "{stdout}");
+    assert!(stdout.contains("...ignoring"), "{stdout}");
+}
+
+#[test]
+fn issue_4_roles_with_defaults_templates_and_handlers() {
+    let bed = TestBed::start(1);
+    let project = Project::new(&[
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  roles:\n    - role: web\n      web_port: 9090\n",
+        ),
+        (
+            "roles/web/defaults/main.yml",
+            "web_port: 80\nweb_name: default-name\n",
+        ),
+        (
+            "roles/web/vars/main.yml",
+            "web_root: \"TARGET/{{ inventory_hostname }}/www\"\n",
+        ),
+        (
+            "roles/web/tasks/main.yml",
+            "- file: path={{ web_root }} state=directory\n- template: src=site.j2 dest={{ web_root }}/site.conf\n  notify: reload web\n",
+        ),
+        (
+            "roles/web/templates/site.j2",
+            "port {{ web_port }} name {{ web_name }}\n",
+        ),
+        (
+            "roles/web/handlers/main.yml",
+            "- name: reload web\n  file: path={{ web_root }}/reloaded state=touch\n",
+        ),
+    ]);
+    let output = project.play(&bed, &[]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    let www = project.target.join("host1/www");
+    assert_eq!(
+        std::fs::read_to_string(www.join("site.conf")).unwrap(),
+        "port 9090 name default-name\n"
+    );
+    assert!(www.join("reloaded").exists());
+    assert!(stdout.contains("TASK [web : template]"), "{stdout}");
+}
+
+#[test]
+fn issue_4_extra_vars_win_and_listing_options() {
+    let bed = TestBed::start(2);
+    let project = Project::new(&[(
+        "site.yml",
+        "- name: listing\n  hosts: testbed\n  gather_facts: no\n  vars: {who: play}\n  tasks:\n    - name: say\n      copy: content={{ who }} dest=TARGET/{{ inventory_hostname }}.who\n      tags: [say]\n",
+    )]);
+    let output = project.play(&bed, &["-e", "who=extra"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert_eq!(
+        std::fs::read_to_string(project.target.join("host1.who")).unwrap(),
+        "extra"
+    );
+    let listed = project.play(&bed, &["--list-tasks"]);
+    assert!(
+        text(&listed.stdout).contains("say\tTAGS: [say]"),
+        "{}",
+        text(&listed.stdout)
+    );
+    let hosts = project.play(&bed, &["--list-hosts", "--limit", "host2"]);
+    assert!(
+        text(&hosts.stdout).contains("hosts (1):\n      host2"),
+        "{}",
+        text(&hosts.stdout)
+    );
+    let syntax = project.play(&bed, &["--syntax-check"]);
+    assert_eq!(syntax.status.code(), Some(0));
+    let skipped = project.play(&bed, &["--skip-tags", "say", "--output", "json"]);
+    let events: Vec<serde_json::Value> = text(&skipped.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("NDJSON"))
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "play_start");
+    assert_eq!(events.last().unwrap()["event"], "recap");
+    assert!(
+        !events.iter().any(|event| event["event"] == "task_start"),
+        "the tagged task was skipped"
+    );
+}
+
+#[test]
+fn issue_4_invalid_playbooks_report_every_error_before_running() {
+    let project = Project::new(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - copi: src=a dest=b\n    - file: {path: /tmp/x, stat: directory}\n    - debug: msg={{ broken\n    - command: ls\n      whne: true\n",
+    )]);
+    let output = drover(
+        project.root.path(),
+        &["play", "site.yml", "-i", "localhost,"],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("4 problem(s)"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
