@@ -33,18 +33,21 @@ struct Project {
 impl Project {
     fn new(files: &[(&str, &str)]) -> Self {
         let root = tempfile::tempdir().expect("temporary directory");
-        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("project files are written");
         let target = root.path().join("target");
-        std::fs::create_dir_all(&target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::create_dir_all(&target).expect("project files are written");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o777))
+            .expect("project files are written");
         for (path, content) in files {
             let full = root.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::create_dir_all(full.parent().expect("a parent directory"))
+                .expect("project files are written");
             std::fs::write(
                 full,
                 content.replace("TARGET", &target.display().to_string()),
             )
-            .unwrap();
+            .expect("project files are written");
         }
         Self { root, target }
     }
