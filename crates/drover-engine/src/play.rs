@@ -210,14 +210,16 @@ impl Runner {
     fn host_state(&self, id: usize, play: &Play) -> HostState {
         let name = self.inventory.host(id).name.clone();
         let mut vars = self.inventory.host_variables(id);
-        let group_names: Vec<Json> = self
+        // As Ansible: every group but `all`, sorted.
+        let mut group_names: Vec<String> = self
             .inventory
             .host_groups(id)
             .into_iter()
             .map(|group| self.inventory.group(group).name.clone())
-            .filter(|group| group != "all" && group != "ungrouped")
-            .map(Json::from)
+            .filter(|group| group != "all")
             .collect();
+        group_names.sort();
+        let group_names: Vec<Json> = group_names.into_iter().map(Json::from).collect();
         vars.insert("group_names".to_owned(), Json::Array(group_names));
         if play.settings.connection.as_deref() == Some("local") {
             vars.insert("ansible_connection".to_owned(), Json::from("local"));
@@ -373,12 +375,39 @@ impl Runner {
                     }
                     Action::Module { .. } => {
                         if self.selected(task) {
+                            let failed_before = states.iter().filter(|state| state.failed).count();
                             self.run_module_task(task, states, play_vars, false).await;
+                            self.stop_if_too_many_failed(play, task, states, failed_before);
                         }
                     }
                 }
             }
         })
+    }
+
+    /// `any_errors_fatal` ends the play for every host at the first failure;
+    /// `max_fail_percentage` ends it once too many of the batch failed.
+    fn stop_if_too_many_failed(
+        &self,
+        play: &Play,
+        task: &Task,
+        states: &mut [HostState],
+        failed_before: usize,
+    ) {
+        let failed = states
+            .iter()
+            .filter(|state| state.failed || state.unreachable)
+            .count();
+        let fatal = (play.any_errors_fatal || task.settings.any_errors_fatal == Some(true))
+            && states.iter().filter(|state| state.failed).count() > failed_before;
+        let too_many = play
+            .max_fail_percentage
+            .is_some_and(|limit| percent(failed, states.len()) > limit);
+        if fatal || too_many {
+            for state in states.iter_mut() {
+                state.ended = true;
+            }
+        }
     }
 
     /// `--tags` and `--skip-tags`, with Ansible's `always` and `never`.

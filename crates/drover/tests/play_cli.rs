@@ -409,3 +409,36 @@ fn issue_4_invalid_playbooks_report_every_error_before_running() {
     assert!(stderr.contains("4 problem(s)"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
+
+#[test]
+fn issue_4_the_readme_example_playbook_runs_and_settles() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let app_dir = format!("app_dir={}", directory.path().join("hello").display());
+    let arguments = [
+        "play",
+        "playbooks/hello.yml",
+        "-i",
+        "inventory/hosts.ini",
+        "--limit",
+        "localhost",
+        "-e",
+        &app_dir,
+    ];
+    let first = drover(&repository, &arguments);
+    let stdout = text(&first.stdout);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&first.stderr)
+    );
+    assert!(recap(&stdout, "localhost")[1] >= 3, "{stdout}");
+    let second = drover(&repository, &arguments);
+    assert_eq!(
+        recap(&text(&second.stdout), "localhost")[1],
+        0,
+        "{}",
+        text(&second.stdout)
+    );
+}
