@@ -377,7 +377,7 @@ impl Runner {
                         if self.selected(task) {
                             let failed_before = states.iter().filter(|state| state.failed).count();
                             self.run_module_task(task, states, play_vars, false).await;
-                            self.stop_if_too_many_failed(play, task, states, failed_before);
+                            Self::stop_if_too_many_failed(play, task, states, failed_before);
                         }
                     }
                 }
@@ -388,7 +388,6 @@ impl Runner {
     /// `any_errors_fatal` ends the play for every host at the first failure;
     /// `max_fail_percentage` ends it once too many of the batch failed.
     fn stop_if_too_many_failed(
-        &self,
         play: &Play,
         task: &Task,
         states: &mut [HostState],
