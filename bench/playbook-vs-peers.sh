@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Times the 10-task playbook (bench/playbook/bench.yml) on N loopback sshd
+# hosts, first and second run, for drover, Ansible and pyinfra, against the
+# floor: one `ssh HOST 'sh -c <all ten steps>'` per host, all in parallel.
+# Needs root (sshd on 127.x.y.z:22) and `scripts/setup-oracles`.
+#
+#   bench/playbook-vs-peers.sh [HOSTS...]      default: 20
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+counts=("${@:-20}")
+cargo build --release -q -p drover -p drover-test-harness
+./scripts/setup-oracles >/dev/null
+drover=$root/target/release/drover
+testbed=$root/target/release/testbed
+export DROVER_TESTBED_STATE=/tmp/drover-bench-playbook
+trap '"$testbed" down >/dev/null 2>&1 || true' EXIT
+seconds() { local start end; start=$(date +%s.%N); "$@" >/tmp/drover-bench.log 2>&1 || { echo "FAILED: $*" >&2; tail -20 /tmp/drover-bench.log >&2; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
+
+printf '%-6s %-10s %9s %9s %14s %14s\n' hosts tool first_s second_s "first/floor" "vs drover(1st)"
+for count in "${counts[@]}"; do
+    directory=$("$testbed" up "$count")
+    inventory=$directory/hosts.ini
+    known=$directory/known_hosts
+    key=$directory/id_ed25519
+    user=$(cat "$directory/user")
+    work=$(mktemp -d /tmp/drover-bench-XXXXXX)
+    chmod 777 "$work"
+    mkdir -p "$work"/{drover,ansible,pyinfra,floor} && chmod 777 "$work"/*
+    cd "$root/bench/playbook"
+
+    d1=$(seconds "$drover" play bench.yml -i "$inventory" --known-hosts "$known" -f "$count" -e "base_dir=$work/drover")
+    d2=$(seconds "$drover" play bench.yml -i "$inventory" --known-hosts "$known" -f "$count" -e "base_dir=$work/drover")
+
+    export ANSIBLE_PIPELINING=True ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_FORKS=$count
+    export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=$known"
+    export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_REMOTE_TMP=/tmp/.ansible-remote-tmp
+    a1=$(seconds "$root/.venv/bin/ansible-playbook" bench.yml -i "$inventory" -e "base_dir=$work/ansible")
+    a2=$(seconds "$root/.venv/bin/ansible-playbook" bench.yml -i "$inventory" -e "base_dir=$work/ansible")
+
+    pyinventory=$work/inventory.py
+    {
+        echo "hosts = ["
+        sed -n 's/^\([^ ]*\) ansible_host=\([^ ]*\) .*/    ("\1", {"ssh_hostname": "\2"}),/p' "$inventory"
+        echo "]"
+    } > "$pyinventory"
+    pyargs=(--data "ssh_user=$user" --data "ssh_key=$key" --data "ssh_known_hosts_file=$known" --data "base_dir=$work/pyinfra" --parallel "$count" -y)
+    p1=$(seconds "$root/.venv/bin/pyinfra" "$pyinventory" deploy.py "${pyargs[@]}")
+    p2=$(seconds "$root/.venv/bin/pyinfra" "$pyinventory" deploy.py "${pyargs[@]}")
+
+    addresses=$work/addresses
+    sed -n 's/.*ansible_host=\([^ ]*\).*/\1/p' "$inventory" > "$addresses"
+    floor_script=$work/floor.sh
+    cat > "$floor_script" <<'SCRIPT'
+d=$1
+true
+mkdir -p "$d" && chmod 755 "$d"
+printf 'hello\n' > "$d/.hello.tmp" && chmod 644 "$d/.hello.tmp" && mv "$d/.hello.tmp" "$d/hello.txt"
+printf 'listen\n' > "$d/.bench.tmp" && mv "$d/.bench.tmp" "$d/bench.conf"
+grep -q '^port=' "$d/settings" 2>/dev/null || echo port=8080 >> "$d/settings"
+test -e "$d/stamp" || touch "$d/stamp"
+test -e "$d/bench.conf"
+true
+cat "$d/hello.txt" > /dev/null
+chmod 644 "$d/hello.txt"
+SCRIPT
+    floor() { xargs -P "$count" -I{} sh -c "ssh -i '$key' -o BatchMode=yes -o UserKnownHostsFile='$known' '$user@{}' sh -s -- '$work/floor/{}' < '$floor_script'" < "$addresses"; }
+    f1=$(seconds floor)
+    f2=$(seconds floor)
+
+    row() { printf '%-6s %-10s %9.2f %9.2f %14.2f %14.1f\n' "$count" "$1" "$2" "$3" "$(echo "$2 / $f1" | bc -l)" "$(echo "$2 / $d1" | bc -l)"; }
+    row drover "$d1" "$d2"; row ansible "$a1" "$a2"; row pyinfra "$p1" "$p2"; row floor "$f1" "$f2"
+
+    # The files drover leaves are the files Ansible leaves (content and mode; not the stamp's time).
+    if diff <(cd "$work/drover" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) \
+            <(cd "$work/ansible" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) >/dev/null; then
+        echo "files left by drover and Ansible: identical"
+    else
+        echo "files left by drover and Ansible: DIFFERENT"
+        diff <(cd "$work/drover" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) \
+             <(cd "$work/ansible" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) | head -20
+    fi
+    cd "$root"
+    "$testbed" down >/dev/null
+    rm -rf "$work"
+done
