@@ -26,6 +26,18 @@ pub(crate) struct PathState {
 }
 
 impl PathState {
+    pub(crate) fn absent() -> Self {
+        Self {
+            kind: "absent".to_owned(),
+            mode: 0,
+            owner: String::new(),
+            group: String::new(),
+            size: 0,
+            checksum: None,
+            target: None,
+        }
+    }
+
     pub(crate) fn exists(&self) -> bool {
         self.kind != "absent"
     }
@@ -36,27 +48,41 @@ pub(crate) async fn path_state(
     context: &ModuleContext<'_>,
     path: &str,
 ) -> Result<PathState, Error> {
+    Ok(path_state_and_content(context, path, false).await?.0)
+}
+
+/// Marks where a file's content starts in the query's output.
+const CONTENT_MARKER: &str = "--drover-content--";
+
+/// Queries `path` and, when `with_content`, reads a regular file's content,
+/// all in one round trip.
+pub(crate) async fn path_state_and_content(
+    context: &ModuleContext<'_>,
+    path: &str,
+    with_content: bool,
+) -> Result<(PathState, Option<String>), Error> {
+    let content = if with_content {
+        format!("; if [ \"$t\" = file ]; then echo {CONTENT_MARKER}; cat -- \"$p\"; fi")
+    } else {
+        String::new()
+    };
     let script = format!(
         "p={path}; if [ -L \"$p\" ]; then t=link; elif [ -d \"$p\" ]; then t=directory; \
          elif [ -f \"$p\" ]; then t=file; elif [ -e \"$p\" ]; then t=other; else echo absent; exit 0; fi; \
          echo \"$t\"; stat -c '%a %U %G %s' \"$p\"; \
-         if [ \"$t\" = file ]; then sha1sum \"$p\" | cut -d' ' -f1; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi",
+         if [ \"$t\" = file ]; then sha1sum \"$p\" | cut -d' ' -f1; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}",
         path = quote(path)
     );
     let output = context.exec(&script, None).await?;
     let text = String::from_utf8_lossy(&output.stdout);
-    let mut lines = text.lines();
+    let (head, body) = match text.split_once(&format!("{CONTENT_MARKER}\n")) {
+        Some((head, body)) => (head.to_owned(), Some(body.to_owned())),
+        None => (text.into_owned(), None),
+    };
+    let mut lines = head.lines();
     let kind = lines.next().unwrap_or("absent").trim().to_owned();
     if kind == "absent" || !output.success() {
-        return Ok(PathState {
-            kind: "absent".to_owned(),
-            mode: 0,
-            owner: String::new(),
-            group: String::new(),
-            size: 0,
-            checksum: None,
-            target: None,
-        });
+        return Ok((PathState::absent(), None));
     }
     let stat: Vec<&str> = lines
         .next()
@@ -64,7 +90,7 @@ pub(crate) async fn path_state(
         .split_whitespace()
         .collect();
     let last = lines.next().unwrap_or_default().trim().to_owned();
-    Ok(PathState {
+    let state = PathState {
         mode: stat
             .first()
             .and_then(|mode| u32::from_str_radix(mode, 8).ok())
@@ -75,20 +101,8 @@ pub(crate) async fn path_state(
         checksum: (kind == "file").then(|| last.clone()),
         target: (kind == "link").then_some(last),
         kind,
-    })
-}
-
-/// Reads a file's content (for diffs and line edits); `None` when absent.
-pub(crate) async fn read_file(
-    context: &ModuleContext<'_>,
-    path: &str,
-) -> Result<Option<String>, Error> {
-    let output = context
-        .exec(&format!("[ -f {0} ] && cat -- {0}", quote(path)), None)
-        .await?;
-    Ok(output
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
+    };
+    Ok((state, body))
 }
 
 /// SHA-1 of bytes, as `sha1sum` prints it.
@@ -101,42 +115,75 @@ pub(crate) fn checksum(data: &[u8]) -> String {
     text
 }
 
-/// Writes `content` to `path` atomically (temporary file, then rename),
-/// keeping a backup first when asked. Returns the backup's path.
+/// The mode, owner and group a file should end up with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Attributes {
+    pub(crate) mode: Option<u32>,
+    pub(crate) owner: Option<String>,
+    pub(crate) group: Option<String>,
+}
+
+impl Attributes {
+    pub(crate) fn from_arguments(
+        arguments: &crate::arguments::Arguments<'_>,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            mode: arguments.mode()?,
+            owner: arguments.string("owner")?,
+            group: arguments.string("group")?,
+        })
+    }
+
+    /// `owner`, `owner:group` or `:group`, for `chown`.
+    fn chown_spec(&self) -> Option<String> {
+        match (&self.owner, &self.group) {
+            (Some(owner), Some(group)) => Some(format!("{owner}:{group}")),
+            (Some(owner), None) => Some(owner.clone()),
+            (None, Some(group)) => Some(format!(":{group}")),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Writes `content` to `path` atomically (temporary file, then rename), in
+/// one round trip that also sets the mode, owner and group; a backup first
+/// when asked. A file keeps its old mode unless one is given; a new file
+/// gets 0644. Returns the backup's path.
 pub(crate) async fn write_file(
     context: &ModuleContext<'_>,
     path: &str,
     content: Bytes,
-    mode: Option<u32>,
-    owner: Option<&str>,
+    attributes: &Attributes,
+    existing: &PathState,
     backup: bool,
 ) -> Result<Option<String>, Error> {
     let mut backup_file = None;
-    if backup {
-        let stamp = format!(
-            "{}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        );
+    if backup && existing.kind == "file" {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
         let file = format!("{path}.{stamp}~");
         let output = context
-            .exec(
-                &format!(
-                    "[ ! -f {0} ] || cp -p -- {0} {1}",
-                    quote(path),
-                    quote(&file)
-                ),
-                None,
-            )
+            .exec(&format!("cp -p -- {} {}", quote(path), quote(&file)), None)
             .await?;
         if output.success() {
             backup_file = Some(file);
         }
     }
+    let mode = attributes
+        .mode
+        .or_else(|| existing.exists().then_some(existing.mode))
+        .unwrap_or(0o644);
+    let owner = attributes.chown_spec();
     let output = context
         .session
-        .upload(content, path, mode, owner, context.become_user.clone())
+        .upload(
+            content,
+            path,
+            Some(mode),
+            owner.as_deref(),
+            context.become_user.clone(),
+        )
         .await?;
     if !output.success() {
         return Err(Error::Arguments(format!(

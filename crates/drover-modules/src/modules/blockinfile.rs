@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::arguments::Arguments;
-use crate::remote::{read_file, write_file};
+use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
@@ -32,7 +32,7 @@ pub(crate) async fn run(
     let present = arguments
         .string("state")?
         .is_none_or(|state| state != "absent");
-    let existing = read_file(context, &path).await?;
+    let (state, existing) = path_state_and_content(context, &path, true).await?;
     let Some(original) = existing.clone().or_else(|| {
         arguments
             .boolean("create", false)
@@ -89,12 +89,13 @@ pub(crate) async fn run(
             },
         );
     if !context.check_mode {
+        let attributes = Attributes::from_arguments(arguments)?;
         write_file(
             context,
             &path,
             Bytes::from(content),
-            arguments.mode()?.or(existing.is_none().then_some(0o644)),
-            arguments.string("owner")?.as_deref(),
+            &attributes,
+            &state,
             arguments.boolean("backup", false)?,
         )
         .await?;

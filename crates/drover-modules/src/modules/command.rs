@@ -1,11 +1,16 @@
 //! `command`, `shell` and `raw`: run a command; `creates`/`removes` make it idempotent.
 
+use std::fmt::Write as _;
+
 use bytes::Bytes;
 use drover_ssh::quote;
 use serde_json::Value as Json;
 
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
+
+/// What the guard prints when `creates`/`removes` makes the command unnecessary.
+const SKIPPED: &str = "__drover_skipped__";
 
 pub(crate) async fn run(
     module: &str,
@@ -39,21 +44,33 @@ pub(crate) async fn run(
             .join(" "),
         _ => return Err(Error::Arguments(format!("`{module}` needs a command"))),
     };
-    if let Some(path) = arguments.string("creates")?
-        && exists(context, &path).await?
-    {
-        return Ok(ModuleResult::ok()
-            .message(format!("skipped, since {path} exists"))
-            .with("rc", 0));
+    // `creates` and `removes` are checked in the same round trip as the command.
+    let mut guard = String::new();
+    if let Some(path) = arguments.string("creates")? {
+        let _ = write!(
+            guard,
+            "if [ -e {} ]; then printf %s {SKIPPED} >&2; exit 0; fi; ",
+            quote(&path)
+        );
     }
-    if let Some(path) = arguments.string("removes")?
-        && !exists(context, &path).await?
-    {
-        return Ok(ModuleResult::ok()
-            .message(format!("skipped, since {path} does not exist"))
-            .with("rc", 0));
+    if let Some(path) = arguments.string("removes")? {
+        let _ = write!(
+            guard,
+            "if [ ! -e {} ]; then printf %s {SKIPPED} >&2; exit 0; fi; ",
+            quote(&path)
+        );
     }
     if context.check_mode {
+        if !guard.is_empty()
+            && context
+                .exec(&format!("{guard}exit 1"), None)
+                .await?
+                .success()
+        {
+            return Ok(ModuleResult::ok()
+                .message("skipped, since `creates`/`removes` says it has run")
+                .with("rc", 0));
+        }
         let mut result = ModuleResult::ok()
             .message("skipped in check mode: the command's effect cannot be predicted");
         result.skipped = true;
@@ -69,7 +86,12 @@ pub(crate) async fn run(
         }
         Bytes::from(text)
     });
-    let output = context.exec(&command, stdin).await?;
+    let output = context.exec(&format!("{guard}{command}"), stdin).await?;
+    if output.success() && output.stderr == SKIPPED.as_bytes() {
+        return Ok(ModuleResult::ok()
+            .message("skipped, since `creates`/`removes` says it has run")
+            .with("rc", 0));
+    }
     let stdout = String::from_utf8_lossy(&output.stdout)
         .trim_end_matches('\n')
         .to_owned();

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::arguments::Arguments;
-use crate::remote::{checksum, path_state, read_file, set_attributes, write_file};
+use crate::remote::{Attributes, checksum, path_state_and_content, set_attributes, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// Diffs of files larger than this are not shown.
@@ -63,6 +63,9 @@ pub(crate) async fn run(
 }
 
 /// Writes `content` to `destination` if it differs, then sets mode, owner and group.
+///
+/// One round trip to look (two when the destination is a directory), one
+/// to write, attributes included; none more when nothing changes.
 pub(crate) async fn put(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -71,18 +74,17 @@ pub(crate) async fn put(
     source_name: Option<&str>,
 ) -> Result<ModuleResult, Error> {
     let mut destination = destination.to_owned();
-    let mut state = path_state(context, &destination).await?;
+    let (mut state, mut before) =
+        path_state_and_content(context, &destination, context.diff).await?;
     if state.kind == "directory" {
         destination = format!(
             "{}/{}",
             destination.trim_end_matches('/'),
             source_name.unwrap_or("content")
         );
-        state = path_state(context, &destination).await?;
+        (state, before) = path_state_and_content(context, &destination, context.diff).await?;
     }
-    let mode = arguments.mode()?;
-    let owner = arguments.string("owner")?;
-    let group = arguments.string("group")?;
+    let attributes = Attributes::from_arguments(arguments)?;
     let wanted = checksum(&content);
     let force = arguments.boolean("force", true)?;
     let mut result = ModuleResult::ok()
@@ -92,11 +94,9 @@ pub(crate) async fn put(
     if differs {
         result.changed = true;
         if context.diff {
-            let before = if state.exists() && state.size <= DIFF_LIMIT {
-                read_file(context, &destination).await?.unwrap_or_default()
-            } else {
-                String::new()
-            };
+            let before = before
+                .filter(|_| state.size <= DIFF_LIMIT)
+                .unwrap_or_default();
             let after = if content.len() as u64 <= DIFF_LIMIT {
                 String::from_utf8_lossy(&content).into_owned()
             } else {
@@ -117,25 +117,23 @@ pub(crate) async fn put(
                 context,
                 &destination,
                 content,
-                mode,
-                owner.as_deref(),
+                &attributes,
+                &state,
                 arguments.boolean("backup", false)?,
             )
             .await?;
             if let Some(backup) = backup {
                 result = result.with("backup_file", backup);
             }
-            state = path_state(context, &destination).await?;
         }
-    }
-    if state.exists() {
+    } else if state.exists() {
         let (changed, _) = set_attributes(
             context,
             &destination,
             &state,
-            mode,
-            owner.as_deref(),
-            group.as_deref(),
+            attributes.mode,
+            attributes.owner.as_deref(),
+            attributes.group.as_deref(),
             false,
         )
         .await?;

@@ -3,6 +3,8 @@
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
+use std::fmt::Write as _;
+
 use crate::remote::{path_state, set_attributes};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
@@ -88,6 +90,19 @@ pub(crate) async fn run(
             },
         );
         if !context.check_mode {
+            // Create and set attributes in the same round trip.
+            let mut command = command;
+            if matches!(wanted.as_str(), "directory" | "touch") {
+                if let Some(mode) = mode {
+                    let _ = write!(command, " && chmod {mode:o} -- {}", quote(&path));
+                }
+                if let Some(owner) = &owner {
+                    let _ = write!(command, " && chown {} -- {}", quote(owner), quote(&path));
+                }
+                if let Some(group) = &group {
+                    let _ = write!(command, " && chgrp {} -- {}", quote(group), quote(&path));
+                }
+            }
             let output = context.exec(&command, None).await?;
             if !output.success() {
                 return Ok(ModuleResult::failed(
@@ -95,28 +110,20 @@ pub(crate) async fn run(
                 ));
             }
         }
+        return Ok(result);
     }
-    if wanted != "absent" && wanted != "link" {
-        let state = if context.check_mode || !result.changed {
-            state
-        } else {
-            path_state(context, &path).await?
-        };
-        if state.exists() {
-            let (changed, _) = set_attributes(
-                context,
-                &path,
-                &state,
-                mode,
-                owner.as_deref(),
-                group.as_deref(),
-                recurse && state.kind == "directory",
-            )
-            .await?;
-            result.changed |= changed;
-        } else if context.check_mode && (mode.is_some() || owner.is_some()) {
-            result.changed = true;
-        }
+    if wanted != "absent" && wanted != "link" && state.exists() {
+        let (changed, _) = set_attributes(
+            context,
+            &path,
+            &state,
+            mode,
+            owner.as_deref(),
+            group.as_deref(),
+            recurse && state.kind == "directory",
+        )
+        .await?;
+        result.changed |= changed;
     }
     Ok(result)
 }

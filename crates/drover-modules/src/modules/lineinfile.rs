@@ -4,7 +4,7 @@ use bytes::Bytes;
 use regex::Regex;
 
 use crate::arguments::Arguments;
-use crate::remote::{path_state, read_file, set_attributes, write_file};
+use crate::remote::{Attributes, path_state_and_content, set_attributes, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// Where a new line goes.
@@ -25,7 +25,7 @@ pub(crate) async fn run(
         .is_none_or(|state| state != "absent");
     let regexp = compile(arguments.string_of(&["regexp", "regex"])?.as_deref())?;
     let line = arguments.string("line")?;
-    let existing = read_file(context, &path).await?;
+    let (state, existing) = path_state_and_content(context, &path, true).await?;
     let Some(original) = existing.clone().or_else(|| {
         (present && arguments.boolean("create", false).unwrap_or(false)).then(String::new)
     }) else {
@@ -63,8 +63,7 @@ pub(crate) async fn run(
     if !lines.is_empty() {
         content.push('\n');
     }
-    let mode = arguments.mode()?;
-    let owner = arguments.string("owner")?;
+    let attributes = Attributes::from_arguments(arguments)?;
     let mut result = ModuleResult::ok();
     if message.is_some() || (existing.is_none() && present) {
         result.changed = true;
@@ -83,28 +82,24 @@ pub(crate) async fn run(
                 context,
                 &path,
                 Bytes::from(content),
-                mode.or(existing.is_none().then_some(0o644)),
-                owner.as_deref(),
+                &attributes,
+                &state,
                 arguments.boolean("backup", false)?,
             )
             .await?;
         }
-    }
-    if !context.check_mode {
-        let state = path_state(context, &path).await?;
-        if state.exists() {
-            let (changed, _) = set_attributes(
-                context,
-                &path,
-                &state,
-                mode,
-                owner.as_deref(),
-                arguments.string("group")?.as_deref(),
-                false,
-            )
-            .await?;
-            result.changed |= changed;
-        }
+    } else if state.exists() {
+        let (changed, _) = set_attributes(
+            context,
+            &path,
+            &state,
+            attributes.mode,
+            attributes.owner.as_deref(),
+            attributes.group.as_deref(),
+            false,
+        )
+        .await?;
+        result.changed |= changed;
     }
     Ok(result)
 }
