@@ -171,7 +171,7 @@ pub async fn run(
     options: Arc<RunOptions>,
     reporter: Arc<dyn Reporter>,
 ) -> Result<Summary, Error> {
-    let mut runner = play::Runner::new(inventory, options, reporter.clone(), playbook);
+    let runner = play::Runner::new(inventory, options, reporter.clone(), playbook);
     for play in &playbook.plays {
         runner.run_play(play).await?;
     }

@@ -27,9 +27,9 @@ pub(crate) struct Runner {
     templar: Templar,
     base: PathBuf,
     handshakes: Arc<Semaphore>,
-    stats: Vec<(String, Stats)>,
+    stats: std::sync::Mutex<Vec<(String, Stats)>>,
     /// Past `--start-at-task` once the named task is reached.
-    started: bool,
+    started: std::sync::atomic::AtomicBool,
 }
 
 impl Runner {
@@ -52,22 +52,30 @@ impl Runner {
             options,
             reporter,
             handshakes: Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT)),
-            stats: Vec::new(),
-            started,
+            stats: std::sync::Mutex::new(Vec::new()),
+            started: std::sync::atomic::AtomicBool::new(started),
         }
     }
 
     pub(crate) fn stats(&self) -> Vec<(String, Stats)> {
-        self.stats.clone()
+        self.stats
+            .lock()
+            .map(|stats| stats.clone())
+            .unwrap_or_default()
     }
 
-    fn stat(&mut self, host: &str) -> &mut Stats {
-        if let Some(index) = self.stats.iter().position(|(name, _)| name == host) {
-            return &mut self.stats[index].1;
+    /// Changes the statistics of `host`, adding it on first use.
+    fn stat(&self, host: &str, change: impl FnOnce(&mut Stats)) {
+        let Ok(mut stats) = self.stats.lock() else {
+            return;
+        };
+        if let Some((_, stat)) = stats.iter_mut().find(|(name, _)| name == host) {
+            change(stat);
+        } else {
+            let mut stat = Stats::default();
+            change(&mut stat);
+            stats.push((host.to_owned(), stat));
         }
-        self.stats.push((host.to_owned(), Stats::default()));
-        let last = self.stats.len() - 1;
-        &mut self.stats[last].1
     }
 
     /// The play's hosts: its pattern, narrowed by `--limit`.
@@ -91,7 +99,7 @@ impl Runner {
         Ok(hosts)
     }
 
-    pub(crate) async fn run_play(&mut self, play: &Play) -> Result<(), Error> {
+    pub(crate) async fn run_play(&self, play: &Play) -> Result<(), Error> {
         let hosts = self.play_hosts(play)?;
         let names: Vec<String> = hosts
             .iter()
@@ -110,7 +118,7 @@ impl Runner {
             }
         }
         for name in &names {
-            self.stat(name);
+            self.stat(name, |_| {});
         }
         let play_vars = self.play_vars(play, &names)?;
         for batch in batches(&hosts, &play.serial) {
@@ -120,8 +128,18 @@ impl Runner {
                 self.gather_facts(&mut states).await;
             }
             for section in &play.sections {
-                self.run_tasks(&section.tasks, &mut states, &play_vars, play)
-                    .await;
+                if play.strategy == "free" {
+                    // Each host runs through the section at its own pace.
+                    let forks = self.options.forks.max(1);
+                    let _: Vec<()> = futures::stream::iter(states.chunks_mut(1))
+                        .map(|host| self.run_tasks(&section.tasks, host, &play_vars, play))
+                        .buffer_unordered(forks)
+                        .collect()
+                        .await;
+                } else {
+                    self.run_tasks(&section.tasks, &mut states, &play_vars, play)
+                        .await;
+                }
                 self.flush_handlers(play, &mut states, &play_vars).await;
                 if states.iter().all(|state| !state.active()) {
                     break;
@@ -242,7 +260,7 @@ impl Runner {
         }
     }
 
-    async fn gather_facts(&mut self, states: &mut [HostState]) {
+    async fn gather_facts(&self, states: &mut [HostState]) {
         self.reporter.event(Event::TaskStart {
             name: "Gathering Facts".to_owned(),
             location: String::new(),
@@ -286,36 +304,49 @@ impl Runner {
     }
 
     /// Counts an outcome, reports it, and marks failed or unreachable hosts.
-    fn record(&mut self, state: &mut HostState, outcome: &Outcome, task: Option<&Task>) {
+    fn record(&self, state: &mut HostState, outcome: &Outcome, task: Option<&Task>) {
+        self.record_as(state, outcome, task, true);
+    }
+
+    fn record_as(
+        &self,
+        state: &mut HostState,
+        outcome: &Outcome,
+        task: Option<&Task>,
+        report: bool,
+    ) {
         let no_log = task.is_some_and(|task| task.settings.no_log == Some(true));
         let result = if no_log {
             json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": outcome.result.get("changed").cloned().unwrap_or(Json::Bool(false))})
         } else {
             outcome.result.clone()
         };
-        self.reporter.event(Event::HostResult {
-            host: state.name.clone(),
-            status: outcome.status,
-            item: if no_log {
-                outcome.item.as_ref().map(|_| "(censored)".to_owned())
-            } else {
-                outcome.item.clone()
-            },
-            result,
-            diff: if no_log { None } else { outcome.diff.clone() },
-            delegated_to: task.and_then(|task| task.delegate_to.clone()),
-            module: task.and_then(|task| match &task.action {
-                drover_playbook::Action::Module { name, .. } => Some(name.clone()),
-                _ => None,
-            }),
-        });
+        if report {
+            self.reporter.event(Event::HostResult {
+                host: state.name.clone(),
+                status: outcome.status,
+                item: if no_log {
+                    outcome.item.as_ref().map(|_| "(censored)".to_owned())
+                } else {
+                    outcome.item.clone()
+                },
+                result,
+                diff: if no_log { None } else { outcome.diff.clone() },
+                delegated_to: task.and_then(|task| task.delegate_to.clone()),
+                module: task.and_then(|task| match &task.action {
+                    drover_playbook::Action::Module { name, .. } => Some(name.clone()),
+                    _ => None,
+                }),
+            });
+        }
         if outcome.item.is_some() {
             return;
         }
         let ignore_unreachable =
             task.is_some_and(|task| task.settings.ignore_unreachable == Some(true));
-        let stats = self.stat(&state.name);
-        match outcome.status {
+        let mut failed = false;
+        let mut unreachable = false;
+        self.stat(&state.name, |stats| match outcome.status {
             Status::Ok => stats.ok += 1,
             Status::Changed => {
                 stats.ok += 1;
@@ -328,20 +359,24 @@ impl Runner {
             }
             Status::Failed => {
                 stats.failed += 1;
-                state.failed = true;
+                failed = true;
             }
             Status::Unreachable => {
                 stats.unreachable += 1;
-                if !ignore_unreachable {
-                    state.unreachable = true;
-                }
+                unreachable = true;
             }
+        });
+        if failed {
+            state.failed = true;
+        }
+        if unreachable && !ignore_unreachable {
+            state.unreachable = true;
         }
     }
 
     /// Runs a list of tasks, each on every active host before the next.
     pub(crate) fn run_tasks<'a>(
-        &'a mut self,
+        &'a self,
         tasks: &'a [Task],
         states: &'a mut [HostState],
         play_vars: &'a PlayVars,
@@ -352,9 +387,10 @@ impl Runner {
                 if states.iter().all(|state| !state.active()) {
                     return;
                 }
-                if !self.started {
+                if !self.started.load(std::sync::atomic::Ordering::Relaxed) {
                     if task.name.as_deref() == self.options.start_at_task.as_deref() {
-                        self.started = true;
+                        self.started
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
                     } else if !matches!(task.action, Action::Block { .. }) {
                         continue;
                     }
@@ -428,7 +464,7 @@ impl Runner {
 
     #[allow(clippy::too_many_arguments)]
     async fn run_block(
-        &mut self,
+        &self,
         task: &Task,
         block: &[Task],
         rescue: &[Task],
@@ -470,9 +506,10 @@ impl Runner {
             for index in &block_failed {
                 states[*index].failed = false;
                 let name = states[*index].name.clone();
-                let stats = self.stat(&name);
-                stats.failed = stats.failed.saturating_sub(1);
-                stats.rescued += 1;
+                self.stat(&name, |stats| {
+                    stats.failed = stats.failed.saturating_sub(1);
+                    stats.rescued += 1;
+                });
             }
             self.run_tasks(rescue, states, play_vars, play).await;
             resume(states, &succeeded);
@@ -496,7 +533,7 @@ impl Runner {
     }
 
     async fn meta(
-        &mut self,
+        &self,
         what: &str,
         task: &Task,
         states: &mut [HostState],
@@ -527,7 +564,7 @@ impl Runner {
     }
 
     async fn include(
-        &mut self,
+        &self,
         task: &Task,
         file: &str,
         base: &std::path::Path,
@@ -566,7 +603,7 @@ impl Runner {
         }
     }
 
-    fn fail_all(&mut self, task: &Task, states: &mut [HostState], message: &str) {
+    fn fail_all(&self, task: &Task, states: &mut [HostState], message: &str) {
         self.reporter.event(Event::TaskStart {
             name: task.display_name(),
             location: format!("{}", task.location),
@@ -585,7 +622,7 @@ impl Runner {
 
     /// Runs a module task on every active host, `forks` at a time.
     async fn run_module_task(
-        &mut self,
+        &self,
         task: &Task,
         states: &mut [HostState],
         play_vars: &PlayVars,
@@ -661,14 +698,12 @@ impl Runner {
     }
 
     /// Counts a loop's summary without printing it again.
-    fn count_only(&mut self, state: &mut HostState, outcome: &Outcome, task: &Task) {
-        let reporter = std::mem::replace(&mut self.reporter, Arc::new(Silent));
+    fn count_only(&self, state: &mut HostState, outcome: &Outcome, task: &Task) {
         let summary = Outcome {
             item: None,
             ..outcome.clone()
         };
-        self.record(state, &summary, Some(task));
-        self.reporter = reporter;
+        self.record_as(state, &summary, Some(task), false);
     }
 
     fn delegate_session(&self, target: &str) -> Arc<HostSession> {
@@ -682,12 +717,7 @@ impl Runner {
     }
 
     /// Runs notified handlers, in the order they are defined, on the hosts that notified them.
-    async fn flush_handlers(
-        &mut self,
-        play: &Play,
-        states: &mut [HostState],
-        play_vars: &PlayVars,
-    ) {
+    async fn flush_handlers(&self, play: &Play, states: &mut [HostState], play_vars: &PlayVars) {
         for handler in &play.handlers {
             let names: Vec<&str> = handler
                 .name
@@ -734,13 +764,6 @@ fn resume(states: &mut [HostState], paused: &[usize]) {
     for index in paused {
         states[*index].paused = false;
     }
-}
-
-/// A reporter that drops events (for counting without printing twice).
-struct Silent;
-
-impl Reporter for Silent {
-    fn event(&self, _event: Event) {}
 }
 
 fn percent(part: usize, whole: usize) -> f64 {

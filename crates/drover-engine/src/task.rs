@@ -247,7 +247,8 @@ async fn run_item(
             Ok(false) => return Outcome::skipped(condition),
             Err(error) => {
                 return Outcome::failed(format!(
-                    "the condition `{condition}` could not be evaluated: {error}"
+                    "the condition `{condition}` could not be evaluated: {error}{}",
+                    where_written(task)
                 ));
             }
         }
@@ -266,7 +267,8 @@ async fn run_item(
         Ok(_) => Vars::new(),
         Err(error) => {
             return Outcome::failed(format!(
-                "{error}{}",
+                "{error}{}{}",
+                where_written(task),
                 error
                     .hint()
                     .map_or_else(String::new, |hint| format!("\nhint: {hint}"))
@@ -320,6 +322,16 @@ async fn run_item(
         }
         tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
     }
+}
+
+/// `, in task `NAME` at PATH:LINE`, for messages about a task's templates.
+fn where_written(task: &Task) -> String {
+    format!(
+        ", in task `{}` at {}:{}",
+        task.display_name(),
+        task.location.path.display(),
+        task.location.line
+    )
 }
 
 /// Calls the module on the host (or its delegate).

@@ -442,3 +442,155 @@ fn issue_4_the_readme_example_playbook_runs_and_settles() {
         text(&second.stdout)
     );
 }
+
+const MORE_PLAYBOOK: &str = r#"
+- name: the rest of the modules and keywords
+  hosts: testbed
+  gather_facts: no
+  strategy: free
+  vars_files: [vars/common.yml]
+  vars:
+    base: "TARGET/{{ inventory_hostname }}"
+  tasks:
+    - file: path={{ base }} state=directory
+    - name: raw and ping
+      raw: echo raw-{{ inventory_hostname }}
+      register: raw_out
+    - ping:
+    - name: a script from files/
+      script: make-marker.sh {{ base }}/script-ran creates={{ base }}/script-ran
+    - name: environment reaches commands
+      shell: echo "$GREETING" > {{ base }}/env.txt
+      environment:
+        GREETING: "{{ greeting }}"
+      args:
+        creates: "{{ base }}/env.txt"
+    - name: wait for a file
+      wait_for: path={{ base }}/env.txt timeout=10
+    - name: fetch it back
+      fetch: src={{ base }}/env.txt dest=TARGET/fetched
+    - name: retried until it holds
+      shell: echo x >> {{ base }}/attempts; wc -l < {{ base }}/attempts
+      register: attempt
+      until: attempt.stdout | int >= 3
+      retries: 5
+      delay: 0
+      changed_when: false
+    - name: once for all hosts, on the controller
+      command: echo from-controller
+      delegate_to: localhost
+      run_once: true
+      register: once
+      changed_when: false
+    - assert:
+        that:
+          - once.stdout == 'from-controller'
+          - raw_out.stdout | trim == 'raw-' + inventory_hostname
+    - name: secret
+      debug: msg="the secret is {{ secret }}"
+      no_log: true
+    - name: a failure, ignored
+      fail: msg='on purpose'
+      ignore_errors: yes
+    - pause: seconds=0
+    - name: notify by topic
+      command: /bin/true
+      notify: restart things
+  handlers:
+    - name: first listener
+      file: path={{ base }}/listened state=touch
+      listen: restart things
+"#;
+
+#[test]
+fn issue_4_remaining_modules_and_keywords() {
+    let bed = TestBed::start(2);
+    let project = Project::new(&[
+        ("site.yml", MORE_PLAYBOOK),
+        (
+            "vars/common.yml",
+            "greeting: hi-from-vars-file\nsecret: hunter2-do-not-print\n",
+        ),
+        ("files/make-marker.sh", "#!/bin/sh\ntouch \"$1\"\n"),
+    ]);
+    let output = project.play(&bed, &[]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(
+        !stdout.contains("hunter2"),
+        "no_log leaked the secret:\n{stdout}"
+    );
+    assert!(stdout.contains("...ignoring"), "{stdout}");
+    let host1 = project.target.join("host1");
+    assert!(host1.join("script-ran").exists());
+    assert_eq!(
+        std::fs::read_to_string(host1.join("env.txt")).unwrap(),
+        "hi-from-vars-file\n"
+    );
+    assert!(
+        host1.join("listened").exists(),
+        "handlers answer to `listen`"
+    );
+    let fetched = project
+        .target
+        .join("fetched/host2")
+        .join(project.target.strip_prefix("/").unwrap())
+        .join("host2/env.txt");
+    assert!(
+        fetched.exists(),
+        "fetch keeps HOST/PATH under dest: {}",
+        fetched.display()
+    );
+    let attempts = std::fs::read_to_string(host1.join("attempts")).unwrap();
+    assert_eq!(
+        attempts.lines().count(),
+        3,
+        "until retried until the third attempt"
+    );
+    let [_, _, _, failed, _, _, ignored] = recap(&stdout, "host1");
+    assert_eq!((failed, ignored), (0, 1), "{stdout}");
+}
+
+#[test]
+fn issue_4_undefined_variables_start_at_task_end_play_and_prompts() {
+    let bed = TestBed::start(1);
+    let project = Project::new(&[(
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - name: first\n      file: path=TARGET/first state=touch\n    - name: second\n      file: path=TARGET/second state=touch\n    - meta: end_play\n    - name: never\n      file: path=TARGET/never state=touch\n- hosts: all\n  gather_facts: no\n  tasks:\n    - name: uses an undefined variable\n      debug: msg={{ nowhere_defined }}\n",
+    )]);
+    let output = project.play(&bed, &["--start-at-task", "second"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(!project.target.join("first").exists() && project.target.join("second").exists());
+    assert!(
+        !project.target.join("never").exists(),
+        "end_play stops the play"
+    );
+    assert!(
+        stdout.contains("`nowhere_defined` is undefined, in task `uses an undefined variable` at"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("site.yml:14"),
+        "the message names the file and line: {stdout}"
+    );
+
+    let prompting = Project::new(&[(
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  vars_prompt:\n    - name: release\n  tasks:\n    - debug: var=release\n",
+    )]);
+    let refused = prompting.play(&bed, &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("-e release="),
+        "{}",
+        text(&refused.stderr)
+    );
+    let given = prompting.play(&bed, &["-e", "release=1.2"]);
+    assert_eq!(given.status.code(), Some(0), "{}", text(&given.stdout));
+}

@@ -6,6 +6,9 @@ use crate::arguments::Arguments;
 use crate::modules::command::exists;
 use crate::{Error, ModuleContext, ModuleResult};
 
+/// Numbers uploads: hosts (and delegations) may share a /tmp.
+static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -31,7 +34,8 @@ pub(crate) async fn run(
     }
     let body = std::fs::read(&local)
         .map_err(|error| Error::Arguments(format!("cannot read `{}`: {error}", local.display())))?;
-    let remote = format!("/tmp/.drover-script-{}", std::process::id());
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let remote = format!("/tmp/.drover-script-{}-{call}", std::process::id());
     let output = context
         .session
         .upload(
