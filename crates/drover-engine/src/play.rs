@@ -221,7 +221,7 @@ impl Runner {
             vars_files: Arc::new(vars_files),
             role_vars: Arc::new(role_vars),
             extra_vars: Arc::new(self.options.extra_vars.clone()),
-            shared_magic,
+            shared_magic: Arc::new(shared_magic),
         })
     }
 
@@ -473,7 +473,7 @@ impl Runner {
         play_vars: &PlayVars,
         play: &Play,
     ) {
-        let hostvars = vars::hostvars(states, &[]);
+        let hostvars = vars::shared(states);
         // The block's own `when` decides which hosts enter it; the others wait.
         let mut entering = Vec::new();
         for (index, state) in states.iter().enumerate() {
@@ -544,7 +544,7 @@ impl Runner {
             "flush_handlers" => self.flush_handlers(play, states, play_vars).await,
             "end_play" => states.iter_mut().for_each(|state| state.ended = true),
             "end_host" => {
-                let hostvars = vars::hostvars(states, &[]);
+                let hostvars = vars::shared(states);
                 for state in states.iter_mut().filter(|state| state.active()) {
                     let scope = self
                         .templar
@@ -572,7 +572,7 @@ impl Runner {
         play_vars: &PlayVars,
         play: &Play,
     ) {
-        let hostvars = vars::hostvars(states, &[]);
+        let hostvars = vars::shared(states);
         let Some(first) = states.iter().find(|state| state.active()) else {
             return;
         };
@@ -633,7 +633,7 @@ impl Runner {
             location: format!("{}:{}", task.location.path.display(), task.location.line),
             handler,
         });
-        let hostvars = vars::hostvars(states, &[]);
+        let hostvars = vars::shared(states);
         let delegate = task
             .delegate_to
             .as_ref()

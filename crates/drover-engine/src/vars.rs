@@ -20,17 +20,21 @@ pub(crate) struct PlayVars {
     pub(crate) role_vars: Arc<Vars>,
     pub(crate) extra_vars: Arc<Vars>,
     /// `groups`, `play_hosts`, `ansible_check_mode` ...
-    pub(crate) shared_magic: Vars,
+    pub(crate) shared_magic: Arc<Vars>,
 }
 
 /// The layers for `host` running a task with `task_vars`.
+///
+/// `shared` holds what every host of the task sees alike (`hostvars`, built
+/// once per task); with the play's magic it is shared, not copied per host,
+/// so a task on N hosts costs O(N), not O(N²).
 pub(crate) fn layers(
     play: &PlayVars,
     host: &HostState,
     task_vars: &Vars,
-    hostvars: &Arc<Json>,
+    shared: &Arc<Vars>,
 ) -> Vec<Arc<Vars>> {
-    let mut magic = play.shared_magic.clone();
+    let mut magic = Vars::new();
     magic.insert(
         "inventory_hostname".to_owned(),
         Json::from(host.name.clone()),
@@ -39,7 +43,6 @@ pub(crate) fn layers(
         "inventory_hostname_short".to_owned(),
         Json::from(host.name.split('.').next().unwrap_or_default()),
     );
-    magic.insert("hostvars".to_owned(), Json::clone(hostvars));
     if let Some(groups) = host.inventory_vars.get("group_names") {
         magic.insert("group_names".to_owned(), groups.clone());
     }
@@ -50,23 +53,25 @@ pub(crate) fn layers(
         play.vars_files.clone(),
         play.role_vars.clone(),
         Arc::new(task_vars.clone()),
+        play.shared_magic.clone(),
+        shared.clone(),
         Arc::new(magic),
         Arc::new(host.facts.clone()),
         play.extra_vars.clone(),
     ]
 }
 
-/// `hostvars`: every host's inventory variables and facts.
-pub(crate) fn hostvars(hosts: &[HostState], others: &[(String, Arc<Vars>)]) -> Arc<Json> {
+/// What every host sees alike during one task: `hostvars`, every host's
+/// inventory variables and facts.
+pub(crate) fn shared(hosts: &[HostState]) -> Arc<Vars> {
     let mut all = serde_json::Map::new();
-    for (name, vars) in others {
-        all.insert(name.clone(), Json::Object(Vars::clone(vars)));
-    }
     for host in hosts {
         let mut vars = Vars::clone(&host.inventory_vars);
         vars.extend(host.facts.clone());
         vars.insert("inventory_hostname".to_owned(), json!(host.name));
         all.insert(host.name.clone(), Json::Object(vars));
     }
-    Arc::new(Json::Object(all))
+    let mut layer = Vars::new();
+    layer.insert("hostvars".to_owned(), Json::Object(all));
+    Arc::new(layer)
 }

@@ -594,3 +594,112 @@ fn issue_4_undefined_variables_start_at_task_end_play_and_prompts() {
     let given = prompting.play(&bed, &["-e", "release=1.2"]);
     assert_eq!(given.status.code(), Some(0), "{}", text(&given.stdout));
 }
+
+/// Where `ansible-playbook` is, if installed (`.venv/` from `scripts/setup-oracles`, or PATH).
+fn ansible_playbook() -> Option<PathBuf> {
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/ansible-playbook");
+    if local.is_file() {
+        return Some(local);
+    }
+    Command::new("ansible-playbook")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|_| PathBuf::from("ansible-playbook"))
+}
+
+/// Every file under `root` (but `stamp`, whose time differs) with its mode and content.
+fn tree(root: &Path) -> Vec<(String, u32, String)> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).expect("readable directory") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.file_name().is_some_and(|name| name != "stamp") {
+                let mode = std::fs::metadata(&path)
+                    .expect("metadata")
+                    .permissions()
+                    .mode()
+                    & 0o7777;
+                let relative = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .display()
+                    .to_string();
+                files.push((
+                    relative,
+                    mode,
+                    std::fs::read_to_string(&path).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn issue_4_drover_leaves_the_files_ansible_leaves() {
+    let Some(ansible) = ansible_playbook() else {
+        assert!(
+            std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
+            "DROVER_REQUIRE_ORACLES is set but ansible-playbook was not found"
+        );
+        eprintln!("skipped: ansible-playbook is not installed");
+        return;
+    };
+    let bed = TestBed::start(2);
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/playbook");
+    let work = tempfile::tempdir().expect("temporary directory");
+    for tool in ["drover", "ansible"] {
+        let directory = work.path().join(tool);
+        std::fs::create_dir_all(&directory).expect("directory");
+        std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+    }
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let inventory = bed.inventory_file();
+    let base = |tool: &str| format!("base_dir={}", work.path().join(tool).display());
+    let ours = drover(
+        &repository,
+        &[
+            "play",
+            "bench.yml",
+            "-i",
+            &inventory.display().to_string(),
+            "--known-hosts",
+            &bed.known_hosts.display().to_string(),
+            "-e",
+            &base("drover"),
+        ],
+    );
+    assert_eq!(ours.status.code(), Some(0), "{}", text(&ours.stdout));
+    let theirs = Command::new(ansible)
+        .current_dir(&repository)
+        .args([
+            "bench.yml",
+            "-i",
+            &inventory.display().to_string(),
+            "-e",
+            &base("ansible"),
+        ])
+        .env("ANSIBLE_PIPELINING", "True")
+        .env("ANSIBLE_REMOTE_TMP", "/tmp/.ansible-remote-tmp")
+        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+        .env(
+            "ANSIBLE_SSH_ARGS",
+            format!("-o UserKnownHostsFile={}", bed.known_hosts.display()),
+        )
+        .output()
+        .expect("ansible-playbook runs");
+    assert!(theirs.status.success(), "{}", text(&theirs.stdout));
+    let (drover_files, ansible_files) = (
+        tree(&work.path().join("drover")),
+        tree(&work.path().join("ansible")),
+    );
+    assert!(!drover_files.is_empty());
+    assert_eq!(drover_files, ansible_files);
+}
