@@ -703,3 +703,42 @@ fn issue_4_drover_leaves_the_files_ansible_leaves() {
     assert!(!drover_files.is_empty());
     assert_eq!(drover_files, ansible_files);
 }
+
+#[test]
+fn issue_4_listings_match_ansible_playbook() {
+    let Some(ansible) = ansible_playbook() else {
+        assert!(
+            std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
+            "ansible-playbook is missing"
+        );
+        return;
+    };
+    let project = Project::new(&[(
+        "site.yml",
+        "- name: web\n  hosts: all\n  tags: [play_tag]\n  tasks:\n    - name: one\n      command: echo 1\n      tags: [b, a]\n    - block:\n        - name: two\n          command: echo 2\n      tags: blk\n    - debug: msg=hi\n- hosts: localhost\n  tasks:\n    - ping:\n",
+    )]);
+    for option in ["--list-tasks", "--list-hosts", "--list-tags"] {
+        let ours = drover(
+            project.root.path(),
+            &["play", "site.yml", "-i", "localhost,other,", option],
+        );
+        let theirs = Command::new(&ansible)
+            .current_dir(project.root.path())
+            .args(["site.yml", "-i", "localhost,other,", option])
+            .output()
+            .expect("ansible-playbook runs");
+        // Ansible lists a play's hosts from a set, in no fixed order: compare sorted lines.
+        let normalise = |text: &str| {
+            let mut lines: Vec<String> = text.trim().lines().map(str::to_owned).collect();
+            if option == "--list-hosts" {
+                lines.sort();
+            }
+            lines.join("\n")
+        };
+        assert_eq!(
+            normalise(&text(&ours.stdout)),
+            normalise(&text(&theirs.stdout)),
+            "{option}"
+        );
+    }
+}

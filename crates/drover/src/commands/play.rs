@@ -81,7 +81,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
                 "\n  play #{} ({}): {}\tTAGS: [{}]",
                 index + 1,
                 play.hosts,
-                play.name.clone().unwrap_or_default(),
+                play.name.clone().unwrap_or_else(|| play.hosts.clone()),
                 play.tags.join(",")
             )?;
             writeln!(
@@ -190,7 +190,7 @@ fn list(
             "\n  play #{} ({}): {}\tTAGS: [{}]",
             index + 1,
             play.hosts,
-            play.name.clone().unwrap_or_default(),
+            play.name.clone().unwrap_or_else(|| play.hosts.clone()),
             play.tags.join(",")
         )?;
         if arguments.list_tags {
@@ -212,11 +212,15 @@ fn list(
                 .iter()
                 .flat_map(|section| all_tasks(&section.tasks))
             {
+                // Ansible lists a task's tags sorted, inherited ones included.
+                let mut tags = task.tags.clone();
+                tags.sort();
+                tags.dedup();
                 writeln!(
                     out,
                     "      {}\tTAGS: [{}]",
                     task.display_name(),
-                    task.tags.join(", ")
+                    tags.join(", ")
                 )?;
             }
         }
