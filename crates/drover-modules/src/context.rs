@@ -53,6 +53,7 @@ impl ModuleContext<'_> {
             stdin,
             timeout: None,
             become_user: self.become_user.clone(),
+            reuse_shell: true,
         };
         Ok(self.session.exec(&request).await?)
     }

@@ -48,7 +48,22 @@ pub async fn run(
         "stat" => modules::stat::run(&arguments, context).await,
         "fetch" => modules::fetch::run(&arguments, context).await,
         "wait_for" => modules::wait_for::run(&arguments, context).await,
-        "ping" => Ok(ModuleResult::ok().with("ping", Json::from("pong"))),
+        // Like Ansible's, `ping` proves the host answers (and runs commands).
+        "ping" => {
+            let output = context.exec("true", None).await?;
+            if output.success() {
+                Ok(ModuleResult::ok().with(
+                    "ping",
+                    Json::from(
+                        arguments
+                            .string("data")?
+                            .unwrap_or_else(|| "pong".to_owned()),
+                    ),
+                ))
+            } else {
+                Ok(ModuleResult::failed("the host did not run `true`"))
+            }
+        }
         "debug" => modules::debug::run(&arguments, context),
         "assert" => modules::assert::run(&arguments, context),
         "fail" => Ok(ModuleResult::failed(

@@ -60,6 +60,10 @@ pub struct ExecRequest {
     pub timeout: Option<Duration>,
     /// Run as another user.
     pub become_user: Option<Become>,
+    /// May run in the connection's long-lived shell, which is much cheaper
+    /// per command. Only for commands without stdin whose output is text
+    /// (no NUL bytes); modules ask for it, raw transfers do not.
+    pub reuse_shell: bool,
 }
 
 impl ExecRequest {

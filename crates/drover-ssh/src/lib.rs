@@ -25,6 +25,7 @@ mod host_keys;
 mod local;
 mod session;
 mod settings;
+mod shell;
 mod ssh;
 
 pub use error::Error;

@@ -127,6 +127,7 @@ impl HostSession {
             stdin: Some(data),
             timeout: None,
             become_user,
+            reuse_shell: false,
         };
         self.exec(&request).await
     }

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use crate::error::Error;
 use crate::exec::{ExecOutput, ExecRequest, Secret};
 use crate::host_keys::{HostKeyCheck, Refusal, take_refusal};
+use crate::shell::{PersistentShell, ShellError};
 
 /// Everything needed to reach one host over SSH.
 #[derive(Debug, Clone)]
@@ -82,6 +83,8 @@ pub struct SshConnection {
     label: String,
     /// Kept alive for as long as the tunnel through it is used.
     _jump: Option<Box<SshConnection>>,
+    /// The long-lived shell, once started (see `shell.rs`).
+    shell: tokio::sync::Mutex<Option<PersistentShell>>,
 }
 
 impl std::fmt::Debug for SshConnection {
@@ -165,6 +168,7 @@ impl SshConnection {
             handle,
             label,
             _jump: jump,
+            shell: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -181,6 +185,79 @@ impl SshConnection {
     /// Runs one command on a new channel of this connection.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
         let (command, stdin) = request.wire_form()?;
+        if request.reuse_shell
+            && stdin.is_none()
+            && let Some(output) = self.exec_in_shell(&command, request.timeout).await?
+        {
+            return Ok(output);
+        }
+        self.exec_on_channel(command, stdin, request.timeout).await
+    }
+
+    /// Runs a command through the long-lived shell; `None` when there is no
+    /// shell to be had (the caller then opens a channel for it).
+    async fn exec_in_shell(
+        &self,
+        command: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<ExecOutput>, Error> {
+        if self.handle.is_closed() {
+            return Err(Error::NotStarted {
+                address: self.label.clone(),
+                message: "the connection has closed".to_owned(),
+            });
+        }
+        let mut slot = self.shell.lock().await;
+        if slot.is_none() {
+            let Ok(channel) = self.handle.channel_open_session().await else {
+                return Ok(None);
+            };
+            match PersistentShell::start(channel).await {
+                Ok(shell) => *slot = Some(shell),
+                Err(ShellError::Unavailable(reason) | ShellError::Lost(reason)) => {
+                    tracing::debug!(host = %self.label, %reason, "no long-lived shell; a channel per command");
+                    return Ok(None);
+                }
+            }
+        }
+        let Some(shell) = slot.as_mut() else {
+            return Ok(None);
+        };
+        let outcome = match timeout {
+            Some(limit) => tokio::time::timeout(limit, shell.run(command)).await,
+            None => Ok(shell.run(command).await),
+        };
+        match outcome {
+            Ok(Ok(output)) => Ok(Some(output)),
+            Err(_) => {
+                // The command may still be running in that shell: abandon it.
+                *slot = None;
+                Ok(Some(ExecOutput {
+                    timed_out: true,
+                    ..ExecOutput::default()
+                }))
+            }
+            Ok(Err(ShellError::Unavailable(_))) => {
+                *slot = None;
+                Ok(None)
+            }
+            Ok(Err(ShellError::Lost(message))) => {
+                *slot = None;
+                Err(Error::Channel {
+                    address: self.label.clone(),
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Runs one command on a channel of its own.
+    async fn exec_on_channel(
+        &self,
+        command: String,
+        stdin: Option<bytes::Bytes>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, Error> {
         let channel_error = |error: russh::Error| Error::Channel {
             address: self.label.clone(),
             message: error.to_string(),
@@ -225,7 +302,7 @@ impl SshConnection {
                 }
             }
         };
-        match request.timeout {
+        match timeout {
             Some(limit) => {
                 if tokio::time::timeout(limit, collect).await.is_err() {
                     output.timed_out = true;
@@ -251,6 +328,9 @@ impl SshConnection {
 
     /// Closes the connection politely.
     pub async fn close(&self) {
+        if let Some(shell) = self.shell.lock().await.take() {
+            shell.close().await;
+        }
         let _ = self
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")

@@ -540,3 +540,50 @@ async fn issue_3_become_with_su_from_root() {
     let output = host.exec(&request).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), bed.user);
 }
+
+#[tokio::test]
+async fn issue_4_the_long_lived_shell_frames_output_exactly() {
+    let bed = TestBed::start(1);
+    let host = session(strict(&bed, &bed.hosts[0]));
+    let shell = |command: &str| ExecRequest {
+        reuse_shell: true,
+        ..ExecRequest::new(command)
+    };
+    let output = host
+        .exec(&shell("printf 'a\\n\\n'; echo oops >&2; exit 3"))
+        .await
+        .unwrap();
+    assert_eq!(output.stdout, b"a\n\n", "trailing newlines survive");
+    assert_eq!(output.stderr, b"oops\n");
+    assert_eq!(output.exit_status, Some(3));
+    // Nothing leaks between commands, and a syntax error does not break the shell.
+    host.exec(&shell("cd /; X=1")).await.unwrap();
+    let output = host
+        .exec(&shell("pwd; echo \"${X:-unset}\""))
+        .await
+        .unwrap();
+    assert_ne!(output.stdout, b"/\n1\n");
+    assert!(String::from_utf8_lossy(&output.stdout).ends_with("unset\n"));
+    let broken = host.exec(&shell("echo 'unclosed")).await.unwrap();
+    assert!(!broken.success());
+    assert!(host.exec(&shell("true")).await.unwrap().success());
+    let text = host
+        .exec(&shell("yes drover | head -c 1048576"))
+        .await
+        .unwrap();
+    assert_eq!(text.stdout.len(), 1_048_576);
+    let slow = ExecRequest {
+        timeout: Some(Duration::from_millis(300)),
+        ..shell("sleep 30")
+    };
+    assert!(host.exec(&slow).await.unwrap().timed_out);
+    assert!(
+        host.exec(&shell("echo after")).await.unwrap().success(),
+        "a new shell after a timeout"
+    );
+    // The connection dies between commands: the next one reconnects.
+    bed.hosts[0].kill_sessions();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let output = host.exec(&shell("echo again")).await.unwrap();
+    assert_eq!(output.stdout, b"again\n");
+}

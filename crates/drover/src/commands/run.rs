@@ -135,6 +135,8 @@ fn job(
             stdin: None,
             timeout: arguments.timeout.map(Duration::from_secs),
             become_user,
+            // One command per host, whose output may be binary: a channel of its own.
+            reuse_shell: false,
         },
     }
 }
