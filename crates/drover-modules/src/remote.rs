@@ -70,7 +70,7 @@ pub(crate) async fn path_state_and_content(
         "p={path}; if [ -L \"$p\" ]; then t=link; elif [ -d \"$p\" ]; then t=directory; \
          elif [ -f \"$p\" ]; then t=file; elif [ -e \"$p\" ]; then t=other; else echo absent; exit 0; fi; \
          echo \"$t\"; stat -c '%a %U %G %s' \"$p\"; \
-         if [ \"$t\" = file ]; then sha1sum \"$p\" | cut -d' ' -f1; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}",
+         if [ \"$t\" = file ]; then sha1sum \"$p\"; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}",
         path = quote(path)
     );
     let output = context.exec(&script, None).await?;
@@ -98,7 +98,13 @@ pub(crate) async fn path_state_and_content(
         owner: stat.get(1).copied().unwrap_or_default().to_owned(),
         group: stat.get(2).copied().unwrap_or_default().to_owned(),
         size: stat.get(3).and_then(|size| size.parse().ok()).unwrap_or(0),
-        checksum: (kind == "file").then(|| last.clone()),
+        // `sha1sum` prints `HASH  PATH`.
+        checksum: (kind == "file").then(|| {
+            last.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        }),
         target: (kind == "link").then_some(last),
         kind,
     };

@@ -2,6 +2,8 @@
 //! persistent connection that every command to it shares.
 
 use std::fmt::Write as _;
+
+use base64::Engine as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -20,6 +22,9 @@ pub enum Transport {
     /// On this machine.
     Local,
 }
+
+/// Uploads up to this size go inline through the long-lived shell.
+const INLINE_UPLOAD_LIMIT: usize = 48 * 1024;
 
 /// One host: how to reach it, and the connection once made.
 #[derive(Debug)]
@@ -106,9 +111,20 @@ impl HostSession {
             Some((directory, _)) => directory.to_owned(),
             None => ".".to_owned(),
         };
+        // Small files travel inside the command, base64-encoded, so that they
+        // can go through the long-lived shell; larger ones stream on stdin.
+        let inline = data.len() <= INLINE_UPLOAD_LIMIT;
+        let fill = if inline {
+            format!(
+                "printf '%s' {} | base64 -d > \"$tmp\"",
+                base64::engine::general_purpose::STANDARD.encode(&data)
+            )
+        } else {
+            "cat > \"$tmp\"".to_owned()
+        };
         let mut script = format!(
             "umask 077; tmp=$(mktemp {template}) || exit 1; \
-             trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\" || exit 1",
+             trap 'rm -f \"$tmp\"' EXIT; {fill} || exit 1",
             template = quote(&format!("{directory}/.drover.XXXXXXXX")),
         );
         if let Some(mode) = mode {
@@ -124,10 +140,10 @@ impl HostSession {
         );
         let request = ExecRequest {
             command: script,
-            stdin: Some(data),
+            stdin: (!inline).then_some(data),
             timeout: None,
             become_user,
-            reuse_shell: false,
+            reuse_shell: inline,
         };
         self.exec(&request).await
     }
