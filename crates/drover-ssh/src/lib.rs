@@ -23,6 +23,7 @@ mod error;
 mod exec;
 mod host_keys;
 mod local;
+mod quickack;
 mod session;
 mod settings;
 mod shell;

@@ -154,6 +154,7 @@ impl SshConnection {
                     source,
                 })?;
             let _ = stream.set_nodelay(true);
+            let stream = crate::quickack::QuickAckStream::new(stream);
             let connected = client::connect_stream(client_config(), stream, handler).await;
             (None, connected)
         };
