@@ -145,9 +145,7 @@ impl Runner {
                     break;
                 }
             }
-            for state in &states {
-                state.session.close().await;
-            }
+            futures::future::join_all(states.iter().map(|state| state.session.close())).await;
             let failed = states
                 .iter()
                 .filter(|state| state.failed || state.unreachable)
