@@ -200,6 +200,42 @@ pub(crate) async fn write_file(
     Ok(backup_file)
 }
 
+/// Brings a file to `content` when it differs (`Some`), else only to its
+/// attributes; records the change (and any backup) in `result`. The shared
+/// last step of `copy`, `template`, `lineinfile` and `blockinfile`.
+pub(crate) async fn converge(
+    context: &ModuleContext<'_>,
+    path: &str,
+    state: &PathState,
+    attributes: &Attributes,
+    backup: bool,
+    content: Option<Bytes>,
+    mut result: crate::ModuleResult,
+) -> Result<crate::ModuleResult, Error> {
+    if let Some(content) = content {
+        result.changed = true;
+        if !context.check_mode
+            && let Some(backup) =
+                write_file(context, path, content, attributes, state, backup).await?
+        {
+            result = result.with("backup_file", backup);
+        }
+    } else if state.exists() {
+        let (changed, _) = set_attributes(
+            context,
+            path,
+            state,
+            attributes.mode,
+            attributes.owner.as_deref(),
+            attributes.group.as_deref(),
+            false,
+        )
+        .await?;
+        result.changed |= changed;
+    }
+    Ok(result)
+}
+
 /// `chmod`/`chown`/`chgrp` to bring a path to the wanted attributes; returns whether anything changed.
 pub(crate) async fn set_attributes(
     context: &ModuleContext<'_>,

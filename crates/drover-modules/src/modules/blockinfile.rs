@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, path_state_and_content, write_file};
+use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
@@ -70,10 +70,21 @@ pub(crate) async fn run(
     if !lines.is_empty() {
         content.push('\n');
     }
+    let attributes = Attributes::from_arguments(arguments)?;
+    let backup = arguments.boolean("backup", false)?;
     if content == original {
-        return Ok(ModuleResult::ok());
+        return converge(
+            context,
+            &path,
+            &state,
+            &attributes,
+            backup,
+            None,
+            ModuleResult::ok(),
+        )
+        .await;
     }
-    let result = ModuleResult::changed()
+    let result = ModuleResult::ok()
         .message(if present {
             "Block inserted"
         } else {
@@ -88,17 +99,14 @@ pub(crate) async fn run(
                 after_header: path.clone(),
             },
         );
-    if !context.check_mode {
-        let attributes = Attributes::from_arguments(arguments)?;
-        write_file(
-            context,
-            &path,
-            Bytes::from(content),
-            &attributes,
-            &state,
-            arguments.boolean("backup", false)?,
-        )
-        .await?;
-    }
-    Ok(result)
+    converge(
+        context,
+        &path,
+        &state,
+        &attributes,
+        backup,
+        Some(Bytes::from(content)),
+        result,
+    )
+    .await
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, checksum, path_state_and_content, set_attributes, write_file};
+use crate::remote::{Attributes, checksum, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// Diffs of files larger than this are not shown.
@@ -91,53 +91,34 @@ pub(crate) async fn put(
         .with("dest", destination.clone())
         .with("checksum", wanted.clone());
     let differs = state.checksum.as_deref() != Some(wanted.as_str()) && (force || !state.exists());
-    if differs {
-        result.changed = true;
-        if context.diff {
-            let before = before
-                .filter(|_| state.size <= DIFF_LIMIT)
-                .unwrap_or_default();
-            let after = if content.len() as u64 <= DIFF_LIMIT {
-                String::from_utf8_lossy(&content).into_owned()
-            } else {
-                String::new()
-            };
-            result = result.with_diff(
-                true,
-                Diff {
-                    before,
-                    after,
-                    before_header: destination.clone(),
-                    after_header: destination.clone(),
-                },
-            );
-        }
-        if !context.check_mode {
-            let backup = write_file(
-                context,
-                &destination,
-                content,
-                &attributes,
-                &state,
-                arguments.boolean("backup", false)?,
-            )
-            .await?;
-            if let Some(backup) = backup {
-                result = result.with("backup_file", backup);
-            }
-        }
-    } else if state.exists() {
-        let (changed, _) = set_attributes(
-            context,
-            &destination,
-            &state,
-            attributes.mode,
-            attributes.owner.as_deref(),
-            attributes.group.as_deref(),
-            false,
-        )
-        .await?;
-        result.changed |= changed;
+    if differs && context.diff {
+        let before = before
+            .filter(|_| state.size <= DIFF_LIMIT)
+            .unwrap_or_default();
+        let after = if content.len() as u64 <= DIFF_LIMIT {
+            String::from_utf8_lossy(&content).into_owned()
+        } else {
+            String::new()
+        };
+        result = result.with_diff(
+            true,
+            Diff {
+                before,
+                after,
+                before_header: destination.clone(),
+                after_header: destination.clone(),
+            },
+        );
     }
-    Ok(result)
+    let backup = arguments.boolean("backup", false)?;
+    converge(
+        context,
+        &destination,
+        &state,
+        &attributes,
+        backup,
+        differs.then_some(content),
+        result,
+    )
+    .await
 }

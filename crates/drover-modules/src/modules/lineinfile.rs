@@ -4,7 +4,7 @@ use bytes::Bytes;
 use regex::Regex;
 
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, path_state_and_content, set_attributes, write_file};
+use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// Where a new line goes.
@@ -64,9 +64,9 @@ pub(crate) async fn run(
         content.push('\n');
     }
     let attributes = Attributes::from_arguments(arguments)?;
+    let changes = message.is_some() || (existing.is_none() && present);
     let mut result = ModuleResult::ok();
-    if message.is_some() || (existing.is_none() && present) {
-        result.changed = true;
+    if changes {
         result.message = message;
         result = result.with_diff(
             context.diff,
@@ -77,31 +77,18 @@ pub(crate) async fn run(
                 after_header: path.clone(),
             },
         );
-        if !context.check_mode {
-            write_file(
-                context,
-                &path,
-                Bytes::from(content),
-                &attributes,
-                &state,
-                arguments.boolean("backup", false)?,
-            )
-            .await?;
-        }
-    } else if state.exists() {
-        let (changed, _) = set_attributes(
-            context,
-            &path,
-            &state,
-            attributes.mode,
-            attributes.owner.as_deref(),
-            attributes.group.as_deref(),
-            false,
-        )
-        .await?;
-        result.changed |= changed;
     }
-    Ok(result)
+    let backup = arguments.boolean("backup", false)?;
+    converge(
+        context,
+        &path,
+        &state,
+        &attributes,
+        backup,
+        changes.then(|| Bytes::from(content)),
+        result,
+    )
+    .await
 }
 
 fn compile(pattern: Option<&str>) -> Result<Option<Regex>, Error> {
