@@ -20,3 +20,12 @@ pub(crate) fn eprint_report(report: &miette::Report) {
         eprintln!("{report:?}");
     }
 }
+
+/// Reports a usage or input error on stderr; returns the exit code for it.
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> u8 {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("error: {message}");
+    }
+    crate::exit::USAGE_OR_CONFIG
+}

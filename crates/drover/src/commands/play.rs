@@ -16,7 +16,7 @@ use crate::commands::run::connection_defaults;
 use crate::commands::targets::select_hosts;
 use crate::diagnostics::playbook_report;
 use crate::exit;
-use crate::output::eprint_report;
+use crate::output::{eprint_report, usage_error};
 
 /// Validates and runs the playbook.
 pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
@@ -42,13 +42,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
     };
     let extra_vars = match parse_extra_vars(&arguments.extra_vars) {
         Ok(vars) => vars,
-        Err(message) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {message}");
-            }
-            return Ok(exit::USAGE_OR_CONFIG);
-        }
+        Err(message) => return Ok(usage_error(message)),
     };
     let mut stdout = std::io::stdout().lock();
     if arguments.syntax_check {
@@ -99,13 +93,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
     drop(stdout);
     let connection = match connection_defaults(&arguments.connection) {
         Ok(connection) => connection,
-        Err(message) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {message}");
-            }
-            return Ok(exit::USAGE_OR_CONFIG);
-        }
+        Err(message) => return Ok(usage_error(message)),
     };
     let run_options = RunOptions {
         forks: arguments.connection.forks.max(1),
@@ -135,13 +123,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
     ));
     match summary {
         Ok(summary) => Ok(summary.exit_code()),
-        Err(error) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {error}");
-            }
-            Ok(exit::USAGE_OR_CONFIG)
-        }
+        Err(error) => Ok(usage_error(error)),
     }
 }
 

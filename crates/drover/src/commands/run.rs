@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use crate::cli::{AdHocModule, ConnectionArgs, OutputFormat, RunArgs};
 use crate::commands::targets::select_hosts;
 use crate::exit;
+use crate::output::usage_error;
 use crate::results::{HostResult, Status, print_json, print_text};
 
 /// sshd's default `MaxStartups` starts refusing at 10 unauthenticated
@@ -22,14 +23,12 @@ const HANDSHAKES_IN_FLIGHT: usize = 8;
 /// Runs the command and prints the results.
 pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
     let Some(command) = command_line(arguments) else {
-        usage("give a command after `--` or with `-a`");
-        return Ok(exit::USAGE_OR_CONFIG);
+        return Ok(usage_error("give a command after `--` or with `-a`"));
     };
     let defaults = match connection_defaults(&arguments.connection) {
         Ok(defaults) => defaults,
         Err(message) => {
-            usage(&message);
-            return Ok(exit::USAGE_OR_CONFIG);
+            return Ok(usage_error(message));
         }
     };
     let Some((inventory, hosts)) = select_hosts(
@@ -40,8 +39,10 @@ pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
         return Ok(exit::USAGE_OR_CONFIG);
     };
     if hosts.is_empty() {
-        usage(&format!("no hosts match `{}`", arguments.pattern));
-        return Ok(exit::USAGE_OR_CONFIG);
+        return Ok(usage_error(format!(
+            "no hosts match `{}`",
+            arguments.pattern
+        )));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -58,13 +59,6 @@ pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
         OutputFormat::Json => print_json(&results)?,
     }
     Ok(exit_code(&results))
-}
-
-fn usage(message: &str) {
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("error: {message}");
-    }
 }
 
 /// The command line to send, shaped by the module.
