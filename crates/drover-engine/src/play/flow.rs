@@ -1,0 +1,229 @@
+//! Control flow across hosts: blocks with `rescue` and `always`, `meta`
+//! actions, dynamic includes, and handlers.
+
+use drover_modules::ModuleCatalog;
+use drover_playbook::{Play, Task};
+use serde_json::json;
+
+use super::Runner;
+use crate::host::HostState;
+use crate::task::Outcome;
+use crate::vars::{self, PlayVars};
+use crate::{Event, Status};
+
+impl Runner {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn run_block(
+        &self,
+        task: &Task,
+        block: &[Task],
+        rescue: &[Task],
+        always: &[Task],
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+    ) {
+        let hostvars = vars::shared(states);
+        // The block's own `when` decides which hosts enter it; the others wait.
+        let mut entering = Vec::new();
+        for (index, state) in states.iter().enumerate() {
+            if !state.active() {
+                continue;
+            }
+            let scope = self
+                .templar
+                .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+            if task
+                .when
+                .iter()
+                .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
+            {
+                entering.push(index);
+            }
+        }
+        let waiting = pause(states, |index, _| !entering.contains(&index));
+        let failed_before: Vec<bool> = states.iter().map(|state| state.failed).collect();
+        self.run_tasks(block, states, play_vars, play).await;
+        let block_failed: Vec<usize> = entering
+            .iter()
+            .copied()
+            .filter(|index| {
+                states[*index].failed && !failed_before[*index] && !states[*index].unreachable
+            })
+            .collect();
+        if !rescue.is_empty() && !block_failed.is_empty() {
+            let succeeded = pause(states, |index, _| !block_failed.contains(&index));
+            for index in &block_failed {
+                states[*index].failed = false;
+                let name = states[*index].name.clone();
+                self.stat(&name, |stats| {
+                    stats.failed = stats.failed.saturating_sub(1);
+                    stats.rescued += 1;
+                });
+            }
+            self.run_tasks(rescue, states, play_vars, play).await;
+            resume(states, &succeeded);
+        }
+        if !always.is_empty() {
+            // `always` runs even on hosts the block (or rescue) failed.
+            let failed: Vec<usize> = entering
+                .iter()
+                .copied()
+                .filter(|index| states[*index].failed && !failed_before[*index])
+                .collect();
+            for index in &failed {
+                states[*index].failed = false;
+            }
+            self.run_tasks(always, states, play_vars, play).await;
+            for index in failed {
+                states[index].failed = true;
+            }
+        }
+        resume(states, &waiting);
+    }
+
+    pub(super) async fn meta(
+        &self,
+        what: &str,
+        task: &Task,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+    ) {
+        match what {
+            "flush_handlers" => self.flush_handlers(play, states, play_vars).await,
+            "end_play" => states.iter_mut().for_each(|state| state.ended = true),
+            "end_host" => {
+                let hostvars = vars::shared(states);
+                for state in states.iter_mut().filter(|state| state.active()) {
+                    let scope = self
+                        .templar
+                        .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+                    if task
+                        .when
+                        .iter()
+                        .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
+                    {
+                        state.ended = true;
+                    }
+                }
+            }
+            "clear_facts" => states.iter_mut().for_each(|state| state.facts.clear()),
+            _ => {}
+        }
+    }
+
+    pub(super) async fn include(
+        &self,
+        task: &Task,
+        file: &str,
+        base: &std::path::Path,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+    ) {
+        let hostvars = vars::shared(states);
+        let Some(first) = states.iter().find(|state| state.active()) else {
+            return;
+        };
+        let scope = self
+            .templar
+            .scope(vars::layers(play_vars, first, &task.vars, &hostvars));
+        let name = match self.templar.render_text(file, &scope) {
+            Ok(name) => name
+                .as_str()
+                .map_or_else(|| name.to_string(), str::to_owned),
+            Err(error) => {
+                self.fail_all(task, states, &format!("include_tasks `{file}`: {error}"));
+                return;
+            }
+        };
+        let path = base.join(&name);
+        match drover_playbook::load_task_file(&path, &ModuleCatalog, task) {
+            Ok(tasks) => self.run_tasks(&tasks, states, play_vars, play).await,
+            Err(errors) => {
+                let message = errors
+                    .errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.fail_all(task, states, &format!("include_tasks `{name}`: {message}"));
+            }
+        }
+    }
+
+    pub(super) fn fail_all(&self, task: &Task, states: &mut [HostState], message: &str) {
+        self.reporter.event(Event::TaskStart {
+            name: task.display_name(),
+            location: format!("{}", task.location),
+            handler: false,
+        });
+        for state in states.iter_mut().filter(|state| state.active()) {
+            let outcome = Outcome {
+                status: Status::Failed,
+                result: json!({"failed": true, "msg": message}),
+                diff: None,
+                item: None,
+            };
+            self.record(state, &outcome, Some(task));
+        }
+    }
+
+    /// Runs notified handlers, in the order they are defined, on the hosts that notified them.
+    pub(super) async fn flush_handlers(
+        &self,
+        play: &Play,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+    ) {
+        for handler in &play.handlers {
+            let names: Vec<&str> = handler
+                .name
+                .iter()
+                .map(String::as_str)
+                .chain(handler.listen.iter().map(String::as_str))
+                .collect();
+            let notified: Vec<bool> = states
+                .iter()
+                .map(|state| {
+                    state.active()
+                        && state
+                            .notified
+                            .iter()
+                            .any(|name| names.contains(&name.as_str()))
+                })
+                .collect();
+            if !notified.contains(&true) {
+                continue;
+            }
+            let waiting = pause(states, |index, _| !notified[index]);
+            self.run_module_task(handler, states, play_vars, true).await;
+            resume(states, &waiting);
+        }
+        for state in states.iter_mut() {
+            state.notified.clear();
+        }
+    }
+}
+
+/// Pauses the active hosts for which `leave_out` holds; returns them.
+pub(super) fn pause(
+    states: &mut [HostState],
+    leave_out: impl Fn(usize, &HostState) -> bool,
+) -> Vec<usize> {
+    let mut paused = Vec::new();
+    for (index, state) in states.iter_mut().enumerate() {
+        if state.active() && leave_out(index, state) {
+            state.paused = true;
+            paused.push(index);
+        }
+    }
+    paused
+}
+
+pub(super) fn resume(states: &mut [HostState], paused: &[usize]) {
+    for index in paused {
+        states[*index].paused = false;
+    }
+}
