@@ -75,3 +75,97 @@ pub(crate) fn shared(hosts: &[HostState]) -> Arc<Vars> {
     layer.insert("hostvars".to_owned(), Json::Object(all));
     Arc::new(layer)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use drover_ssh::{HostSession, Transport};
+    use serde_json::{Value as Json, json};
+
+    use super::{PlayVars, layers, shared};
+    use crate::Vars;
+    use crate::host::HostState;
+
+    fn vars(value: Json) -> Vars {
+        let Json::Object(map) = value else {
+            panic!("not an object")
+        };
+        map
+    }
+
+    /// Each layer sets `x` and one name of its own; the highest layer must win `x`.
+    #[test]
+    fn precedence_follows_ansible_order() {
+        let layer = |name: &str| Arc::new(vars(json!({"x": name, name: true})));
+        let play = PlayVars {
+            role_defaults: layer("role_defaults"),
+            play_vars: layer("play_vars"),
+            vars_files: layer("vars_files"),
+            role_vars: layer("role_vars"),
+            extra_vars: Arc::new(Vars::new()),
+            shared_magic: Arc::new(Vars::new()),
+        };
+        let mut host = HostState {
+            name: "web1".to_owned(),
+            session: Arc::new(HostSession::new(
+                Transport::Local,
+                Arc::new(tokio::sync::Semaphore::new(1)),
+            )),
+            inventory_vars: layer("inventory"),
+            facts: Vars::new(),
+            failed: false,
+            unreachable: false,
+            ended: false,
+            notified: Vec::new(),
+            paused: false,
+        };
+        let templar = drover_template::Templar::new(std::env::temp_dir());
+        let winner = |play: &PlayVars, host: &HostState, task: &Vars| {
+            let scope = templar.scope(layers(
+                play,
+                host,
+                task,
+                &shared(std::slice::from_ref(host)),
+            ));
+            scope.get("x").unwrap().unwrap()
+        };
+        let task_vars = vars(json!({"x": "task"}));
+        assert_eq!(winner(&play, &host, &Vars::new()), json!("role_vars"));
+        assert_eq!(winner(&play, &host, &task_vars), json!("task"));
+        host.facts.insert("x".to_owned(), json!("set_fact"));
+        assert_eq!(winner(&play, &host, &task_vars), json!("set_fact"));
+        let play = PlayVars {
+            extra_vars: Arc::new(vars(json!({"x": "extra"}))),
+            ..play
+        };
+        assert_eq!(winner(&play, &host, &task_vars), json!("extra"));
+        // Without the higher layers, each lower one shows through in order.
+        let bare = PlayVars {
+            role_vars: Arc::new(Vars::new()),
+            vars_files: Arc::new(Vars::new()),
+            extra_vars: Arc::new(Vars::new()),
+            ..play
+        };
+        host.facts.clear();
+        assert_eq!(winner(&bare, &host, &Vars::new()), json!("play_vars"));
+        let bare = PlayVars {
+            play_vars: Arc::new(Vars::new()),
+            ..bare
+        };
+        assert_eq!(winner(&bare, &host, &Vars::new()), json!("inventory"));
+        host.inventory_vars = Arc::new(Vars::new());
+        assert_eq!(winner(&bare, &host, &Vars::new()), json!("role_defaults"));
+        let scope = templar.scope(layers(
+            &bare,
+            &host,
+            &Vars::new(),
+            &shared(std::slice::from_ref(&host)),
+        ));
+        assert_eq!(
+            scope.get("inventory_hostname").unwrap().unwrap(),
+            json!("web1")
+        );
+        assert!(scope.get("hostvars").unwrap().unwrap()["web1"].is_object());
+    }
+}

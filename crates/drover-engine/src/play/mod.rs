@@ -595,3 +595,29 @@ pub(crate) fn batches(hosts: &[usize], serial: &[Batch]) -> Vec<Vec<usize>> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use drover_playbook::Batch;
+
+    use super::batches;
+
+    #[test]
+    fn serial_batches_repeat_their_last_size() {
+        let hosts: Vec<usize> = (0..10).collect();
+        let sizes = |serial: &[Batch]| {
+            batches(&hosts, serial)
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(&[]), [10]);
+        assert_eq!(sizes(&[Batch::Count(3)]), [3, 3, 3, 1]);
+        assert_eq!(sizes(&[Batch::Count(1), Batch::Percent(50.0)]), [1, 5, 4]);
+        assert_eq!(
+            sizes(&[Batch::Percent(1.0)]),
+            [1; 10],
+            "a percentage rounds down but never to zero"
+        );
+    }
+}
