@@ -127,6 +127,8 @@ pub(crate) struct Attributes {
     pub(crate) mode: Option<u32>,
     pub(crate) owner: Option<String>,
     pub(crate) group: Option<String>,
+    /// A command that must accept the new content (`%s`) before it is put in place.
+    pub(crate) validate: Option<String>,
 }
 
 impl Attributes {
@@ -137,6 +139,7 @@ impl Attributes {
             mode: arguments.mode()?,
             owner: arguments.string("owner")?,
             group: arguments.string("group")?,
+            validate: arguments.string("validate")?,
         })
     }
 
@@ -186,14 +189,22 @@ pub(crate) async fn write_file(
         .upload(
             content,
             path,
-            Some(mode),
-            owner.as_deref(),
-            context.become_user.clone(),
+            &drover_ssh::UploadOptions {
+                mode: Some(mode),
+                owner,
+                validate: attributes.validate.clone(),
+                become_user: context.become_user.clone(),
+            },
         )
         .await?;
     if !output.success() {
+        let reason = if attributes.validate.is_some() {
+            "the new content failed `validate`, or it "
+        } else {
+            ""
+        };
         return Err(Error::Arguments(format!(
-            "cannot write `{path}`: {}",
+            "{reason}cannot write `{path}`: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }

@@ -31,7 +31,10 @@ pub(crate) fn parse(text: &str, free_form: bool) -> Vars {
         });
         match assignment {
             Some((key, value)) => {
-                arguments.insert(key.to_owned(), Json::String(unquote(value)));
+                arguments.insert(
+                    key.to_owned(),
+                    Json::String(decode_escapes(&unquote(value))),
+                );
             }
             None => raw.push(word),
         }
@@ -42,6 +45,39 @@ pub(crate) fn parse(text: &str, free_form: bool) -> Vars {
         arguments.insert("_raw_params".to_owned(), Json::String(raw.join(" ")));
     }
     arguments
+}
+
+/// Decodes backslash escapes in `k=v` values, as Ansible's `parse_kv`
+/// does (`content="a\nb"` holds a newline); the command of a free-form
+/// module keeps its backslashes.
+fn decode_escapes(value: &str) -> String {
+    let mut decoded = String::with_capacity(value.len());
+    let mut characters = value.chars().peekable();
+    while let Some(character) = characters.next() {
+        if character != '\\' {
+            decoded.push(character);
+            continue;
+        }
+        let replacement = match characters.peek() {
+            Some('n') => '\n',
+            Some('t') => '\t',
+            Some('r') => '\r',
+            Some('\\') => '\\',
+            Some('\'') => '\'',
+            Some('"') => '"',
+            Some('a') => '\u{7}',
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('v') => '\u{b}',
+            _ => {
+                decoded.push('\\');
+                continue;
+            }
+        };
+        characters.next();
+        decoded.push(replacement);
+    }
+    decoded
 }
 
 /// Removes one level of matching quotes around a whole value.
@@ -119,6 +155,13 @@ mod tests {
             Json::Object(arguments),
             json!({"src": "a.conf", "dest": "/etc/my app.conf", "mode": "0644"})
         );
+    }
+
+    #[test]
+    fn escapes_in_values_are_decoded() {
+        let arguments = parse(r#"content="a\nb" dest=/tmp/x path=C:\\dir"#, false);
+        assert_eq!(arguments["content"], "a\nb");
+        assert_eq!(arguments["path"], "C:\\dir");
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod ssh;
 pub use error::Error;
 pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
 pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
-pub use session::{HostSession, Transport};
+pub use session::{HostSession, Transport, UploadOptions};
 pub use settings::{ConnectionDefaults, become_for, transport_for};
 pub use ssh::{SshConnection, SshSettings};
 

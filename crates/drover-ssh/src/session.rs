@@ -23,6 +23,19 @@ pub enum Transport {
     Local,
 }
 
+/// How an uploaded file should end up.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    /// Permission bits.
+    pub mode: Option<u32>,
+    /// `owner`, `owner:group` or `:group`, for `chown`.
+    pub owner: Option<String>,
+    /// A command that must succeed on the new file (`%s`) before it replaces the old.
+    pub validate: Option<String>,
+    /// Privilege escalation for writing it.
+    pub become_user: Option<Become>,
+}
+
 /// Uploads up to this size go inline through the long-lived shell.
 const INLINE_UPLOAD_LIMIT: usize = 48 * 1024;
 
@@ -97,14 +110,14 @@ impl HostSession {
     }
 
     /// Writes `data` to `destination` atomically: into a temporary file in
-    /// the same directory, then `chmod`, `chown` and `mv` into place.
+    /// the same directory, then `chmod`, `chown`, the `validate` command on
+    /// the temporary file, and `mv` into place. Any failure removes the
+    /// temporary file and leaves the destination as it was.
     pub async fn upload(
         &self,
         data: Bytes,
         destination: &str,
-        mode: Option<u32>,
-        owner: Option<&str>,
-        become_user: Option<Become>,
+        options: &UploadOptions,
     ) -> Result<ExecOutput, Error> {
         let directory = match destination.rsplit_once('/') {
             Some(("", _)) => "/".to_owned(),
@@ -127,11 +140,15 @@ impl HostSession {
              trap 'rm -f \"$tmp\"' EXIT; {fill} || exit 1",
             template = quote(&format!("{directory}/.drover.XXXXXXXX")),
         );
-        if let Some(mode) = mode {
+        if let Some(mode) = options.mode {
             let _ = write!(script, " && chmod {mode:o} \"$tmp\"");
         }
-        if let Some(owner) = owner {
+        if let Some(owner) = &options.owner {
             let _ = write!(script, " && chown {} \"$tmp\"", quote(owner));
+        }
+        if let Some(validate) = &options.validate {
+            // Ansible's `validate`: `%s` names the file to check.
+            let _ = write!(script, " && {{ {}; }}", validate.replace("%s", "\"$tmp\""));
         }
         let _ = write!(
             script,
@@ -142,7 +159,7 @@ impl HostSession {
             command: script,
             stdin: (!inline).then_some(data),
             timeout: None,
-            become_user,
+            become_user: options.become_user.clone(),
             reuse_shell: inline,
         };
         self.exec(&request).await

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use drover_ssh::{
     Become, BecomeMethod, Error, ExecRequest, HostKeyCheck, HostKeyPolicy, HostSession, Secret,
-    SshConnection, SshSettings, Transport,
+    SshConnection, SshSettings, Transport, UploadOptions,
 };
 use drover_test_harness::{SUDO_PASSWORD, SUDO_USER, SshHost, TestBed, is_root};
 
@@ -140,7 +140,14 @@ async fn issue_3_uploads_are_atomic_with_mode_and_downloads_read_back() {
             .collect::<Vec<u8>>(),
     );
     let output = host
-        .upload(content.clone(), &destination, Some(0o640), None, None)
+        .upload(
+            content.clone(),
+            &destination,
+            &UploadOptions {
+                mode: Some(0o640),
+                ..UploadOptions::default()
+            },
+        )
         .await
         .unwrap();
     assert!(
@@ -162,9 +169,7 @@ async fn issue_3_uploads_are_atomic_with_mode_and_downloads_read_back() {
         .upload(
             Bytes::from_static(b"x"),
             "/nonexistent/dir/file",
-            None,
-            None,
-            None,
+            &UploadOptions::default(),
         )
         .await
         .unwrap();
@@ -348,9 +353,12 @@ async fn issue_3_become_with_sudo() {
         .upload(
             Bytes::from_static(b"owned\n"),
             &destination,
-            Some(0o600),
-            Some(SUDO_USER),
-            request.become_user.clone(),
+            &UploadOptions {
+                mode: Some(0o600),
+                owner: Some(SUDO_USER.to_owned()),
+                validate: None,
+                become_user: request.become_user.clone(),
+            },
         )
         .await
         .unwrap();

@@ -742,3 +742,64 @@ fn issue_4_listings_match_ansible_playbook() {
         );
     }
 }
+
+#[test]
+fn issue_4_validate_remote_src_and_search_string() {
+    let bed = TestBed::start(1);
+    let project = Project::new(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  vars:
+    base: "TARGET/{{ inventory_hostname }}"
+  tasks:
+    - file: path={{ base }} state=directory
+    - copy: content="good\n" dest={{ base }}/checked.conf validate="grep -q good %s"
+    - name: bad content is refused and the old file stays
+      copy: content="bad\n" dest={{ base }}/checked.conf validate="grep -q good %s"
+      ignore_errors: yes
+    - copy: src={{ base }}/checked.conf dest={{ base }}/copied.conf remote_src=yes mode=0600
+    - copy:
+        dest: "{{ base }}/app.ini"
+        content: "[a]\nx=1\n[a]\ny=2\n"
+        force: no
+    - lineinfile:
+        path: "{{ base }}/app.ini"
+        search_string: "x=1"
+        line: "x=one"
+    - lineinfile:
+        path: "{{ base }}/app.ini"
+        line: "first=true"
+        insertafter: '^\[a\]'
+        firstmatch: yes
+"#,
+    )]);
+    let output = project.play(&bed, &[]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let host = project.target.join("host1");
+    assert_eq!(
+        std::fs::read_to_string(host.join("checked.conf")).unwrap(),
+        "good\n"
+    );
+    assert!(stdout.contains("failed `validate`"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(host.join("copied.conf")).unwrap(),
+        "good\n"
+    );
+    let mode = std::fs::metadata(host.join("copied.conf"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(host.join("app.ini")).unwrap(),
+        "[a]\nfirst=true\nx=one\n[a]\ny=2\n"
+    );
+    let second = project.play(&bed, &[]);
+    let stdout = text(&second.stdout);
+    // The refused copy fails again (and is ignored); everything else is settled.
+    assert_eq!(recap(&stdout, "host1")[1], 0, "{stdout}");
+}

@@ -1,5 +1,7 @@
 //! `copy`: put content (inline or from a local file) at a path, idempotently by checksum.
 
+use std::fmt::Write as _;
+
 use bytes::Bytes;
 
 use crate::arguments::Arguments;
@@ -14,6 +16,9 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let mut destination = arguments.required(&["dest"])?;
+    if arguments.boolean("remote_src", false)? {
+        return copy_on_host(arguments, context, &destination).await;
+    }
     let (content, source_name) = match (arguments.raw("content"), arguments.string("src")?) {
         (Some(content), _) => {
             let text = content.as_str().map_or_else(
@@ -121,4 +126,76 @@ pub(crate) async fn put(
         result,
     )
     .await
+}
+
+/// `remote_src: yes`: the source is a file on the host; copy it there,
+/// atomically, when its checksum differs from the destination's.
+async fn copy_on_host(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    destination: &str,
+) -> Result<ModuleResult, Error> {
+    let source = arguments.required(&["src"])?;
+    let source_state = crate::remote::path_state(context, &source).await?;
+    if source_state.kind != "file" {
+        return Ok(ModuleResult::failed(format!(
+            "`{source}` is not a file on the host"
+        )));
+    }
+    let state = crate::remote::path_state(context, destination).await?;
+    let attributes = Attributes::from_arguments(arguments)?;
+    let result = ModuleResult::ok()
+        .with("dest", destination.to_owned())
+        .with(
+            "checksum",
+            source_state.checksum.clone().unwrap_or_default(),
+        );
+    if state.checksum == source_state.checksum {
+        return converge(
+            context,
+            destination,
+            &state,
+            &attributes,
+            false,
+            None,
+            result,
+        )
+        .await;
+    }
+    let mut result = result;
+    result.changed = true;
+    if context.check_mode {
+        return Ok(result);
+    }
+    let directory = destination.rsplit_once('/').map_or(".", |(directory, _)| {
+        if directory.is_empty() { "/" } else { directory }
+    });
+    let mode = attributes.mode.unwrap_or(if state.exists() {
+        state.mode
+    } else {
+        source_state.mode
+    });
+    let mut script = format!(
+        "tmp=$(mktemp {template}) || exit 1; trap 'rm -f \"$tmp\"' EXIT; cp -- {source} \"$tmp\" && chmod {mode:o} \"$tmp\"",
+        template = drover_ssh::quote(&format!("{directory}/.drover.XXXXXXXX")),
+        source = drover_ssh::quote(&source),
+    );
+    if let Some(owner) = &attributes.owner {
+        let _ = write!(script, " && chown {} \"$tmp\"", drover_ssh::quote(owner));
+    }
+    if let Some(group) = &attributes.group {
+        let _ = write!(script, " && chgrp {} \"$tmp\"", drover_ssh::quote(group));
+    }
+    let _ = write!(
+        script,
+        " && mv -f \"$tmp\" {} && trap - EXIT",
+        drover_ssh::quote(destination)
+    );
+    let output = context.exec(&script, None).await?;
+    if !output.success() {
+        return Ok(ModuleResult::failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(result)
 }

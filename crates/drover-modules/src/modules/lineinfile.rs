@@ -23,7 +23,14 @@ pub(crate) async fn run(
     let present = arguments
         .string("state")?
         .is_none_or(|state| state != "absent");
-    let regexp = compile(arguments.string_of(&["regexp", "regex"])?.as_deref())?;
+    let regexp = match arguments.string("search_string")? {
+        // A literal string to look for, as the newer Ansible `search_string`.
+        Some(literal) => Some(
+            Regex::new(&regex::escape(&literal))
+                .map_err(|error| Error::Arguments(error.to_string()))?,
+        ),
+        None => compile(arguments.string_of(&["regexp", "regex"])?.as_deref())?,
+    };
     let line = arguments.string("line")?;
     let (state, existing) = path_state_and_content(context, &path, true).await?;
     let Some(original) = existing.clone().or_else(|| {
@@ -43,12 +50,14 @@ pub(crate) async fn run(
             Error::Arguments("`lineinfile` with `state: present` needs `line`".to_owned())
         })?;
         let position = position(arguments)?;
+        let first_match = arguments.boolean("firstmatch", false)?;
         edit_present(
             &mut lines,
             regexp.as_ref(),
             &line,
             arguments.boolean("backrefs", false)?,
             &position,
+            first_match,
         )
     } else {
         let before = lines.len();
@@ -128,6 +137,7 @@ fn edit_present(
     line: &str,
     backrefs: bool,
     position: &Position,
+    first_match: bool,
 ) -> Option<String> {
     if let Some(regexp) = regexp {
         if let Some(index) = lines
@@ -152,23 +162,35 @@ fn edit_present(
         if backrefs {
             return None;
         }
-    } else if lines.iter().any(|candidate| candidate == line) {
+    }
+    // Nothing matched the pattern, but the line itself is there: as Ansible,
+    // leave the file alone rather than add it twice.
+    if lines.iter().any(|candidate| candidate == line) {
         return None;
     }
     let index = match position {
         Position::EndOfFile => lines.len(),
         Position::BeginningOfFile => 0,
-        Position::After(pattern) => lines
-            .iter()
-            .rposition(|candidate| pattern.is_match(candidate))
-            .map_or(lines.len(), |index| index + 1),
-        Position::Before(pattern) => lines
-            .iter()
-            .rposition(|candidate| pattern.is_match(candidate))
-            .unwrap_or(lines.len()),
+        // The last matching line, or the first with `firstmatch`.
+        Position::After(pattern) => {
+            find(lines, pattern, first_match).map_or(lines.len(), |index| index + 1)
+        }
+        Position::Before(pattern) => find(lines, pattern, first_match).unwrap_or(lines.len()),
     };
     lines.insert(index, line.to_owned());
     Some("line added".to_owned())
+}
+
+fn find(lines: &[String], pattern: &Regex, first: bool) -> Option<usize> {
+    if first {
+        lines
+            .iter()
+            .position(|candidate| pattern.is_match(candidate))
+    } else {
+        lines
+            .iter()
+            .rposition(|candidate| pattern.is_match(candidate))
+    }
 }
 
 #[cfg(test)]
@@ -189,7 +211,8 @@ mod tests {
                 Some(&regexp),
                 "port=8080",
                 false,
-                &Position::EndOfFile
+                &Position::EndOfFile,
+                false,
             )
             .as_deref(),
             Some("line replaced")
@@ -201,7 +224,8 @@ mod tests {
                 Some(&regexp),
                 "port=8080",
                 false,
-                &Position::EndOfFile
+                &Position::EndOfFile,
+                false,
             ),
             None
         );
@@ -212,10 +236,35 @@ mod tests {
             "new",
             false,
             &Position::After(Regex::new("^a").unwrap()),
+            false,
         );
         assert_eq!(file, lines("a\nnew\nb"));
-        edit_present(&mut file, None, "top", false, &Position::BeginningOfFile);
+        edit_present(
+            &mut file,
+            None,
+            "top",
+            false,
+            &Position::BeginningOfFile,
+            false,
+        );
         assert_eq!(file[0], "top");
+    }
+
+    #[test]
+    fn an_unmatched_pattern_does_not_add_an_existing_line_again() {
+        let mut file = lines("x=one");
+        let regexp = Regex::new("^x=1$").unwrap();
+        assert_eq!(
+            edit_present(
+                &mut file,
+                Some(&regexp),
+                "x=one",
+                false,
+                &Position::EndOfFile,
+                false
+            ),
+            None
+        );
     }
 
     #[test]
@@ -228,7 +277,33 @@ mod tests {
             r"Listen 127.0.0.1:\1",
             true,
             &Position::EndOfFile,
+            false,
         );
         assert_eq!(file, lines("Listen 127.0.0.1:80"));
+    }
+
+    #[test]
+    fn firstmatch_inserts_after_the_first_matching_line() {
+        let mut file = lines("[a]\nx\n[a]\ny");
+        let section = Regex::new(r"^\[a\]").unwrap();
+        edit_present(
+            &mut file,
+            None,
+            "new",
+            false,
+            &Position::After(section.clone()),
+            true,
+        );
+        assert_eq!(file, lines("[a]\nnew\nx\n[a]\ny"));
+        let mut file = lines("[a]\nx\n[a]\ny");
+        edit_present(
+            &mut file,
+            None,
+            "new",
+            false,
+            &Position::After(section),
+            false,
+        );
+        assert_eq!(file, lines("[a]\nx\n[a]\nnew\ny"));
     }
 }

@@ -41,9 +41,11 @@ pub(crate) async fn run(
         .upload(
             body.into(),
             &remote,
-            Some(0o700),
-            None,
-            context.become_user.clone(),
+            &drover_ssh::UploadOptions {
+                mode: Some(0o700),
+                become_user: context.become_user.clone(),
+                ..drover_ssh::UploadOptions::default()
+            },
         )
         .await?;
     if !output.success() {
