@@ -34,8 +34,6 @@ const COPY: &[A] = &[
     ATTRIBUTES[0],
     ATTRIBUTES[1],
     ATTRIBUTES[2],
-    A::new("directory_mode", Raw),
-    A::new("follow", Bool),
 ];
 const TEMPLATE: &[A] = &[
     A::new("src", Text).required(),
@@ -46,22 +44,16 @@ const TEMPLATE: &[A] = &[
     ATTRIBUTES[0],
     ATTRIBUTES[1],
     ATTRIBUTES[2],
-    A::new("newline_sequence", Text),
-    A::new("trim_blocks", Bool),
-    A::new("lstrip_blocks", Bool),
 ];
 const FILE: &[A] = &[
     A::new("path", Text).aliases(&["dest", "name"]).required(),
     A::new("state", Text).choices(&["absent", "directory", "file", "hard", "link", "touch"]),
     A::new("src", Text),
     A::new("recurse", Bool),
-    A::new("force", Bool),
     A::new("follow", Bool),
     ATTRIBUTES[0],
     ATTRIBUTES[1],
     ATTRIBUTES[2],
-    A::new("modification_time", Text),
-    A::new("access_time", Text),
 ];
 const LINEINFILE: &[A] = &[
     A::new("path", Text)

@@ -69,9 +69,11 @@ impl Templar {
     pub fn new(base_directory: PathBuf) -> Self {
         let mut environment = Environment::new();
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
-        // Ansible's template module keeps a file's final newline.
+        // As Ansible's templating: a block tag eats the newline after it
+        // (`trim_blocks`), and a file keeps its final newline.
         if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
+            .trim_blocks(true)
             .build()
         {
             environment.set_syntax(syntax);

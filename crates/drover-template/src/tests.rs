@@ -244,3 +244,12 @@ fn lookups_read_files_env_and_commands() {
     );
     std::fs::remove_dir_all(directory).unwrap();
 }
+
+#[test]
+fn block_tags_eat_their_newline_as_in_ansible() {
+    let text = "{% for x in items %}\nline {{ x }}\n{% endfor %}\nend\n";
+    assert_eq!(
+        render(text, json!({"items": [1, 2]})),
+        json!("line 1\nline 2\nend\n")
+    );
+}

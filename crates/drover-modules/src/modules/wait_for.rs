@@ -54,11 +54,13 @@ pub(crate) async fn run(
             return Ok(ModuleResult::ok().with("elapsed", started.elapsed().as_secs()));
         }
         if started.elapsed() >= timeout {
-            return Ok(ModuleResult::failed(format!(
-                "timeout after {} s waiting for the condition (state {state})",
-                timeout.as_secs()
-            ))
-            .with("elapsed", started.elapsed().as_secs()));
+            let message = arguments.string("msg")?.unwrap_or_else(|| {
+                format!(
+                    "timeout after {} s waiting for the condition (state {state})",
+                    timeout.as_secs()
+                )
+            });
+            return Ok(ModuleResult::failed(message).with("elapsed", started.elapsed().as_secs()));
         }
         tokio::time::sleep(sleep).await;
     }
