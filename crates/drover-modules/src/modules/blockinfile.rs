@@ -59,10 +59,8 @@ pub(crate) async fn run(
         new_lines.push(end.clone());
         let at = if removed {
             insert_at
-        } else if arguments.string("insertbefore")?.as_deref() == Some("BOF") {
-            0
         } else {
-            lines.len()
+            insertion_point(&lines, arguments)?
         };
         lines.splice(at..at, new_lines);
     }
@@ -109,4 +107,60 @@ pub(crate) async fn run(
         result,
     )
     .await
+}
+
+/// Where a new block goes: `insertbefore`/`insertafter` (a regex, `BOF` or
+/// `EOF`) at the last matching line, else the end of the file.
+fn insertion_point(lines: &[String], arguments: &Arguments<'_>) -> Result<usize, Error> {
+    let compile = |pattern: &str| {
+        regex::Regex::new(pattern).map_err(|error| {
+            Error::Arguments(format!("bad regular expression `{pattern}`: {error}"))
+        })
+    };
+    if let Some(before) = arguments.string("insertbefore")? {
+        if before == "BOF" {
+            return Ok(0);
+        }
+        let pattern = compile(&before)?;
+        return Ok(lines
+            .iter()
+            .rposition(|line| pattern.is_match(line))
+            .unwrap_or(lines.len()));
+    }
+    match arguments.string("insertafter")? {
+        Some(after) if after != "EOF" => {
+            let pattern = compile(&after)?;
+            Ok(lines
+                .iter()
+                .rposition(|line| pattern.is_match(line))
+                .map_or(lines.len(), |index| index + 1))
+        }
+        _ => Ok(lines.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value as Json, json};
+
+    use super::insertion_point;
+    use crate::arguments::Arguments;
+
+    fn at(text: &str, arguments: Json) -> usize {
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let Json::Object(map) = arguments else {
+            panic!("not an object")
+        };
+        insertion_point(&lines, &Arguments::new("blockinfile", &map)).unwrap()
+    }
+
+    #[test]
+    fn blocks_go_where_asked() {
+        let file = "a\n[x]\nb\n[x]\nc";
+        assert_eq!(at(file, json!({})), 5);
+        assert_eq!(at(file, json!({"insertbefore": "BOF"})), 0);
+        assert_eq!(at(file, json!({"insertafter": "^\\[x\\]"})), 4);
+        assert_eq!(at(file, json!({"insertbefore": "^b$"})), 2);
+        assert_eq!(at(file, json!({"insertafter": "nothing"})), 5);
+    }
 }
