@@ -12,6 +12,25 @@ use crate::vars::{self, PlayVars};
 use crate::{Event, Status};
 
 impl Runner {
+    /// The active hosts for which every `when` of `task` holds.
+    fn hosts_where(&self, task: &Task, states: &[HostState], play_vars: &PlayVars) -> Vec<usize> {
+        let hostvars = vars::shared(states);
+        states
+            .iter()
+            .enumerate()
+            .filter(|(_, state)| state.active())
+            .filter(|(_, state)| {
+                let scope = self
+                    .templar
+                    .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+                task.when
+                    .iter()
+                    .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn run_block(
         &self,
@@ -23,24 +42,8 @@ impl Runner {
         play_vars: &PlayVars,
         play: &Play,
     ) {
-        let hostvars = vars::shared(states);
         // The block's own `when` decides which hosts enter it; the others wait.
-        let mut entering = Vec::new();
-        for (index, state) in states.iter().enumerate() {
-            if !state.active() {
-                continue;
-            }
-            let scope = self
-                .templar
-                .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
-            if task
-                .when
-                .iter()
-                .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
-            {
-                entering.push(index);
-            }
-        }
+        let entering = self.hosts_where(task, states, play_vars);
         let waiting = pause(states, |index, _| !entering.contains(&index));
         let failed_before: Vec<bool> = states.iter().map(|state| state.failed).collect();
         self.run_tasks(block, states, play_vars, play).await;
@@ -94,18 +97,8 @@ impl Runner {
             "flush_handlers" => self.flush_handlers(play, states, play_vars).await,
             "end_play" => states.iter_mut().for_each(|state| state.ended = true),
             "end_host" => {
-                let hostvars = vars::shared(states);
-                for state in states.iter_mut().filter(|state| state.active()) {
-                    let scope = self
-                        .templar
-                        .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
-                    if task
-                        .when
-                        .iter()
-                        .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
-                    {
-                        state.ended = true;
-                    }
+                for index in self.hosts_where(task, states, play_vars) {
+                    states[index].ended = true;
                 }
             }
             "clear_facts" => states.iter_mut().for_each(|state| state.facts.clear()),

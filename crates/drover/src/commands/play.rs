@@ -70,14 +70,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
                     .unwrap_or_default();
                 hosts.retain(|host| allowed.contains(host));
             }
-            writeln!(
-                stdout,
-                "\n  play #{} ({}): {}\tTAGS: [{}]",
-                index + 1,
-                play.hosts,
-                play.name.clone().unwrap_or_else(|| play.hosts.clone()),
-                play.tags.join(",")
-            )?;
+            writeln!(stdout, "{}", play_header(index, play))?;
             writeln!(
                 stdout,
                 "    pattern: ['{}']\n    hosts ({}):",
@@ -167,14 +160,7 @@ fn list(
 ) -> anyhow::Result<()> {
     writeln!(out, "\nplaybook: {}", arguments.playbook.display()).context("stdout")?;
     for (index, play) in playbook.plays.iter().enumerate() {
-        writeln!(
-            out,
-            "\n  play #{} ({}): {}\tTAGS: [{}]",
-            index + 1,
-            play.hosts,
-            play.name.clone().unwrap_or_else(|| play.hosts.clone()),
-            play.tags.join(",")
-        )?;
+        writeln!(out, "{}", play_header(index, play))?;
         if arguments.list_tags {
             let mut tags: Vec<String> = play
                 .sections
@@ -208,6 +194,17 @@ fn list(
         }
     }
     Ok(())
+}
+
+/// `play #N (PATTERN): NAME<TAB>TAGS: [...]`, as `ansible-playbook` lists plays.
+fn play_header(index: usize, play: &drover_playbook::Play) -> String {
+    format!(
+        "\n  play #{} ({}): {}\tTAGS: [{}]",
+        index + 1,
+        play.hosts,
+        play.name.clone().unwrap_or_else(|| play.hosts.clone()),
+        play.tags.join(",")
+    )
 }
 
 /// Tasks with blocks flattened, in order.
