@@ -188,7 +188,9 @@ impl SshConnection {
         let (command, stdin) = request.wire_form()?;
         if request.reuse_shell
             && stdin.is_none()
-            && let Some(output) = self.exec_in_shell(&command, request.timeout).await?
+            && let Some(output) = self
+                .exec_in_shell(&command, request.timeout, request.internal)
+                .await?
         {
             return Ok(output);
         }
@@ -201,6 +203,7 @@ impl SshConnection {
         &self,
         command: &str,
         timeout: Option<std::time::Duration>,
+        internal: bool,
     ) -> Result<Option<ExecOutput>, Error> {
         if self.handle.is_closed() {
             return Err(Error::NotStarted {
@@ -225,8 +228,8 @@ impl SshConnection {
             return Ok(None);
         };
         let outcome = match timeout {
-            Some(limit) => tokio::time::timeout(limit, shell.run(command)).await,
-            None => Ok(shell.run(command).await),
+            Some(limit) => tokio::time::timeout(limit, shell.run(command, internal)).await,
+            None => Ok(shell.run(command, internal).await),
         };
         match outcome {
             Ok(Ok(output)) => Ok(Some(output)),

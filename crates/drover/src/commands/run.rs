@@ -131,6 +131,7 @@ fn job(
             become_user,
             // One command per host, whose output may be binary: a channel of its own.
             reuse_shell: false,
+            internal: false,
         },
     }
 }
