@@ -30,26 +30,11 @@ pub struct ModuleContext<'a> {
 }
 
 impl ModuleContext<'_> {
-    /// Runs a user's shell command line with the task's environment and escalation.
+    /// Runs a shell command line with the task's environment and escalation.
     pub async fn exec(
         &self,
         command: &str,
         stdin: Option<bytes::Bytes>,
-    ) -> Result<ExecOutput, Error> {
-        self.run(command, stdin, false).await
-    }
-
-    /// Runs one of drover's own scripts (a query, a `chmod`, ...): the same,
-    /// but cheaper in the long-lived shell (see `ExecRequest::internal`).
-    pub async fn script(&self, script: &str) -> Result<ExecOutput, Error> {
-        self.run(script, None, true).await
-    }
-
-    async fn run(
-        &self,
-        command: &str,
-        stdin: Option<bytes::Bytes>,
-        internal: bool,
     ) -> Result<ExecOutput, Error> {
         let mut line = String::new();
         if self.environment.is_empty() {
@@ -69,7 +54,6 @@ impl ModuleContext<'_> {
             timeout: None,
             become_user: self.become_user.clone(),
             reuse_shell: true,
-            internal,
         };
         Ok(self.session.exec(&request).await?)
     }

@@ -50,7 +50,7 @@ pub async fn run(
         "wait_for" => modules::wait_for::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).
         "ping" => {
-            let output = context.script("true").await?;
+            let output = context.exec("true", None).await?;
             if output.success() {
                 Ok(ModuleResult::ok().with(
                     "ping",

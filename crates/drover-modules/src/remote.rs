@@ -73,7 +73,7 @@ pub(crate) async fn path_state_and_content(
          if [ \"$t\" = file ]; then sha1sum \"$p\"; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}",
         path = quote(path)
     );
-    let output = context.script(&script).await?;
+    let output = context.exec(&script, None).await?;
     let text = String::from_utf8_lossy(&output.stdout);
     let (head, body) = match text.split_once(&format!("{CONTENT_MARKER}\n")) {
         Some((head, body)) => (head.to_owned(), Some(body.to_owned())),
@@ -173,7 +173,7 @@ pub(crate) async fn write_file(
             .map_or(0, |elapsed| elapsed.as_secs());
         let file = format!("{path}.{stamp}~");
         let output = context
-            .script(&format!("cp -p -- {} {}", quote(path), quote(&file)))
+            .exec(&format!("cp -p -- {} {}", quote(path), quote(&file)), None)
             .await?;
         if output.success() {
             backup_file = Some(file);
@@ -294,13 +294,13 @@ pub(crate) async fn set_attributes(
                 quote(group)
             ));
         }
-        let output = context.script(&checks.join("; ")).await?;
+        let output = context.exec(&checks.join("; "), None).await?;
         if output.stdout.is_empty() {
             return Ok((false, Vec::new()));
         }
     }
     if !context.check_mode {
-        let output = context.script(&commands.join(" && ")).await?;
+        let output = context.exec(&commands.join(" && "), None).await?;
         if !output.success() {
             return Err(Error::Arguments(
                 String::from_utf8_lossy(&output.stderr).trim().to_owned(),

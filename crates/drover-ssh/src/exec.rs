@@ -64,11 +64,6 @@ pub struct ExecRequest {
     /// per command. Only for commands without stdin whose output is text
     /// (no NUL bytes); modules ask for it, raw transfers do not.
     pub reuse_shell: bool,
-    /// drover's own script rather than a user's command: in the long-lived
-    /// shell it may skip its own subshell (one fork less), because if it
-    /// calls `exit` only its trailing newlines are lost, and they do not
-    /// matter to drover.
-    pub internal: bool,
 }
 
 impl ExecRequest {

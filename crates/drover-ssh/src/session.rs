@@ -161,7 +161,6 @@ impl HostSession {
             timeout: None,
             become_user: options.become_user.clone(),
             reuse_shell: inline,
-            internal: true,
         };
         self.exec(&request).await
     }

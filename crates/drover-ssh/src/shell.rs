@@ -99,27 +99,15 @@ impl PersistentShell {
     }
 
     /// Runs `command` (a complete shell command line) and collects its output.
-    ///
-    /// `internal` commands run directly in the command substitution (one
-    /// fork); others get a subshell of their own inside it (two), so that an
-    /// `exit` in them ends only themselves and their output stays exact.
-    pub(crate) async fn run(
-        &mut self,
-        command: &str,
-        internal: bool,
-    ) -> Result<ExecOutput, ShellError> {
+    pub(crate) async fn run(&mut self, command: &str) -> Result<ExecOutput, ShellError> {
         self.counter += 1;
         let mark = format!("{}{}", self.marker, self.counter);
-        let status = format!("{mark}S");
-        // (A space follows `$(`: `$((` would start arithmetic.)
-        let (open, close) = if internal { ("", "") } else { ("(", ")") };
-        // The status follows the output inside the substitution, after a
-        // marker, so that trailing newlines survive it. If the command ends
-        // the substitution early (`exit`, a syntax error), no marker follows,
-        // and the status is the substitution's own.
+        // `x` and the status follow the output inside the substitution, so
+        // that trailing newlines survive it; the command runs in a subshell
+        // of its own, so that neither `exit` nor a syntax error ends more
+        // than the command.
         let framed = format!(
-            "o=$( {open}eval {command}{close} 2>\"$d/e\" </dev/null; printf '{status}%d' \"$?\"); s=$?; \
-             case $o in *{status}*) r=${{o##*{status}}}; o=${{o%{status}*}};; *) r=$s;; esac; \
+            "o=$( (eval {command}) 2>\"$d/e\" </dev/null; printf 'x%d' \"$?\"); r=${{o##*x}}; o=${{o%x*}}; \
              printf '%s\\n{mark} %s\\n' \"$o\" \"$r\"; if [ -s \"$d/e\" ]; then cat \"$d/e\"; fi; printf '\\n{mark}E\\n'\n",
             command = quote(command)
         );

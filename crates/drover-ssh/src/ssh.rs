@@ -188,9 +188,7 @@ impl SshConnection {
         let (command, stdin) = request.wire_form()?;
         if request.reuse_shell
             && stdin.is_none()
-            && let Some(output) = self
-                .exec_in_shell(&command, request.timeout, request.internal)
-                .await?
+            && let Some(output) = self.exec_in_shell(&command, request.timeout).await?
         {
             return Ok(output);
         }
@@ -203,7 +201,6 @@ impl SshConnection {
         &self,
         command: &str,
         timeout: Option<std::time::Duration>,
-        internal: bool,
     ) -> Result<Option<ExecOutput>, Error> {
         if self.handle.is_closed() {
             return Err(Error::NotStarted {
@@ -228,8 +225,8 @@ impl SshConnection {
             return Ok(None);
         };
         let outcome = match timeout {
-            Some(limit) => tokio::time::timeout(limit, shell.run(command, internal)).await,
-            None => Ok(shell.run(command, internal).await),
+            Some(limit) => tokio::time::timeout(limit, shell.run(command)).await,
+            None => Ok(shell.run(command).await),
         };
         match outcome {
             Ok(Ok(output)) => Ok(Some(output)),

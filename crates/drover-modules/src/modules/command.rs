@@ -61,7 +61,12 @@ pub(crate) async fn run(
         );
     }
     if context.check_mode {
-        if !guard.is_empty() && context.script(&format!("{guard}exit 1")).await?.success() {
+        if !guard.is_empty()
+            && context
+                .exec(&format!("{guard}exit 1"), None)
+                .await?
+                .success()
+        {
             return Ok(ModuleResult::ok()
                 .message("skipped, since `creates`/`removes` says it has run")
                 .with("rc", 0));
@@ -113,7 +118,7 @@ pub(crate) async fn run(
 
 pub(crate) async fn exists(context: &ModuleContext<'_>, path: &str) -> Result<bool, Error> {
     Ok(context
-        .script(&format!("[ -e {} ]", quote(path)))
+        .exec(&format!("[ -e {} ]", quote(path)), None)
         .await?
         .success())
 }

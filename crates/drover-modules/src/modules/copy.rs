@@ -191,7 +191,7 @@ async fn copy_on_host(
         " && mv -f \"$tmp\" {} && trap - EXIT",
         drover_ssh::quote(destination)
     );
-    let output = context.script(&script).await?;
+    let output = context.exec(&script, None).await?;
     if !output.success() {
         return Ok(ModuleResult::failed(
             String::from_utf8_lossy(&output.stderr).trim().to_owned(),

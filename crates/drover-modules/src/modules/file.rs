@@ -103,7 +103,7 @@ pub(crate) async fn run(
                     let _ = write!(command, " && chgrp {} -- {}", quote(group), quote(&path));
                 }
             }
-            let output = context.script(&command).await?;
+            let output = context.exec(&command, None).await?;
             if !output.success() {
                 return Ok(ModuleResult::failed(
                     String::from_utf8_lossy(&output.stderr).trim().to_owned(),

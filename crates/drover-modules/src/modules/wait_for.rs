@@ -49,7 +49,7 @@ pub(crate) async fn run(
     tokio::time::sleep(delay).await;
     let started = Instant::now();
     loop {
-        let present = context.script(&probe).await?.success();
+        let present = context.exec(&probe, None).await?.success();
         if present == wants_present {
             return Ok(ModuleResult::ok().with("elapsed", started.elapsed().as_secs()));
         }

@@ -131,7 +131,6 @@ fn job(
             become_user,
             // One command per host, whose output may be binary: a channel of its own.
             reuse_shell: false,
-            internal: false,
         },
     }
 }
