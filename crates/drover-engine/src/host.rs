@@ -47,6 +47,21 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
+    /// A host at the start of a play: no facts yet, nothing failed or notified.
+    pub(crate) fn new(name: String, session: Arc<HostSession>, inventory_vars: Arc<Vars>) -> Self {
+        Self {
+            name,
+            session,
+            inventory_vars,
+            facts: Vars::new(),
+            failed: false,
+            unreachable: false,
+            ended: false,
+            notified: Vec::new(),
+            paused: false,
+        }
+    }
+
     /// Whether the host still takes part.
     pub(crate) fn active(&self) -> bool {
         !self.failed && !self.unreachable && !self.ended && !self.paused

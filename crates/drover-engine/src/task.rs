@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drover_modules::{ModuleCatalog, ModuleContext};
+use drover_modules::ModuleContext;
 use drover_playbook::{Action, LoopKind, Task};
 use drover_ssh::{Become, BecomeMethod, HostSession, Secret};
 use drover_template::{OMIT, Scope, Templar};
@@ -382,7 +382,6 @@ async fn invoke(
         templar: environment.templar,
         scope,
     };
-    let _ = ModuleCatalog;
     match drover_modules::run(name, arguments, &context).await {
         Ok(result) => {
             let status = match () {

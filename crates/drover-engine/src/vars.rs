@@ -106,20 +106,14 @@ mod tests {
             extra_vars: Arc::new(Vars::new()),
             shared_magic: Arc::new(Vars::new()),
         };
-        let mut host = HostState {
-            name: "web1".to_owned(),
-            session: Arc::new(HostSession::new(
+        let mut host = HostState::new(
+            "web1".to_owned(),
+            Arc::new(HostSession::new(
                 Transport::Local,
                 Arc::new(tokio::sync::Semaphore::new(1)),
             )),
-            inventory_vars: layer("inventory"),
-            facts: Vars::new(),
-            failed: false,
-            unreachable: false,
-            ended: false,
-            notified: Vec::new(),
-            paused: false,
-        };
+            layer("inventory"),
+        );
         let templar = drover_template::Templar::new(std::env::temp_dir());
         let winner = |play: &PlayVars, host: &HostState, task: &Vars| {
             let scope = templar.scope(layers(

@@ -232,7 +232,7 @@ pub(crate) async fn converge(
             result = result.with("backup_file", backup);
         }
     } else if state.exists() {
-        let (changed, _) = set_attributes(
+        let changed = set_attributes(
             context,
             path,
             state,
@@ -256,7 +256,7 @@ pub(crate) async fn set_attributes(
     owner: Option<&str>,
     group: Option<&str>,
     recurse: bool,
-) -> Result<(bool, Vec<String>), Error> {
+) -> Result<bool, Error> {
     let mut commands = Vec::new();
     let flag = if recurse { "-R " } else { "" };
     if let Some(mode) = mode.filter(|mode| *mode != state.mode || recurse) {
@@ -269,7 +269,7 @@ pub(crate) async fn set_attributes(
         commands.push(format!("chgrp {flag}{} -- {}", quote(group), quote(path)));
     }
     if commands.is_empty() {
-        return Ok((false, commands));
+        return Ok(false);
     }
     if recurse {
         // Find out whether anything below actually differs.
@@ -296,7 +296,7 @@ pub(crate) async fn set_attributes(
         }
         let output = context.exec(&checks.join("; "), None).await?;
         if output.stdout.is_empty() {
-            return Ok((false, Vec::new()));
+            return Ok(false);
         }
     }
     if !context.check_mode {
@@ -307,5 +307,5 @@ pub(crate) async fn set_attributes(
             ));
         }
     }
-    Ok((true, commands))
+    Ok(true)
 }

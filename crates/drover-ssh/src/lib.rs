@@ -36,5 +36,10 @@ pub use session::{HostSession, Transport, UploadOptions};
 pub use settings::{ConnectionDefaults, become_for, transport_for};
 pub use ssh::{SshConnection, SshSettings};
 
+/// How many SSH handshakes to have in flight at once. sshd's default
+/// `MaxStartups 10:30:100` starts dropping connections at 10 unauthenticated
+/// ones; staying under it means no host fails for our haste.
+pub const HANDSHAKES_IN_FLIGHT: usize = 8;
+
 /// The names that mean this machine, as Ansible treats them.
 pub const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];

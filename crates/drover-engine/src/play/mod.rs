@@ -18,9 +18,6 @@ use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
 mod flow;
 
-/// At most this many SSH handshakes at once (sshd's `MaxStartups` starts at 10).
-const HANDSHAKES_IN_FLIGHT: usize = 8;
-
 pub(crate) struct Runner {
     inventory: Arc<Inventory>,
     options: Arc<RunOptions>,
@@ -52,7 +49,7 @@ impl Runner {
             base,
             options,
             reporter,
-            handshakes: Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT)),
+            handshakes: Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)),
             stats: std::sync::Mutex::new(Vec::new()),
             started: std::sync::atomic::AtomicBool::new(started),
         }
@@ -246,17 +243,11 @@ impl Runner {
             defaults.user = Some(user.clone());
         }
         let transport = drover_ssh::transport_for(&name, &vars, &defaults);
-        HostState {
+        HostState::new(
             name,
-            session: Arc::new(HostSession::new(transport, self.handshakes.clone())),
-            inventory_vars: Arc::new(vars),
-            facts: Vars::new(),
-            failed: false,
-            unreachable: false,
-            ended: false,
-            notified: Vec::new(),
-            paused: false,
-        }
+            Arc::new(HostSession::new(transport, self.handshakes.clone())),
+            Arc::new(vars),
+        )
     }
 
     async fn gather_facts(&self, states: &mut [HostState]) {

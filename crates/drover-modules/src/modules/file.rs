@@ -113,7 +113,7 @@ pub(crate) async fn run(
         return Ok(result);
     }
     if wanted != "absent" && wanted != "link" && state.exists() {
-        let (changed, _) = set_attributes(
+        let changed = set_attributes(
             context,
             &path,
             &state,

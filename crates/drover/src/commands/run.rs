@@ -16,10 +16,6 @@ use crate::exit;
 use crate::output::usage_error;
 use crate::results::{HostResult, Status, print_json, print_text};
 
-/// sshd's default `MaxStartups` starts refusing at 10 unauthenticated
-/// connections; stay under it so that no host fails for our haste.
-const HANDSHAKES_IN_FLIGHT: usize = 8;
-
 /// Runs the command and prints the results.
 pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
     let Some(command) = command_line(arguments) else {
@@ -139,7 +135,7 @@ fn job(
 fn handshake_permits() -> Arc<Semaphore> {
     static PERMITS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
     PERMITS
-        .get_or_init(|| Arc::new(Semaphore::new(HANDSHAKES_IN_FLIGHT)))
+        .get_or_init(|| Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)))
         .clone()
 }
 
