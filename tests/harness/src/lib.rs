@@ -10,6 +10,8 @@
 //! every server.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod full;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;

@@ -1,22 +1,31 @@
-//! `testbed`: light test hosts (one real sshd per loopback address) for
-//! benchmarks and manual runs.
+//! `testbed`: test hosts for drover's end-to-end tests, benchmarks and manual runs.
 //!
 //! ```text
-//! testbed up N        start N hosts; prints the directory holding hosts.ini and known_hosts
-//! testbed status      list the hosts and whether their sshd is alive
+//! testbed up N [--kind light|full] [--engines]
+//!                     start N hosts; prints the directory holding hosts.ini and known_hosts
+//! testbed prepare [--engines]
+//!                     build the cached Debian base for full hosts, and start nothing
+//! testbed status      list the hosts and whether they run
 //! testbed inventory   print the inventory
-//! testbed down        stop every host and remove the directory
+//! testbed down        stop every host and remove all the bed made
 //! ```
 //!
-//! The state lives in `$DROVER_TESTBED_STATE` (default `/tmp/drover-testbed`),
-//! a file naming the directory of the running test bed.
+//! `light` hosts (the default) are one real sshd per loopback address.
+//! `full` hosts are Debian machines booted by systemd-nspawn, each in its
+//! own network namespace (see `drover_test_harness::full`); `--engines`
+//! adds docker.io and podman to them. The state lives in
+//! `$DROVER_TESTBED_STATE` (default `/tmp/drover-testbed`), a file naming
+//! the directory of the running bed.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use drover_test_harness::TestBed;
+use drover_test_harness::full::{FullBed, Options};
+
+const USAGE: &str = "usage: testbed up N [--kind light|full] [--engines] | prepare [--engines] | status | inventory | down";
 
 fn state_file() -> PathBuf {
     std::env::var_os("DROVER_TESTBED_STATE")
@@ -29,7 +38,11 @@ fn current() -> Option<PathBuf> {
         .map(|path| PathBuf::from(path.trim()))
 }
 
-fn pids(directory: &std::path::Path) -> Vec<String> {
+fn is_full(directory: &Path) -> bool {
+    fs::read_to_string(directory.join("kind")).is_ok_and(|kind| kind.trim() == "full")
+}
+
+fn pids(directory: &Path) -> Vec<String> {
     fs::read_to_string(directory.join("pids"))
         .unwrap_or_default()
         .lines()
@@ -46,61 +59,113 @@ fn down() {
         println!("no test bed is up");
         return;
     };
-    for pid in pids(&directory) {
-        let _ = Command::new("kill").arg(&pid).status();
+    if is_full(&directory) {
+        FullBed::down(&directory);
+    } else {
+        for pid in pids(&directory) {
+            let _ = Command::new("kill").arg(&pid).status();
+        }
+        let _ = fs::remove_dir_all(&directory);
     }
-    let _ = fs::remove_dir_all(&directory);
     let _ = fs::remove_file(state_file());
     println!("stopped the test bed in {}", directory.display());
 }
 
-fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    match arguments
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["up", count] => {
-            let Ok(count) = count.parse::<usize>() else {
-                eprintln!("error: `{count}` is not a number of hosts");
-                return ExitCode::from(1);
-            };
-            if current().is_some() {
-                down();
-            }
-            let directory = TestBed::start(count).detach();
-            fs::write(state_file(), directory.display().to_string()).expect("state written");
-            println!("{}", directory.display());
-        }
-        ["down"] => down(),
-        ["status"] => match current() {
-            Some(directory) => {
-                let pids = pids(&directory);
-                let up = pids.iter().filter(|pid| alive(pid)).count();
-                println!(
-                    "{} ({up} of {} sshd running)",
-                    directory.display(),
-                    pids.len()
+fn up(arguments: &[&str]) -> Result<PathBuf, String> {
+    let mut count = None;
+    let mut full = false;
+    let mut engines = false;
+    let mut rest = arguments.iter();
+    while let Some(argument) = rest.next() {
+        match *argument {
+            "--kind" => match rest.next().copied() {
+                Some("full") => full = true,
+                Some("light") => full = false,
+                other => return Err(format!("--kind must be light or full, not {other:?}")),
+            },
+            "--kind=full" => full = true,
+            "--kind=light" => full = false,
+            "--engines" => engines = true,
+            number => {
+                count = Some(
+                    number
+                        .parse::<usize>()
+                        .map_err(|_| format!("`{number}` is not a number of hosts"))?,
                 );
             }
-            None => println!("no test bed is up"),
-        },
-        ["inventory"] => {
-            let Some(directory) = current() else {
-                eprintln!("error: no test bed is up; run `testbed up N`");
-                return ExitCode::from(1);
-            };
-            print!(
-                "{}",
-                fs::read_to_string(directory.join("hosts.ini")).unwrap_or_default()
-            );
-        }
-        _ => {
-            eprintln!("usage: testbed up N | status | inventory | down");
-            return ExitCode::from(1);
         }
     }
-    ExitCode::SUCCESS
+    let count = count.ok_or_else(|| USAGE.to_owned())?;
+    if engines && !full {
+        return Err("--engines needs --kind full".to_owned());
+    }
+    if current().is_some() {
+        down();
+    }
+    let directory = if full {
+        let directory = FullBed::default_directory();
+        FullBed::up(&directory, Options { count, engines })
+            .map_err(|error| error.to_string())?
+            .detach()
+    } else {
+        TestBed::start(count).detach()
+    };
+    fs::write(state_file(), directory.display().to_string()).map_err(|error| error.to_string())?;
+    Ok(directory)
+}
+
+fn status() {
+    let Some(directory) = current() else {
+        println!("no test bed is up");
+        return;
+    };
+    if is_full(&directory) {
+        println!("{} (full hosts)", directory.display());
+        for line in FullBed::status(&directory) {
+            println!("{line}");
+        }
+    } else {
+        let pids = pids(&directory);
+        let up = pids.iter().filter(|pid| alive(pid)).count();
+        println!(
+            "{} ({up} of {} sshd running)",
+            directory.display(),
+            pids.len()
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+    let result = match arguments.as_slice() {
+        ["up", rest @ ..] => up(rest).map(|directory| println!("{}", directory.display())),
+        ["prepare", rest @ ..] => {
+            FullBed::prepare(rest.contains(&"--engines")).map_err(|error| error.to_string())
+        }
+        ["down"] => {
+            down();
+            Ok(())
+        }
+        ["status"] => {
+            status();
+            Ok(())
+        }
+        ["inventory"] => current()
+            .ok_or_else(|| "no test bed is up; run `testbed up N`".to_owned())
+            .map(|directory| {
+                print!(
+                    "{}",
+                    fs::read_to_string(directory.join("hosts.ini")).unwrap_or_default()
+                );
+            }),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
 }
