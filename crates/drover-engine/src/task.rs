@@ -32,7 +32,7 @@ impl Outcome {
         }
     }
 
-    fn failed(message: impl Into<String>) -> Self {
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
         let message: String = message.into();
         Self {
             status: Status::Failed,
@@ -529,6 +529,13 @@ fn finish(
     }
     if outcome.status == Status::Failed && task.settings.ignore_errors == Some(true) {
         outcome.status = Status::Ignored;
+    }
+    // Facts a module returns (`setup`) become the host's; `set_fact` merged its own already.
+    if outcome.status != Status::Failed
+        && matches!(&task.action, Action::Module { name, .. } if name != "set_fact")
+        && let Some(Json::Object(facts)) = outcome.result.get("ansible_facts")
+    {
+        crate::facts::merge(&mut host.facts, facts);
     }
     register(task, host, &outcome);
     outcome

@@ -83,6 +83,23 @@ impl<'a> Arguments<'a> {
         }
     }
 
+    /// A whole, non-negative number argument (seconds, counts).
+    pub(crate) fn unsigned(&self, name: &str) -> Result<Option<u64>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Json::Number(number)) => number
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(name, "a whole number")),
+            Some(Json::String(text)) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.wrong(name, "a whole number")),
+            Some(_) => Err(self.wrong(name, "a whole number")),
+        }
+    }
+
     /// A file mode: an octal string (`'0644'`), or a number YAML already read as octal.
     pub(crate) fn mode(&self) -> Result<Option<u32>, Error> {
         match self.get("mode") {

@@ -137,6 +137,50 @@ const PAUSE: &[A] = &[
     A::new("echo", Bool),
 ];
 const PING: &[A] = &[A::new("data", Text)];
+const PACKAGE_COMMON: [A; 9] = [
+    A::new("name", List).aliases(&["pkg", "package"]),
+    A::new("state", Text).choices(&["present", "installed", "absent", "removed", "latest"]),
+    A::new("update_cache", Bool).aliases(&["update-cache"]),
+    A::new("autoremove", Bool),
+    A::new("lock_timeout", Integer),
+    A::new("install_recommends", Bool).aliases(&["install-recommends"]),
+    A::new("cache_valid_time", Integer),
+    A::new("purge", Bool),
+    A::new("allow_downgrade", Bool),
+];
+const APT: &[A] = &[
+    PACKAGE_COMMON[0],
+    PACKAGE_COMMON[1],
+    PACKAGE_COMMON[2],
+    PACKAGE_COMMON[3],
+    PACKAGE_COMMON[4],
+    PACKAGE_COMMON[5],
+    PACKAGE_COMMON[6],
+    PACKAGE_COMMON[7],
+    PACKAGE_COMMON[8],
+    A::new("deb", Text),
+    A::new("upgrade", Text),
+    A::new("force_apt_get", Bool),
+    A::new("dpkg_options", Text),
+    A::new("update_cache_retries", Integer),
+];
+const DNF: &[A] = &[
+    PACKAGE_COMMON[0],
+    PACKAGE_COMMON[1],
+    PACKAGE_COMMON[2],
+    PACKAGE_COMMON[3],
+    PACKAGE_COMMON[4],
+    A::new("disable_gpg_check", Bool),
+    A::new("enablerepo", List),
+    A::new("disablerepo", List),
+];
+const PACKAGE: &[A] = &[PACKAGE_COMMON[0], PACKAGE_COMMON[1], A::new("use", Text)];
+const SETUP: &[A] = &[
+    A::new("gather_subset", List),
+    A::new("filter", List),
+    A::new("gather_timeout", Integer),
+    A::new("fact_path", Text),
+];
 const SCRIPT: &[A] = &[
     A::new("cmd", Text),
     A::new("creates", Text),
@@ -155,7 +199,13 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 18] = [
+static MODULES: [ModuleSpec; 24] = [
+    spec("apt", APT, false),
+    spec("dnf", DNF, false),
+    spec("yum", DNF, false),
+    spec("package", PACKAGE, false),
+    spec("setup", SETUP, false),
+    spec("gather_facts", SETUP, false),
     spec("command", COMMAND, true),
     spec("shell", COMMAND, true),
     spec("raw", &[A::new("executable", Text)], true),

@@ -10,7 +10,9 @@
 mod arguments;
 mod catalog;
 mod context;
+pub mod facts;
 mod modules;
+mod packages;
 mod remote;
 
 pub use catalog::ModuleCatalog;
@@ -48,6 +50,10 @@ pub async fn run(
         "stat" => modules::stat::run(&arguments, context).await,
         "fetch" => modules::fetch::run(&arguments, context).await,
         "wait_for" => modules::wait_for::run(&arguments, context).await,
+        "apt" => modules::apt::run(&arguments, context).await,
+        "dnf" | "yum" => modules::dnf::run(name, &arguments, context).await,
+        "package" => modules::package::run(&arguments, context).await,
+        "setup" | "gather_facts" => modules::setup::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).
         "ping" => {
             let output = context.exec("true", None).await?;

@@ -43,6 +43,8 @@ pub struct Play {
     pub vars_files: Vec<String>,
     /// Whether to gather facts first (Ansible's default: yes).
     pub gather_facts: bool,
+    /// `gather_subset:` (empty: all).
+    pub gather_subset: Vec<String>,
     /// Connection and escalation settings.
     pub settings: TaskSettings,
     /// `pre_tasks`, then role tasks, then `tasks`, then `post_tasks`.

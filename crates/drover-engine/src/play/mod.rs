@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use drover_inventory::Inventory;
 use drover_playbook::{Action, Batch, Play, Playbook, Task};
-use drover_ssh::{ExecRequest, HostSession};
+use drover_ssh::HostSession;
 use drover_template::Templar;
 use futures::StreamExt as _;
 use serde_json::{Value as Json, json};
@@ -123,7 +123,7 @@ impl Runner {
             let mut states: Vec<HostState> =
                 batch.iter().map(|id| self.host_state(*id, play)).collect();
             if play.gather_facts {
-                self.gather_facts(&mut states).await;
+                self.gather_facts(&mut states, &play.gather_subset).await;
             }
             for section in &play.sections {
                 if play.strategy == "free" {
@@ -250,7 +250,7 @@ impl Runner {
         )
     }
 
-    async fn gather_facts(&self, states: &mut [HostState]) {
+    async fn gather_facts(&self, states: &mut [HostState], subset: &[String]) {
         self.reporter.event(Event::TaskStart {
             name: "Gathering Facts".to_owned(),
             location: String::new(),
@@ -259,18 +259,19 @@ impl Runner {
         let forks = self.options.forks.max(1);
         let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
             .map(|(index, state)| async move {
-                let output = state.session.exec(&ExecRequest::new(crate::facts::SCRIPT)).await;
-                let outcome = match output {
-                    Ok(output) => {
-                        let facts = crate::facts::parse(&String::from_utf8_lossy(&output.stdout));
-                        Outcome { status: Status::Ok, result: json!({"changed": false, "ansible_facts": facts}), diff: None, item: None }
-                    }
-                    Err(error) => Outcome {
+                let gathered = match drover_modules::facts::Subset::parse(subset) {
+                    Ok(subset) => drover_modules::facts::gather(&state.session, subset).await,
+                    Err(error) => Err(error),
+                };
+                let outcome = match gathered {
+                    Ok(facts) => Outcome { status: Status::Ok, result: json!({"changed": false, "ansible_facts": facts}), diff: None, item: None },
+                    Err(drover_modules::Error::Transport(error)) => Outcome {
                         status: if error.is_unreachable() { Status::Unreachable } else { Status::Failed },
                         result: json!({"unreachable": error.is_unreachable(), "changed": false, "msg": error.hint().map_or_else(|| error.to_string(), |hint| format!("{error}\nhint: {hint}"))}),
                         diff: None,
                         item: None,
                     },
+                    Err(error) => Outcome::failed(error.to_string()),
                 };
                 (index, outcome)
             })
@@ -281,13 +282,7 @@ impl Runner {
         outcomes.sort_by_key(|(index, _)| *index);
         for (index, outcome) in outcomes {
             if let Some(Json::Object(facts)) = outcome.result.get("ansible_facts") {
-                let state = &mut states[index];
-                for (key, value) in facts {
-                    state.facts.insert(format!("ansible_{key}"), value.clone());
-                }
-                state
-                    .facts
-                    .insert("ansible_facts".to_owned(), Json::Object(facts.clone()));
+                crate::facts::merge(&mut states[index].facts, facts);
             }
             self.record(&mut states[index], &outcome, None);
         }

@@ -73,6 +73,7 @@ impl Reporter for TextReporter {
                     Status::Failed | Status::Unreachable | Status::Ignored => {
                         format!(" => {}", compact(&result))
                     }
+                    Status::Skipped if !self.verbose => String::new(),
                     _ if self.verbose || module.as_deref() == Some("debug") => {
                         format!(" => {}", compact(&result))
                     }

@@ -1,0 +1,26 @@
+//! `dnf` and `yum`: RPM packages present, absent or latest, with the same
+//! semantics as `apt`. (No Fedora host runs here: the commands are covered
+//! by unit tests.)
+
+use crate::arguments::Arguments;
+use crate::packages::{Manager, Request, ensure};
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    module: &str,
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let manager = if module == "yum" {
+        Manager::Dnf("yum")
+    } else {
+        Manager::Dnf("dnf")
+    };
+    let request = Request::read(arguments, manager)?;
+    if request.packages.is_empty() && !request.update_cache && !request.autoremove {
+        return Err(Error::Arguments(format!(
+            "`{module}` needs one of `name`, `update_cache` or `autoremove`"
+        )));
+    }
+    ensure(manager, &request, context).await
+}

@@ -1,0 +1,40 @@
+//! `package`: the host's own package manager, chosen from its facts
+//! (`ansible_pkg_mgr`) or, without facts, by asking the host.
+
+use crate::arguments::Arguments;
+use crate::packages::{Manager, Request, ensure};
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let chosen = arguments.string("use")?.filter(|name| name != "auto");
+    let fact = context
+        .scope
+        .get("ansible_pkg_mgr")
+        .ok()
+        .flatten()
+        .and_then(|value| value.as_str().map(str::to_owned));
+    let name = if let Some(name) = chosen.or(fact) {
+        name
+    } else {
+        let probe = "for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo $m; exit 0; }; done; echo unknown";
+        let output = context.exec(probe, None).await?;
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .replace("apt-get", "apt")
+    };
+    let manager = match name.as_str() {
+        "apt" => Manager::Apt,
+        "dnf" | "dnf5" => Manager::Dnf("dnf"),
+        "yum" => Manager::Dnf("yum"),
+        other => {
+            return Ok(ModuleResult::failed(format!(
+                "`package` cannot drive the package manager `{other}`; drover knows apt, dnf and yum"
+            )));
+        }
+    };
+    let request = Request::read(arguments, manager)?;
+    ensure(manager, &request, context).await
+}
