@@ -175,6 +175,79 @@ const DNF: &[A] = &[
     A::new("disablerepo", List),
 ];
 const PACKAGE: &[A] = &[PACKAGE_COMMON[0], PACKAGE_COMMON[1], A::new("use", Text)];
+const SERVICE: &[A] = &[
+    A::new("name", Text).aliases(&["service", "unit"]),
+    A::new("state", Text).choices(&["started", "stopped", "restarted", "reloaded"]),
+    A::new("enabled", Bool),
+    A::new("daemon_reload", Bool).aliases(&["daemon-reload"]),
+    A::new("masked", Bool),
+    A::new("no_block", Bool),
+    A::new("scope", Text).choices(&["system"]),
+    A::new("force", Bool),
+    A::new("use", Text),
+    A::new("pattern", Text),
+    A::new("sleep", Integer),
+    A::new("arguments", Text).aliases(&["args"]),
+    A::new("runlevel", Text),
+];
+const USER: &[A] = &[
+    A::new("name", Text).aliases(&["user"]).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("uid", Integer),
+    A::new("group", Text),
+    A::new("groups", List),
+    A::new("append", Bool),
+    A::new("shell", Text),
+    A::new("home", Text),
+    A::new("create_home", Bool).aliases(&["createhome"]),
+    A::new("move_home", Bool),
+    A::new("system", Bool),
+    A::new("comment", Text),
+    A::new("password", Text),
+    A::new("update_password", Text).choices(&["always", "on_create"]),
+    A::new("remove", Bool),
+    A::new("force", Bool),
+    A::new("generate_ssh_key", Bool),
+    A::new("ssh_key_type", Text),
+    A::new("ssh_key_bits", Integer),
+    A::new("ssh_key_file", Text),
+    A::new("ssh_key_comment", Text),
+    A::new("non_unique", Bool),
+];
+const GROUP: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("gid", Integer),
+    A::new("system", Bool),
+    A::new("force", Bool),
+];
+const AUTHORIZED_KEY: &[A] = &[
+    A::new("user", Text).required(),
+    A::new("key", Text).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("path", Text),
+    A::new("manage_dir", Bool),
+    A::new("exclusive", Bool),
+    A::new("key_options", Text),
+    A::new("comment", Text),
+    A::new("validate_certs", Bool),
+    A::new("follow", Bool),
+];
+const URI: &[A] = &[
+    A::new("url", Text).required(),
+    A::new("method", Text),
+    A::new("body", Raw),
+    A::new("body_format", Text).choices(&["raw", "json", "form-urlencoded"]),
+    A::new("headers", Raw),
+    A::new("status_code", List),
+    A::new("return_content", Bool),
+    A::new("timeout", Integer),
+    A::new("validate_certs", Bool),
+    A::new("follow_redirects", Text),
+    A::new("url_username", Text).aliases(&["user"]),
+    A::new("url_password", Text).aliases(&["password"]),
+    A::new("force_basic_auth", Bool),
+];
 const SETUP: &[A] = &[
     A::new("gather_subset", List),
     A::new("filter", List),
@@ -199,7 +272,14 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 24] = [
+static MODULES: [ModuleSpec; 31] = [
+    spec("uri", URI, false),
+    spec("user", USER, false),
+    spec("group", GROUP, false),
+    spec("authorized_key", AUTHORIZED_KEY, false),
+    spec("service", SERVICE, false),
+    spec("systemd", SERVICE, false),
+    spec("systemd_service", SERVICE, false),
     spec("apt", APT, false),
     spec("dnf", DNF, false),
     spec("yum", DNF, false),

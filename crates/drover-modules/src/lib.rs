@@ -52,6 +52,13 @@ pub async fn run(
         "wait_for" => modules::wait_for::run(&arguments, context).await,
         "apt" => modules::apt::run(&arguments, context).await,
         "dnf" | "yum" => modules::dnf::run(name, &arguments, context).await,
+        "service" | "systemd" | "systemd_service" => {
+            modules::service::run(&arguments, context).await
+        }
+        "user" => modules::user::run(&arguments, context).await,
+        "group" => modules::group::run(&arguments, context).await,
+        "authorized_key" => modules::authorized_key::run(&arguments, context).await,
+        "uri" => modules::uri::run(&arguments, context).await,
         "package" => modules::package::run(&arguments, context).await,
         "setup" | "gather_facts" => modules::setup::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).

@@ -148,10 +148,35 @@ impl Machine {
         Ok(())
     }
 
+    /// This host's own cgroups, one per hierarchy systemd uses here.
+    fn cgroups(&self) -> Vec<PathBuf> {
+        ["systemd", "unified"]
+            .iter()
+            .map(|hierarchy| Path::new("/sys/fs/cgroup").join(hierarchy))
+            .filter(|hierarchy| hierarchy.join("cgroup.procs").exists())
+            .map(|hierarchy| hierarchy.join(format!("drover-{}", self.name)))
+            .collect()
+    }
+
     fn boot(&self, engines: bool) -> Result<()> {
-        prepare_cgroups();
-        let mut nspawn = Command::new("systemd-nspawn");
+        // Each host's nspawn starts in a cgroup of its own: sharing one, the
+        // guests' systemds would manage the same `system.slice` directories
+        // and fail each other's units (status 219/CGROUP).
+        let cgroups = self.cgroups();
+        for cgroup in &cgroups {
+            for child in ["payload", "supervisor"] {
+                command::create_directory(&cgroup.join(child))?;
+            }
+        }
+        let cgroup_list: Vec<String> = cgroups.iter().map(|cgroup| text(cgroup)).collect();
+        let mut nspawn = Command::new("sh");
         nspawn
+            .args([
+                "-c",
+                "for c in $DROVER_CGROUPS; do echo $$ > \"$c/cgroup.procs\" || exit 1; done; exec systemd-nspawn \"$@\"",
+                "systemd-nspawn",
+            ])
+            .env("DROVER_CGROUPS", cgroup_list.join(" "))
             .args([
                 "--boot",
                 "--register=no",
@@ -271,6 +296,9 @@ impl Machine {
         run_quietly("ip", &["netns", "del", &self.name]);
         run_quietly("ip", &["link", "del", &self.veth()]);
         let _ = std::fs::remove_dir_all(format!("/run/systemd/nspawn/propagate/{}", self.name));
+        for cgroup in self.cgroups() {
+            remove_cgroup(&cgroup);
+        }
         let _ = std::fs::remove_dir_all(&self.directory);
     }
 
@@ -325,18 +353,21 @@ pub(crate) fn prepare_cgroups() {
     }
 }
 
-/// Removes the cgroups [`prepare_cgroups`] made, once no container uses them
-/// (a busy cgroup cannot be removed, so this never disturbs a running host).
-pub(crate) fn release_cgroups() {
-    fn remove(directory: &Path) {
-        for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
-            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                remove(&entry.path());
-            }
+/// Removes a cgroup and those below it, deepest first (a cgroup directory
+/// is removed with `rmdir`; a busy one stays, so this never disturbs a
+/// running host).
+fn remove_cgroup(directory: &Path) {
+    for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            remove_cgroup(&entry.path());
         }
-        let _ = std::fs::remove_dir(directory);
     }
+    let _ = std::fs::remove_dir(directory);
+}
+
+/// Removes the cgroups [`prepare_cgroups`] made, once nothing uses them.
+pub(crate) fn release_cgroups() {
     for name in ["payload", "supervisor"] {
-        remove(&Path::new("/sys/fs/cgroup/systemd").join(name));
+        remove_cgroup(&Path::new("/sys/fs/cgroup/systemd").join(name));
     }
 }

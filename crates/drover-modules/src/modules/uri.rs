@@ -1,0 +1,285 @@
+//! `uri`: an HTTP request made from the host (with curl), checked against
+//! the expected status codes; the body returned as text or parsed JSON.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use drover_ssh::quote;
+use serde_json::{Map, Value as Json};
+
+use crate::arguments::Arguments;
+use crate::{Error, ModuleContext, ModuleResult};
+
+const HEADERS_END: &str = "--drover-uri-headers-end--";
+
+/// The request, read from the arguments.
+pub(crate) struct Request {
+    pub(crate) url: String,
+    pub(crate) method: String,
+    pub(crate) body: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: u64,
+    pub(crate) validate_certs: bool,
+    pub(crate) follow_redirects: bool,
+    pub(crate) credentials: Option<(String, String)>,
+}
+
+impl Request {
+    fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
+        let format = arguments
+            .string("body_format")?
+            .unwrap_or_else(|| "raw".to_owned());
+        let mut headers: Vec<(String, String)> = match arguments.raw("headers") {
+            Some(Json::Object(map)) => map
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.clone(),
+                        value
+                            .as_str()
+                            .map_or_else(|| value.to_string(), str::to_owned),
+                    )
+                })
+                .collect(),
+            Some(_) => return Err(Error::Arguments("`headers` must be a mapping".to_owned())),
+            None => Vec::new(),
+        };
+        let has_header = |headers: &[(String, String)], name: &str| {
+            headers
+                .iter()
+                .any(|(header, _)| header.eq_ignore_ascii_case(name))
+        };
+        let body = match (arguments.raw("body"), format.as_str()) {
+            (None, _) => None,
+            (Some(value), "json") => {
+                if !has_header(&headers, "Content-Type") {
+                    headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+                }
+                // A string is sent as it is, already JSON; anything else is serialised.
+                Some(
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                )
+            }
+            (Some(Json::Object(map)), "form-urlencoded") => {
+                if !has_header(&headers, "Content-Type") {
+                    headers.push((
+                        "Content-Type".to_owned(),
+                        "application/x-www-form-urlencoded".to_owned(),
+                    ));
+                }
+                let mut form = String::new();
+                for (name, value) in map {
+                    if !form.is_empty() {
+                        form.push('&');
+                    }
+                    let value = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    let _ = write!(form, "{}={}", percent_encode(name), percent_encode(&value));
+                }
+                Some(form)
+            }
+            (Some(value), _) => Some(
+                value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned),
+            ),
+        };
+        let credentials = match (
+            arguments.string_of(&["url_username", "user"])?,
+            arguments.string_of(&["url_password", "password"])?,
+        ) {
+            (Some(user), password) => Some((user, password.unwrap_or_default())),
+            (None, _) => None,
+        };
+        Ok(Self {
+            url: arguments.required(&["url"])?,
+            method: arguments
+                .string("method")?
+                .unwrap_or_else(|| "GET".to_owned())
+                .to_uppercase(),
+            body,
+            headers,
+            timeout: arguments.unsigned("timeout")?.unwrap_or(30),
+            validate_certs: arguments.boolean("validate_certs", true)?,
+            follow_redirects: !matches!(
+                arguments.string("follow_redirects")?.as_deref(),
+                Some("none" | "no" | "False" | "false")
+            ),
+            credentials,
+        })
+    }
+
+    /// The curl command: headers to stdout, a marker, then the body; the
+    /// status code last. The request body comes on standard input.
+    pub(crate) fn command(&self) -> String {
+        let mut command = format!(
+            "command -v curl >/dev/null 2>&1 || {{ echo 'uri needs curl on the host' >&2; exit 127; }}\n\
+             d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT\n\
+             code=$(curl -sS -X {method} --max-time {timeout} -D \"$d/h\" -o \"$d/b\" -w '%{{http_code}}'",
+            method = quote(&self.method),
+            timeout = self.timeout,
+        );
+        if self.follow_redirects {
+            command.push_str(" -L");
+        }
+        if !self.validate_certs {
+            command.push_str(" -k");
+        }
+        for (name, value) in &self.headers {
+            let _ = write!(command, " -H {}", quote(&format!("{name}: {value}")));
+        }
+        if let Some((user, password)) = &self.credentials {
+            let _ = write!(command, " -u {}", quote(&format!("{user}:{password}")));
+        }
+        if self.body.is_some() {
+            command.push_str(" --data-binary @-");
+        }
+        let _ = write!(
+            command,
+            " {url}); rc=$?\ncat \"$d/h\" 2>/dev/null; echo {HEADERS_END}; cat \"$d/b\" 2>/dev/null; printf '\\n%s %s' \"$rc\" \"$code\"\n",
+            url = quote(&self.url)
+        );
+        command
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+}
+
+/// The response: status, headers (the last response's, after redirects) and body.
+pub(crate) struct Response {
+    pub(crate) curl_exit: i64,
+    pub(crate) status: i64,
+    pub(crate) headers: Map<String, Json>,
+    pub(crate) body: String,
+}
+
+pub(crate) fn parse(output: &str) -> Response {
+    let (rest, trailer) = output.rsplit_once('\n').unwrap_or(("", output));
+    let mut numbers = trailer
+        .split_whitespace()
+        .map(|word| word.parse::<i64>().unwrap_or(-1));
+    let curl_exit = numbers.next().unwrap_or(-1);
+    let status = numbers.next().unwrap_or(-1);
+    let (head, body) = rest
+        .split_once(&format!("{HEADERS_END}\n"))
+        .unwrap_or(("", rest));
+    // With redirects, curl writes every response's headers; keep the last.
+    let last = head
+        .split("\r\n\r\n")
+        .filter(|block| !block.trim().is_empty())
+        .last()
+        .unwrap_or_default();
+    let mut headers = Map::new();
+    for line in last.lines().skip(1) {
+        if let Some((name, value)) = line.split_once(':') {
+            headers.insert(
+                name.trim().to_lowercase().replace('-', "_"),
+                Json::from(value.trim()),
+            );
+        }
+    }
+    Response {
+        curl_exit,
+        status: if status == 0 { -1 } else { status },
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let request = Request::read(arguments)?;
+    let expected: Vec<i64> = match arguments.raw("status_code") {
+        None => vec![200],
+        Some(_) => arguments
+            .list("status_code")?
+            .iter()
+            .map(|code| code.trim().parse::<i64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::Arguments("`status_code` must be a list of numbers".to_owned()))?,
+    };
+    let return_content = arguments.boolean("return_content", false)?;
+    // Like Ansible, a GET in check mode still runs (it changes nothing); other methods do not.
+    if context.check_mode && !matches!(request.method.as_str(), "GET" | "HEAD") {
+        return Ok(
+            ModuleResult::ok().message(format!("{} {} would be sent", request.method, request.url))
+        );
+    }
+    let stdin = request.body.clone().map(Bytes::from);
+    let output = context.exec(&request.command(), stdin).await?;
+    let response = parse(&String::from_utf8_lossy(&output.stdout));
+    let mut result = ModuleResult::ok()
+        .with("status", response.status)
+        .with("url", request.url.clone())
+        .with("redirected", false);
+    for (name, value) in &response.headers {
+        result = result.with(name, value.clone());
+    }
+    let is_json = response
+        .headers
+        .get("content_type")
+        .and_then(Json::as_str)
+        .is_some_and(|kind| kind.contains("json"));
+    if return_content {
+        result = result.with("content", response.body.clone());
+    }
+    if is_json && let Ok(value) = serde_json::from_str::<Json>(&response.body) {
+        result = result.with("json", value);
+    }
+    if response.curl_exit != 0 || !expected.contains(&response.status) {
+        let reason = if response.curl_exit == 0 {
+            String::new()
+        } else {
+            format!(
+                ": Request failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        };
+        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
+        let mut failed = result;
+        failed.failed = true;
+        failed.message = Some(format!(
+            "Status code was {} and not [{}]{reason}",
+            response.status,
+            expected.join(", ")
+        ));
+        return Ok(failed);
+    }
+    Ok(result.message(format!("OK ({} bytes)", response.body.len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HEADERS_END, parse, percent_encode};
+
+    #[test]
+    fn responses_keep_the_last_headers_and_the_status() {
+        let output = format!(
+            "HTTP/1.1 301 Moved\r\nLocation: /x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{HEADERS_END}\n{{\"a\": 1}}\n0 200"
+        );
+        let response = parse(&output);
+        assert_eq!(response.status, 200);
+        assert_eq!(response.curl_exit, 0);
+        assert_eq!(response.headers["content_type"], "application/json");
+        assert!(!response.headers.contains_key("location"));
+        assert_eq!(response.body, "{\"a\": 1}");
+        let refused = parse(&format!("{HEADERS_END}\n\n7 000"));
+        assert_eq!((refused.curl_exit, refused.status), (7, -1));
+        assert_eq!(percent_encode("a b&c"), "a%20b%26c");
+    }
+}
