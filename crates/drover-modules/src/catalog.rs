@@ -248,6 +248,74 @@ const URI: &[A] = &[
     A::new("url_password", Text).aliases(&["password"]),
     A::new("force_basic_auth", Bool),
 ];
+const CRON: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("job", Text).aliases(&["value"]),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("user", Text),
+    A::new("minute", Text),
+    A::new("hour", Text),
+    A::new("day", Text).aliases(&["dom"]),
+    A::new("month", Text),
+    A::new("weekday", Text).aliases(&["dow"]),
+    A::new("special_time", Text).choices(&[
+        "annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly",
+    ]),
+    A::new("disabled", Bool),
+    A::new("env", Bool),
+    A::new("cron_file", Text),
+    A::new("backup", Bool),
+];
+const GET_URL: &[A] = &[
+    A::new("url", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("checksum", Text),
+    A::new("force", Bool),
+    A::new("timeout", Integer),
+    A::new("headers", Raw),
+    A::new("validate_certs", Bool),
+    A::new("url_username", Text).aliases(&["username"]),
+    A::new("url_password", Text).aliases(&["password"]),
+    A::new("backup", Bool),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+];
+const GIT: &[A] = &[
+    A::new("repo", Text)
+        .aliases(&["name", "repository"])
+        .required(),
+    A::new("dest", Text).required(),
+    A::new("version", Text),
+    A::new("remote", Text),
+    A::new("depth", Integer),
+    A::new("clone", Bool),
+    A::new("update", Bool),
+    A::new("force", Bool),
+    A::new("accept_hostkey", Bool),
+    A::new("single_branch", Bool),
+];
+const HOSTNAME: &[A] = &[A::new("name", Text).required(), A::new("use", Text)];
+const SYSCTL: &[A] = &[
+    A::new("name", Text).aliases(&["key"]).required(),
+    A::new("value", Text).aliases(&["val"]),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("sysctl_file", Text),
+    A::new("reload", Bool),
+    A::new("sysctl_set", Bool),
+    A::new("ignoreerrors", Bool),
+];
+const UNARCHIVE: &[A] = &[
+    A::new("src", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("remote_src", Bool),
+    A::new("creates", Text),
+    A::new("extra_opts", List),
+    A::new("keep_newer", Bool),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+];
 const SETUP: &[A] = &[
     A::new("gather_subset", List),
     A::new("filter", List),
@@ -272,7 +340,13 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 31] = [
+static MODULES: [ModuleSpec; 37] = [
+    spec("cron", CRON, false),
+    spec("get_url", GET_URL, false),
+    spec("git", GIT, false),
+    spec("hostname", HOSTNAME, false),
+    spec("sysctl", SYSCTL, false),
+    spec("unarchive", UNARCHIVE, false),
     spec("uri", URI, false),
     spec("user", USER, false),
     spec("group", GROUP, false),

@@ -59,6 +59,12 @@ pub async fn run(
         "group" => modules::group::run(&arguments, context).await,
         "authorized_key" => modules::authorized_key::run(&arguments, context).await,
         "uri" => modules::uri::run(&arguments, context).await,
+        "cron" => modules::cron::run(&arguments, context).await,
+        "get_url" => modules::get_url::run(&arguments, context).await,
+        "git" => modules::git::run(&arguments, context).await,
+        "hostname" => modules::hostname::run(&arguments, context).await,
+        "sysctl" => modules::sysctl::run(&arguments, context).await,
+        "unarchive" => modules::unarchive::run(&arguments, context).await,
         "package" => modules::package::run(&arguments, context).await,
         "setup" | "gather_facts" => modules::setup::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).

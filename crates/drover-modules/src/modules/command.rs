@@ -87,7 +87,8 @@ pub(crate) async fn run(
         Bytes::from(text)
     });
     let output = context.exec(&format!("{guard}{command}"), stdin).await?;
-    if output.success() && output.stderr == SKIPPED.as_bytes() {
+    // `ends_with`: sudo may print a warning of its own before the guard runs.
+    if output.success() && output.stderr.ends_with(SKIPPED.as_bytes()) {
         return Ok(ModuleResult::ok()
             .message("skipped, since `creates`/`removes` says it has run")
             .with("rc", 0));

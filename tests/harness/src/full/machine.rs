@@ -201,6 +201,11 @@ impl Machine {
                 .args(["--capability=all", "--system-call-filter=@keyring bpf"])
                 .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1");
         }
+        if !engines {
+            // The host has its own network namespace, so its `net.*` kernel
+            // settings are its own: let `sysctl` change them, and nothing else.
+            nspawn.env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "network");
+        }
         let log = std::fs::File::create(self.directory.join("console.log")).map_err(|source| {
             Error::Io {
                 path: self.directory.join("console.log"),

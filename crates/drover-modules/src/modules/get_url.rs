@@ -1,0 +1,145 @@
+//! `get_url`: a file downloaded on the host (with curl), verified against a
+//! checksum, and put in place atomically only when its content differs.
+
+use std::fmt::Write as _;
+
+use drover_ssh::quote;
+
+use crate::arguments::Arguments;
+use crate::remote::{path_state, set_attributes};
+use crate::{Error, ModuleContext, ModuleResult};
+
+/// `algorithm:hex` → the coreutils tool that computes it, and the digest.
+pub(crate) fn checksum_tool(checksum: &str) -> Result<(&'static str, String), Error> {
+    let (algorithm, digest) = checksum.split_once(':').ok_or_else(|| {
+        Error::Arguments(format!(
+            "`checksum` must be `algorithm:digest`, not `{checksum}`"
+        ))
+    })?;
+    let tool = match algorithm.to_ascii_lowercase().as_str() {
+        "md5" => "md5sum",
+        "sha1" => "sha1sum",
+        "sha224" => "sha224sum",
+        "sha256" => "sha256sum",
+        "sha384" => "sha384sum",
+        "sha512" => "sha512sum",
+        other => {
+            return Err(Error::Arguments(format!(
+                "`checksum` algorithm `{other}` is not supported"
+            )));
+        }
+    };
+    Ok((tool, digest.trim().to_ascii_lowercase()))
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let url = arguments.required(&["url"])?;
+    let dest = arguments.required(&["dest"])?;
+    let force = arguments.boolean("force", false)?;
+    let checksum = arguments
+        .string("checksum")?
+        .map(|text| checksum_tool(&text))
+        .transpose()?;
+    let mut fetch = format!(
+        "curl -fsSL --max-time {}",
+        arguments.unsigned("timeout")?.unwrap_or(10)
+    );
+    if !arguments.boolean("validate_certs", true)? {
+        fetch.push_str(" -k");
+    }
+    if let serde_json::Value::Object(headers) =
+        arguments.raw("headers").cloned().unwrap_or_default()
+    {
+        for (name, value) in headers {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            let _ = write!(fetch, " -H {}", quote(&format!("{name}: {value}")));
+        }
+    }
+    if let Some(user) = arguments.string("url_username")? {
+        let password = arguments.string("url_password")?.unwrap_or_default();
+        let _ = write!(fetch, " -u {}", quote(&format!("{user}:{password}")));
+    }
+    let verify = checksum.as_ref().map_or_else(String::new, |(tool, digest)| {
+        format!(
+            "sum=$({tool} \"$t\" | cut -d' ' -f1); [ \"$sum\" = {digest} ] || {{ echo \"checksum mismatch: got $sum\"; exit 1; }}\n",
+            digest = quote(digest)
+        )
+    });
+    let up_to_date = match &checksum {
+        Some((tool, digest)) => format!(
+            "[ \"$({tool} \"$dest\" | cut -d' ' -f1)\" = {} ]",
+            quote(digest)
+        ),
+        None => "true".to_owned(),
+    };
+    let script = format!(
+        "url={url}; dest={dest}\n\
+         if [ -d \"$dest\" ]; then name=${{url##*/}}; name=${{name%%\\?*}}; dest=\"$dest/$name\"; fi\n\
+         echo \"dest=$dest\"\n\
+         if [ -e \"$dest\" ] && [ {force} = no ] && {up_to_date}; then echo outcome=present; exit 0; fi\n\
+         command -v curl >/dev/null 2>&1 || {{ echo 'get_url needs curl on the host'; exit 1; }}\n\
+         t=$(mktemp \"$(dirname \"$dest\")/.drover-get_url.XXXXXX\") || exit 1\n\
+         trap 'rm -f \"$t\"' EXIT\n\
+         {fetch} -o \"$t\" \"$url\" 2>\"$t.err\" || {{ echo \"download failed: $(cat \"$t.err\")\"; rm -f \"$t.err\"; exit 1; }}\n\
+         rm -f \"$t.err\"\n\
+         {verify}\
+         if [ -e \"$dest\" ] && cmp -s \"$t\" \"$dest\"; then echo outcome=same; exit 0; fi\n\
+         if [ {check} = yes ]; then echo outcome=would-change; exit 0; fi\n\
+         if [ -e \"$dest\" ]; then chmod \"$(stat -c %a \"$dest\")\" \"$t\"; else chmod 644 \"$t\"; fi\n\
+         mv -f \"$t\" \"$dest\" && echo outcome=changed\n",
+        url = quote(&url),
+        dest = quote(&dest),
+        force = if force { "yes" } else { "no" },
+        check = if context.check_mode { "yes" } else { "no" },
+    );
+    let output = context.exec(&script, None).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let final_dest = value("dest");
+    if !output.success() || value("outcome").is_empty() {
+        let reason = stdout
+            .lines()
+            .filter(|line| !line.starts_with("dest="))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Ok(
+            ModuleResult::failed(format!("fetching {url} failed: {}", reason.trim()))
+                .with("url", url),
+        );
+    }
+    let mut result = if matches!(value("outcome").as_str(), "changed" | "would-change") {
+        ModuleResult::changed()
+    } else {
+        ModuleResult::ok()
+    };
+    let mode = arguments.mode()?;
+    let owner = arguments.string("owner")?;
+    let group = arguments.string("group")?;
+    if mode.is_some() || owner.is_some() || group.is_some() {
+        let state = path_state(context, &final_dest).await?;
+        if state.exists() {
+            result.changed |= set_attributes(
+                context,
+                &final_dest,
+                &state,
+                mode,
+                owner.as_deref(),
+                group.as_deref(),
+                false,
+            )
+            .await?;
+        }
+    }
+    Ok(result.with("dest", final_dest).with("url", url))
+}

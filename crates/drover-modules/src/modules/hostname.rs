@@ -1,0 +1,71 @@
+//! `hostname`: the host's name, both the running one and the one it boots
+//! with (`/etc/hostname`), through `hostnamectl` when systemd runs.
+
+use drover_ssh::quote;
+use serde_json::json;
+
+use crate::arguments::Arguments;
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+/// The command setting the name `name`, for the strategy `using`.
+pub(crate) fn set_command(name: &str, using: &str) -> String {
+    let name = quote(name);
+    match using {
+        "systemd" => format!("hostnamectl set-hostname {name}"),
+        _ => format!(
+            "printf '%s\\n' {name} > /etc/hostname.drover-new && mv /etc/hostname.drover-new /etc/hostname && hostname {name}"
+        ),
+    }
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let name = arguments.required(&["name"])?;
+    let using = arguments.string("use")?;
+    let query = "echo \"current=$(hostname)\"; echo \"permanent=$(cat /etc/hostname 2>/dev/null)\"; \
+                 if [ -d /run/systemd/system ] && command -v hostnamectl >/dev/null 2>&1; then echo using=systemd; else echo using=file; fi";
+    let output = context.exec(query, None).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let (current, permanent) = (value("current"), value("permanent"));
+    let using = using.unwrap_or_else(|| value("using"));
+    let facts = json!({"hostname": name.split('.').next().unwrap_or_default(), "nodename": name, "fqdn": name});
+    if current == name && permanent == name {
+        return Ok(ModuleResult::ok()
+            .with("name", name)
+            .with("ansible_facts", facts));
+    }
+    let result = ModuleResult::changed()
+        .with("name", name.clone())
+        .with("ansible_facts", facts)
+        .with_diff(
+            context.diff,
+            Diff {
+                before: format!("hostname = {current}\n"),
+                after: format!("hostname = {name}\n"),
+                before_header: "hostname".to_owned(),
+                after_header: "hostname".to_owned(),
+            },
+        );
+    if context.check_mode {
+        return Ok(result);
+    }
+    let command = set_command(&name, &using);
+    let output = context.exec(&command, None).await?;
+    if !output.success() {
+        return Ok(ModuleResult::failed(format!(
+            "setting the hostname failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(result)
+}
