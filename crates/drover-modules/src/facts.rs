@@ -58,8 +58,16 @@ kv processor_cores "$(grep -m1 '^cpu cores' /proc/cpuinfo 2>/dev/null | cut -d: 
 kv uptime_seconds "$(cut -d. -f1 /proc/uptime 2>/dev/null)"
 "#;
 
-/// The environment comes last, after this marker, NUL-separated (values may hold newlines).
-const ENVIRONMENT: &str = "\necho __drover_env__\nenv -0 2>/dev/null || env\n";
+/// The environment comes last, after this marker: for each variable a
+/// `NAME LENGTH` line, then its value (values may hold newlines, and the
+/// NUL bytes `env -0` would use do not survive the shell's command
+/// substitution). `LC_ALL=C` makes awk count bytes; the caller's own
+/// `LC_ALL` is reported before it.
+const ENVIRONMENT: &str = r#"
+echo "__drover_lc_all__=${LC_ALL-__unset__}"
+echo __drover_env__
+LC_ALL=C awk 'BEGIN { for (name in ENVIRON) if (name != "LC_ALL") printf "%s %d\n%s\n", name, length(ENVIRON[name]), ENVIRON[name] }'
+"#;
 
 /// Which groups of facts to gather, from `gather_subset` (`all`, `min`,
 /// `network`, `hardware`, and `!name` to leave one out).
@@ -78,62 +86,55 @@ impl Subset {
         hardware: true,
     };
 
-    /// Reads `gather_subset`'s names; unknown ones are an error naming them.
+    /// Reads `gather_subset`'s names; unknown ones are an error naming
+    /// them. As in Ansible, naming a subset (or `min`, or `!all`) starts
+    /// from the minimum; only negations alone start from everything.
     pub fn parse(names: &[String]) -> Result<Self, Error> {
-        let mut subset = Self::ALL;
-        let mut chosen = Self {
+        let mut added = Self {
             network: false,
             hardware: false,
         };
-        let mut any_positive = false;
+        let mut removed = Self {
+            network: false,
+            hardware: false,
+        };
+        let mut from_everything = true;
         for name in names {
             let (negated, bare) = name
                 .strip_prefix('!')
                 .map_or((false, name.as_str()), |rest| (true, rest));
-            let flags: &mut [&mut bool] = match bare {
-                "all" => &mut [&mut chosen.network, &mut chosen.hardware],
+            let target = if negated { &mut removed } else { &mut added };
+            match bare {
+                "all" if negated => from_everything = false,
+                "all" => *target = Self::ALL,
                 "network" | "interfaces" | "default_ipv4" | "all_ipv4_addresses" => {
-                    &mut [&mut chosen.network]
+                    target.network = true;
                 }
-                "hardware" | "devices" | "memory" | "processor" => &mut [&mut chosen.hardware],
+                "hardware" | "devices" | "memory" | "processor" => target.hardware = true,
                 // Part of every subset here, or not gathered by drover at all.
                 "min" | "virtual" | "facter" | "ohai" | "platform" | "distribution" | "env"
-                | "date_time" | "dns" | "user" | "pkg_mgr" | "service_mgr" | "local" => &mut [],
+                | "date_time" | "dns" | "user" | "pkg_mgr" | "service_mgr" | "local" => {}
                 other => {
                     return Err(Error::Arguments(format!(
                         "`gather_subset` has no subset `{other}`; use all, min, network or hardware"
                     )));
                 }
-            };
-            if negated {
-                if bare == "all" {
-                    subset = Self {
-                        network: false,
-                        hardware: false,
-                    };
-                }
-                for flag in flags {
-                    **flag = false;
-                }
-                if bare == "network" {
-                    subset.network = false;
-                }
-                if bare == "hardware" {
-                    subset.hardware = false;
-                }
-            } else {
-                any_positive = true;
-                for flag in flags {
-                    **flag = true;
-                }
+            }
+            if !negated {
+                from_everything = false;
             }
         }
-        if !any_positive || names.iter().any(|name| name == "all") {
-            return Ok(subset);
-        }
+        let base = if from_everything {
+            Self::ALL
+        } else {
+            Self {
+                network: false,
+                hardware: false,
+            }
+        };
         Ok(Self {
-            network: chosen.network && subset.network,
-            hardware: chosen.hardware && subset.hardware,
+            network: (base.network || added.network) && !removed.network,
+            hardware: (base.hardware || added.hardware) && !removed.hardware,
         })
     }
 
@@ -190,7 +191,10 @@ pub fn parse(output: &[u8]) -> Map<String, Json> {
     };
     let mut facts = platform_facts(&get);
     facts.extend(distribution_facts(&get));
-    facts.insert("env".to_owned(), environment_fact(environment));
+    facts.insert(
+        "env".to_owned(),
+        environment_fact(environment, &get("__drover_lc_all__")),
+    );
     facts.insert(
         "dns".to_owned(),
         json!({"nameservers": all("nameserver"), "search": all("search")}),
@@ -447,14 +451,72 @@ fn network_facts(values: &[(&str, &str)]) -> Map<String, Json> {
     facts
 }
 
-fn environment_fact(raw: &[u8]) -> Json {
-    let text = String::from_utf8_lossy(raw);
-    let separator = if text.contains('\0') { '\0' } else { '\n' };
+fn environment_fact(raw: &[u8], lc_all: &str) -> Json {
     let mut environment = Map::new();
-    for entry in text.split(separator) {
-        if let Some((name, value)) = entry.split_once('=') {
-            environment.insert(name.to_owned(), Json::from(value));
-        }
+    let mut rest = raw;
+    while let Some(end) = rest.iter().position(|byte| *byte == b'\n') {
+        let header = String::from_utf8_lossy(&rest[..end]);
+        let Some((name, length)) = header.rsplit_once(' ') else {
+            break;
+        };
+        let Ok(length) = length.parse::<usize>() else {
+            break;
+        };
+        let start = end + 1;
+        let Some(value) = rest.get(start..start + length) else {
+            break;
+        };
+        environment.insert(
+            name.to_owned(),
+            Json::from(String::from_utf8_lossy(value).into_owned()),
+        );
+        rest = rest.get(start + length + 1..).unwrap_or_default();
+    }
+    if lc_all != "__unset__" && !lc_all.is_empty() {
+        environment.insert("LC_ALL".to_owned(), Json::from(lc_all));
     }
     Json::Object(environment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Subset, parse};
+
+    #[test]
+    fn environment_values_keep_their_newlines_and_backslashes() {
+        let output = b"hostname=web1\n__drover_lc_all__=__unset__\n__drover_env__\nHOME 5\n/root\nSCRIPT 17\nline one\nline\\two\n";
+        let facts = parse(output);
+        assert_eq!(facts["env"]["HOME"], "/root");
+        assert_eq!(facts["env"]["SCRIPT"], "line one\nline\\two");
+        assert!(facts["env"].get("LC_ALL").is_none());
+        assert_eq!(facts["hostname"], "web1");
+    }
+
+    #[test]
+    fn subsets_add_and_remove_groups() {
+        let names = |list: &[&str]| {
+            list.iter()
+                .map(|name| (*name).to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(Subset::parse(&[]).unwrap(), Subset::ALL);
+        let minimal = Subset::parse(&names(&["min"])).unwrap();
+        assert!(!minimal.network && !minimal.hardware);
+        let network = Subset::parse(&names(&["!all", "network"])).unwrap();
+        assert!(network.network && !network.hardware);
+        let no_hardware = Subset::parse(&names(&["all", "!hardware"])).unwrap();
+        assert!(no_hardware.network && !no_hardware.hardware);
+        assert!(Subset::parse(&names(&["everything"])).is_err());
+    }
+
+    #[test]
+    fn debian_output_becomes_ansible_facts() {
+        let facts = parse(b"hostname=web1\nos_id=debian\nos_version=12\ndebian_version=12.7\nos_codename=bookworm\npkg_mgr=apt-get\nservice_mgr=systemd\nmemtotal_kb=2048000\nprocessor_vcpus=2\n");
+        assert_eq!(facts["os_family"], "Debian");
+        assert_eq!(facts["distribution_version"], "12.7");
+        assert_eq!(facts["distribution_major_version"], "12");
+        assert_eq!(facts["pkg_mgr"], "apt");
+        assert_eq!(facts["processor_vcpus"], 2);
+        assert_eq!(facts["memtotal_mb"], 2000);
+    }
 }

@@ -214,11 +214,12 @@ pub(crate) async fn run(
             .map_err(|_| Error::Arguments("`status_code` must be a list of numbers".to_owned()))?,
     };
     let return_content = arguments.boolean("return_content", false)?;
-    // Like Ansible, a GET in check mode still runs (it changes nothing); other methods do not.
-    if context.check_mode && !matches!(request.method.as_str(), "GET" | "HEAD") {
-        return Ok(
-            ModuleResult::ok().message(format!("{} {} would be sent", request.method, request.url))
-        );
+    // As in Ansible, `uri` does not run in check mode: a request may change
+    // the remote side, and a GET may depend on changes check mode skipped.
+    if context.check_mode {
+        let mut result = ModuleResult::ok().message("skipped: uri does not run in check mode");
+        result.skipped = true;
+        return Ok(result);
     }
     let stdin = request.body.clone().map(Bytes::from);
     let output = context.exec(&request.command(), stdin).await?;

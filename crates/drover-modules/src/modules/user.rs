@@ -411,7 +411,7 @@ mod tests {
         wanted.comment = Some("Deploy user; ok".to_owned());
         assert_eq!(
             plan(&wanted, None).as_deref(),
-            Some("useradd -G sudo,adm -s /bin/bash -c 'Deploy user; ok' -m deploy")
+            Some("useradd -G 'sudo,adm' -s /bin/bash -c 'Deploy user; ok' -m deploy")
         );
     }
 
