@@ -232,12 +232,24 @@ impl Machine {
     /// Waits until sshd answers and systemd has finished booting.
     pub(crate) fn wait_until_booted(&self, client_key: &Path, deadline: Instant) -> Result<()> {
         let socket = std::net::SocketAddr::from((self.address(), 22));
+        // While nspawn execs, its command line reads empty for a moment: only
+        // a process gone for a second has really died.
+        let mut gone_since: Option<Instant> = None;
         while std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(300)).is_err() {
-            if Instant::now() > deadline || self.pid().is_none() {
+            gone_since = match (self.pid(), gone_since) {
+                (Some(_), _) => None,
+                (None, None) => Some(Instant::now()),
+                (None, since) => since,
+            };
+            let died = gone_since.is_some_and(|since| since.elapsed() > Duration::from_secs(1));
+            if Instant::now() > deadline || died {
+                // The bed is removed after a failed start: keep the log's end in the error.
+                let log = command::read(&self.directory.join("console.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
                 return Err(Error::Timeout(format!(
-                    "{} did not open port 22 (see {})",
+                    "{} did not open port 22; the end of its console:\n{}",
                     self.name,
-                    self.directory.join("console.log").display()
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 )));
             }
             std::thread::sleep(Duration::from_millis(200));

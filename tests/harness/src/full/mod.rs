@@ -118,8 +118,14 @@ impl FullBed {
             inventory: directory.join("hosts.ini"),
             detached: false,
         };
-        // From here on, dropping `bed` on an error tears everything down.
-        bed.start(options, &lower)?;
+        // From here on, dropping `bed` on an error tears everything down,
+        // unless `DROVER_TESTBED_KEEP_FAILED` asks to keep it for a look.
+        if let Err(error) = bed.start(options, &lower) {
+            if std::env::var_os("DROVER_TESTBED_KEEP_FAILED").is_some() {
+                bed.detached = true;
+            }
+            return Err(error);
+        }
         Ok(bed)
     }
 
