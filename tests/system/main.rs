@@ -146,6 +146,31 @@ fn issue_5_full_hosts_are_provisioned_and_stay_converged() {
     become_works_with_a_sudo_password(&bed);
     ansible_finds_the_same_state(&bed);
     system_modules_converge_and_stay_converged(&bed);
+    let directory = bed.directory.clone();
+    drop(bed);
+    down_leaves_nothing_behind(&directory);
+}
+
+fn down_leaves_nothing_behind(directory: &Path) {
+    assert!(!directory.exists(), "the bed's directory is gone");
+    let mounts = std::fs::read_to_string("/proc/mounts").expect("mounts");
+    assert!(
+        !mounts.contains(&directory.display().to_string()),
+        "no overlay stays mounted"
+    );
+    let namespaces = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip runs");
+    assert!(
+        !text(&namespaces.stdout).contains("dv-"),
+        "no network namespace stays"
+    );
+    let bridge = Command::new("ip")
+        .args(["link", "show", "drover0"])
+        .output()
+        .expect("ip runs");
+    assert!(!bridge.status.success(), "the bridge is gone");
 }
 
 fn facts_match_what_the_hosts_report(bed: &FullBed) {
@@ -444,4 +469,6 @@ fn system_modules_converge_and_stay_converged(bed: &FullBed) {
         );
     }
     assert_eq!(results(&repair, "the ops group")[0]["status"], "ok");
+    assert!(on_host(bed, host, "id mallory 2>&1 || true").contains("no such user"));
+    on_host(bed, "dv-3", "mv /usr/bin/python3.hidden /usr/bin/python3");
 }
