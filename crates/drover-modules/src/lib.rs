@@ -14,6 +14,7 @@ pub mod facts;
 mod modules;
 mod packages;
 mod remote;
+mod tar_header;
 
 pub use catalog::ModuleCatalog;
 pub use context::{Diff, ModuleContext, ModuleResult};

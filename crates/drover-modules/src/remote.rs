@@ -48,36 +48,113 @@ pub(crate) async fn path_state(
     context: &ModuleContext<'_>,
     path: &str,
 ) -> Result<PathState, Error> {
-    Ok(path_state_and_content(context, path, false).await?.0)
+    Ok(query_path(context, path, Detail::Checksum).await?.0)
+}
+
+/// Like [`path_state`], without the checksum (one command fewer on the host).
+pub(crate) async fn path_metadata(
+    context: &ModuleContext<'_>,
+    path: &str,
+) -> Result<PathState, Error> {
+    Ok(query_path(context, path, Detail::Metadata).await?.0)
 }
 
 /// Marks where a file's content starts in the query's output.
 const CONTENT_MARKER: &str = "--drover-content--";
 
+/// Marks where `tar`'s stream starts in the query's output.
+const TAR_MARKER: &str = "--drover-tar--";
+
+/// How much a path query asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Metadata,
+    Checksum,
+    /// A regular file's metadata and content through one `tar` process.
+    Content,
+    /// The same through `stat` and `cat`, where `tar`'s stream cannot be read.
+    ContentByCat,
+}
+
 /// Queries `path` and, when `with_content`, reads a regular file's content,
-/// all in one round trip.
+/// all in one round trip. With the content at hand its checksum is computed
+/// here rather than by `sha1sum` on the host.
 pub(crate) async fn path_state_and_content(
     context: &ModuleContext<'_>,
     path: &str,
     with_content: bool,
 ) -> Result<(PathState, Option<String>), Error> {
-    let content = if with_content {
+    let detail = if with_content {
+        Detail::Content
+    } else {
+        Detail::Checksum
+    };
+    query_path(context, path, detail).await
+}
+
+async fn query_path(
+    context: &ModuleContext<'_>,
+    path: &str,
+    detail: Detail,
+) -> Result<(PathState, Option<String>), Error> {
+    let file_part = match detail {
+        Detail::Checksum => "sha1sum \"$p\"",
+        _ => "echo",
+    };
+    let content = if detail == Detail::ContentByCat {
         format!("; if [ \"$t\" = file ]; then echo {CONTENT_MARKER}; cat -- \"$p\"; fi")
     } else {
         String::new()
     };
+    let metadata = format!(
+        "stat -c '%a %U %G %s' \"$p\"; \
+         if [ \"$t\" = file ]; then {file_part}; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}"
+    );
+    let metadata = if detail == Detail::Content {
+        format!(
+            "if [ \"$t\" = file ]; then echo {TAR_MARKER}; tar -b 1 -cf - -- \"$p\" 2>/dev/null; else {metadata}; fi"
+        )
+    } else {
+        metadata
+    };
     let script = format!(
         "p={path}; if [ -L \"$p\" ]; then t=link; elif [ -d \"$p\" ]; then t=directory; \
          elif [ -f \"$p\" ]; then t=file; elif [ -e \"$p\" ]; then t=other; else echo absent; exit 0; fi; \
-         echo \"$t\"; stat -c '%a %U %G %s' \"$p\"; \
-         if [ \"$t\" = file ]; then sha1sum \"$p\"; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}",
+         echo \"$t\"; {metadata}",
         path = quote(path)
     );
     let output = context.exec(&script, None).await?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (head, body) = match text.split_once(&format!("{CONTENT_MARKER}\n")) {
-        Some((head, body)) => (head.to_owned(), Some(body.to_owned())),
-        None => (text.into_owned(), None),
+    let tar_marker = format!("file\n{TAR_MARKER}\n");
+    if detail == Detail::Content && output.stdout.starts_with(tar_marker.as_bytes()) {
+        let Some(file) = crate::tar_header::first_file(&output.stdout[tar_marker.len()..]) else {
+            // No tar here, or one whose stream drover cannot read: two processes instead.
+            return Box::pin(query_path(context, path, Detail::ContentByCat)).await;
+        };
+        let state = PathState {
+            kind: "file".to_owned(),
+            mode: file.mode,
+            owner: file.owner,
+            group: file.group,
+            size: file.content.len() as u64,
+            checksum: Some(checksum(file.content)),
+            target: None,
+        };
+        return Ok((
+            state,
+            Some(String::from_utf8_lossy(file.content).into_owned()),
+        ));
+    }
+    let marker = format!("{CONTENT_MARKER}\n");
+    let (head, body) = match output
+        .stdout
+        .windows(marker.len())
+        .position(|window| window == marker.as_bytes())
+    {
+        Some(at) => (
+            String::from_utf8_lossy(&output.stdout[..at]).into_owned(),
+            Some(&output.stdout[at + marker.len()..]),
+        ),
+        None => (String::from_utf8_lossy(&output.stdout).into_owned(), None),
     };
     let mut lines = head.lines();
     let kind = lines.next().unwrap_or("absent").trim().to_owned();
@@ -98,17 +175,24 @@ pub(crate) async fn path_state_and_content(
         owner: stat.get(1).copied().unwrap_or_default().to_owned(),
         group: stat.get(2).copied().unwrap_or_default().to_owned(),
         size: stat.get(3).and_then(|size| size.parse().ok()).unwrap_or(0),
-        // `sha1sum` prints `HASH  PATH`.
-        checksum: (kind == "file").then(|| {
-            last.split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        }),
+        // `sha1sum` prints `HASH  PATH`; with the content here, it is hashed here.
+        checksum: match (kind.as_str(), detail, body) {
+            ("file", Detail::Content | Detail::ContentByCat, Some(body)) => Some(checksum(body)),
+            ("file", Detail::Checksum, _) => Some(
+                last.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            _ => None,
+        },
         target: (kind == "link").then_some(last),
         kind,
     };
-    Ok((state, body))
+    Ok((
+        state,
+        body.map(|body| String::from_utf8_lossy(body).into_owned()),
+    ))
 }
 
 /// SHA-1 of bytes, as `sha1sum` prints it.

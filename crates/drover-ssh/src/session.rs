@@ -124,25 +124,20 @@ impl HostSession {
             Some((directory, _)) => directory.to_owned(),
             None => ".".to_owned(),
         };
-        // Small files travel inside the command, base64-encoded, so that they
-        // can go through the long-lived shell; larger ones stream on stdin.
         let inline = data.len() <= INLINE_UPLOAD_LIMIT;
-        let fill = if inline {
-            format!(
-                "printf '%s' {} | base64 -d > \"$tmp\"",
-                base64::engine::general_purpose::STANDARD.encode(&data)
-            )
+        let script = if inline {
+            inline_upload_script(&data, &directory, options.mode)
         } else {
-            "cat > \"$tmp\"".to_owned()
+            let mut script = format!(
+                "umask 077; tmp=$(mktemp {template}) || exit 1; trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\" || exit 1",
+                template = quote(&format!("{directory}/.drover.XXXXXXXX")),
+            );
+            if let Some(mode) = options.mode {
+                let _ = write!(script, " && chmod {mode:o} \"$tmp\"");
+            }
+            script
         };
-        let mut script = format!(
-            "umask 077; tmp=$(mktemp {template}) || exit 1; \
-             trap 'rm -f \"$tmp\"' EXIT; {fill} || exit 1",
-            template = quote(&format!("{directory}/.drover.XXXXXXXX")),
-        );
-        if let Some(mode) = options.mode {
-            let _ = write!(script, " && chmod {mode:o} \"$tmp\"");
-        }
+        let mut script = script;
         if let Some(owner) = &options.owner {
             let _ = write!(script, " && chown {} \"$tmp\"", quote(owner));
         }
@@ -184,4 +179,40 @@ impl HostSession {
             connection.close().await;
         }
     }
+}
+
+/// The script writing a small file through the long-lived shell with as few
+/// programs as possible, since each costs the host a fork and an exec: the
+/// temporary file gets an unpredictable name and is created exclusively
+/// (`set -C`, so nothing planted there is followed), with the final mode
+/// through the umask when the mode allows it; UTF-8 text is written by the
+/// `printf` builtin, anything else through `base64 -d`. Only `mv` (and
+/// `chmod` for executable modes) remain.
+fn inline_upload_script(data: &[u8], directory: &str, mode: Option<u32>) -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // `RandomState` is seeded randomly per process: the names cannot be guessed.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let name = format!("{directory}/.drover.{:016x}", hasher.finish());
+    // Without a mode, a new file is private, as `mktemp` would make it.
+    let mode = mode.unwrap_or(0o600);
+    // A file made by `>` gets 0666 less the umask: any mode without execute
+    // or special bits comes out exactly.
+    let (umask, chmod) = if mode & 0o7111 == 0 {
+        (0o777 & !mode, String::new())
+    } else {
+        (0o077, format!(" && chmod {mode:o} \"$tmp\""))
+    };
+    let fill = match std::str::from_utf8(data) {
+        Ok(text) if !text.contains('\0') => format!("printf '%s' {} > \"$tmp\"", quote(text)),
+        _ => format!(
+            "printf '%s' {} | base64 -d > \"$tmp\"",
+            base64::engine::general_purpose::STANDARD.encode(data)
+        ),
+    };
+    format!(
+        "umask {umask:03o}; set -C; tmp={tmp}; trap 'rm -f \"$tmp\"' EXIT; {fill} || exit 1; set +C{chmod}",
+        tmp = quote(&name)
+    )
 }

@@ -102,13 +102,15 @@ impl PersistentShell {
     pub(crate) async fn run(&mut self, command: &str) -> Result<ExecOutput, ShellError> {
         self.counter += 1;
         let mark = format!("{}{}", self.marker, self.counter);
-        // `x` and the status follow the output inside the substitution, so
-        // that trailing newlines survive it; the command runs in a subshell
-        // of its own, so that neither `exit` nor a syntax error ends more
-        // than the command.
+        // The command's output streams straight to the channel (no command
+        // substitution: that would cost a fork and drop NUL bytes), then a
+        // newline and the marker with the status; the controller strips that
+        // one newline. The command runs in a subshell of its own, so that
+        // neither `exit` nor a syntax error ends more than the command, and
+        // without the framing's own variables, as if it ran by `sh -c`.
         let framed = format!(
-            "o=$( (eval {command}) 2>\"$d/e\" </dev/null; printf 'x%d' \"$?\"); r=${{o##*x}}; o=${{o%x*}}; \
-             printf '%s\\n{mark} %s\\n' \"$o\" \"$r\"; if [ -s \"$d/e\" ]; then cat \"$d/e\"; fi; printf '\\n{mark}E\\n'\n",
+            "(unset d r; eval {command}) 2>\"$d/e\" </dev/null; r=$?; printf '\\n{mark} %s\\n' \"$r\"; \
+             if [ -s \"$d/e\" ]; then cat \"$d/e\"; fi; printf '\\n{mark}E\\n'\n",
             command = quote(command)
         );
         self.send(&framed).await.map_err(ShellError::Unavailable)?;

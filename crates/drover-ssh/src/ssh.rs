@@ -192,6 +192,13 @@ impl SshConnection {
         {
             return Ok(output);
         }
+        // A command meant for the long-lived `/bin/sh` keeps POSIX shell
+        // semantics on a channel of its own, whatever the login shell is.
+        let command = if request.reuse_shell && stdin.is_none() {
+            format!("/bin/sh -c {}", crate::quote(&command))
+        } else {
+            command
+        };
         self.exec_on_channel(command, stdin, request.timeout).await
     }
 

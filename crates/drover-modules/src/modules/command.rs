@@ -21,12 +21,17 @@ pub(crate) async fn run(
     let text = arguments.string_of(&["_raw_params", "cmd"])?;
     let command = match (module, text, argv.is_empty()) {
         ("raw", Some(text), _) => text,
-        ("shell", Some(text), _) => {
-            let shell = arguments
-                .string("executable")?
-                .unwrap_or_else(|| "/bin/sh".to_owned());
-            format!("{} -c {}", quote(&shell), quote(&text))
-        }
+        // Without stdin the text goes through the long-lived `/bin/sh`
+        // itself (one process fewer on the host); another shell, or a
+        // command reading stdin, gets a shell of its own.
+        ("shell", Some(text), _) => match arguments.string("executable")? {
+            None if arguments.string("stdin")?.is_none() => text,
+            executable => format!(
+                "{} -c {}",
+                quote(executable.as_deref().unwrap_or("/bin/sh")),
+                quote(&text)
+            ),
+        },
         ("command", Some(text), _) => shlex::split(&text)
             .ok_or_else(|| {
                 Error::Arguments(format!(
@@ -77,7 +82,9 @@ pub(crate) async fn run(
         return Ok(result);
     }
     let command = match arguments.string("chdir")? {
-        Some(directory) => format!("cd {} && {command}", quote(&directory)),
+        // Braces, and a newline before the closing one: the command may be a
+        // whole script, ending in a comment.
+        Some(directory) => format!("cd {} && {{ {command}\n}}", quote(&directory)),
         None => command,
     };
     let stdin = arguments.string("stdin")?.map(|mut text| {

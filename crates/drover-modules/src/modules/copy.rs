@@ -67,6 +67,9 @@ pub(crate) async fn run(
     .await
 }
 
+/// Files up to this size are compared by content rather than by checksum.
+const SMALL_FILE: usize = 64 * 1024;
+
 /// Writes `content` to `destination` if it differs, then sets mode, owner and group.
 ///
 /// One round trip to look (two when the destination is a directory), one
@@ -79,15 +82,17 @@ pub(crate) async fn put(
     source_name: Option<&str>,
 ) -> Result<ModuleResult, Error> {
     let mut destination = destination.to_owned();
-    let (mut state, mut before) =
-        path_state_and_content(context, &destination, context.diff).await?;
+    // A small file is compared by reading the destination whole: one process
+    // on the host (`tar`) rather than two (`stat`, `sha1sum`).
+    let read_whole = context.diff || content.len() <= SMALL_FILE;
+    let (mut state, mut before) = path_state_and_content(context, &destination, read_whole).await?;
     if state.kind == "directory" {
         destination = format!(
             "{}/{}",
             destination.trim_end_matches('/'),
             source_name.unwrap_or("content")
         );
-        (state, before) = path_state_and_content(context, &destination, context.diff).await?;
+        (state, before) = path_state_and_content(context, &destination, read_whole).await?;
     }
     let attributes = Attributes::from_arguments(arguments)?;
     let wanted = checksum(&content);

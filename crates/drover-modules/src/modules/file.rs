@@ -5,7 +5,7 @@ use drover_ssh::quote;
 use crate::arguments::Arguments;
 use std::fmt::Write as _;
 
-use crate::remote::{path_state, set_attributes};
+use crate::remote::{path_metadata, set_attributes};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
@@ -13,7 +13,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let path = arguments.required(&["path", "dest", "name"])?;
-    let state = path_state(context, &path).await?;
+    let state = path_metadata(context, &path).await?;
     let wanted = match arguments.string("state")? {
         Some(state) => state,
         None if arguments.string("src")?.is_some() => "link".to_owned(),
