@@ -17,7 +17,7 @@ export DROVER_TESTBED_STATE=/tmp/drover-bench-playbook
 trap '"$testbed" down >/dev/null 2>&1 || true' EXIT
 seconds() { local start end; start=$(date +%s.%N); "$@" >/tmp/drover-bench.log 2>&1 || { echo "FAILED: $*" >&2; tail -20 /tmp/drover-bench.log >&2; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
 
-printf '%-6s %-10s %9s %9s %14s %14s\n' hosts tool first_s second_s "first/floor" "vs drover(1st)"
+printf '%-6s %-10s %9s %9s %12s %15s %15s\n' hosts tool first_s second_s "first/floor" "vs drover(1st)" "vs drover(2nd)"
 for count in "${counts[@]}"; do
     directory=$("$testbed" up "$count")
     inventory=$directory/hosts.ini
@@ -68,7 +68,7 @@ SCRIPT
     f1=$(seconds floor)
     f2=$(seconds floor)
 
-    row() { printf '%-6s %-10s %9.2f %9.2f %14.2f %14.1f\n' "$count" "$1" "$2" "$3" "$(echo "$2 / $f1" | bc -l)" "$(echo "$2 / $d1" | bc -l)"; }
+    row() { printf '%-6s %-10s %9.2f %9.2f %12.2f %15.1f %15.1f\n' "$count" "$1" "$2" "$3" "$(echo "$2 / $f1" | bc -l)" "$(echo "$2 / $d1" | bc -l)" "$(echo "$3 / $d2" | bc -l)"; }
     row drover "$d1" "$d2"; row ansible "$a1" "$a2"; row pyinfra "$p1" "$p2"; row floor "$f1" "$f2"
 
     # The files drover leaves are the files Ansible leaves (content and mode; not the stamp's time).
