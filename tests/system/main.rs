@@ -10,6 +10,7 @@
 
 #![allow(clippy::print_stderr)]
 
+mod containers;
 mod sysv;
 
 use std::path::{Path, PathBuf};
@@ -115,7 +116,10 @@ fn on_host(bed: &FullBed, host: &str, command: &str) -> String {
     result["stdout"].as_str().unwrap_or_default().to_owned()
 }
 
-fn start_bed() -> Option<FullBed> {
+/// Only one full bed runs at a time (its bridge and addresses are fixed).
+static FULL_BED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn start_bed(options: Options) -> Option<FullBed> {
     if let Some(reason) = FullBed::unsupported_reason() {
         assert!(
             std::env::var_os("DROVER_REQUIRE_FULL_HOSTS").is_none(),
@@ -124,21 +128,20 @@ fn start_bed() -> Option<FullBed> {
         eprintln!("skipped: {reason}");
         return None;
     }
-    Some(
-        FullBed::up(
-            &FullBed::default_directory(),
-            Options {
-                count: 3,
-                engines: false,
-            },
-        )
-        .expect("three full hosts start"),
-    )
+    Some(FullBed::up(&FullBed::default_directory(), options).expect("the full hosts start"))
 }
 
 #[test]
 fn issue_5_full_hosts_are_provisioned_and_stay_converged() {
-    let Some(bed) = start_bed() else { return };
+    let _one_bed_at_a_time = FULL_BED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(bed) = start_bed(Options {
+        count: 3,
+        engines: false,
+    }) else {
+        return;
+    };
     facts_match_what_the_hosts_report(&bed);
     provisioning_changes_then_changes_nothing(&bed);
     check_mode_shows_the_template_diff_and_changes_nothing(&bed);

@@ -302,6 +302,10 @@ async fn run_item(
             return finish(task, host, scope, environment, outcome);
         };
         let outcome = finish(task, host, scope, environment, outcome);
+        // A module that skipped (check mode, `creates`) has nothing to retry.
+        if outcome.status == Status::Skipped {
+            return outcome;
+        }
         let register = task.register.clone().unwrap_or_else(|| "result".to_owned());
         let mut layer = Vars::new();
         layer.insert(register, outcome.result.clone());

@@ -316,6 +316,30 @@ const UNARCHIVE: &[A] = &[
     ATTRIBUTES[1],
     ATTRIBUTES[2],
 ];
+const CONTAINER: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("image", Text),
+    A::new("state", Text).choices(&["started", "stopped", "present", "absent"]),
+    A::new("ports", List).aliases(&["published_ports", "publish"]),
+    A::new("env", Raw),
+    A::new("volumes", List),
+    A::new("command", Raw),
+    A::new("restart_policy", Text),
+    A::new("labels", Raw),
+    A::new("network", Text).aliases(&["network_mode"]),
+    A::new("healthcheck", Raw),
+    A::new("pull", Text).choices(&["always", "missing", "never"]),
+    A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+    A::new("stop_timeout", Integer),
+];
+const CONTAINER_IMAGE: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("source", Text).choices(&["pull", "load"]),
+    A::new("load_path", Text),
+    A::new("force", Bool),
+    A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+];
 const SETUP: &[A] = &[
     A::new("gather_subset", List),
     A::new("filter", List),
@@ -340,7 +364,13 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 37] = [
+static MODULES: [ModuleSpec; 43] = [
+    spec("container", CONTAINER, false),
+    spec("docker_container", CONTAINER, false),
+    spec("podman_container", CONTAINER, false),
+    spec("container_image", CONTAINER_IMAGE, false),
+    spec("docker_image", CONTAINER_IMAGE, false),
+    spec("podman_image", CONTAINER_IMAGE, false),
     spec("cron", CRON, false),
     spec("get_url", GET_URL, false),
     spec("git", GIT, false),

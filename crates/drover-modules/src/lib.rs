@@ -66,6 +66,12 @@ pub async fn run(
         "hostname" => modules::hostname::run(&arguments, context).await,
         "sysctl" => modules::sysctl::run(&arguments, context).await,
         "unarchive" => modules::unarchive::run(&arguments, context).await,
+        "container" | "docker_container" | "podman_container" => {
+            modules::container::run(name, &arguments, context).await
+        }
+        "container_image" | "docker_image" | "podman_image" => {
+            modules::container_image::run(name, &arguments, context).await
+        }
         "package" => modules::package::run(&arguments, context).await,
         "setup" | "gather_facts" => modules::setup::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).

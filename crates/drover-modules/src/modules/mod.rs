@@ -5,6 +5,8 @@ pub(crate) mod assert;
 pub(crate) mod authorized_key;
 pub(crate) mod blockinfile;
 pub(crate) mod command;
+pub(crate) mod container;
+pub(crate) mod container_image;
 pub(crate) mod copy;
 pub(crate) mod cron;
 pub(crate) mod debug;

@@ -8,6 +8,8 @@
 //! testbed status      list the hosts and whether they run
 //! testbed inventory   print the inventory
 //! testbed down        stop every host and remove all the bed made
+//! testbed images DIR  build drover/app:1, :2 (healthy) and :3 (failing /healthz)
+//!                     as `docker save` archives in DIR
 //! ```
 //!
 //! `light` hosts (the default) are one real sshd per loopback address.
@@ -25,7 +27,7 @@ use std::process::{Command, ExitCode};
 use drover_test_harness::TestBed;
 use drover_test_harness::full::{FullBed, Options};
 
-const USAGE: &str = "usage: testbed up N [--kind light|full] [--engines] | prepare [--engines] | status | inventory | down";
+const USAGE: &str = "usage: testbed up N [--kind light|full] [--engines] | prepare [--engines] | status | inventory | images DIR | down";
 
 fn state_file() -> PathBuf {
     std::env::var_os("DROVER_TESTBED_STATE")
@@ -142,6 +144,16 @@ fn main() -> ExitCode {
         ["up", rest @ ..] => up(rest).map(|directory| println!("{}", directory.display())),
         ["prepare", rest @ ..] => {
             FullBed::prepare(rest.contains(&"--engines")).map_err(|error| error.to_string())
+        }
+        ["images", directory] => {
+            let directory = PathBuf::from(directory);
+            [(1, true), (2, true), (3, false)]
+                .into_iter()
+                .try_for_each(|(version, healthy)| {
+                    drover_test_harness::full::app_image(&directory, version, healthy)
+                        .map(|archive| println!("{}", archive.display()))
+                })
+                .map_err(|error| error.to_string())
         }
         ["down"] => {
             down();

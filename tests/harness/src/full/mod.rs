@@ -13,6 +13,7 @@
 
 mod base;
 mod command;
+mod image;
 mod machine;
 mod network;
 
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 pub use command::Error;
 use command::{Result, text, write};
+pub use image::app_image;
 use machine::{HostSetup, Machine};
 
 use crate::{SUDO_PASSWORD, SUDO_USER, TEST_USER};

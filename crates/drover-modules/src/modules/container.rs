@@ -1,0 +1,529 @@
+//! `container` (and `docker_container`, `podman_container`): a container in
+//! the state asked for, through the docker or podman CLI on the host.
+//!
+//! The wanted configuration is written, as JSON, into a label of the
+//! container (`drover.spec`). A container is left alone when that label and
+//! its image match what is asked, and recreated when either differs, which
+//! works the same for docker and podman whatever their `inspect` layouts.
+//! Every (re)creation records a release in `/var/lib/drover/releases/NAME.json`
+//! (the current and previous image, configuration, time and deployer), for
+//! `drover rollout status` and `undo`.
+
+use std::fmt::Write as _;
+
+use drover_ssh::quote;
+use serde_json::{Map, Value as Json, json};
+
+use crate::arguments::Arguments;
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+const SPEC_LABEL: &str = "drover.spec";
+const RELEASES: &str = "/var/lib/drover/releases";
+
+/// What the container should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Spec {
+    pub(crate) name: String,
+    pub(crate) image: String,
+    pub(crate) state: String,
+    pub(crate) pull: String,
+    /// Seconds a container gets to stop before it is killed.
+    pub(crate) stop_timeout: u64,
+    /// Everything that shapes the container, as it is stored in the label.
+    pub(crate) configuration: Json,
+}
+
+impl Spec {
+    pub(crate) fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
+        let name = arguments.required(&["name"])?;
+        let state = arguments
+            .string("state")?
+            .unwrap_or_else(|| "started".to_owned());
+        if !["started", "stopped", "present", "absent"].contains(&state.as_str()) {
+            return Err(Error::Arguments(format!(
+                "`state` must be started, stopped, present or absent, not `{state}`"
+            )));
+        }
+        let image = arguments.string("image")?.unwrap_or_default();
+        if image.is_empty() && state != "absent" {
+            return Err(Error::Arguments(
+                "`container` needs `image` unless `state` is absent".to_owned(),
+            ));
+        }
+        let mapping = |name: &str| -> Map<String, Json> {
+            match arguments.raw(name) {
+                Some(Json::Object(map)) => map
+                    .iter()
+                    .map(|(key, value)| {
+                        let text = value
+                            .as_str()
+                            .map_or_else(|| value.to_string(), str::to_owned);
+                        (key.clone(), Json::from(text))
+                    })
+                    .collect(),
+                _ => Map::new(),
+            }
+        };
+        let mut ports = arguments.list("ports")?;
+        ports.extend(arguments.list("published_ports")?);
+        ports.extend(arguments.list("publish")?);
+        let command = match arguments.raw("command") {
+            Some(Json::Array(words)) => words
+                .iter()
+                .map(|word| {
+                    word.as_str()
+                        .map_or_else(|| word.to_string(), str::to_owned)
+                })
+                .collect(),
+            Some(Json::String(text)) => shlex::split(text)
+                .ok_or_else(|| Error::Arguments(format!("cannot split the command `{text}`")))?,
+            _ => Vec::new(),
+        };
+        let configuration = json!({
+            "image": image,
+            "ports": ports,
+            "env": mapping("env"),
+            "volumes": arguments.list("volumes")?,
+            "command": command,
+            "restart_policy": arguments.string("restart_policy")?.unwrap_or_default(),
+            "labels": mapping("labels"),
+            "network": arguments.string_of(&["network", "network_mode"])?.unwrap_or_default(),
+            "healthcheck": arguments.raw("healthcheck").cloned().unwrap_or(Json::Null),
+        });
+        Ok(Self {
+            name,
+            image,
+            state,
+            pull: arguments
+                .string("pull")?
+                .unwrap_or_else(|| "missing".to_owned()),
+            stop_timeout: arguments.unsigned("stop_timeout")?.unwrap_or(10),
+            configuration,
+        })
+    }
+
+    /// `run -d` (started) or `create` (present, stopped) with every option.
+    pub(crate) fn create_command(&self, runtime: &str) -> String {
+        let verb = if self.state == "started" {
+            "run -d"
+        } else {
+            "create"
+        };
+        let mut command = format!("{runtime} {verb} --name {}", quote(&self.name));
+        let _ = write!(
+            command,
+            " --label {}",
+            quote(&format!("{SPEC_LABEL}={}", self.configuration))
+        );
+        let configuration = &self.configuration;
+        let strings = |key: &str| -> Vec<String> {
+            configuration[key]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|item| item.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for (flag, key) in [("-p", "ports"), ("-v", "volumes")] {
+            for value in strings(key) {
+                let _ = write!(command, " {flag} {}", quote(&value));
+            }
+        }
+        for (flag, key) in [("-e", "env"), ("--label", "labels")] {
+            if let Some(map) = configuration[key].as_object() {
+                for (name, value) in map {
+                    let _ = write!(
+                        command,
+                        " {flag} {}",
+                        quote(&format!("{name}={}", value.as_str().unwrap_or_default()))
+                    );
+                }
+            }
+        }
+        for (flag, key) in [("--restart", "restart_policy"), ("--network", "network")] {
+            if let Some(value) = configuration[key]
+                .as_str()
+                .filter(|value| !value.is_empty())
+            {
+                let _ = write!(command, " {flag} {}", quote(value));
+            }
+        }
+        if let Some(health) = configuration["healthcheck"].as_object() {
+            command.push_str(&health_options(health));
+        }
+        let _ = write!(command, " {}", quote(&self.image));
+        for word in strings("command") {
+            let _ = write!(command, " {}", quote(&word));
+        }
+        command
+    }
+}
+
+/// `--health-*` options from a compose-style `healthcheck` mapping.
+fn health_options(health: &Map<String, Json>) -> String {
+    let mut options = String::new();
+    match health.get("test") {
+        Some(Json::Array(words)) => {
+            let words: Vec<String> = words
+                .iter()
+                .filter_map(|word| word.as_str().map(str::to_owned))
+                .collect();
+            match words.first().map(String::as_str) {
+                Some("NONE") => options.push_str(" --no-healthcheck"),
+                Some("CMD-SHELL") => {
+                    let _ = write!(options, " --health-cmd {}", quote(&words[1..].join(" ")));
+                }
+                Some("CMD") => {
+                    let line: Vec<String> = words[1..].iter().map(|word| quote(word)).collect();
+                    let _ = write!(options, " --health-cmd {}", quote(&line.join(" ")));
+                }
+                _ => {}
+            }
+        }
+        Some(Json::String(test)) => {
+            let _ = write!(options, " --health-cmd {}", quote(test));
+        }
+        _ => {}
+    }
+    for (key, flag) in [
+        ("interval", "--health-interval"),
+        ("timeout", "--health-timeout"),
+        ("retries", "--health-retries"),
+        ("start_period", "--health-start-period"),
+    ] {
+        if let Some(value) = health.get(key) {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            let _ = write!(options, " {flag} {}", quote(&value));
+        }
+    }
+    options
+}
+
+/// What the host has now.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Current {
+    pub(crate) runtime: String,
+    /// The local image's id for the wanted reference, if it is there.
+    pub(crate) image_id: String,
+    pub(crate) exists: bool,
+    pub(crate) container_image_id: String,
+    pub(crate) running: bool,
+    pub(crate) spec: Option<Json>,
+    pub(crate) release: Option<Json>,
+}
+
+fn query_script(spec: &Spec, runtime: &str) -> String {
+    let choose = match runtime {
+        "docker" | "podman" => format!("rt={runtime}"),
+        _ => "if command -v docker >/dev/null 2>&1; then rt=docker; elif command -v podman >/dev/null 2>&1; then rt=podman; else echo runtime=none; exit 0; fi".to_owned(),
+    };
+    format!(
+        "{choose}\necho \"runtime=$rt\"\n\
+         echo \"image=$($rt image inspect --format '{{{{.Id}}}}' {image} 2>/dev/null)\"\n\
+         $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}}' {name} 2>/dev/null\n\
+         echo \"spec=$($rt container inspect --format '{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}' {name} 2>/dev/null)\"\n\
+         echo \"release=$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"\n",
+        image = quote(&spec.image),
+        name = quote(&spec.name),
+        file = quote(&spec.name),
+    )
+}
+
+fn parse(output: &str) -> Current {
+    let mut current = Current::default();
+    for line in output.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        match key {
+            "runtime" => current.runtime = value.to_owned(),
+            "image" => current.image_id = value.trim_start_matches("sha256:").to_owned(),
+            "container" => {
+                current.exists = true;
+                let mut words = value.split_whitespace();
+                current.container_image_id = words
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("sha256:")
+                    .to_owned();
+                current.running = words.next() == Some("true");
+            }
+            "spec" => current.spec = serde_json::from_str(value).ok(),
+            "release" => current.release = serde_json::from_str(value).ok(),
+            _ => {}
+        }
+    }
+    current
+}
+
+pub(crate) async fn run(
+    module: &str,
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let spec = Spec::read(arguments)?;
+    let runtime = match module {
+        "docker_container" => "docker".to_owned(),
+        "podman_container" => "podman".to_owned(),
+        _ => arguments
+            .string("runtime")?
+            .unwrap_or_else(|| "auto".to_owned()),
+    };
+    let output = context.exec(&query_script(&spec, &runtime), None).await?;
+    let mut current = parse(&String::from_utf8_lossy(&output.stdout));
+    if current.runtime == "none" {
+        return Ok(ModuleResult::failed(
+            "neither docker nor podman is installed on the host",
+        ));
+    }
+    let rt = current.runtime.clone();
+    let mut result = ModuleResult::ok().with("runtime", rt.clone());
+    if spec.state == "absent" {
+        if !current.exists {
+            return Ok(result);
+        }
+        result.changed = true;
+        if !context.check_mode {
+            run_checked(context, &remove_command(&rt, &spec)).await?;
+        }
+        return Ok(result);
+    }
+    // The image first, as the pull policy says.
+    let pull = match spec.pull.as_str() {
+        "always" => true,
+        // In check mode an earlier task (`container_image`) may not have
+        // loaded the image yet: that counts as a change, not a failure.
+        "never" if current.image_id.is_empty() && !context.check_mode => {
+            return Ok(ModuleResult::failed(format!(
+                "image {} is not on the host and `pull` is never",
+                spec.image
+            )));
+        }
+        _ => current.image_id.is_empty(),
+    };
+    if pull && !context.check_mode {
+        run_checked(context, &format!("{rt} pull -q {}", quote(&spec.image))).await?;
+        let output = context
+            .exec(
+                &format!(
+                    "{rt} image inspect --format '{{{{.Id}}}}' {}",
+                    quote(&spec.image)
+                ),
+                None,
+            )
+            .await?;
+        current.image_id = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .trim_start_matches("sha256:")
+            .to_owned();
+    }
+    let same_spec = current.spec.as_ref() == Some(&spec.configuration);
+    let same_image = !current.image_id.is_empty() && current.image_id == current.container_image_id;
+    let recreate = !current.exists || !same_spec || !same_image;
+    let mut commands = Vec::new();
+    if recreate {
+        if current.exists {
+            commands.push(remove_command(&rt, &spec));
+        }
+        commands.push(spec.create_command(&rt));
+    } else if spec.state == "started" && !current.running {
+        commands.push(format!("{rt} start {}", quote(&spec.name)));
+    } else if spec.state == "stopped" && current.running {
+        commands.push(format!(
+            "{rt} stop -t {} {}",
+            spec.stop_timeout,
+            quote(&spec.name)
+        ));
+    }
+    if commands.is_empty() {
+        return Ok(result.with("container", spec.name.clone()));
+    }
+    result.changed = true;
+    result = result.with("recreated", recreate).with_diff(
+        context.diff,
+        Diff {
+            before: pretty(
+                current.spec.as_ref(),
+                &current.container_image_id,
+                current.running,
+            ),
+            after: pretty(
+                Some(&spec.configuration),
+                &current.image_id,
+                spec.state == "started",
+            ),
+            before_header: format!("container {}", spec.name),
+            after_header: format!("container {}", spec.name),
+        },
+    );
+    if context.check_mode {
+        return Ok(result);
+    }
+    for command in &commands {
+        run_checked(context, command).await?;
+    }
+    if recreate {
+        let release = release_record(&spec, &current);
+        write_release(context, &spec.name, &release).await?;
+        result = result.with("release", release);
+    }
+    Ok(result.with("container", spec.name.clone()))
+}
+
+/// A graceful stop within `stop_timeout`, then removal.
+fn remove_command(runtime: &str, spec: &Spec) -> String {
+    let name = quote(&spec.name);
+    format!(
+        "{runtime} stop -t {} {name} >/dev/null 2>&1; {runtime} rm -f {name} >/dev/null",
+        spec.stop_timeout
+    )
+}
+
+/// Runs `command`; its failure becomes the module's error message.
+async fn run_checked(context: &ModuleContext<'_>, command: &str) -> Result<(), Error> {
+    let output = context.exec(command, None).await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(Error::Arguments(format!(
+            "`{}` failed: {}",
+            command
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+fn pretty(spec: Option<&Json>, image_id: &str, running: bool) -> String {
+    let mut text = spec.map_or_else(
+        || "absent".to_owned(),
+        |spec| serde_json::to_string_pretty(spec).unwrap_or_default(),
+    );
+    let _ = write!(text, "\nimage id: {image_id}\nrunning: {running}\n");
+    text
+}
+
+/// The release now deployed, with the one it replaces as `previous`.
+fn release_record(spec: &Spec, current: &Current) -> Json {
+    let deployer = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let previous = current
+        .release
+        .as_ref()
+        .and_then(|release| release.get("current"))
+        .cloned()
+        .unwrap_or(Json::Null);
+    json!({
+        "app": spec.name,
+        "current": {
+            "image": spec.image,
+            "image_id": current.image_id,
+            "config_hash": crate::remote::checksum(spec.configuration.to_string().as_bytes()),
+            "configuration": spec.configuration,
+            "time": iso8601(seconds),
+            "deployed_by": deployer,
+        },
+        "previous": previous,
+    })
+}
+
+async fn write_release(
+    context: &ModuleContext<'_>,
+    name: &str,
+    release: &Json,
+) -> Result<(), Error> {
+    let directory = context.exec(&format!("mkdir -p {RELEASES}"), None).await?;
+    if !directory.success() {
+        return Err(Error::Arguments(format!(
+            "cannot create {RELEASES}: {}",
+            String::from_utf8_lossy(&directory.stderr).trim()
+        )));
+    }
+    let options = drover_ssh::UploadOptions {
+        mode: Some(0o644),
+        owner: None,
+        validate: None,
+        become_user: context.become_user.clone(),
+    };
+    let path = format!("{RELEASES}/{name}.json");
+    let body = serde_json::to_string_pretty(release).unwrap_or_default() + "\n";
+    let output = context
+        .session
+        .upload(bytes::Bytes::from(body), &path, &options)
+        .await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(Error::Arguments(format!(
+            "cannot write {path}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// `2026-11-26T15:04:05Z` from seconds since the epoch (UTC, proleptic Gregorian).
+fn iso8601(seconds: u64) -> String {
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let rest = seconds % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{iso8601, parse};
+
+    #[test]
+    fn dates_are_written_in_utc() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_795_705_445), "2026-11-26T15:04:05Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn docker_and_podman_answers_read_alike() {
+        let docker = parse(
+            "runtime=docker\nimage=sha256:abc\ncontainer=sha256:abc true\nspec={\"image\":\"a\"}\nrelease=\n",
+        );
+        let podman = parse(
+            "runtime=podman\nimage=abc\ncontainer=abc true\nspec={\"image\":\"a\"}\nrelease=\n",
+        );
+        assert_eq!(docker.image_id, podman.image_id);
+        assert_eq!(docker.container_image_id, "abc");
+        assert!(docker.running && docker.exists);
+        assert_eq!(docker.spec, podman.spec);
+        let missing = parse("runtime=docker\nimage=\nspec=\nrelease=\n");
+        assert!(!missing.exists && missing.spec.is_none());
+    }
+}

@@ -1,0 +1,98 @@
+//! The container modules on full hosts running docker (dv-1) and podman
+//! (dv-2), inside systemd-nspawn: images loaded from archives built here,
+//! containers created, left alone, recreated on a change, and removed, with
+//! a release recorded on each host.
+//!
+//! The first part of issue 6 ("Container rollouts"); rollouts come later.
+
+use drover_test_harness::full::{Options, app_image};
+use serde_json::Value as Json;
+
+use super::{on_host, play, recap, results};
+
+#[test]
+fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
+    let _one_bed_at_a_time = super::FULL_BED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(bed) = super::start_bed(Options {
+        count: 2,
+        engines: true,
+    }) else {
+        return;
+    };
+    let images = tempfile::tempdir().expect("a directory for the images");
+    for version in [1, 2] {
+        app_image(images.path(), version, true).expect("the app image is built");
+    }
+    let image_dir = format!("image_dir={}", images.path().display());
+    let playbook = "tests/system/playbooks/containers.yml";
+    let run = |version: &str, extra: &[&str]| {
+        let mut arguments = vec!["-e", &image_dir, "-e"];
+        let version = format!("version={version}");
+        arguments.push(&version);
+        arguments.extend(extra);
+        play(&bed, playbook, &arguments)
+    };
+    let first = run("1", &[]);
+    for (host, changed, _) in recap(&first) {
+        assert_eq!(
+            changed, 2,
+            "{host}: the image is loaded and the container created"
+        );
+    }
+    for result in results(&first, "the app answers") {
+        assert_eq!(result["result"]["content"], "app v1\n");
+    }
+    let again = run("1", &[]);
+    for (host, changed, _) in recap(&again) {
+        assert_eq!(changed, 0, "{host}: the same container is left alone");
+    }
+    let check = run("2", &["--check", "--diff"]);
+    for result in results(&check, "the app runs") {
+        assert_eq!(result["status"], "changed");
+        let diff = result["diff"].as_str().unwrap_or_default();
+        assert!(
+            diff.contains("-  \"image\": \"drover/app:1\"")
+                && diff.contains("+  \"image\": \"drover/app:2\""),
+            "{diff}"
+        );
+    }
+    assert_eq!(
+        on_host(&bed, "dv-2", "curl -s http://127.0.0.1:8080/"),
+        "app v1\n",
+        "check mode changed nothing"
+    );
+    let upgrade = run("2", &[]);
+    for result in results(&upgrade, "the app answers") {
+        assert_eq!(result["result"]["content"], "app v2\n");
+    }
+    for host in ["dv-1", "dv-2"] {
+        let release: Json = serde_json::from_str(&on_host(
+            &bed,
+            host,
+            "cat /var/lib/drover/releases/app.json",
+        ))
+        .expect("the release record is JSON");
+        assert_eq!(release["current"]["image"], "drover/app:2", "{host}");
+        assert_eq!(release["previous"]["image"], "drover/app:1", "{host}");
+        assert!(
+            release["current"]["time"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with('Z')
+        );
+    }
+    let removed = run("2", &["-e", "app_state=absent"]);
+    for (host, changed, _) in recap(&removed) {
+        assert_eq!(changed, 1, "{host}: the container is removed");
+    }
+    assert_eq!(
+        on_host(&bed, "dv-1", "docker ps -aq --filter name=^app$").trim(),
+        ""
+    );
+    assert_eq!(
+        on_host(&bed, "dv-2", "podman ps -aq --filter name=^app$").trim(),
+        ""
+    );
+}
