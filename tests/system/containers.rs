@@ -22,8 +22,8 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         return;
     };
     let images = tempfile::tempdir().expect("a directory for the images");
-    for version in [1, 2] {
-        app_image(images.path(), version, true).expect("the app image is built");
+    for (version, healthy) in [(1, true), (2, true), (3, false)] {
+        app_image(images.path(), version, healthy).expect("the app image is built");
     }
     let image_dir = format!("image_dir={}", images.path().display());
     let playbook = "tests/system/playbooks/containers.yml";
@@ -83,6 +83,34 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
                 .ends_with('Z')
         );
     }
+    // v3 starts but never serves /healthz: the deploy fails, naming the check.
+    let broken = super::drover(
+        &bed,
+        &bed.inventory,
+        &[
+            "play",
+            playbook,
+            "--output",
+            "json",
+            "-e",
+            &image_dir,
+            "-e",
+            "version=3",
+            "--limit",
+            "dv-1",
+        ],
+    );
+    assert_eq!(
+        broken.status.code(),
+        Some(2),
+        "a failed health gate fails the run"
+    );
+    let stdout = String::from_utf8_lossy(&broken.stdout);
+    assert!(
+        stdout
+            .contains("health check http http://127.0.0.1:8080/healthz failed 6 time(s) in a row"),
+        "{stdout}"
+    );
     let removed = run("2", &["-e", "app_state=absent"]);
     for (host, changed, _) in recap(&removed) {
         assert_eq!(changed, 1, "{host}: the container is removed");

@@ -331,6 +331,7 @@ const CONTAINER: &[A] = &[
     A::new("pull", Text).choices(&["always", "missing", "never"]),
     A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
     A::new("stop_timeout", Integer),
+    A::new("health", Raw),
 ];
 const CONTAINER_IMAGE: &[A] = &[
     A::new("name", Text).required(),
@@ -339,6 +340,17 @@ const CONTAINER_IMAGE: &[A] = &[
     A::new("load_path", Text),
     A::new("force", Bool),
     A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+];
+const HEALTH_CHECK: &[A] = &[
+    A::new("http", Raw),
+    A::new("tcp", Raw),
+    A::new("command", Text),
+    A::new("initial_delay", Raw),
+    A::new("period", Raw),
+    A::new("timeout", Raw),
+    A::new("success_threshold", Integer),
+    A::new("failure_threshold", Integer),
+    A::new("from", Text).choices(&["target", "controller"]),
 ];
 const SETUP: &[A] = &[
     A::new("gather_subset", List),
@@ -364,7 +376,8 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 43] = [
+static MODULES: [ModuleSpec; 44] = [
+    spec("health_check", HEALTH_CHECK, false),
     spec("container", CONTAINER, false),
     spec("docker_container", CONTAINER, false),
     spec("podman_container", CONTAINER, false),

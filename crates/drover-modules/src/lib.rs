@@ -11,6 +11,7 @@ mod arguments;
 mod catalog;
 mod context;
 pub mod facts;
+pub mod health;
 mod modules;
 mod packages;
 mod remote;
@@ -72,6 +73,7 @@ pub async fn run(
         "container_image" | "docker_image" | "podman_image" => {
             modules::container_image::run(name, &arguments, context).await
         }
+        "health_check" => modules::health_check::run(&arguments, context).await,
         "package" => modules::package::run(&arguments, context).await,
         "setup" | "gather_facts" => modules::setup::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).

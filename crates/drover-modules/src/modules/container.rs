@@ -372,6 +372,17 @@ pub(crate) async fn run(
         write_release(context, &spec.name, &release).await?;
         result = result.with("release", release);
     }
+    // A started container must also pass its health check, if it has one.
+    if let (Some(health), "started") = (arguments.raw("health"), spec.state.as_str()) {
+        let spec_of_health = crate::health::HealthSpec::parse(health)?;
+        let checked = super::health_check::check(&spec_of_health, context).await?;
+        let health = checked.values.get("health").cloned().unwrap_or(Json::Null);
+        result = result.with("health", health);
+        if checked.failed {
+            result.failed = true;
+            result.message = checked.message;
+        }
+    }
     Ok(result.with("container", spec.name.clone()))
 }
 

@@ -16,6 +16,7 @@ pub(crate) mod file;
 pub(crate) mod get_url;
 pub(crate) mod git;
 pub(crate) mod group;
+pub(crate) mod health_check;
 pub(crate) mod hostname;
 pub(crate) mod lineinfile;
 pub(crate) mod package;

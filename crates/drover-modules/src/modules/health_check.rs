@@ -1,0 +1,69 @@
+//! `health_check`: waits until a probe passes, with Kubernetes probe timing
+//! (see `crate::health`); fails when it fails `failure_threshold` times in a row.
+
+use drover_ssh::ExecRequest;
+use serde_json::{Map, Value as Json};
+
+use crate::arguments::Arguments;
+use crate::health::HealthSpec;
+use crate::{Error, ModuleContext, ModuleResult};
+
+const KEYS: [&str; 9] = [
+    "http",
+    "tcp",
+    "command",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+    "from",
+];
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let mut map = Map::new();
+    for key in KEYS {
+        if let Some(value) = arguments.raw(key) {
+            map.insert(key.to_owned(), value.clone());
+        }
+    }
+    let spec = HealthSpec::parse(&Json::Object(map))?;
+    check(&spec, context).await
+}
+
+/// Runs `spec` on the context's host; a failed result names the check.
+pub(crate) async fn check(
+    spec: &HealthSpec,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let request = ExecRequest {
+        become_user: context.become_user.clone(),
+        reuse_shell: true,
+        ..ExecRequest::new(String::new())
+    };
+    let outcome = spec.run(context.session, &request).await?;
+    let result = ModuleResult::ok().with("health", outcome.to_json());
+    if outcome.healthy {
+        return Ok(result.message(format!(
+            "{} is healthy after {} probe(s)",
+            spec.describe(),
+            outcome.probes
+        )));
+    }
+    let mut failed = result;
+    failed.failed = true;
+    failed.message = Some(format!(
+        "health check {} failed {} time(s) in a row (last: {})",
+        spec.describe(),
+        spec.failure_threshold,
+        if outcome.last.is_empty() {
+            "no answer"
+        } else {
+            &outcome.last
+        }
+    ));
+    Ok(failed)
+}
