@@ -83,6 +83,45 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
                 .ends_with('Z')
         );
     }
+    // `rollout status` shows both releases; `undo` brings v1 back, and v2 becomes the previous one.
+    let status = rollout(&bed, "status");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let table = String::from_utf8_lossy(&status.stdout).into_owned();
+    for host in ["dv-1", "dv-2"] {
+        let line = table
+            .lines()
+            .find(|line| line.starts_with(host))
+            .unwrap_or_default();
+        assert!(
+            line.contains("drover/app:2") && line.ends_with("drover/app:1"),
+            "{table}"
+        );
+    }
+    let undo = rollout(&bed, "undo");
+    assert!(
+        undo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&undo.stdout)
+    );
+    for host in ["dv-1", "dv-2"] {
+        assert_eq!(
+            on_host(&bed, host, "curl -s http://127.0.0.1:8080/"),
+            "app v1\n",
+            "{host} runs v1 again"
+        );
+        let release: Json = serde_json::from_str(&on_host(
+            &bed,
+            host,
+            "cat /var/lib/drover/releases/app.json",
+        ))
+        .expect("the release record is JSON");
+        assert_eq!(release["current"]["image"], "drover/app:1");
+        assert_eq!(release["previous"]["image"], "drover/app:2");
+    }
     // v3 starts but never serves /healthz: the deploy fails, naming the check.
     let broken = super::drover(
         &bed,
@@ -123,4 +162,16 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         on_host(&bed, "dv-2", "podman ps -aq --filter name=^app$").trim(),
         ""
     );
+}
+
+/// `drover rollout SUBCOMMAND app` on the bed.
+fn rollout(bed: &drover_test_harness::full::FullBed, subcommand: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["rollout", subcommand, "app", "-i"])
+        .arg(&bed.inventory)
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("drover runs")
 }

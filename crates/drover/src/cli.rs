@@ -33,6 +33,9 @@ pub(crate) enum Command {
     Run(Box<RunArgs>),
     /// Run a playbook (like `ansible-playbook`).
     Play(Box<PlayArgs>),
+    /// Show or undo container releases recorded on the hosts.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page, in roff.
@@ -246,6 +249,32 @@ pub(crate) struct PlayArgs {
     /// How to print results: Ansible-like text, or NDJSON events.
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) output: OutputFormat,
+}
+
+/// `drover rollout ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RolloutCommand {
+    /// Each host's current and previous release of an app, as a table.
+    Status(RolloutArgs),
+    /// Run each host's previous release of an app again (it becomes the current one).
+    Undo(RolloutArgs),
+}
+
+/// Arguments of `drover rollout status` and `undo`.
+#[derive(Debug, Args)]
+pub(crate) struct RolloutArgs {
+    /// The app: the container name its releases are recorded under.
+    pub(crate) app: String,
+
+    #[command(flatten)]
+    pub(crate) inventory: InventorySources,
+
+    /// Further restrict the hosts to this pattern.
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub(crate) limit: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
 }
 
 /// Arguments of `drover completions`.

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Man => commands::completions::man().map(|()| exit::SUCCESS),
         Command::Run(arguments) => commands::run::run(arguments),
         Command::Play(arguments) => commands::play::run(arguments, cli.verbose > 0),
+        Command::Rollout(command) => commands::rollout::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

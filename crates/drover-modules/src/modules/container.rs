@@ -445,6 +445,7 @@ fn release_record(spec: &Spec, current: &Current) -> Json {
             "configuration": spec.configuration,
             "time": iso8601(seconds),
             "deployed_by": deployer,
+            "runtime": current.runtime,
         },
         "previous": previous,
     })
