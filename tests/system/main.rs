@@ -11,6 +11,7 @@
 #![allow(clippy::print_stderr)]
 
 mod containers;
+mod feature;
 mod sysv;
 
 use std::path::{Path, PathBuf};

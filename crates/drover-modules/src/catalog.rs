@@ -352,6 +352,15 @@ const HEALTH_CHECK: &[A] = &[
     A::new("failure_threshold", Integer),
     A::new("from", Text).choices(&["target", "controller"]),
 ];
+const FEATURE: &[A] = &[
+    A::new("name", Text).aliases(&["flag"]).required(),
+    A::new("path", Text).aliases(&["dest"]).required(),
+    A::new("state", Text).choices(&["on", "off", "enabled", "disabled"]),
+    A::new("format", Text).choices(&["json", "env"]),
+    ATTRIBUTES[0],
+    ATTRIBUTES[1],
+    ATTRIBUTES[2],
+];
 const SETUP: &[A] = &[
     A::new("gather_subset", List),
     A::new("filter", List),
@@ -376,7 +385,8 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 44] = [
+static MODULES: [ModuleSpec; 45] = [
+    spec("feature", FEATURE, false),
     spec("health_check", HEALTH_CHECK, false),
     spec("container", CONTAINER, false),
     spec("docker_container", CONTAINER, false),

@@ -74,6 +74,7 @@ pub async fn run(
             modules::container_image::run(name, &arguments, context).await
         }
         "health_check" => modules::health_check::run(&arguments, context).await,
+        "feature" => modules::feature::run(&arguments, context).await,
         "package" => modules::package::run(&arguments, context).await,
         "setup" | "gather_facts" => modules::setup::run(&arguments, context).await,
         // Like Ansible's, `ping` proves the host answers (and runs commands).

@@ -11,6 +11,7 @@ pub(crate) mod copy;
 pub(crate) mod cron;
 pub(crate) mod debug;
 pub(crate) mod dnf;
+pub(crate) mod feature;
 pub(crate) mod fetch;
 pub(crate) mod file;
 pub(crate) mod get_url;
