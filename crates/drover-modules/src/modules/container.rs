@@ -426,7 +426,7 @@ fn pretty(spec: Option<&Json>, image_id: &str, running: bool) -> String {
 fn release_record(spec: &Spec, current: &Current) -> Json {
     let deployer = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
+        .unwrap_or_else(|_| controller_user());
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
@@ -483,6 +483,23 @@ async fn write_release(
             String::from_utf8_lossy(&output.stderr).trim()
         )))
     }
+}
+
+/// The controller's user name from its uid, when the environment names none.
+fn controller_user() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|metadata| metadata.uid()) else {
+        return "unknown".to_owned();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// `2026-11-26T15:04:05Z` from seconds since the epoch (UTC, proleptic Gregorian).
