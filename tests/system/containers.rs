@@ -82,6 +82,10 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
                 .unwrap_or_default()
                 .ends_with('Z')
         );
+        assert_ne!(
+            release["current"]["deployed_by"], "unknown",
+            "the deployer is named"
+        );
     }
     // `rollout status` shows both releases; `undo` brings v1 back, and v2 becomes the previous one.
     let status = rollout(&bed, "status");
