@@ -126,6 +126,7 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         assert_eq!(release["current"]["image"], "drover/app:1");
         assert_eq!(release["previous"]["image"], "drover/app:2");
     }
+    rolling_deploys_are_gated_and_roll_back(&bed, &image_dir);
     // v3 starts but never serves /healthz: the deploy fails, naming the check.
     let broken = super::drover(
         &bed,
@@ -178,4 +179,78 @@ fn rollout(bed: &drover_test_harness::full::FullBed, subcommand: &str) -> std::p
         .env("NO_COLOR", "1")
         .output()
         .expect("drover runs")
+}
+
+/// A rolling rollout v1 → v2 passes its readiness gate on every host; v2 → v3
+/// fails it on the first host, which is rolled back to v2, and the other
+/// host is never touched.
+fn rolling_deploys_are_gated_and_roll_back(
+    bed: &drover_test_harness::full::FullBed,
+    image_dir: &str,
+) {
+    let playbook = "tests/system/playbooks/rollout.yml";
+    let rollout = |version: &str| {
+        super::drover(
+            bed,
+            &bed.inventory,
+            &[
+                "play",
+                playbook,
+                "--output",
+                "json",
+                "-e",
+                image_dir,
+                "-e",
+                &format!("version={version}"),
+            ],
+        )
+    };
+    let good = rollout("2");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+    for host in ["dv-1", "dv-2"] {
+        assert_eq!(
+            on_host(bed, host, "curl -s http://127.0.0.1:8080/"),
+            "app v2\n"
+        );
+    }
+    let before = on_host(bed, "dv-2", "cat /var/lib/drover/releases/app.json");
+    let bad = rollout("3");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a failed readiness gate fails the run"
+    );
+    let stdout = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        stdout.contains(
+            "readiness check http http://127.0.0.1:8080/healthz failed 5 time(s) in a row on dv-1"
+        ),
+        "the report names the host and the check: {stdout}"
+    );
+    assert!(stdout.contains("\"task\":\"ROLLBACK\""), "{stdout}");
+    assert_eq!(
+        on_host(bed, "dv-1", "curl -s http://127.0.0.1:8080/"),
+        "app v2\n",
+        "dv-1 is back on v2"
+    );
+    assert_eq!(
+        on_host(bed, "dv-2", "curl -s http://127.0.0.1:8080/"),
+        "app v2\n",
+        "dv-2 still serves v2"
+    );
+    assert_eq!(
+        on_host(bed, "dv-2", "cat /var/lib/drover/releases/app.json"),
+        before,
+        "dv-2 was never touched"
+    );
+    assert!(
+        !stdout
+            .lines()
+            .any(|line| line.contains("\"host\":\"dv-2\"") && line.contains("host_result")),
+        "no task ran on dv-2"
+    );
 }

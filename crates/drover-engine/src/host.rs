@@ -44,6 +44,16 @@ pub(crate) struct HostState {
     /// Left out of the tasks being run for now (outside a block's `when`,
     /// not notifying a handler, not failing into `rescue`).
     pub(crate) paused: bool,
+    /// Releases the `container` module made on this host in this play, in
+    /// order: what a rollout's rollback undoes.
+    pub(crate) deployed: Vec<Deployed>,
+}
+
+/// A release a task made, with the escalation it ran under.
+#[derive(Debug, Clone)]
+pub(crate) struct Deployed {
+    pub(crate) release: serde_json::Value,
+    pub(crate) become_user: Option<drover_ssh::Become>,
 }
 
 impl HostState {
@@ -59,6 +69,7 @@ impl HostState {
             ended: false,
             notified: Vec::new(),
             paused: false,
+            deployed: Vec::new(),
         }
     }
 

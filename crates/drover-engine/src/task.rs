@@ -534,6 +534,15 @@ fn finish(
     if outcome.status == Status::Failed && task.settings.ignore_errors == Some(true) {
         outcome.status = Status::Ignored;
     }
+    // A release the task made is what a failed rollout rolls back.
+    if outcome.status == Status::Changed
+        && let Some(release) = outcome.result.get("release")
+    {
+        host.deployed.push(crate::host::Deployed {
+            release: release.clone(),
+            become_user: escalation(task, scope, environment.options),
+        });
+    }
     // Facts a module returns (`setup`) become the host's; `set_fact` merged its own already.
     if outcome.status != Status::Failed
         && matches!(&task.action, Action::Module { name, .. } if name != "set_fact")

@@ -13,6 +13,7 @@ mod error;
 mod loader;
 mod model;
 mod play;
+mod rollout;
 mod task;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use error::{Error, Errors, SourceLocation};
 pub use model::{
     Action, Batch, Loop, LoopKind, Play, Playbook, Prompt, Role, Section, Task, TaskSettings, Vars,
 };
+pub use rollout::Rollout;
 
 /// Where to look for roles besides `roles/` next to the playbook.
 #[derive(Debug, Clone, Default)]

@@ -61,6 +61,8 @@ pub struct Play {
     pub any_errors_fatal: bool,
     /// `max_fail_percentage:`.
     pub max_fail_percentage: Option<f64>,
+    /// `rollout:`: batches by strategy, gated by readiness.
+    pub rollout: Option<crate::Rollout>,
     /// The roles the play uses (their defaults and vars join the variables).
     pub roles: Vec<Arc<Role>>,
     /// `vars_prompt:`; drover never prompts, so each needs `-e` or a default.

@@ -12,7 +12,7 @@ use crate::model::{Batch, Play, Prompt, Role, Section, Task, TaskSettings, Vars}
 use crate::task::{Context, apply_setting};
 
 /// Play keywords drover understands.
-const PLAY_KEYWORDS: [&str; 36] = [
+const PLAY_KEYWORDS: [&str; 37] = [
     "name",
     "hosts",
     "vars",
@@ -32,6 +32,7 @@ const PLAY_KEYWORDS: [&str; 36] = [
     "roles",
     "tags",
     "serial",
+    "rollout",
     "strategy",
     "any_errors_fatal",
     "max_fail_percentage",
@@ -113,6 +114,7 @@ impl Loader<'_> {
             handlers: Vec::new(),
             tags: Vec::new(),
             serial: Vec::new(),
+            rollout: None,
             strategy: "linear".to_owned(),
             any_errors_fatal: false,
             max_fail_percentage: None,
@@ -145,6 +147,10 @@ impl Loader<'_> {
                 "gather_subset" => play.gather_subset = string_list(value).unwrap_or_default(),
                 "tags" => play.tags = string_list(value).unwrap_or_default(),
                 "serial" => play.serial = self.batches(value, &here),
+                "rollout" => match crate::rollout::parse(&value.to_json()) {
+                    Ok(rollout) => play.rollout = Some(rollout),
+                    Err(message) => self.errors.invalid(here, message, None),
+                },
                 "strategy" => play.strategy = text(value).unwrap_or_else(|| "linear".to_owned()),
                 "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
                 "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),

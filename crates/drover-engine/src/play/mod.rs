@@ -17,6 +17,7 @@ use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
 mod flow;
+mod rollout;
 
 pub(crate) struct Runner {
     inventory: Arc<Inventory>,
@@ -119,7 +120,14 @@ impl Runner {
             self.stat(name, |_| {});
         }
         let play_vars = self.play_vars(play, &names)?;
-        for batch in batches(&hosts, &play.serial) {
+        let batch_list = match &play.rollout {
+            Some(rollout) => rollout::rollout_batches(&hosts, rollout),
+            None => batches(&hosts, &play.serial),
+        };
+        let batch_count = batch_list.len();
+        // A rollout keeps every batch's hosts, to roll them back if a later batch fails.
+        let mut rolled_out: Vec<Vec<HostState>> = Vec::new();
+        for (index, batch) in batch_list.into_iter().enumerate() {
             let mut states: Vec<HostState> =
                 batch.iter().map(|id| self.host_state(*id, play)).collect();
             if play.gather_facts {
@@ -143,6 +151,29 @@ impl Runner {
                     break;
                 }
             }
+            if let Some(rollout) = &play.rollout {
+                self.readiness_gate(rollout, &mut states).await?;
+                rolled_out.push(states);
+                let failed = rolled_out
+                    .iter()
+                    .flatten()
+                    .filter(|state| state.failed || state.unreachable)
+                    .count();
+                if failed > rollout::allowed_failures(rollout, hosts.len()) {
+                    match rollout.on_failure.as_str() {
+                        "continue" => {}
+                        "rollback" => {
+                            self.roll_back(&mut rolled_out).await;
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                if index + 1 < batch_count {
+                    tokio::time::sleep(rollout::pause(rollout)).await;
+                }
+                continue;
+            }
             futures::future::join_all(states.iter().map(|state| state.session.close())).await;
             let failed = states
                 .iter()
@@ -152,6 +183,9 @@ impl Runner {
             if failed > 0 && (play.any_errors_fatal || percent(failed, states.len()) > limit) {
                 break;
             }
+        }
+        for states in &rolled_out {
+            futures::future::join_all(states.iter().map(|state| state.session.close())).await;
         }
         Ok(())
     }
