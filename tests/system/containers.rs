@@ -205,11 +205,39 @@ fn rolling_deploys_are_gated_and_roll_back(
             ],
         )
     };
+    // A prober polls every host throughout the rolling deploy.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let addresses: Vec<std::net::SocketAddr> = bed
+        .hosts
+        .iter()
+        .map(|host| std::net::SocketAddr::from((host.address, 8080)))
+        .collect();
+    let prober = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut most_down = 0;
+            let mut rounds = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let down = addresses.iter().filter(|address| !serves(address)).count();
+                most_down = most_down.max(down);
+                rounds += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            (most_down, rounds)
+        })
+    };
     let good = rollout("2");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (most_down, rounds) = prober.join().expect("the prober ends");
     assert!(
         good.status.success(),
         "{}",
         String::from_utf8_lossy(&good.stdout)
+    );
+    assert!(rounds > 10, "the prober ran throughout ({rounds} rounds)");
+    assert!(
+        most_down <= 1,
+        "batch 1: at most one host was not serving at any moment ({most_down})"
     );
     for host in ["dv-1", "dv-2"] {
         assert_eq!(
@@ -253,4 +281,20 @@ fn rolling_deploys_are_gated_and_roll_back(
             .any(|line| line.contains("\"host\":\"dv-2\"") && line.contains("host_result")),
         "no task ran on dv-2"
     );
+}
+
+/// Whether the app answers `GET /` with 200 at `address`.
+fn serves(address: &std::net::SocketAddr) -> bool {
+    use std::io::{Read as _, Write as _};
+    let timeout = std::time::Duration::from_millis(500);
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(address, timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    if stream.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
 }
