@@ -2,12 +2,14 @@
 //!
 //! Having sshd open a session and start a shell for every command costs the
 //! server about 4 ms of CPU each here. A shell that stays up runs each command
-//! in a subshell inside a command substitution instead (two forks, under 1 ms), and
-//! frames the results with markers no output will contain.
+//! in a subshell instead (one fork), and frames its standard output and
+//! standard error (the channel's two streams) with markers no output will
+//! contain. The shell starts no program of its own: each one costs the host
+//! about a millisecond.
 //!
 //! Only requests that ask for it ([`crate::ExecRequest::reuse_shell`]) come
-//! here, and never ones with standard input: the output passes through a
-//! shell variable, which cannot hold NUL bytes.
+//! here, and never ones with standard input (the shell's own input carries
+//! the commands).
 
 use russh::ChannelMsg;
 use russh::client::Msg;
@@ -26,6 +28,8 @@ pub(crate) enum ShellError {
 pub(crate) struct PersistentShell {
     channel: russh::Channel<Msg>,
     pending: Vec<u8>,
+    /// What arrived on the standard error stream and is not read yet.
+    pending_errors: Vec<u8>,
     marker: String,
     counter: u64,
 }
@@ -43,11 +47,12 @@ impl PersistentShell {
         let mut shell = Self {
             channel,
             pending: Vec::new(),
+            pending_errors: Vec::new(),
             marker: format!("__drover_{}_{nanos}_", std::process::id()),
             counter: 0,
         };
         shell
-            .send("d=$(mktemp -d /tmp/.drover-XXXXXXXX) || exit 1; trap 'rm -rf \"$d\"' EXIT; echo READY\n")
+            .send("echo READY\n")
             .await
             .map_err(ShellError::Unavailable)?;
         let greeting = shell
@@ -70,25 +75,30 @@ impl PersistentShell {
             .map_err(|error| error.to_string())
     }
 
-    /// Reads until `delimiter`; returns what came before it.
-    async fn read_until(&mut self, delimiter: &[u8]) -> Result<Vec<u8>, String> {
+    /// Reads until `delimiter` on standard output (or, with `errors`,
+    /// standard error); returns what came before it.
+    async fn read_until_in(&mut self, delimiter: &[u8], errors: bool) -> Result<Vec<u8>, String> {
         let mut searched = 0;
         loop {
-            if let Some(offset) = self.pending[searched..]
+            let buffer = if errors {
+                &mut self.pending_errors
+            } else {
+                &mut self.pending
+            };
+            if let Some(offset) = buffer[searched..]
                 .windows(delimiter.len())
                 .position(|window| window == delimiter)
             {
                 let end = searched + offset;
-                let before: Vec<u8> = self
-                    .pending
-                    .drain(..end + delimiter.len())
-                    .take(end)
-                    .collect();
+                let before: Vec<u8> = buffer.drain(..end + delimiter.len()).take(end).collect();
                 return Ok(before);
             }
-            searched = self.pending.len().saturating_sub(delimiter.len());
+            searched = buffer.len().saturating_sub(delimiter.len());
             match self.channel.wait().await {
                 Some(ChannelMsg::Data { data }) => self.pending.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    self.pending_errors.extend_from_slice(&data);
+                }
                 Some(ChannelMsg::ExitStatus { exit_status }) => {
                     return Err(format!("the shell exited with {exit_status}"));
                 }
@@ -98,19 +108,23 @@ impl PersistentShell {
         }
     }
 
+    /// Reads until `delimiter` on standard output.
+    async fn read_until(&mut self, delimiter: &[u8]) -> Result<Vec<u8>, String> {
+        self.read_until_in(delimiter, false).await
+    }
+
     /// Runs `command` (a complete shell command line) and collects its output.
     pub(crate) async fn run(&mut self, command: &str) -> Result<ExecOutput, ShellError> {
         self.counter += 1;
         let mark = format!("{}{}", self.marker, self.counter);
-        // The command's output streams straight to the channel (no command
-        // substitution: that would cost a fork and drop NUL bytes), then a
-        // newline and the marker with the status; the controller strips that
-        // one newline. The command runs in a subshell of its own, so that
-        // neither `exit` nor a syntax error ends more than the command, and
-        // without the framing's own variables, as if it ran by `sh -c`.
+        // The command's output streams straight to the channel, then a
+        // newline and the marker with the status; its errors go to the
+        // channel's error stream, ended by a marker there. The controller
+        // strips the newline each marker adds. The command runs in a
+        // subshell of its own, so that neither `exit` nor a syntax error
+        // ends more than the command, and without the framing's variable.
         let framed = format!(
-            "(unset d r; eval {command}) 2>\"$d/e\" </dev/null; r=$?; printf '\\n{mark} %s\\n' \"$r\"; \
-             if [ -s \"$d/e\" ]; then cat \"$d/e\"; fi; printf '\\n{mark}E\\n'\n",
+            "(unset r; eval {command}) </dev/null; r=$?; printf '\\n{mark} %s\\n' \"$r\"; printf '\\n{mark}E\\n' >&2\n",
             command = quote(command)
         );
         self.send(&framed).await.map_err(ShellError::Unavailable)?;
@@ -120,7 +134,7 @@ impl PersistentShell {
             .map_err(ShellError::Lost)?;
         let status = self.read_until(b"\n").await.map_err(ShellError::Lost)?;
         let stderr = self
-            .read_until(format!("\n{mark}E\n").as_bytes())
+            .read_until_in(format!("\n{mark}E\n").as_bytes(), true)
             .await
             .map_err(ShellError::Lost)?;
         let status = String::from_utf8_lossy(&status).trim().parse::<u32>().ok();
@@ -133,7 +147,7 @@ impl PersistentShell {
         })
     }
 
-    /// Ends the shell (its `EXIT` trap removes the scratch directory).
+    /// Ends the shell.
     pub(crate) async fn close(self) {
         let _ = self.send("exit 0\n").await;
         let _ = self.channel.eof().await;
