@@ -68,12 +68,8 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         assert_eq!(result["result"]["content"], "app v2\n");
     }
     for host in ["dv-1", "dv-2"] {
-        let release: Json = serde_json::from_str(&on_host(
-            &bed,
-            host,
-            "cat /var/lib/drover/releases/app.json",
-        ))
-        .expect("the release record is JSON");
+        let release: Json =
+            serde_json::from_str(&release_record(&bed, host)).expect("the release record is JSON");
         assert_eq!(release["current"]["image"], "drover/app:2", "{host}");
         assert_eq!(release["previous"]["image"], "drover/app:1", "{host}");
         assert!(
@@ -117,12 +113,8 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
             "app v1\n",
             "{host} runs v1 again"
         );
-        let release: Json = serde_json::from_str(&on_host(
-            &bed,
-            host,
-            "cat /var/lib/drover/releases/app.json",
-        ))
-        .expect("the release record is JSON");
+        let release: Json =
+            serde_json::from_str(&release_record(&bed, host)).expect("the release record is JSON");
         assert_eq!(release["current"]["image"], "drover/app:1");
         assert_eq!(release["previous"]["image"], "drover/app:2");
     }
@@ -245,7 +237,7 @@ fn rolling_deploys_are_gated_and_roll_back(
             "app v2\n"
         );
     }
-    let before = on_host(bed, "dv-2", "cat /var/lib/drover/releases/app.json");
+    let before = release_record(bed, "dv-2");
     let bad = rollout("3");
     assert_eq!(
         bad.status.code(),
@@ -271,7 +263,7 @@ fn rolling_deploys_are_gated_and_roll_back(
         "dv-2 still serves v2"
     );
     assert_eq!(
-        on_host(bed, "dv-2", "cat /var/lib/drover/releases/app.json"),
+        release_record(bed, "dv-2"),
         before,
         "dv-2 was never touched"
     );
@@ -297,4 +289,9 @@ fn serves(address: &std::net::SocketAddr) -> bool {
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
+}
+
+/// The app's release record on `host`, as the file holds it.
+fn release_record(bed: &drover_test_harness::full::FullBed, host: &str) -> String {
+    on_host(bed, host, "cat /var/lib/drover/releases/app.json")
 }

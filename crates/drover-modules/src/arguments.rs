@@ -57,6 +57,17 @@ impl<'a> Arguments<'a> {
         })
     }
 
+    /// `state: present` (the default) or `absent`; anything else is an error.
+    pub(crate) fn present(&self) -> Result<bool, Error> {
+        match self.string("state")?.as_deref() {
+            None | Some("present") => Ok(true),
+            Some("absent") => Ok(false),
+            Some(other) => Err(Error::Arguments(format!(
+                "`state` must be present or absent, not `{other}`"
+            ))),
+        }
+    }
+
     /// A boolean argument in Ansible's spellings.
     pub(crate) fn boolean(&self, name: &str, default: bool) -> Result<bool, Error> {
         match self.get(name) {

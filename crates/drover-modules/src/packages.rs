@@ -448,16 +448,7 @@ fn describe_after(
     for package in &plan.remove {
         after.remove(&package.name);
     }
-    let mut text = String::new();
-    for package in &request.packages {
-        let _ = writeln!(
-            text,
-            "{}: {}",
-            package.name,
-            after.get(&package.name).map_or("absent", String::as_str)
-        );
-    }
-    text
+    describe(&after, request)
 }
 
 #[cfg(test)]

@@ -195,6 +195,48 @@ async fn query_path(
     ))
 }
 
+/// The value of the first `KEY=value` line in a script's output (empty when
+/// there is none): how module scripts report what they found.
+pub(crate) fn output_value(output: &str, key: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Copies controller bytes to a fresh private temporary file on the host
+/// (for a module that then reads it there); returns its path.
+pub(crate) async fn upload_temporary(
+    context: &ModuleContext<'_>,
+    data: Bytes,
+) -> Result<String, Error> {
+    let output = context
+        .exec("mktemp /tmp/.drover-upload.XXXXXXXX", None)
+        .await?;
+    let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.success() || path.is_empty() {
+        return Err(Error::Arguments(format!(
+            "cannot make a temporary file on the host: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let options = drover_ssh::UploadOptions {
+        mode: Some(0o600),
+        owner: None,
+        validate: None,
+        become_user: context.become_user.clone(),
+    };
+    let upload = context.session.upload(data, &path, &options).await?;
+    if !upload.success() {
+        return Err(Error::Arguments(format!(
+            "cannot copy to {path}: {}",
+            String::from_utf8_lossy(&upload.stderr).trim()
+        )));
+    }
+    Ok(path)
+}
+
 /// SHA-1 of bytes, as `sha1sum` prints it.
 pub(crate) fn checksum(data: &[u8]) -> String {
     use sha1::Digest as _;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, PathState, write_file};
+use crate::remote::{Attributes, PathState, output_value, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// One `authorized_keys` line, split into its parts.
@@ -186,12 +186,7 @@ pub(crate) async fn run(
     let (head, existing) = stdout
         .split_once(&format!("{MARKER}\n"))
         .unwrap_or((&stdout, ""));
-    let value = |name: &str| {
-        head.lines()
-            .find_map(|line| line.strip_prefix(&format!("{name}=")))
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let value = |name: &str| output_value(head, name);
     let (file, group) = (value("path"), value("group"));
     let Some(content) = update(existing, &wanted, present, exclusive) else {
         return Ok(ModuleResult::ok().with("user", user).with("path", file));

@@ -15,6 +15,7 @@ use drover_ssh::quote;
 use serde_json::{Map, Value as Json, json};
 
 use crate::arguments::Arguments;
+use crate::remote::{Attributes, PathState, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 const SPEC_LABEL: &str = "drover.spec";
@@ -217,13 +218,35 @@ pub(crate) struct Current {
     pub(crate) release: Option<Json>,
 }
 
-fn query_script(spec: &Spec, runtime: &str) -> String {
+/// The engine a module's name (`docker_container`, `podman_image`) or its
+/// `runtime` argument asks for; `auto` lets the host decide.
+pub(crate) fn requested_runtime(module: &str, arguments: &Arguments<'_>) -> Result<String, Error> {
+    Ok(if module.starts_with("docker_") {
+        "docker".to_owned()
+    } else if module.starts_with("podman_") {
+        "podman".to_owned()
+    } else {
+        arguments
+            .string("runtime")?
+            .unwrap_or_else(|| "auto".to_owned())
+    })
+}
+
+/// Shell that sets `$rt` to the engine asked for or, for `auto`, docker,
+/// else podman, and prints `runtime=$rt`; with neither it prints
+/// `runtime=none` and stops.
+pub(crate) fn choose_runtime(runtime: &str) -> String {
     let choose = match runtime {
         "docker" | "podman" => format!("rt={runtime}"),
         _ => "if command -v docker >/dev/null 2>&1; then rt=docker; elif command -v podman >/dev/null 2>&1; then rt=podman; else echo runtime=none; exit 0; fi".to_owned(),
     };
+    format!("{choose}\necho \"runtime=$rt\"")
+}
+
+fn query_script(spec: &Spec, runtime: &str) -> String {
+    let choose = choose_runtime(runtime);
     format!(
-        "{choose}\necho \"runtime=$rt\"\n\
+        "{choose}\n\
          echo \"image=$($rt image inspect --format '{{{{.Id}}}}' {image} 2>/dev/null)\"\n\
          $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}}' {name} 2>/dev/null\n\
          echo \"spec=$($rt container inspect --format '{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}' {name} 2>/dev/null)\"\n\
@@ -267,13 +290,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let spec = Spec::read(arguments)?;
-    let runtime = match module {
-        "docker_container" => "docker".to_owned(),
-        "podman_container" => "podman".to_owned(),
-        _ => arguments
-            .string("runtime")?
-            .unwrap_or_else(|| "auto".to_owned()),
-    };
+    let runtime = requested_runtime(module, arguments)?;
     let output = context.exec(&query_script(&spec, &runtime), None).await?;
     let mut current = parse(&String::from_utf8_lossy(&output.stdout));
     if current.runtime == "none" {
@@ -463,26 +480,22 @@ async fn write_release(
             String::from_utf8_lossy(&directory.stderr).trim()
         )));
     }
-    let options = drover_ssh::UploadOptions {
-        mode: Some(0o644),
-        owner: None,
-        validate: None,
-        become_user: context.become_user.clone(),
-    };
     let path = format!("{RELEASES}/{name}.json");
     let body = serde_json::to_string_pretty(release).unwrap_or_default() + "\n";
-    let output = context
-        .session
-        .upload(bytes::Bytes::from(body), &path, &options)
-        .await?;
-    if output.success() {
-        Ok(())
-    } else {
-        Err(Error::Arguments(format!(
-            "cannot write {path}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )))
-    }
+    let attributes = Attributes {
+        mode: Some(0o644),
+        ..Attributes::default()
+    };
+    write_file(
+        context,
+        &path,
+        bytes::Bytes::from(body),
+        &attributes,
+        &PathState::absent(),
+        false,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The controller's user name from its uid, when the environment names none.

@@ -6,6 +6,8 @@ use bytes::Bytes;
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
+use crate::modules::container::{choose_runtime, requested_runtime};
+use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
@@ -20,27 +22,30 @@ pub(crate) async fn run(
     let source = arguments
         .string("source")?
         .unwrap_or_else(|| if archive.is_some() { "load" } else { "pull" }.to_owned());
-    let runtime = match module {
-        "docker_image" => "docker".to_owned(),
-        "podman_image" => "podman".to_owned(),
-        _ => arguments
-            .string("runtime")?
-            .unwrap_or_else(|| "auto".to_owned()),
-    };
-    let choose = if runtime == "auto" {
-        "if command -v docker >/dev/null 2>&1; then rt=docker; else rt=podman; fi".to_owned()
-    } else {
-        format!("rt={}", quote(&runtime))
-    };
+    let runtime = requested_runtime(module, arguments)?;
     let output = context
         .exec(
-            &format!("{choose}; echo \"$rt\"; $rt image inspect --format '{{{{.Id}}}}' {} 2>/dev/null; true", quote(&name)),
+            &format!(
+                "{}\n$rt image inspect --format '{{{{.Id}}}}' {} 2>/dev/null; true",
+                choose_runtime(&runtime),
+                quote(&name)
+            ),
             None,
         )
         .await?;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
-    let rt = lines.next().unwrap_or("docker").trim().to_owned();
+    let rt = lines
+        .next()
+        .and_then(|line| line.strip_prefix("runtime="))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if rt.is_empty() || rt == "none" {
+        return Ok(ModuleResult::failed(
+            "neither docker nor podman is installed on the host",
+        ));
+    }
     let exists = lines.next().is_some_and(|id| !id.trim().is_empty());
     let result = ModuleResult::ok()
         .with("runtime", rt.clone())
@@ -62,26 +67,7 @@ pub(crate) async fn run(
             let data = std::fs::read(&local).map_err(|error| {
                 Error::Arguments(format!("cannot read {}: {error}", local.display()))
             })?;
-            let temporary = context
-                .exec("mktemp /tmp/.drover-image.XXXXXXXX", None)
-                .await?;
-            let path = String::from_utf8_lossy(&temporary.stdout).trim().to_owned();
-            let options = drover_ssh::UploadOptions {
-                mode: Some(0o600),
-                owner: None,
-                validate: None,
-                become_user: context.become_user.clone(),
-            };
-            let upload = context
-                .session
-                .upload(Bytes::from(data), &path, &options)
-                .await?;
-            if !upload.success() {
-                return Ok(ModuleResult::failed(format!(
-                    "copying the image archive failed: {}",
-                    String::from_utf8_lossy(&upload.stderr).trim()
-                )));
-            }
+            let path = upload_temporary(context, Bytes::from(data)).await?;
             format!(
                 "{rt} load -q -i {path}; status=$?; rm -f {path}; exit $status",
                 path = quote(&path)

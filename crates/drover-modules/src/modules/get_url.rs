@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
-use crate::remote::{path_state, set_attributes};
+use crate::remote::{output_value, path_state, set_attributes};
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// `algorithm:hex` → the coreutils tool that computes it, and the digest.
@@ -99,13 +99,7 @@ pub(crate) async fn run(
     );
     let output = context.exec(&script, None).await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = |key: &str| {
-        stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let value = |key: &str| output_value(&stdout, key);
     let final_dest = value("dest");
     if !output.success() || value("outcome").is_empty() {
         let reason = stdout

@@ -5,6 +5,7 @@
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
+use crate::remote::output_value;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// The script: clone when missing, else fetch and move to `version`.
@@ -116,13 +117,7 @@ pub(crate) async fn run(
         )
         .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = |key: &str| {
-        stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let value = |key: &str| output_value(&stdout, key);
     let (before, after, outcome) = (value("before"), value("after"), value("outcome"));
     if !output.success() {
         let reason = match outcome.as_str() {

@@ -40,15 +40,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required(&["name"])?;
-    let present = match arguments.string("state")?.as_deref() {
-        None | Some("present") => true,
-        Some("absent") => false,
-        Some(other) => {
-            return Err(Error::Arguments(format!(
-                "`state` must be present or absent, not `{other}`"
-            )));
-        }
-    };
+    let present = arguments.present()?;
     let gid = arguments.string("gid")?;
     let output = context
         .exec(

@@ -5,6 +5,7 @@ use drover_ssh::quote;
 use serde_json::json;
 
 use crate::arguments::Arguments;
+use crate::remote::output_value;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// The command setting the name `name`, for the strategy `using`.
@@ -28,14 +29,7 @@ pub(crate) async fn run(
                  if [ -d /run/systemd/system ] && command -v hostnamectl >/dev/null 2>&1; then echo using=systemd; else echo using=file; fi";
     let output = context.exec(query, None).await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = |key: &str| {
-        stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
+    let value = |key: &str| output_value(&stdout, key).trim().to_owned();
     let (current, permanent) = (value("current"), value("permanent"));
     let using = using.unwrap_or_else(|| value("using"));
     let facts = json!({"hostname": name.split('.').next().unwrap_or_default(), "nodename": name, "fqdn": name});

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
+use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The command that unpacks archive `$a` into directory `$t`.
@@ -55,20 +56,7 @@ pub(crate) async fn run(
         let data = std::fs::read(&local).map_err(|error| {
             Error::Arguments(format!("cannot read {}: {error}", local.display()))
         })?;
-        let output = context
-            .exec("mktemp /tmp/.drover-archive.XXXXXX", None)
-            .await?;
-        let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        let options = drover_ssh::UploadOptions {
-            mode: Some(0o600),
-            owner: None,
-            validate: None,
-            become_user: context.become_user.clone(),
-        };
-        context
-            .session
-            .upload(Bytes::from(data), &path, &options)
-            .await?;
+        let path = upload_temporary(context, Bytes::from(data)).await?;
         uploaded = Some(path.clone());
         path
     };

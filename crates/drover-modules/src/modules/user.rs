@@ -51,15 +51,7 @@ pub(crate) struct Request {
 
 impl Request {
     fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
-        let present = match arguments.string("state")?.as_deref() {
-            None | Some("present") => true,
-            Some("absent") => false,
-            Some(other) => {
-                return Err(Error::Arguments(format!(
-                    "`state` must be present or absent, not `{other}`"
-                )));
-            }
-        };
+        let present = arguments.present()?;
         let groups = match arguments.raw("groups") {
             None => None,
             Some(_) => Some(arguments.list("groups")?),
@@ -302,8 +294,9 @@ pub(crate) async fn run(
     if !request.present {
         return Ok(result);
     }
-    // Report the account as it is now (or would be), with its key.
-    let now = if context.check_mode {
+    // Report the account as it is now (or would be), with its key: asked
+    // again only when a command changed it.
+    let now = if context.check_mode || command.is_none() {
         account
     } else {
         let output = context.exec(&query_script(&request), None).await?;

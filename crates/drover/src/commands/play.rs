@@ -10,7 +10,7 @@ use drover_modules::ModuleCatalog;
 use drover_playbook::{Action, LoadOptions, Playbook, Task};
 use serde_json::Value as Json;
 
-use crate::cli::{OutputFormat, PlayArgs};
+use crate::cli::{ConnectionArgs, OutputFormat, PlayArgs};
 use crate::commands::play_output::{JsonReporter, TextReporter};
 use crate::commands::run::connection_defaults;
 use crate::commands::targets::select_hosts;
@@ -84,40 +84,67 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
         return Ok(exit::SUCCESS);
     }
     drop(stdout);
-    let connection = match connection_defaults(&arguments.connection) {
-        Ok(connection) => connection,
+    let run_options = match base_options(&arguments.connection, arguments.limit.clone()) {
+        Ok(options) => RunOptions {
+            check: arguments.check,
+            diff: arguments.diff,
+            extra_vars,
+            tags: arguments.tags.clone(),
+            skip_tags: arguments.skip_tags.clone(),
+            start_at_task: arguments.start_at_task.clone(),
+            ..options
+        },
         Err(message) => return Ok(usage_error(message)),
-    };
-    let run_options = RunOptions {
-        forks: arguments.connection.forks.max(1),
-        check: arguments.check,
-        diff: arguments.diff,
-        extra_vars,
-        limit: arguments.limit.clone(),
-        tags: arguments.tags.clone(),
-        skip_tags: arguments.skip_tags.clone(),
-        start_at_task: arguments.start_at_task.clone(),
-        connection,
-        become_forced: arguments.connection.become_root,
-        become_user: arguments.connection.become_user.clone(),
     };
     let reporter: Arc<dyn Reporter> = match arguments.output {
         OutputFormat::Text => Arc::new(TextReporter::new(verbose)),
         OutputFormat::Json => Arc::new(JsonReporter::new()),
     };
+    Ok(execute(&playbook, inventory, run_options, reporter)?.unwrap_or_else(|code| code))
+}
+
+/// What every playbook run takes from the connection flags and `--limit`;
+/// nothing checked, diffed, tagged or extra.
+pub(crate) fn base_options(
+    connection: &ConnectionArgs,
+    limit: Option<String>,
+) -> Result<RunOptions, String> {
+    Ok(RunOptions {
+        forks: connection.forks.max(1),
+        check: false,
+        diff: false,
+        extra_vars: serde_json::Map::new(),
+        limit,
+        tags: Vec::new(),
+        skip_tags: Vec::new(),
+        start_at_task: None,
+        connection: connection_defaults(connection)?,
+        become_forced: connection.become_root,
+        become_user: connection.become_user.clone(),
+    })
+}
+
+/// Runs a loaded playbook; its exit code, or `Err` with the usage-error
+/// code when the run could not start (the error is printed).
+pub(crate) fn execute(
+    playbook: &Playbook,
+    inventory: drover_inventory::Inventory,
+    options: RunOptions,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<Result<u8, u8>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let summary = runtime.block_on(drover_engine::run(
-        &playbook,
+        playbook,
         Arc::new(inventory),
-        Arc::new(run_options),
+        Arc::new(options),
         reporter,
     ));
-    match summary {
+    Ok(match summary {
         Ok(summary) => Ok(summary.exit_code()),
-        Err(error) => Ok(usage_error(error)),
-    }
+        Err(error) => Err(usage_error(error)),
+    })
 }
 
 /// `-e k=v k2=v2`, `-e '{"json": 1}'`, `-e 'yaml: 1'` and `-e @file.yml`, later ones winning.

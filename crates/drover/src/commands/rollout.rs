@@ -9,14 +9,14 @@
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
-use drover_engine::{Event, Reporter, RunOptions};
+use drover_engine::{Event, Reporter};
 use drover_modules::ModuleCatalog;
 use drover_playbook::LoadOptions;
 use serde_json::Value as Json;
 
-use crate::cli::{RolloutArgs, RolloutCommand};
+use crate::cli::RolloutCommand;
+use crate::commands::play::{base_options, execute};
 use crate::commands::play_output::TextReporter;
-use crate::commands::run::connection_defaults;
 use crate::commands::targets::select_hosts;
 use crate::exit;
 use crate::output::usage_error;
@@ -92,7 +92,7 @@ pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
     let Some((inventory, _)) = select_hosts(&arguments.inventory.sources, "all", None) else {
         return Ok(exit::USAGE_OR_CONFIG);
     };
-    let options = match run_options(arguments) {
+    let options = match base_options(&arguments.connection, arguments.limit.clone()) {
         Ok(options) => options,
         Err(message) => return Ok(usage_error(message)),
     };
@@ -102,39 +102,14 @@ pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
     } else {
         Arc::new(TextReporter::new(false))
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let summary = runtime.block_on(drover_engine::run(
-        &playbook,
-        Arc::new(inventory),
-        Arc::new(options),
-        reporter,
-    ));
-    let code = match summary {
-        Ok(summary) => summary.exit_code(),
-        Err(error) => return Ok(usage_error(error)),
+    let code = match execute(&playbook, inventory, options, reporter)? {
+        Ok(code) => code,
+        Err(code) => return Ok(code),
     };
     if table {
         print_table(&arguments.app, &collector.rows())?;
     }
     Ok(code)
-}
-
-fn run_options(arguments: &RolloutArgs) -> Result<RunOptions, String> {
-    Ok(RunOptions {
-        forks: arguments.connection.forks.max(1),
-        check: false,
-        diff: false,
-        extra_vars: serde_json::Map::new(),
-        limit: arguments.limit.clone(),
-        tags: Vec::new(),
-        skip_tags: Vec::new(),
-        start_at_task: None,
-        connection: connection_defaults(&arguments.connection)?,
-        become_forced: arguments.connection.become_root,
-        become_user: arguments.connection.become_user.clone(),
-    })
 }
 
 /// Collects each host's result of the status playbook's one task.
