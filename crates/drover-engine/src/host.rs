@@ -47,6 +47,13 @@ pub(crate) struct HostState {
     /// Releases the `container` module made on this host in this play, in
     /// order: what a rollout's rollback undoes.
     pub(crate) deployed: Vec<Deployed>,
+    /// A blue-green rollout's slots on this host.
+    pub(crate) slots: Option<crate::play::blue_green::Slots>,
+    /// Running the tasks in check mode, unreported, only to learn whether
+    /// anything would change (a blue-green host already up to date).
+    pub(crate) probing: bool,
+    /// Something would change (set while probing).
+    pub(crate) would_change: bool,
 }
 
 /// A release a task made, with the escalation it ran under.
@@ -70,6 +77,9 @@ impl HostState {
             notified: Vec::new(),
             paused: false,
             deployed: Vec::new(),
+            slots: None,
+            probing: false,
+            would_change: false,
         }
     }
 

@@ -11,6 +11,7 @@
 mod facts;
 mod host;
 mod play;
+pub mod promotion;
 mod task;
 mod vars;
 
@@ -51,6 +52,9 @@ pub struct RunOptions {
     pub become_forced: bool,
     /// `--become-user`.
     pub become_user: Option<String>,
+    /// `drover rollout undo APP --playbook`: instead of deploying, switch
+    /// each host of APP's blue-green rollout back to its previous slot.
+    pub rollout_undo: Option<String>,
 }
 
 /// How one host fared with one task.
@@ -162,6 +166,14 @@ pub enum Error {
     /// A variable file or expression failed outside any host.
     #[error("{0}")]
     Play(String),
+    /// The run directory (where a paused rollout waits) cannot be written.
+    #[error("{path}: {source}")]
+    RunDirectory {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs every play of `playbook` against `inventory`.

@@ -375,10 +375,11 @@ async fn invoke(
     search_paths.push(task.base.clone());
     let context = ModuleContext {
         session: &session,
-        check_mode: task
-            .settings
-            .check_mode
-            .unwrap_or(environment.options.check),
+        check_mode: host.probing
+            || task
+                .settings
+                .check_mode
+                .unwrap_or(environment.options.check),
         diff: environment.options.diff,
         become_user: escalation(task, scope, environment.options),
         environment: environment_vars,
@@ -430,9 +431,18 @@ async fn invoke(
 
 /// `become` for a task: the task's and play's keywords, `-b`, then `ansible_become*` variables.
 fn escalation(task: &Task, scope: &Scope, options: &RunOptions) -> Option<Become> {
+    settings_escalation(&task.settings, scope, options)
+}
+
+/// The escalation `settings` (a task's, or a play's) ask for.
+pub(crate) fn settings_escalation(
+    settings: &drover_playbook::TaskSettings,
+    scope: &Scope,
+    options: &RunOptions,
+) -> Option<Become> {
     let variable = |name: &str| scope.get(name).ok().flatten();
     let text = |name: &str| variable(name).and_then(|value| value.as_str().map(str::to_owned));
-    let wanted = task.settings.become_root.unwrap_or_else(|| {
+    let wanted = settings.become_root.unwrap_or_else(|| {
         options.become_forced
             || variable("ansible_become").is_some_and(|value| {
                 drover_template::truthy(&value) && value != "no" && value != "false"
@@ -441,8 +451,7 @@ fn escalation(task: &Task, scope: &Scope, options: &RunOptions) -> Option<Become
     if !wanted {
         return None;
     }
-    let method = match task
-        .settings
+    let method = match settings
         .become_method
         .clone()
         .or_else(|| text("ansible_become_method"))
@@ -453,8 +462,7 @@ fn escalation(task: &Task, scope: &Scope, options: &RunOptions) -> Option<Become
     };
     Some(Become {
         method,
-        user: task
-            .settings
+        user: settings
             .become_user
             .clone()
             .or_else(|| options.become_user.clone())

@@ -14,6 +14,7 @@ pub mod facts;
 pub mod health;
 mod modules;
 mod packages;
+pub mod releases;
 mod remote;
 mod tar_header;
 

@@ -63,6 +63,12 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     /// `rollout:`: batches by strategy, gated by readiness.
     pub rollout: Option<crate::Rollout>,
+    /// `switch:`: a blue-green rollout's tasks that move traffic to the
+    /// slot just deployed (and back, on rollback or undo).
+    pub switch: Vec<Task>,
+    /// `rollback:`: tasks a failed rollout runs on every host it changed,
+    /// after bringing back their containers.
+    pub rollback: Vec<Task>,
     /// The roles the play uses (their defaults and vars join the variables).
     pub roles: Vec<Arc<Role>>,
     /// `vars_prompt:`; drover never prompts, so each needs `-e` or a default.

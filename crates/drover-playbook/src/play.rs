@@ -12,7 +12,7 @@ use crate::model::{Batch, Play, Prompt, Role, Section, Task, TaskSettings, Vars}
 use crate::task::{Context, apply_setting};
 
 /// Play keywords drover understands.
-const PLAY_KEYWORDS: [&str; 37] = [
+const PLAY_KEYWORDS: [&str; 39] = [
     "name",
     "hosts",
     "vars",
@@ -33,6 +33,8 @@ const PLAY_KEYWORDS: [&str; 37] = [
     "tags",
     "serial",
     "rollout",
+    "switch",
+    "rollback",
     "strategy",
     "any_errors_fatal",
     "max_fail_percentage",
@@ -115,6 +117,8 @@ impl Loader<'_> {
             tags: Vec::new(),
             serial: Vec::new(),
             rollout: None,
+            switch: Vec::new(),
+            rollback: Vec::new(),
             strategy: "linear".to_owned(),
             any_errors_fatal: false,
             max_fail_percentage: None,
@@ -122,7 +126,7 @@ impl Loader<'_> {
             prompts: Vec::new(),
         };
         let mut prompts = Vec::new();
-        let mut sections: [Option<&Node>; 5] = [None; 5];
+        let mut sections: [Option<&Node>; 7] = [None; 7];
         let mut has_hosts = false;
         for (key, value) in entries {
             let word = key.key_text();
@@ -164,6 +168,8 @@ impl Loader<'_> {
                 "tasks" => sections[2] = Some(value),
                 "post_tasks" => sections[3] = Some(value),
                 "handlers" => sections[4] = Some(value),
+                "switch" => sections[5] = Some(value),
+                "rollback" => sections[6] = Some(value),
                 _ if PLAY_KEYWORDS.contains(&word.as_str()) => {
                     apply_setting(&mut play.settings, &word, value);
                 }
@@ -224,9 +230,52 @@ impl Loader<'_> {
             play.handlers = self.tasks(handlers, &context);
         }
         play.handlers.append(&mut self.role_handlers);
+        self.rollout_tasks(&mut play, sections[5], sections[6], &context);
         play.roles = self.roles.values().cloned().collect();
         play.prompts = prompts;
         Some(play)
+    }
+
+    /// `switch:` and `rollback:`, which only a rollout uses.
+    fn rollout_tasks(
+        &mut self,
+        play: &mut Play,
+        switch: Option<&Node>,
+        rollback: Option<&Node>,
+        context: &Context,
+    ) {
+        let strategy = play
+            .rollout
+            .as_ref()
+            .map(|rollout| rollout.strategy.as_str());
+        if let Some(node) = switch {
+            if strategy == Some("blue_green") {
+                play.switch = self.tasks(node, context);
+            } else {
+                self.errors.invalid(
+                    node.location(&context.path),
+                    "`switch` tasks belong to a blue_green rollout",
+                    Some("add `rollout: {strategy: blue_green, app: NAME, slots: {blue: PORT, green: PORT}}`".to_owned()),
+                );
+            }
+        } else if strategy == Some("blue_green") {
+            self.errors.invalid(
+                play.location.clone(),
+                "a blue_green rollout needs `switch` tasks that move traffic to the new slot",
+                Some("for example, template the load balancer's upstream to `{{ rollout_port }}` and reload it".to_owned()),
+            );
+        }
+        if let Some(node) = rollback {
+            if strategy.is_some() {
+                play.rollback = self.tasks(node, context);
+            } else {
+                self.errors.invalid(
+                    node.location(&context.path),
+                    "`rollback` tasks belong to a play with a `rollout`",
+                    Some("add `rollout: {strategy: rolling}` or move these tasks into a block's `rescue`".to_owned()),
+                );
+            }
+        }
     }
 
     fn prompts(value: &Node, path: &Path) -> Vec<Prompt> {

@@ -8,14 +8,21 @@ use crate::model::Batch;
 /// A play's `rollout:`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rollout {
-    /// `rolling`, `canary`, `big_bang` or `toggle`.
+    /// `rolling`, `canary`, `blue_green`, `big_bang` or `toggle`.
     pub strategy: String,
+    /// The application's name: it names the blue-green slot record on each
+    /// host and the pause file `drover rollout promote` releases.
+    pub app: Option<String>,
+    /// blue_green: the two slots' names and ports, blue first.
+    pub slots: Vec<(String, u16)>,
     /// rolling: hosts at a time.
     pub batch: Batch,
     /// canary and toggle: how many hosts have changed after each step (cumulative).
     pub steps: Vec<Batch>,
     /// Seconds to wait between batches.
     pub pause: f64,
+    /// `pause: manual`: wait between batches for `drover rollout promote`.
+    pub manual: bool,
     /// A health check (see `drover_modules::health`) each host of a batch must pass.
     pub readiness: Option<Json>,
     /// How many hosts may fail readiness before `on_failure` acts.
@@ -24,8 +31,10 @@ pub struct Rollout {
     pub on_failure: String,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 9] = [
     "strategy",
+    "app",
+    "slots",
     "batch",
     "steps",
     "pause",
@@ -51,17 +60,23 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         .unwrap_or("rolling")
         .to_owned();
     match strategy.as_str() {
-        "rolling" | "canary" | "big_bang" | "toggle" => {}
-        "blue_green" => {
-            return Err(
-                "the blue_green strategy is not built yet; use rolling or canary".to_owned(),
-            );
-        }
+        "rolling" | "canary" | "blue_green" | "big_bang" | "toggle" => {}
         other => {
             return Err(format!(
-                "unknown rollout strategy `{other}`; use rolling, canary, big_bang or toggle"
+                "unknown rollout strategy `{other}`; use rolling, canary, blue_green, big_bang or toggle"
             ));
         }
+    }
+    let app = map.get("app").and_then(Json::as_str).map(str::to_owned);
+    let slots = match map.get("slots") {
+        None => Vec::new(),
+        Some(value) => parse_slots(value)?,
+    };
+    if strategy == "blue_green" && (app.is_none() || slots.is_empty()) {
+        return Err(
+            "the blue_green strategy needs `app` and `slots`, such as `app: web` and `slots: {blue: 8081, green: 8082}`"
+                .to_owned(),
+        );
     }
     let batch = map.get("batch").map_or(Ok(Batch::Count(1)), parse_batch)?;
     let steps = match map.get("steps") {
@@ -74,15 +89,13 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             "the {strategy} strategy needs `steps`, such as [1, \"50%\", \"100%\"]"
         ));
     }
+    let manual = map.get("pause").and_then(Json::as_str) == Some("manual");
     let pause = match map.get("pause") {
         None => 0.0,
-        Some(Json::String(text)) if text == "manual" => {
-            return Err(
-                "`pause: manual` (with `drover rollout promote`) is not built yet; give a duration"
-                    .to_owned(),
-            );
+        Some(_) if manual => 0.0,
+        Some(value) => {
+            seconds(value).ok_or("`pause` must be a duration such as 30 or \"30s\", or `manual`")?
         }
-        Some(value) => seconds(value).ok_or("`pause` must be a duration such as 30 or \"30s\"")?,
     };
     let on_failure = map
         .get("on_failure")
@@ -96,15 +109,45 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
     }
     Ok(Rollout {
         strategy,
+        app,
+        slots,
         batch,
         steps,
         pause,
+        manual,
         readiness: map.get("readiness").cloned(),
         max_failures: map
             .get("max_failures")
             .map_or(Ok(Batch::Count(0)), parse_batch)?,
         on_failure,
     })
+}
+
+/// `slots: {blue: 8081, green: 8082}`: exactly two named ports.
+fn parse_slots(value: &Json) -> Result<Vec<(String, u16)>, String> {
+    let wrong = || {
+        "`slots` must name two slots with their ports, such as {blue: 8081, green: 8082}".to_owned()
+    };
+    let Json::Object(map) = value else {
+        return Err(wrong());
+    };
+    let slots = map
+        .iter()
+        .map(|(name, port)| {
+            let port = match port {
+                Json::Number(number) => number.as_u64(),
+                Json::String(text) => text.trim().parse().ok(),
+                _ => None,
+            };
+            port.and_then(|port| u16::try_from(port).ok())
+                .map(|port| (name.clone(), port))
+                .ok_or_else(wrong)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if slots.len() != 2 || slots[0].0 == slots[1].0 || slots[0].1 == slots[1].1 {
+        return Err(wrong());
+    }
+    Ok(slots)
 }
 
 fn parse_batch(value: &Json) -> Result<Batch, String> {
@@ -178,12 +221,26 @@ mod tests {
         assert!(
             parse(&json!({"strategy": "blue_green"}))
                 .unwrap_err()
-                .contains("not built yet")
+                .contains("needs `app` and `slots`")
+        );
+        let blue_green = parse(&json!({"strategy": "blue_green", "app": "web",
+            "slots": {"blue": 8081, "green": "8082"}}))
+        .unwrap();
+        assert_eq!(
+            blue_green.slots,
+            vec![("blue".to_owned(), 8081), ("green".to_owned(), 8082)]
+        );
+        assert!(
+            parse(
+                &json!({"strategy": "blue_green", "app": "web", "slots": {"blue": 1, "green": 1}})
+            )
+            .unwrap_err()
+            .contains("two slots")
         );
         assert!(
             parse(&json!({"strategy": "rolling", "pause": "manual"}))
-                .unwrap_err()
-                .contains("not built yet")
+                .unwrap()
+                .manual
         );
         assert!(
             parse(&json!({"strategy": "rolling", "bach": 1}))

@@ -33,7 +33,7 @@ pub(crate) enum Command {
     Run(Box<RunArgs>),
     /// Run a playbook (like `ansible-playbook`).
     Play(Box<PlayArgs>),
-    /// Show or undo container releases recorded on the hosts.
+    /// Show, undo, promote or abort rollouts and the releases they record.
     #[command(subcommand)]
     Rollout(RolloutCommand),
     /// Print a shell completion script.
@@ -256,8 +256,37 @@ pub(crate) struct PlayArgs {
 pub(crate) enum RolloutCommand {
     /// Each host's current and previous release of an app, as a table.
     Status(RolloutArgs),
-    /// Run each host's previous release of an app again (it becomes the current one).
-    Undo(RolloutArgs),
+    /// Run each host's previous release of an app again (it becomes the current one);
+    /// with `--playbook`, switch a blue-green app back to its previous slot.
+    Undo(UndoArgs),
+    /// Let a paused rollout go on with its next step.
+    Promote(DecisionArgs),
+    /// Stop a paused rollout and roll back what it changed.
+    Abort(DecisionArgs),
+}
+
+/// Arguments of `drover rollout undo`.
+#[derive(Debug, Args)]
+pub(crate) struct UndoArgs {
+    #[command(flatten)]
+    pub(crate) rollout: RolloutArgs,
+
+    /// The playbook whose blue-green rollout of APP to undo: its `switch`
+    /// tasks move traffic back to the previous slot.
+    #[arg(long, value_name = "PLAYBOOK")]
+    pub(crate) playbook: Option<std::path::PathBuf>,
+
+    /// `-e`: variables the playbook needs (`k=v`, JSON, YAML or `@file`).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub(crate) extra_vars: Vec<String>,
+}
+
+/// Arguments of `drover rollout promote` and `abort`.
+#[derive(Debug, Args)]
+pub(crate) struct DecisionArgs {
+    /// The paused rollout (its `app`, or its play's name); may be left out
+    /// when only one rollout is paused.
+    pub(crate) name: Option<String>,
 }
 
 /// Arguments of `drover rollout status` and `undo`.

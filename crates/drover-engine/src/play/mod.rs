@@ -17,6 +17,7 @@ use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
 mod flow;
+pub(crate) mod blue_green;
 mod rollout;
 
 pub(crate) struct Runner {
@@ -124,53 +125,40 @@ impl Runner {
             Some(rollout) => rollout::rollout_batches(&hosts, rollout),
             None => batches(&hosts, &play.serial),
         };
-        let batch_count = batch_list.len();
+        if let Some(app) = &self.options.rollout_undo {
+            return match &play.rollout {
+                Some(rollout) if rollout.app.as_ref() == Some(app) && rollout.strategy == "blue_green" => {
+                    let states = hosts.iter().map(|id| self.host_state(*id, play)).collect();
+                    self.undo(play, rollout, states, &play_vars).await
+                }
+                _ => Ok(()),
+            };
+        }
+        let host_names = |batch: &[usize]| -> Vec<String> {
+            batch.iter().map(|id| self.inventory.host(*id).name.clone()).collect()
+        };
+        let nexts: Vec<Option<Vec<String>>> = (0..batch_list.len())
+            .map(|index| batch_list.get(index + 1).map(|next| host_names(next)))
+            .collect();
         // A rollout keeps every batch's hosts, to roll them back if a later batch fails.
         let mut rolled_out: Vec<Vec<HostState>> = Vec::new();
-        for (index, batch) in batch_list.into_iter().enumerate() {
+        for (batch, next) in batch_list.into_iter().zip(nexts) {
             let mut states: Vec<HostState> =
                 batch.iter().map(|id| self.host_state(*id, play)).collect();
+            let blue_green = play.rollout.as_ref().filter(|rollout| rollout.strategy == "blue_green");
+            if let Some(rollout) = blue_green {
+                self.read_slots(rollout, &mut states, false).await;
+            }
             if play.gather_facts {
                 self.gather_facts(&mut states, &play.gather_subset).await;
             }
-            for section in &play.sections {
-                if play.strategy == "free" {
-                    // Each host runs through the section at its own pace.
-                    let forks = self.options.forks.max(1);
-                    let _: Vec<()> = futures::stream::iter(states.chunks_mut(1))
-                        .map(|host| self.run_tasks(&section.tasks, host, &play_vars, play))
-                        .buffer_unordered(forks)
-                        .collect()
-                        .await;
-                } else {
-                    self.run_tasks(&section.tasks, &mut states, &play_vars, play)
-                        .await;
-                }
-                self.flush_handlers(play, &mut states, &play_vars).await;
-                if states.iter().all(|state| !state.active()) {
-                    break;
-                }
+            if blue_green.is_some() {
+                self.probe(play, &mut states, &play_vars).await;
             }
-            if let Some(rollout) = &play.rollout {
-                self.readiness_gate(rollout, &mut states).await?;
-                rolled_out.push(states);
-                let failed = rolled_out
-                    .iter()
-                    .flatten()
-                    .filter(|state| state.failed || state.unreachable)
-                    .count();
-                if failed > rollout::allowed_failures(rollout, hosts.len()) {
-                    match rollout.on_failure.as_str() {
-                        "continue" => {}
-                        "rollback" => {
-                            self.roll_back(&mut rolled_out).await;
-                            break;
-                        }
-                        _ => break,
-                    }
-                }
-                if index + 1 < batch_count {
-                    tokio::time::sleep(rollout::pause(rollout)).await;
+            self.run_sections(play, &mut states, &play_vars).await;
+            if play.rollout.is_some() {
+                if self.after_batch(play, states, &mut rolled_out, &play_vars, next).await? {
+                    break;
                 }
                 continue;
             }
@@ -188,6 +176,28 @@ impl Runner {
             futures::future::join_all(states.iter().map(|state| state.session.close())).await;
         }
         Ok(())
+    }
+
+    /// Runs the play's sections on a batch, flushing handlers after each.
+    async fn run_sections(&self, play: &Play, states: &mut [HostState], play_vars: &PlayVars) {
+        for section in &play.sections {
+            if play.strategy == "free" {
+                // Each host runs through the section at its own pace.
+                let forks = self.options.forks.max(1);
+                let _: Vec<()> = futures::stream::iter(states.chunks_mut(1))
+                    .map(|host| self.run_tasks(&section.tasks, host, play_vars, play))
+                    .buffer_unordered(forks)
+                    .collect()
+                    .await;
+            } else {
+                self.run_tasks(&section.tasks, states, play_vars, play)
+                    .await;
+            }
+            self.flush_handlers(play, states, play_vars).await;
+            if states.iter().all(|state| !state.active()) {
+                break;
+            }
+        }
     }
 
     fn play_vars(&self, play: &Play, names: &[String]) -> Result<PlayVars, Error> {
@@ -334,6 +344,13 @@ impl Runner {
         task: Option<&Task>,
         report: bool,
     ) {
+        // A probe only learns whether anything would change.
+        if state.probing {
+            if matches!(outcome.status, Status::Changed | Status::Failed | Status::Unreachable) {
+                state.would_change = true;
+            }
+            return;
+        }
         let no_log = task.is_some_and(|task| task.settings.no_log == Some(true));
         let result = if no_log {
             json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": outcome.result.get("changed").cloned().unwrap_or(Json::Bool(false))})

@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use drover_modules::ModuleContext;
 use drover_modules::health::HealthSpec;
-use drover_playbook::{Batch, Rollout};
+use drover_playbook::{Batch, Play, Rollout};
 use drover_ssh::ExecRequest;
 use serde_json::{Map, Value as Json, json};
 
 use super::{Runner, batches};
 use crate::host::HostState;
 use crate::task::Outcome;
-use crate::{Error, Event, Status};
+use crate::vars::{self, PlayVars};
+use crate::promotion::{self, Decision};
+use crate::{Error, Event, Status, Vars};
 
 /// The hosts of each batch, in order.
 pub(crate) fn rollout_batches(hosts: &[usize], rollout: &Rollout) -> Vec<Vec<usize>> {
@@ -62,19 +64,22 @@ pub(crate) fn pause(rollout: &Rollout) -> Duration {
 }
 
 impl Runner {
-    /// Checks every active host of a batch; returns how many failed.
+    /// Checks every active host of a batch; returns how many failed. The
+    /// check is templated for each host (a blue-green gate names the idle
+    /// slot's `{{ rollout_port }}`).
     pub(crate) async fn readiness_gate(
         &self,
         rollout: &Rollout,
         states: &mut [HostState],
+        play_vars: &PlayVars,
     ) -> Result<usize, Error> {
         let Some(readiness) = &rollout.readiness else {
             return Ok(0);
         };
-        let spec = HealthSpec::parse(readiness)
-            .map_err(|error| Error::Play(format!("rollout readiness: {error}")))?;
+        let described = HealthSpec::parse(readiness)
+            .map_or_else(|_| "readiness".to_owned(), |spec| spec.describe());
         self.reporter.event(Event::TaskStart {
-            name: format!("READINESS [{}]", spec.describe()),
+            name: format!("READINESS [{described}]"),
             location: String::new(),
             handler: false,
         });
@@ -82,44 +87,29 @@ impl Runner {
             reuse_shell: true,
             ..ExecRequest::new(String::new())
         };
-        let checks = states
+        let hostvars = vars::shared(states);
+        let specs: Vec<Option<Result<HealthSpec, String>>> = states
             .iter()
-            .map(|state| async { state.active().then(|| spec.run(&state.session, &request)) });
-        let mut outcomes = Vec::new();
-        for check in futures::future::join_all(checks).await {
-            outcomes.push(match check {
-                Some(future) => Some(future.await),
+            .map(|state| {
+                state.active().then(|| {
+                    let scope = self.templar.scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
+                    let rendered = self.templar.render(readiness, &scope).map_err(|error| error.to_string())?;
+                    HealthSpec::parse(&rendered).map_err(|error| error.to_string())
+                })
+            })
+            .collect();
+        let checks = states.iter().zip(&specs).map(|(state, spec)| async {
+            match spec {
+                Some(Ok(spec)) => Some(Ok((spec, spec.run(&state.session, &request).await))),
+                Some(Err(error)) => Some(Err(error.clone())),
                 None => None,
-            });
-        }
+            }
+        });
+        let outcomes = futures::future::join_all(checks).await;
         let mut failed = 0;
         for (state, outcome) in states.iter_mut().zip(outcomes) {
             let Some(outcome) = outcome else { continue };
-            let outcome = match outcome {
-                Ok(health) if health.healthy => Outcome {
-                    status: Status::Ok,
-                    result: json!({"changed": false, "health": health.to_json()}),
-                    diff: None,
-                    item: None,
-                },
-                Ok(health) => Outcome {
-                    status: Status::Failed,
-                    result: json!({
-                        "changed": false, "failed": true, "health": health.to_json(),
-                        "msg": format!("readiness check {} failed {} time(s) in a row on {} (last: {})",
-                            spec.describe(), spec.failure_threshold, state.name,
-                            if health.last.is_empty() { "no answer" } else { &health.last }),
-                    }),
-                    diff: None,
-                    item: None,
-                },
-                Err(error) => Outcome {
-                    status: Status::Failed,
-                    result: json!({"changed": false, "failed": true, "msg": format!("readiness check {}: {error}", spec.describe())}),
-                    diff: None,
-                    item: None,
-                },
-            };
+            let outcome = gate_outcome(&state.name, outcome);
             if outcome.status == Status::Failed {
                 failed += 1;
             }
@@ -128,65 +118,235 @@ impl Runner {
         Ok(failed)
     }
 
-    /// Runs the release before each one this rollout made, on every host of
-    /// `done` (the last batch first, each host's last release first); a
-    /// container that did not exist before is removed.
-    pub(crate) async fn roll_back(&self, done: &mut [Vec<HostState>]) {
+    /// After a rollout batch's tasks: the readiness gate, the switch of a
+    /// blue-green batch, and what `on_failure` says when too many hosts
+    /// failed; then the pause before the next batch. Returns whether the
+    /// rollout stops here.
+    pub(crate) async fn after_batch(
+        &self,
+        play: &Play,
+        mut states: Vec<HostState>,
+        rolled_out: &mut Vec<Vec<HostState>>,
+        play_vars: &PlayVars,
+        next: Option<Vec<String>>,
+    ) -> Result<bool, Error> {
+        let Some(rollout) = &play.rollout else {
+            return Ok(false);
+        };
+        self.readiness_gate(rollout, &mut states, play_vars).await?;
+        if rollout.strategy == "blue_green" {
+            let app = rollout.app.clone().unwrap_or_default();
+            self.switch(play, &app, &mut states, play_vars).await;
+        }
+        rolled_out.push(states);
+        let total = rolled_out.iter().map(Vec::len).sum::<usize>()
+            + next.as_ref().map_or(0, Vec::len);
+        let failed = rolled_out
+            .iter()
+            .flatten()
+            .filter(|state| state.failed || state.unreachable)
+            .count();
+        if failed > allowed_failures(rollout, total) {
+            let decision = match rollout.on_failure.as_str() {
+                "continue" => Decision::Promote,
+                "rollback" => Decision::Abort,
+                _ => self.wait_for_decision(play, rolled_out, next.as_deref()).await?,
+            };
+            if decision == Decision::Abort {
+                self.roll_back(play, rolled_out, play_vars).await;
+                return Ok(true);
+            }
+        }
+        let Some(next) = next else {
+            return Ok(false);
+        };
+        if rollout.manual {
+            if self.wait_for_decision(play, rolled_out, Some(&next)).await? == Decision::Abort {
+                self.roll_back(play, rolled_out, play_vars).await;
+                return Ok(true);
+            }
+        } else {
+            tokio::time::sleep(pause(rollout)).await;
+        }
+        Ok(false)
+    }
+
+    /// Waits for `drover rollout promote` or `abort`.
+    async fn wait_for_decision(
+        &self,
+        play: &Play,
+        rolled_out: &[Vec<HostState>],
+        next: Option<&[String]>,
+    ) -> Result<Decision, Error> {
+        let name = promotion::file_name(
+            play.rollout
+                .as_ref()
+                .and_then(|rollout| rollout.app.as_deref())
+                .or(play.name.as_deref())
+                .unwrap_or("rollout"),
+        );
+        let changed: Vec<&str> = rolled_out
+            .iter()
+            .flatten()
+            .map(|state| state.name.as_str())
+            .collect();
+        let failed: Vec<&str> = rolled_out
+            .iter()
+            .flatten()
+            .filter(|state| state.failed || state.unreachable)
+            .map(|state| state.name.as_str())
+            .collect();
+        self.reporter.event(Event::TaskStart {
+            name: format!(
+                "PAUSED: run `drover rollout promote {name}` to go on, or `drover rollout abort {name}` to roll back"
+            ),
+            location: String::new(),
+            handler: false,
+        });
+        let details = json!({"done": changed, "failed": failed, "next": next});
+        promotion::wait(&promotion::directory(), &name, details).await
+    }
+
+    /// Undoes what this rollout did, the last batch first: a blue-green
+    /// host switches back to its old slot, each container runs its release
+    /// from before (or goes, if it is new), and the play's `rollback:` tasks
+    /// run on every host the rollout reached.
+    pub(crate) async fn roll_back(
+        &self,
+        play: &Play,
+        rolled_out: &mut [Vec<HostState>],
+        play_vars: &PlayVars,
+    ) {
         self.reporter.event(Event::TaskStart {
             name: "ROLLBACK".to_owned(),
             location: String::new(),
             handler: false,
         });
-        let scope = self.templar.scope(vec![Arc::new(Map::new())]);
-        for batch in done.iter_mut().rev() {
+        let app = play
+            .rollout
+            .as_ref()
+            .and_then(|rollout| rollout.app.clone())
+            .unwrap_or_default();
+        for batch in rolled_out.iter_mut().rev() {
+            self.switch_back(play, &app, batch, play_vars).await;
             for state in batch.iter_mut() {
-                let deployed = std::mem::take(&mut state.deployed);
-                for release in deployed.iter().rev() {
-                    let Some(arguments) = rollback_arguments(&release.release) else {
-                        continue;
-                    };
-                    let context = ModuleContext {
-                        session: &state.session,
-                        check_mode: self.options.check,
-                        diff: false,
-                        become_user: release.become_user.clone(),
-                        environment: Vec::new(),
-                        search_paths: vec![self.base.clone()],
-                        templar: &self.templar,
-                        scope: &scope,
-                    };
-                    let outcome = match drover_modules::run("container", &arguments, &context).await
-                    {
-                        Ok(result) => Outcome {
-                            status: if result.failed {
-                                Status::Failed
-                            } else if result.changed {
-                                Status::Changed
-                            } else {
-                                Status::Ok
-                            },
-                            result: json!({
-                                "changed": result.changed, "failed": result.failed,
-                                "msg": result.message.unwrap_or_else(|| format!("rolled back {}", arguments["name"].as_str().unwrap_or_default())),
-                                "image": arguments.get("image").cloned().unwrap_or(Json::Null),
-                            }),
-                            diff: None,
-                            item: None,
-                        },
-                        Err(error) => Outcome {
-                            status: Status::Failed,
-                            result: json!({"changed": false, "failed": true, "msg": format!("rollback failed: {error}")}),
-                            diff: None,
-                            item: None,
-                        },
-                    };
-                    // Reported, and counted, without taking the host out again.
-                    let was_failed = state.failed;
-                    self.record(state, &outcome, None);
-                    state.failed = was_failed || outcome.status == Status::Failed;
+                self.roll_back_containers(state).await;
+            }
+            if !play.rollback.is_empty() {
+                let failed: Vec<(bool, bool)> = batch
+                    .iter()
+                    .map(|state| (state.failed, state.ended))
+                    .collect();
+                for state in batch.iter_mut() {
+                    state.failed = false;
+                    state.ended = false;
+                }
+                self.run_tasks(&play.rollback, batch, play_vars, play).await;
+                self.flush_handlers(play, batch, play_vars).await;
+                for (state, (failed, ended)) in batch.iter_mut().zip(failed) {
+                    state.failed |= failed;
+                    state.ended |= ended;
                 }
             }
         }
+    }
+
+    /// `drover rollout undo APP --playbook`: every host of this blue-green
+    /// play switches back to its previous slot, once that slot is ready.
+    pub(crate) async fn undo(
+        &self,
+        play: &Play,
+        rollout: &Rollout,
+        mut states: Vec<HostState>,
+        play_vars: &PlayVars,
+    ) -> Result<(), Error> {
+        self.read_slots(rollout, &mut states, true).await;
+        self.readiness_gate(rollout, &mut states, play_vars).await?;
+        let app = rollout.app.clone().unwrap_or_default();
+        self.switch(play, &app, &mut states, play_vars).await;
+        futures::future::join_all(states.iter().map(|state| state.session.close())).await;
+        Ok(())
+    }
+
+    /// Runs the release before each one this rollout made on one host, its
+    /// last release first; a container that did not exist before goes.
+    async fn roll_back_containers(&self, state: &mut HostState) {
+        let scope = self.templar.scope(vec![Arc::new(Map::new())]);
+        let deployed = std::mem::take(&mut state.deployed);
+        for release in deployed.iter().rev() {
+            let Some(arguments) = rollback_arguments(&release.release) else {
+                continue;
+            };
+            let context = ModuleContext {
+                session: &state.session,
+                check_mode: self.options.check,
+                diff: false,
+                become_user: release.become_user.clone(),
+                environment: Vec::new(),
+                search_paths: vec![self.base.clone()],
+                templar: &self.templar,
+                scope: &scope,
+            };
+            let outcome = match drover_modules::run("container", &arguments, &context).await {
+                Ok(result) => Outcome {
+                    status: if result.failed {
+                        Status::Failed
+                    } else if result.changed {
+                        Status::Changed
+                    } else {
+                        Status::Ok
+                    },
+                    result: json!({
+                        "changed": result.changed, "failed": result.failed,
+                        "msg": result.message.unwrap_or_else(|| format!("rolled back {}", arguments["name"].as_str().unwrap_or_default())),
+                        "image": arguments.get("image").cloned().unwrap_or(Json::Null),
+                    }),
+                    diff: None,
+                    item: None,
+                },
+                Err(error) => Outcome::failed(format!("rollback failed: {error}")),
+            };
+            // Reported, and counted, without taking the host out again.
+            let was_failed = state.failed;
+            self.record(state, &outcome, None);
+            state.failed = was_failed || outcome.status == Status::Failed;
+        }
+    }
+}
+
+/// How a host's readiness check went, as a task outcome.
+fn gate_outcome(
+    host: &str,
+    outcome: Result<(&HealthSpec, Result<drover_modules::health::HealthOutcome, drover_modules::Error>), String>,
+) -> Outcome {
+    let (status, result) = match outcome {
+        Err(error) => (
+            Status::Failed,
+            json!({"changed": false, "failed": true, "msg": format!("readiness check: {error}")}),
+        ),
+        Ok((_, Ok(health))) if health.healthy => (
+            Status::Ok,
+            json!({"changed": false, "health": health.to_json()}),
+        ),
+        Ok((spec, Ok(health))) => (
+            Status::Failed,
+            json!({
+                "changed": false, "failed": true, "health": health.to_json(),
+                "msg": format!("readiness check {} failed {} time(s) in a row on {host} (last: {})",
+                    spec.describe(), spec.failure_threshold,
+                    if health.last.is_empty() { "no answer" } else { &health.last }),
+            }),
+        ),
+        Ok((spec, Err(error))) => (
+            Status::Failed,
+            json!({"changed": false, "failed": true, "msg": format!("readiness check {}: {error}", spec.describe())}),
+        ),
+    };
+    Outcome {
+        status,
+        result,
+        diff: None,
+        item: None,
     }
 }
 
@@ -210,7 +370,7 @@ fn rollback_arguments(release: &Json) -> Option<Map<String, Json>> {
 
 #[cfg(test)]
 mod tests {
-    use drover_playbook::{Batch, Rollout};
+    use drover_playbook::{Batch, Play, Rollout};
     use serde_json::json;
 
     use super::{rollback_arguments, rollout_batches};

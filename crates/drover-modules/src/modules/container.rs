@@ -15,11 +15,10 @@ use drover_ssh::quote;
 use serde_json::{Map, Value as Json, json};
 
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, PathState, write_file};
+use crate::releases::RELEASES;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 const SPEC_LABEL: &str = "drover.spec";
-const RELEASES: &str = "/var/lib/drover/releases";
 
 /// What the container should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,7 +385,7 @@ pub(crate) async fn run(
     }
     if recreate {
         let release = release_record(&spec, &current);
-        write_release(context, &spec.name, &release).await?;
+        crate::releases::write(context, &spec.name, &release).await?;
         result = result.with("release", release);
     }
     // A started container must also pass its health check, if it has one.
@@ -441,12 +440,6 @@ fn pretty(spec: Option<&Json>, image_id: &str, running: bool) -> String {
 
 /// The release now deployed, with the one it replaces as `previous`.
 fn release_record(spec: &Spec, current: &Current) -> Json {
-    let deployer = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| controller_user());
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
     let previous = current
         .release
         .as_ref()
@@ -460,98 +453,17 @@ fn release_record(spec: &Spec, current: &Current) -> Json {
             "image_id": current.image_id,
             "config_hash": crate::remote::checksum(spec.configuration.to_string().as_bytes()),
             "configuration": spec.configuration,
-            "time": iso8601(seconds),
-            "deployed_by": deployer,
+            "time": crate::releases::now(),
+            "deployed_by": crate::releases::deployer(),
             "runtime": current.runtime,
         },
         "previous": previous,
     })
 }
 
-async fn write_release(
-    context: &ModuleContext<'_>,
-    name: &str,
-    release: &Json,
-) -> Result<(), Error> {
-    let directory = context.exec(&format!("mkdir -p {RELEASES}"), None).await?;
-    if !directory.success() {
-        return Err(Error::Arguments(format!(
-            "cannot create {RELEASES}: {}",
-            String::from_utf8_lossy(&directory.stderr).trim()
-        )));
-    }
-    let path = format!("{RELEASES}/{name}.json");
-    let body = serde_json::to_string_pretty(release).unwrap_or_default() + "\n";
-    let attributes = Attributes {
-        mode: Some(0o644),
-        ..Attributes::default()
-    };
-    write_file(
-        context,
-        &path,
-        bytes::Bytes::from(body),
-        &attributes,
-        &PathState::absent(),
-        false,
-    )
-    .await?;
-    Ok(())
-}
-
-/// The controller's user name from its uid, when the environment names none.
-fn controller_user() -> String {
-    use std::os::unix::fs::MetadataExt as _;
-    let Ok(uid) = std::fs::metadata("/proc/self").map(|metadata| metadata.uid()) else {
-        return "unknown".to_owned();
-    };
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|line| {
-                let fields: Vec<&str> = line.split(':').collect();
-                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
-            })
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
-}
-
-/// `2026-11-26T15:04:05Z` from seconds since the epoch (UTC, proleptic Gregorian).
-fn iso8601(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let rest = seconds % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{iso8601, parse};
-
-    #[test]
-    fn dates_are_written_in_utc() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_795_705_445), "2026-11-26T15:04:05Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-    }
+    use super::parse;
 
     #[test]
     fn docker_and_podman_answers_read_alike() {

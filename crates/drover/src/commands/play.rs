@@ -23,22 +23,8 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
     let options = LoadOptions {
         roles_path: arguments.roles_path.clone(),
     };
-    let playbook = match drover_playbook::load(&arguments.playbook, &ModuleCatalog, &options) {
-        Ok(playbook) => playbook,
-        Err(errors) => {
-            for error in &errors.errors {
-                eprint_report(&playbook_report(error));
-            }
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!(
-                    "error: {} problem(s) in `{}`; nothing was run",
-                    errors.errors.len(),
-                    arguments.playbook.display()
-                );
-            }
-            return Ok(exit::USAGE_OR_CONFIG);
-        }
+    let Some(playbook) = load_or_report(&arguments.playbook, &options) else {
+        return Ok(exit::USAGE_OR_CONFIG);
     };
     let extra_vars = match parse_extra_vars(&arguments.extra_vars) {
         Ok(vars) => vars,
@@ -103,6 +89,27 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
     Ok(execute(&playbook, inventory, run_options, reporter)?.unwrap_or_else(|code| code))
 }
 
+/// Loads and validates a playbook; on failure, prints every problem.
+pub(crate) fn load_or_report(path: &Path, options: &LoadOptions) -> Option<Playbook> {
+    match drover_playbook::load(path, &ModuleCatalog, options) {
+        Ok(playbook) => Some(playbook),
+        Err(errors) => {
+            for error in &errors.errors {
+                eprint_report(&playbook_report(error));
+            }
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "error: {} problem(s) in `{}`; nothing was run",
+                    errors.errors.len(),
+                    path.display()
+                );
+            }
+            None
+        }
+    }
+}
+
 /// What every playbook run takes from the connection flags and `--limit`;
 /// nothing checked, diffed, tagged or extra.
 pub(crate) fn base_options(
@@ -121,6 +128,7 @@ pub(crate) fn base_options(
         connection: connection_defaults(connection)?,
         become_forced: connection.become_root,
         become_user: connection.become_user.clone(),
+        rollout_undo: None,
     })
 }
 
@@ -148,7 +156,7 @@ pub(crate) fn execute(
 }
 
 /// `-e k=v k2=v2`, `-e '{"json": 1}'`, `-e 'yaml: 1'` and `-e @file.yml`, later ones winning.
-fn parse_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, String> {
+pub(crate) fn parse_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, String> {
     let mut vars = serde_json::Map::new();
     for item in items {
         let parsed = if let Some(file) = item.strip_prefix('@') {

@@ -1,5 +1,6 @@
-//! `drover rollout status` and `undo`: the releases the `container` module
-//! records on each host (`/var/lib/drover/releases/APP.json`).
+//! `drover rollout status`, `undo`, `promote` and `abort`: the releases the
+//! `container` module (and a blue-green rollout) record on each host
+//! (`/var/lib/drover/releases/APP.json`), and rollouts paused for a decision.
 //!
 //! Both are small playbooks run by the engine, so they reach hosts exactly
 //! as `drover play` does: `status` reads each host's record and prints a
@@ -9,13 +10,14 @@
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
+use drover_engine::promotion::{self, Decision};
 use drover_engine::{Event, Reporter};
 use drover_modules::ModuleCatalog;
 use drover_playbook::LoadOptions;
 use serde_json::Value as Json;
 
-use crate::cli::RolloutCommand;
-use crate::commands::play::{base_options, execute};
+use crate::cli::{DecisionArgs, RolloutCommand, UndoArgs};
+use crate::commands::play::{base_options, execute, load_or_report, parse_extra_vars};
 use crate::commands::play_output::TextReporter;
 use crate::commands::targets::select_hosts;
 use crate::exit;
@@ -69,7 +71,10 @@ const UNDO: &str = r#"- name: undo the last release of APP
 pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
     let (arguments, template, table) = match command {
         RolloutCommand::Status(arguments) => (arguments, STATUS, true),
-        RolloutCommand::Undo(arguments) => (arguments, UNDO, false),
+        RolloutCommand::Undo(undo) if undo.playbook.is_some() => return switch_back(undo),
+        RolloutCommand::Undo(undo) => (&undo.rollout, UNDO, false),
+        RolloutCommand::Promote(arguments) => return decide(arguments, Decision::Promote),
+        RolloutCommand::Abort(arguments) => return decide(arguments, Decision::Abort),
     };
     // The name goes into a path and a playbook: keep it to a plain word.
     if arguments.app.is_empty()
@@ -110,6 +115,77 @@ pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
         print_table(&arguments.app, &collector.rows())?;
     }
     Ok(code)
+}
+
+/// `drover rollout undo APP --playbook P`: the engine runs only P's
+/// blue-green play of APP, switching each host back to its previous slot.
+fn switch_back(undo: &UndoArgs) -> anyhow::Result<u8> {
+    let Some(path) = &undo.playbook else {
+        return Ok(exit::USAGE_OR_CONFIG);
+    };
+    let arguments = &undo.rollout;
+    let Some(playbook) = load_or_report(path, &LoadOptions::default()) else {
+        return Ok(exit::USAGE_OR_CONFIG);
+    };
+    let has_app = playbook.plays.iter().any(|play| {
+        play.rollout.as_ref().is_some_and(|rollout| {
+            rollout.strategy == "blue_green" && rollout.app.as_deref() == Some(&arguments.app)
+        })
+    });
+    if !has_app {
+        return Ok(usage_error(format!(
+            "`{}` has no blue_green rollout of `{}`; without `--playbook`, undo runs each container's previous release",
+            path.display(),
+            arguments.app
+        )));
+    }
+    let extra_vars = match parse_extra_vars(&undo.extra_vars) {
+        Ok(vars) => vars,
+        Err(message) => return Ok(usage_error(message)),
+    };
+    let Some((inventory, _)) = select_hosts(&arguments.inventory.sources, "all", None) else {
+        return Ok(exit::USAGE_OR_CONFIG);
+    };
+    let options = match base_options(&arguments.connection, arguments.limit.clone()) {
+        Ok(options) => drover_engine::RunOptions {
+            extra_vars,
+            rollout_undo: Some(arguments.app.clone()),
+            ..options
+        },
+        Err(message) => return Ok(usage_error(message)),
+    };
+    let reporter: Arc<dyn Reporter> = Arc::new(TextReporter::new(false));
+    Ok(execute(&playbook, inventory, options, reporter)?.unwrap_or_else(|code| code))
+}
+
+/// `drover rollout promote|abort [NAME]`: answers the paused rollout.
+fn decide(arguments: &DecisionArgs, decision: Decision) -> anyhow::Result<u8> {
+    let directory = promotion::directory();
+    let paused = promotion::paused(&directory);
+    let chosen: Vec<&promotion::Paused> = paused
+        .iter()
+        .filter(|rollout| arguments.name.as_ref().is_none_or(|name| &rollout.name == name))
+        .collect();
+    let [rollout] = chosen.as_slice() else {
+        let waiting: Vec<&str> = paused.iter().map(|rollout| rollout.name.as_str()).collect();
+        return Ok(usage_error(match (&arguments.name, waiting.is_empty()) {
+            (_, true) => format!("no rollout is paused (looked in {})", directory.display()),
+            (Some(name), false) => format!("`{name}` is not paused; paused: {}", waiting.join(", ")),
+            (None, false) => format!("several rollouts are paused; name one of: {}", waiting.join(", ")),
+        }));
+    };
+    promotion::decide(&directory, &rollout.name, decision)?;
+    let next = rollout.details["step"]["next"]
+        .as_array()
+        .map(|hosts| hosts.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    let mut stdout = std::io::stdout().lock();
+    match decision {
+        Decision::Promote if next.is_empty() => writeln!(stdout, "{}: promoted", rollout.name)?,
+        Decision::Promote => writeln!(stdout, "{}: promoted; next: {next}", rollout.name)?,
+        Decision::Abort => writeln!(stdout, "{}: aborted; rolling back", rollout.name)?,
+    }
+    Ok(exit::SUCCESS)
 }
 
 /// Collects each host's result of the status playbook's one task.
@@ -159,13 +235,18 @@ fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
                 .unwrap_or("-")
                 .to_owned()
         };
+        // A blue-green record also names each release's slot.
+        let release = |which: &str| match record.as_ref().and_then(|record| record[which]["slot"].as_str()) {
+            Some(slot) => format!("{} ({slot})", field(which, "image")),
+            None => field(which, "image"),
+        };
         lines.push(match &record {
             Some(_) => [
                 host.clone(),
-                field("current", "image"),
+                release("current"),
                 field("current", "time"),
                 field("current", "deployed_by"),
-                field("previous", "image"),
+                release("previous"),
             ],
             None if result["unreachable"] == true => [
                 host.clone(),

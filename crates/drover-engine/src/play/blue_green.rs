@@ -1,0 +1,361 @@
+//! A blue-green rollout on each host: two slots (say `blue` on 8081 and
+//! `green` on 8082), one live. The play's tasks deploy into the idle slot
+//! (they see `rollout_slot` and `rollout_port`), the readiness gate checks
+//! it, and only then do the play's `switch:` tasks move traffic to it. The
+//! old slot keeps running, so switching back is instant.
+//!
+//! Which slot is live is recorded on the host in the app's release record
+//! (`/var/lib/drover/releases/APP.json`), with the slot before it for
+//! `drover rollout undo`. A host whose live slot already matches the play
+//! (the tasks, run in check mode against it, would change nothing) is left
+//! alone, so the same rollout run twice changes nothing.
+
+use drover_modules::ModuleContext;
+use drover_playbook::{Play, Rollout};
+use drover_ssh::ExecRequest;
+use serde_json::{Value as Json, json};
+
+use super::Runner;
+use crate::host::HostState;
+use crate::task::Outcome;
+use crate::vars::{self, PlayVars};
+use crate::{Event, Status, Vars};
+
+/// A slot: its name and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) name: String,
+    pub(crate) port: u16,
+}
+
+/// One host's slots in this rollout.
+#[derive(Debug, Clone)]
+pub(crate) struct Slots {
+    /// The app's record as it was before this run (`null`: never switched).
+    pub(crate) record: Json,
+    /// The slot serving now, if any.
+    pub(crate) live: Option<Slot>,
+    /// The slot this run deploys to and switches to.
+    pub(crate) target: Slot,
+    /// The switch tasks ran (or started to) on this host.
+    pub(crate) switched: bool,
+}
+
+impl Slots {
+    /// The slots from a host's record: deploy to the one not live (undo:
+    /// to the previous one).
+    fn from_record(record: Json, configured: &[(String, u16)], undo: bool) -> Option<Self> {
+        let slot = |value: &Json| {
+            let name = value["slot"].as_str()?;
+            configured
+                .iter()
+                .find(|(configured, _)| configured == name)
+                .map(|(name, port)| Slot {
+                    name: name.clone(),
+                    port: *port,
+                })
+        };
+        let live = slot(&record["current"]);
+        let target = if undo {
+            slot(&record["previous"])?
+        } else {
+            let (name, port) = configured
+                .iter()
+                .find(|(name, _)| live.as_ref().is_none_or(|live| &live.name != name))?;
+            Slot {
+                name: name.clone(),
+                port: *port,
+            }
+        };
+        Some(Self {
+            record,
+            live,
+            target,
+            switched: false,
+        })
+    }
+
+    /// The record once `target` is live; `image` is what this run deployed
+    /// there, if anything.
+    fn switched_record(&self, app: &str, image: Option<&str>) -> Json {
+        let image = image.map(str::to_owned).or_else(|| {
+            let previous = &self.record["previous"];
+            (previous["slot"].as_str() == Some(&self.target.name))
+                .then(|| previous["image"].as_str().map(str::to_owned))
+                .flatten()
+        });
+        json!({
+            "app": app,
+            "strategy": "blue_green",
+            "current": {
+                "slot": self.target.name,
+                "port": self.target.port,
+                "image": image,
+                "time": drover_modules::releases::now(),
+                "deployed_by": drover_modules::releases::deployer(),
+            },
+            "previous": self.record.get("current").cloned().unwrap_or(Json::Null),
+        })
+    }
+}
+
+/// Sets `rollout_slot`/`rollout_port` to `slot` and `rollout_live_slot`/
+/// `rollout_live_port` to the live one (null before the first switch).
+fn expose(state: &mut HostState, slot: &Slot, live: Option<&Slot>) {
+    state
+        .facts
+        .insert("rollout_slot".to_owned(), json!(slot.name));
+    state
+        .facts
+        .insert("rollout_port".to_owned(), json!(slot.port));
+    state.facts.insert(
+        "rollout_live_slot".to_owned(),
+        live.map_or(Json::Null, |live| json!(live.name)),
+    );
+    state.facts.insert(
+        "rollout_live_port".to_owned(),
+        live.map_or(Json::Null, |live| json!(live.port)),
+    );
+}
+
+/// Moves the hosts `keep` chooses out of `states`.
+pub(crate) fn take(states: &mut Vec<HostState>, keep: impl Fn(&HostState) -> bool) -> Vec<HostState> {
+    let (chosen, rest) = std::mem::take(states).into_iter().partition(|state| keep(state));
+    *states = rest;
+    chosen
+}
+
+impl Runner {
+    /// Reads each host's record and picks the slot to deploy to (with
+    /// `undo`, the previous one); a host that cannot be read, or has no
+    /// previous slot to undo to, fails.
+    pub(crate) async fn read_slots(&self, rollout: &Rollout, states: &mut [HostState], undo: bool) {
+        let app = rollout.app.clone().unwrap_or_default();
+        self.reporter.event(Event::TaskStart {
+            name: format!("SLOTS [{app}]"),
+            location: String::new(),
+            handler: false,
+        });
+        let command = format!(
+            "cat {}/{} 2>/dev/null || true",
+            drover_modules::releases::RELEASES,
+            drover_ssh::quote(&format!("{app}.json"))
+        );
+        let request = ExecRequest {
+            reuse_shell: true,
+            ..ExecRequest::new(command)
+        };
+        let reads = states.iter().map(|state| state.session.exec(&request));
+        let answers = futures::future::join_all(reads).await;
+        for (state, answer) in states.iter_mut().zip(answers) {
+            let outcome = match answer {
+                Ok(output) => {
+                    let record: Json = serde_json::from_slice(&output.stdout).unwrap_or(Json::Null);
+                    match Slots::from_record(record, &rollout.slots, undo) {
+                        Some(slots) => {
+                            expose(state, &slots.target, slots.live.as_ref());
+                            let message = match &slots.live {
+                                Some(live) => format!("{} is live; {} is idle", live.name, slots.target.name),
+                                None => format!("no slot is live yet; deploying to {}", slots.target.name),
+                            };
+                            state.slots = Some(slots);
+                            Outcome { status: Status::Ok, result: json!({"changed": false, "msg": message}), diff: None, item: None }
+                        }
+                        None => Outcome::failed(format!("{app} has no previous slot to switch back to on {}", state.name)),
+                    }
+                }
+                Err(error) => Outcome {
+                    status: if error.is_unreachable() { Status::Unreachable } else { Status::Failed },
+                    result: json!({"changed": false, "unreachable": error.is_unreachable(), "msg": error.to_string()}),
+                    diff: None,
+                    item: None,
+                },
+            };
+            self.record(state, &outcome, None);
+        }
+    }
+
+    /// Runs the play's tasks in check mode against each host's live slot;
+    /// a host where nothing would change is up to date and sits this
+    /// rollout out. The others then see their idle slot.
+    pub(crate) async fn probe(&self, play: &Play, states: &mut Vec<HostState>, play_vars: &PlayVars) {
+        let mut probed = take(states, |state| {
+            state.active() && state.slots.as_ref().is_some_and(|slots| slots.live.is_some())
+        });
+        let saved: Vec<(Vars, Vec<String>)> = probed
+            .iter()
+            .map(|state| (state.facts.clone(), state.notified.clone()))
+            .collect();
+        for state in &mut probed {
+            if let Some(live) = state.slots.as_ref().and_then(|slots| slots.live.clone()) {
+                expose(state, &live, Some(&live));
+            }
+            state.probing = true;
+            state.would_change = false;
+        }
+        for section in &play.sections {
+            self.run_tasks(&section.tasks, &mut probed, play_vars, play).await;
+        }
+        self.reporter.event(Event::TaskStart {
+            name: "UP TO DATE?".to_owned(),
+            location: String::new(),
+            handler: false,
+        });
+        for (state, (facts, notified)) in probed.iter_mut().zip(saved) {
+            state.probing = false;
+            state.facts = facts;
+            state.notified = notified;
+            state.deployed.clear();
+            let live = state.slots.as_ref().and_then(|slots| slots.live.clone());
+            let message = match (&live, state.would_change) {
+                (Some(live), false) => format!("the live slot {} already matches; nothing to do", live.name),
+                _ => "the live slot differs; deploying to the idle slot".to_owned(),
+            };
+            if !state.would_change {
+                state.ended = true;
+            }
+            let outcome = Outcome { status: Status::Ok, result: json!({"changed": false, "msg": message}), diff: None, item: None };
+            self.record(state, &outcome, None);
+        }
+        states.append(&mut probed);
+    }
+
+    /// Runs the `switch:` tasks on every active host of a blue-green batch
+    /// (ready, since the gate has passed) and records the new live slot.
+    pub(crate) async fn switch(&self, play: &Play, app: &str, states: &mut Vec<HostState>, play_vars: &PlayVars) {
+        let mut switching = take(states, |state| state.active() && state.slots.is_some());
+        if switching.is_empty() {
+            return;
+        }
+        for state in &mut switching {
+            if let Some(slots) = &mut state.slots {
+                slots.switched = true;
+            }
+        }
+        self.run_tasks(&play.switch, &mut switching, play_vars, play).await;
+        self.flush_handlers(play, &mut switching, play_vars).await;
+        self.reporter.event(Event::TaskStart {
+            name: format!("RECORD LIVE SLOT [{app}]"),
+            location: String::new(),
+            handler: false,
+        });
+        for state in switching.iter_mut().filter(|state| state.active()) {
+            let Some(slots) = &state.slots else { continue };
+            let image = state
+                .deployed
+                .last()
+                .and_then(|deployed| deployed.release["current"]["image"].as_str())
+                .map(str::to_owned);
+            let record = slots.switched_record(app, image.as_deref());
+            let outcome = self.write_record(play, state, app, &record, play_vars).await;
+            self.record(state, &outcome, None);
+        }
+        states.append(&mut switching);
+    }
+
+    /// Switches every host this rollout switched back to the slot live
+    /// before, and restores its record.
+    pub(crate) async fn switch_back(&self, play: &Play, app: &str, batch: &mut Vec<HostState>, play_vars: &PlayVars) {
+        let mut back = take(batch, |state| {
+            !state.unreachable
+                && state.slots.as_ref().is_some_and(|slots| slots.switched && slots.live.is_some())
+        });
+        if back.is_empty() {
+            return;
+        }
+        let failed: Vec<bool> = back.iter().map(|state| state.failed).collect();
+        for state in &mut back {
+            state.failed = false;
+            state.ended = false;
+            if let Some(slots) = state.slots.clone()
+                && let Some(live) = &slots.live
+            {
+                expose(state, live, Some(&slots.target));
+            }
+        }
+        self.reporter.event(Event::TaskStart {
+            name: format!("SWITCH BACK [{app}]"),
+            location: String::new(),
+            handler: false,
+        });
+        self.run_tasks(&play.switch, &mut back, play_vars, play).await;
+        self.flush_handlers(play, &mut back, play_vars).await;
+        for state in back.iter_mut().filter(|state| state.active()) {
+            let record = state.slots.as_ref().map(|slots| slots.record.clone()).unwrap_or(Json::Null);
+            let outcome = self.write_record(play, state, app, &record, play_vars).await;
+            self.record(state, &outcome, None);
+        }
+        for (state, failed) in back.iter_mut().zip(failed) {
+            state.failed |= failed;
+            if let Some(slots) = &mut state.slots {
+                slots.switched = false;
+            }
+        }
+        batch.append(&mut back);
+    }
+
+    async fn write_record(&self, play: &Play, state: &HostState, app: &str, record: &Json, play_vars: &PlayVars) -> Outcome {
+        let hostvars = vars::shared(std::slice::from_ref(state));
+        let scope = self.templar.scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
+        let context = ModuleContext {
+            session: &state.session,
+            check_mode: self.options.check,
+            diff: false,
+            become_user: crate::task::settings_escalation(&play.settings, &scope, &self.options),
+            environment: Vec::new(),
+            search_paths: vec![self.base.clone()],
+            templar: &self.templar,
+            scope: &scope,
+        };
+        if self.options.check {
+            return Outcome { status: Status::Changed, result: json!({"changed": true, "msg": "would record the live slot"}), diff: None, item: None };
+        }
+        match drover_modules::releases::write(&context, app, record).await {
+            Ok(()) => Outcome {
+                status: Status::Changed,
+                result: json!({"changed": true, "msg": format!("{} is live", record["current"]["slot"].as_str().unwrap_or("no slot"))}),
+                diff: None,
+                item: None,
+            },
+            Err(error) => Outcome::failed(format!("the live slot of {app} was not recorded: {error}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{Slot, Slots};
+
+    fn configured() -> Vec<(String, u16)> {
+        vec![("blue".to_owned(), 8081), ("green".to_owned(), 8082)]
+    }
+
+    #[test]
+    fn the_idle_slot_is_the_one_not_live() {
+        let first = Slots::from_record(serde_json::Value::Null, &configured(), false).unwrap();
+        assert_eq!(first.live, None);
+        assert_eq!(first.target, Slot { name: "blue".to_owned(), port: 8081 });
+        let record = json!({"current": {"slot": "blue", "image": "app:1"}, "previous": null});
+        let next = Slots::from_record(record.clone(), &configured(), false).unwrap();
+        assert_eq!(next.target.name, "green");
+        assert!(Slots::from_record(record, &configured(), true).is_none(), "nothing to undo to");
+    }
+
+    #[test]
+    fn switching_records_the_new_live_slot_and_undo_swaps_back() {
+        let record = json!({"current": {"slot": "blue", "port": 8081, "image": "app:1"}, "previous": null});
+        let slots = Slots::from_record(record, &configured(), false).unwrap();
+        let switched = slots.switched_record("web", Some("app:2"));
+        assert_eq!(switched["current"]["slot"], "green");
+        assert_eq!(switched["current"]["image"], "app:2");
+        assert_eq!(switched["previous"]["slot"], "blue");
+        let undo = Slots::from_record(switched, &configured(), true).unwrap();
+        assert_eq!(undo.target.name, "blue");
+        let undone = undo.switched_record("web", None);
+        assert_eq!(undone["current"]["slot"], "blue");
+        assert_eq!(undone["current"]["image"], "app:1");
+        assert_eq!(undone["previous"]["image"], "app:2");
+    }
+}

@@ -1,0 +1,81 @@
+//! Release records: what was deployed on a host, and what ran before, in
+//! `/var/lib/drover/releases/NAME.json`. The `container` module writes one
+//! per container; a blue-green rollout writes one per app naming its live
+//! slot. `drover rollout status` and `undo` read them back.
+
+use serde_json::Value as Json;
+
+use crate::remote::{Attributes, PathState, write_file};
+use crate::{Error, ModuleContext};
+
+/// Where release records live on a host.
+pub const RELEASES: &str = "/var/lib/drover/releases";
+
+/// The time now, as `2026-11-26T15:04:05Z`.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Who deploys: the controller's user, from the environment or its uid.
+pub fn deployer() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| controller_user())
+}
+
+/// Writes `RELEASES/NAME.json` whole (a temporary file renamed over it).
+///
+/// # Errors
+/// The directory cannot be made or the file cannot be written.
+pub async fn write(context: &ModuleContext<'_>, name: &str, release: &Json) -> Result<(), Error> {
+    let directory = context.exec(&format!("mkdir -p {RELEASES}"), None).await?;
+    if !directory.success() {
+        return Err(Error::Arguments(format!(
+            "cannot create {RELEASES}: {}",
+            String::from_utf8_lossy(&directory.stderr).trim()
+        )));
+    }
+    let path = format!("{RELEASES}/{name}.json");
+    let body = serde_json::to_string_pretty(release).unwrap_or_default() + "\n";
+    let attributes = Attributes {
+        mode: Some(0o644),
+        ..Attributes::default()
+    };
+    write_file(
+        context,
+        &path,
+        bytes::Bytes::from(body),
+        &attributes,
+        &PathState::absent(),
+        false,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The controller's user name from its uid, when the environment names none.
+fn controller_user() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|metadata| metadata.uid()) else {
+        return "unknown".to_owned();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_in_utc_to_the_second() {
+        let now = super::now();
+        assert_eq!(now.len(), "2026-11-26T15:04:05Z".len(), "{now}");
+        assert!(now.ends_with('Z'), "{now}");
+    }
+}
