@@ -18,6 +18,7 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
     let Some(bed) = super::start_bed(Options {
         count: 2,
         engines: true,
+        release: None,
     }) else {
         return;
     };
@@ -119,6 +120,7 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         assert_eq!(release["previous"]["image"], "drover/app:2");
     }
     rolling_deploys_are_gated_and_roll_back(&bed, &image_dir);
+    compose_projects_converge(&bed, &image_dir);
     // v3 starts but never serves /healthz: the deploy fails, naming the check.
     let broken = super::drover(
         &bed,
@@ -159,6 +161,60 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         on_host(&bed, "dv-2", "podman ps -aq --filter name=^app$").trim(),
         ""
     );
+}
+
+/// A compose project comes up on docker-compose and podman-compose, is
+/// left alone when up, stops, and goes.
+fn compose_projects_converge(bed: &drover_test_harness::full::FullBed, image_dir: &str) {
+    let playbook = "tests/system/playbooks/compose.yml";
+    let run = |state: &str| {
+        let state = format!("project_state={state}");
+        play(bed, playbook, &["-e", image_dir, "-e", &state])
+    };
+    let up = run("present");
+    for result in results(&up, "the project is in the wanted state") {
+        assert_eq!(result["status"], "changed", "{result}");
+    }
+    assert_eq!(
+        results(&up, "the project is in the wanted state")[0]["result"]["tool"],
+        "docker-compose"
+    );
+    assert_eq!(
+        results(&up, "the project is in the wanted state")[1]["result"]["tool"],
+        "podman-compose"
+    );
+    for host in ["dv-1", "dv-2"] {
+        assert_eq!(
+            on_host(bed, host, "curl -s http://127.0.0.1:8090/"),
+            "app v1\n",
+            "{host} serves the project"
+        );
+    }
+    for result in results(&run("present"), "the project is in the wanted state") {
+        assert_eq!(
+            result["status"], "ok",
+            "an up project is left alone: {result}"
+        );
+    }
+    for result in results(&run("stopped"), "the project is in the wanted state") {
+        assert_eq!(result["status"], "changed", "{result}");
+    }
+    assert_eq!(
+        on_host(
+            bed,
+            "dv-1",
+            "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8090/ || true"
+        ),
+        "000"
+    );
+    for result in results(&run("absent"), "the project is in the wanted state") {
+        assert_eq!(result["status"], "changed", "{result}");
+        assert_eq!(
+            result["result"]["containers"],
+            serde_json::json!([]),
+            "{result}"
+        );
+    }
 }
 
 /// `drover rollout SUBCOMMAND app` on the bed.

@@ -83,3 +83,106 @@ fn issue_6_a_feature_flag_goes_to_one_host_then_all() {
     assert_eq!(flag("host2"), Some(false));
     assert_eq!(reloads("host2"), 2);
 }
+
+/// `playbooks/rollout-toggle.yml`: the flag goes on for one host, the run
+/// waits for `drover rollout promote`, then it goes on for the rest; turned
+/// off, then aborted, the play's `rollback:` tasks turn it back on.
+#[test]
+fn issue_6_a_toggle_rollout_turns_a_flag_on_step_by_step() {
+    let bed = TestBed::start(3);
+    let directory = tempfile::tempdir().expect("a directory");
+    std::fs::set_permissions(
+        directory.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("a shared directory");
+    let run_directory = directory.path().join("run");
+    let flags = serde_json::json!({
+        "flags_file": format!("{}/{{{{ inventory_hostname }}}}.json", directory.path().display())
+    })
+    .to_string();
+    let start = |state: &str| {
+        Command::new(env!("CARGO_BIN_EXE_drover"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .args(["play", "playbooks/rollout-toggle.yml", "-i"])
+            .arg(bed.inventory_file())
+            .arg("--known-hosts")
+            .arg(&bed.known_hosts)
+            .args(["-e", &flags, "-e", &format!("flag_state={state}")])
+            .env("DROVER_RUN_DIR", &run_directory)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("drover starts")
+    };
+    let flag = |host: &str| -> Option<bool> {
+        let text = std::fs::read_to_string(directory.path().join(format!("{host}.json"))).ok()?;
+        let flags: serde_json::Value = serde_json::from_str(&text).ok()?;
+        flags["new_checkout"].as_bool()
+    };
+    let wait_for_pause = || {
+        let pause = run_directory.join("new_checkout.pause");
+        for _ in 0..600 {
+            if pause.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the toggle never paused");
+    };
+    let decide = |decision: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["rollout", decision])
+            .env("DROVER_RUN_DIR", &run_directory)
+            .output()
+            .expect("drover runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let pause = run_directory.join("new_checkout.pause");
+        for _ in 0..300 {
+            if !pause.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the toggle never went on");
+    };
+    let all = || (flag("host1"), flag("host2"), flag("host3"));
+
+    let first = start("on");
+    wait_for_pause();
+    assert_eq!(all(), (Some(true), None, None), "on for one host first");
+    decide("promote");
+    let output = first.wait_with_output().expect("the rollout ends");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(all(), (Some(true), Some(true), Some(true)), "then for all");
+
+    // Nothing changes on the second run, so it never waits.
+    let again = start("on").wait_with_output().expect("the rollout ends");
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("changed=0"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+
+    // Off on the first host, then aborted: the `rollback:` tasks turn it
+    // back on there, and the other hosts were never touched.
+    let off = start("off");
+    wait_for_pause();
+    assert_eq!(all(), (Some(false), Some(true), Some(true)));
+    decide("abort");
+    let output = off.wait_with_output().expect("the rollout ends");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an aborted rollout fails the run"
+    );
+    assert_eq!(all(), (Some(true), Some(true), Some(true)));
+}

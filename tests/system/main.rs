@@ -12,6 +12,7 @@
 
 mod containers;
 mod feature;
+mod strategies;
 mod sysv;
 
 use std::path::{Path, PathBuf};
@@ -140,6 +141,7 @@ fn issue_5_full_hosts_are_provisioned_and_stay_converged() {
     let Some(bed) = start_bed(Options {
         count: 3,
         engines: false,
+        release: None,
     }) else {
         return;
     };

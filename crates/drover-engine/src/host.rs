@@ -54,6 +54,8 @@ pub(crate) struct HostState {
     pub(crate) probing: bool,
     /// Something would change (set while probing).
     pub(crate) would_change: bool,
+    /// A task changed something on this host in this play.
+    pub(crate) changed: bool,
 }
 
 /// A release a task made, with the escalation it ran under.
@@ -80,6 +82,7 @@ impl HostState {
             slots: None,
             probing: false,
             would_change: false,
+            changed: false,
         }
     }
 

@@ -141,14 +141,17 @@ pub trait Reporter: Send + Sync {
 pub struct Summary {
     /// Per-host statistics.
     pub stats: Vec<(String, Stats)>,
+    /// An operator aborted a paused rollout (`drover rollout abort`).
+    pub aborted: bool,
 }
 
 impl Summary {
-    /// Ansible's exit code: 4 if a host was unreachable, 2 if one failed, else 0.
+    /// Ansible's exit code: 4 if a host was unreachable, 2 if one failed
+    /// (or a rollout was aborted), else 0.
     pub fn exit_code(&self) -> u8 {
         if self.stats.iter().any(|(_, stats)| stats.unreachable > 0) {
             4
-        } else if self.stats.iter().any(|(_, stats)| stats.failed > 0) {
+        } else if self.aborted || self.stats.iter().any(|(_, stats)| stats.failed > 0) {
             2
         } else {
             0
@@ -186,10 +189,17 @@ pub async fn run(
     let runner = play::Runner::new(inventory, options, reporter.clone(), playbook);
     for play in &playbook.plays {
         runner.run_play(play).await?;
+        // An aborted rollout ends the playbook: what follows assumed it done.
+        if runner.aborted() {
+            break;
+        }
     }
     let stats = runner.stats();
     reporter.event(Event::Recap {
         stats: stats.clone(),
     });
-    Ok(Summary { stats })
+    Ok(Summary {
+        stats,
+        aborted: runner.aborted(),
+    })
 }

@@ -341,6 +341,30 @@ const CONTAINER_IMAGE: &[A] = &[
     A::new("force", Bool),
     A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
 ];
+const COMPOSE: &[A] = &[
+    A::new("project_src", Text).required(),
+    A::new("project_name", Text),
+    A::new("files", List),
+    A::new("services", List),
+    A::new("state", Text).choices(&["present", "stopped", "restarted", "absent"]),
+    A::new("pull", Text).choices(&["always", "missing", "never", "policy"]),
+    A::new("remove_orphans", Bool),
+    A::new("remove_volumes", Bool),
+    A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+];
+const QUADLET: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("image", Text),
+    A::new("content", Text),
+    A::new("state", Text).choices(&["started", "stopped", "present", "absent"]),
+    A::new("ports", List).aliases(&["published_ports", "publish"]),
+    A::new("env", Raw),
+    A::new("volumes", List).aliases(&["volume"]),
+    A::new("command", Text),
+    A::new("restart_policy", Text).choices(&["no", "on-failure", "always", "unless-stopped"]),
+    A::new("labels", Raw),
+    A::new("network", Text),
+];
 const HEALTH_CHECK: &[A] = &[
     A::new("http", Raw),
     A::new("tcp", Raw),
@@ -385,7 +409,10 @@ const fn spec(name: &'static str, arguments: &'static [A], free_form: bool) -> M
 }
 
 /// The catalog of drover's modules.
-static MODULES: [ModuleSpec; 45] = [
+static MODULES: [ModuleSpec; 48] = [
+    spec("quadlet", QUADLET, false),
+    spec("compose", COMPOSE, false),
+    spec("docker_compose_v2", COMPOSE, false),
     spec("feature", FEATURE, false),
     spec("health_check", HEALTH_CHECK, false),
     spec("container", CONTAINER, false),

@@ -74,6 +74,8 @@ pub async fn run(
         "container_image" | "docker_image" | "podman_image" => {
             modules::container_image::run(name, &arguments, context).await
         }
+        "compose" | "docker_compose_v2" => modules::compose::run(name, &arguments, context).await,
+        "quadlet" => modules::quadlet::run(&arguments, context).await,
         "health_check" => modules::health_check::run(&arguments, context).await,
         "feature" => modules::feature::run(&arguments, context).await,
         "package" => modules::package::run(&arguments, context).await,

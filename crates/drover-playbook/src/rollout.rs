@@ -13,7 +13,7 @@ pub struct Rollout {
     /// The application's name: it names the blue-green slot record on each
     /// host and the pause file `drover rollout promote` releases.
     pub app: Option<String>,
-    /// blue_green: the two slots' names and ports, blue first.
+    /// `blue_green`: the two slots' names and ports, blue first.
     pub slots: Vec<(String, u16)>,
     /// rolling: hosts at a time.
     pub batch: Batch,

@@ -119,8 +119,13 @@ fn expose(state: &mut HostState, slot: &Slot, live: Option<&Slot>) {
 }
 
 /// Moves the hosts `keep` chooses out of `states`.
-pub(crate) fn take(states: &mut Vec<HostState>, keep: impl Fn(&HostState) -> bool) -> Vec<HostState> {
-    let (chosen, rest) = std::mem::take(states).into_iter().partition(|state| keep(state));
+pub(crate) fn take(
+    states: &mut Vec<HostState>,
+    keep: impl Fn(&HostState) -> bool,
+) -> Vec<HostState> {
+    let (chosen, rest) = std::mem::take(states)
+        .into_iter()
+        .partition(|state| keep(state));
     *states = rest;
     chosen
 }
@@ -155,17 +160,34 @@ impl Runner {
                         Some(slots) => {
                             expose(state, &slots.target, slots.live.as_ref());
                             let message = match &slots.live {
-                                Some(live) => format!("{} is live; {} is idle", live.name, slots.target.name),
-                                None => format!("no slot is live yet; deploying to {}", slots.target.name),
+                                Some(live) => {
+                                    format!("{} is live; {} is idle", live.name, slots.target.name)
+                                }
+                                None => format!(
+                                    "no slot is live yet; deploying to {}",
+                                    slots.target.name
+                                ),
                             };
                             state.slots = Some(slots);
-                            Outcome { status: Status::Ok, result: json!({"changed": false, "msg": message}), diff: None, item: None }
+                            Outcome {
+                                status: Status::Ok,
+                                result: json!({"changed": false, "msg": message}),
+                                diff: None,
+                                item: None,
+                            }
                         }
-                        None => Outcome::failed(format!("{app} has no previous slot to switch back to on {}", state.name)),
+                        None => Outcome::failed(format!(
+                            "{app} has no previous slot to switch back to on {}",
+                            state.name
+                        )),
                     }
                 }
                 Err(error) => Outcome {
-                    status: if error.is_unreachable() { Status::Unreachable } else { Status::Failed },
+                    status: if error.is_unreachable() {
+                        Status::Unreachable
+                    } else {
+                        Status::Failed
+                    },
                     result: json!({"changed": false, "unreachable": error.is_unreachable(), "msg": error.to_string()}),
                     diff: None,
                     item: None,
@@ -178,9 +200,18 @@ impl Runner {
     /// Runs the play's tasks in check mode against each host's live slot;
     /// a host where nothing would change is up to date and sits this
     /// rollout out. The others then see their idle slot.
-    pub(crate) async fn probe(&self, play: &Play, states: &mut Vec<HostState>, play_vars: &PlayVars) {
+    pub(crate) async fn probe(
+        &self,
+        play: &Play,
+        states: &mut Vec<HostState>,
+        play_vars: &PlayVars,
+    ) {
         let mut probed = take(states, |state| {
-            state.active() && state.slots.as_ref().is_some_and(|slots| slots.live.is_some())
+            state.active()
+                && state
+                    .slots
+                    .as_ref()
+                    .is_some_and(|slots| slots.live.is_some())
         });
         let saved: Vec<(Vars, Vec<String>)> = probed
             .iter()
@@ -194,7 +225,8 @@ impl Runner {
             state.would_change = false;
         }
         for section in &play.sections {
-            self.run_tasks(&section.tasks, &mut probed, play_vars, play).await;
+            self.run_tasks(&section.tasks, &mut probed, play_vars, play)
+                .await;
         }
         self.reporter.event(Event::TaskStart {
             name: "UP TO DATE?".to_owned(),
@@ -208,13 +240,20 @@ impl Runner {
             state.deployed.clear();
             let live = state.slots.as_ref().and_then(|slots| slots.live.clone());
             let message = match (&live, state.would_change) {
-                (Some(live), false) => format!("the live slot {} already matches; nothing to do", live.name),
+                (Some(live), false) => {
+                    format!("the live slot {} already matches; nothing to do", live.name)
+                }
                 _ => "the live slot differs; deploying to the idle slot".to_owned(),
             };
             if !state.would_change {
                 state.ended = true;
             }
-            let outcome = Outcome { status: Status::Ok, result: json!({"changed": false, "msg": message}), diff: None, item: None };
+            let outcome = Outcome {
+                status: Status::Ok,
+                result: json!({"changed": false, "msg": message}),
+                diff: None,
+                item: None,
+            };
             self.record(state, &outcome, None);
         }
         states.append(&mut probed);
@@ -222,7 +261,13 @@ impl Runner {
 
     /// Runs the `switch:` tasks on every active host of a blue-green batch
     /// (ready, since the gate has passed) and records the new live slot.
-    pub(crate) async fn switch(&self, play: &Play, app: &str, states: &mut Vec<HostState>, play_vars: &PlayVars) {
+    pub(crate) async fn switch(
+        &self,
+        play: &Play,
+        app: &str,
+        states: &mut Vec<HostState>,
+        play_vars: &PlayVars,
+    ) {
         let mut switching = take(states, |state| state.active() && state.slots.is_some());
         if switching.is_empty() {
             return;
@@ -232,7 +277,8 @@ impl Runner {
                 slots.switched = true;
             }
         }
-        self.run_tasks(&play.switch, &mut switching, play_vars, play).await;
+        self.run_tasks(&play.switch, &mut switching, play_vars, play)
+            .await;
         self.flush_handlers(play, &mut switching, play_vars).await;
         self.reporter.event(Event::TaskStart {
             name: format!("RECORD LIVE SLOT [{app}]"),
@@ -247,7 +293,9 @@ impl Runner {
                 .and_then(|deployed| deployed.release["current"]["image"].as_str())
                 .map(str::to_owned);
             let record = slots.switched_record(app, image.as_deref());
-            let outcome = self.write_record(play, state, app, &record, play_vars).await;
+            let outcome = self
+                .write_record(play, state, app, &record, play_vars)
+                .await;
             self.record(state, &outcome, None);
         }
         states.append(&mut switching);
@@ -255,10 +303,19 @@ impl Runner {
 
     /// Switches every host this rollout switched back to the slot live
     /// before, and restores its record.
-    pub(crate) async fn switch_back(&self, play: &Play, app: &str, batch: &mut Vec<HostState>, play_vars: &PlayVars) {
+    pub(crate) async fn switch_back(
+        &self,
+        play: &Play,
+        app: &str,
+        batch: &mut Vec<HostState>,
+        play_vars: &PlayVars,
+    ) {
         let mut back = take(batch, |state| {
             !state.unreachable
-                && state.slots.as_ref().is_some_and(|slots| slots.switched && slots.live.is_some())
+                && state
+                    .slots
+                    .as_ref()
+                    .is_some_and(|slots| slots.switched && slots.live.is_some())
         });
         if back.is_empty() {
             return;
@@ -278,11 +335,17 @@ impl Runner {
             location: String::new(),
             handler: false,
         });
-        self.run_tasks(&play.switch, &mut back, play_vars, play).await;
+        self.run_tasks(&play.switch, &mut back, play_vars, play)
+            .await;
         self.flush_handlers(play, &mut back, play_vars).await;
         for state in back.iter_mut().filter(|state| state.active()) {
-            let record = state.slots.as_ref().map(|slots| slots.record.clone()).unwrap_or(Json::Null);
-            let outcome = self.write_record(play, state, app, &record, play_vars).await;
+            let record = state
+                .slots
+                .as_ref()
+                .map_or(Json::Null, |slots| slots.record.clone());
+            let outcome = self
+                .write_record(play, state, app, &record, play_vars)
+                .await;
             self.record(state, &outcome, None);
         }
         for (state, failed) in back.iter_mut().zip(failed) {
@@ -294,9 +357,18 @@ impl Runner {
         batch.append(&mut back);
     }
 
-    async fn write_record(&self, play: &Play, state: &HostState, app: &str, record: &Json, play_vars: &PlayVars) -> Outcome {
+    async fn write_record(
+        &self,
+        play: &Play,
+        state: &HostState,
+        app: &str,
+        record: &Json,
+        play_vars: &PlayVars,
+    ) -> Outcome {
         let hostvars = vars::shared(std::slice::from_ref(state));
-        let scope = self.templar.scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
+        let scope = self
+            .templar
+            .scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
         let context = ModuleContext {
             session: &state.session,
             check_mode: self.options.check,
@@ -308,7 +380,12 @@ impl Runner {
             scope: &scope,
         };
         if self.options.check {
-            return Outcome { status: Status::Changed, result: json!({"changed": true, "msg": "would record the live slot"}), diff: None, item: None };
+            return Outcome {
+                status: Status::Changed,
+                result: json!({"changed": true, "msg": "would record the live slot"}),
+                diff: None,
+                item: None,
+            };
         }
         match drover_modules::releases::write(&context, app, record).await {
             Ok(()) => Outcome {
@@ -317,7 +394,9 @@ impl Runner {
                 diff: None,
                 item: None,
             },
-            Err(error) => Outcome::failed(format!("the live slot of {app} was not recorded: {error}")),
+            Err(error) => {
+                Outcome::failed(format!("the live slot of {app} was not recorded: {error}"))
+            }
         }
     }
 }
@@ -336,16 +415,26 @@ mod tests {
     fn the_idle_slot_is_the_one_not_live() {
         let first = Slots::from_record(serde_json::Value::Null, &configured(), false).unwrap();
         assert_eq!(first.live, None);
-        assert_eq!(first.target, Slot { name: "blue".to_owned(), port: 8081 });
+        assert_eq!(
+            first.target,
+            Slot {
+                name: "blue".to_owned(),
+                port: 8081
+            }
+        );
         let record = json!({"current": {"slot": "blue", "image": "app:1"}, "previous": null});
         let next = Slots::from_record(record.clone(), &configured(), false).unwrap();
         assert_eq!(next.target.name, "green");
-        assert!(Slots::from_record(record, &configured(), true).is_none(), "nothing to undo to");
+        assert!(
+            Slots::from_record(record, &configured(), true).is_none(),
+            "nothing to undo to"
+        );
     }
 
     #[test]
     fn switching_records_the_new_live_slot_and_undo_swaps_back() {
-        let record = json!({"current": {"slot": "blue", "port": 8081, "image": "app:1"}, "previous": null});
+        let record =
+            json!({"current": {"slot": "blue", "port": 8081, "image": "app:1"}, "previous": null});
         let slots = Slots::from_record(record, &configured(), false).unwrap();
         let switched = slots.switched_record("web", Some("app:2"));
         assert_eq!(switched["current"]["slot"], "green");

@@ -16,8 +16,8 @@ use crate::task::{self, Outcome, TaskEnvironment};
 use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
-mod flow;
 pub(crate) mod blue_green;
+mod flow;
 mod rollout;
 
 pub(crate) struct Runner {
@@ -30,6 +30,8 @@ pub(crate) struct Runner {
     stats: std::sync::Mutex<Vec<(String, Stats)>>,
     /// Past `--start-at-task` once the named task is reached.
     started: std::sync::atomic::AtomicBool,
+    /// An operator aborted a paused rollout.
+    aborted: std::sync::atomic::AtomicBool,
 }
 
 impl Runner {
@@ -54,7 +56,13 @@ impl Runner {
             handshakes: Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)),
             stats: std::sync::Mutex::new(Vec::new()),
             started: std::sync::atomic::AtomicBool::new(started),
+            aborted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether an operator aborted a paused rollout.
+    pub(crate) fn aborted(&self) -> bool {
+        self.aborted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn stats(&self) -> Vec<(String, Stats)> {
@@ -127,7 +135,9 @@ impl Runner {
         };
         if let Some(app) = &self.options.rollout_undo {
             return match &play.rollout {
-                Some(rollout) if rollout.app.as_ref() == Some(app) && rollout.strategy == "blue_green" => {
+                Some(rollout)
+                    if rollout.app.as_ref() == Some(app) && rollout.strategy == "blue_green" =>
+                {
                     let states = hosts.iter().map(|id| self.host_state(*id, play)).collect();
                     self.undo(play, rollout, states, &play_vars).await
                 }
@@ -135,7 +145,10 @@ impl Runner {
             };
         }
         let host_names = |batch: &[usize]| -> Vec<String> {
-            batch.iter().map(|id| self.inventory.host(*id).name.clone()).collect()
+            batch
+                .iter()
+                .map(|id| self.inventory.host(*id).name.clone())
+                .collect()
         };
         let nexts: Vec<Option<Vec<String>>> = (0..batch_list.len())
             .map(|index| batch_list.get(index + 1).map(|next| host_names(next)))
@@ -145,7 +158,10 @@ impl Runner {
         for (batch, next) in batch_list.into_iter().zip(nexts) {
             let mut states: Vec<HostState> =
                 batch.iter().map(|id| self.host_state(*id, play)).collect();
-            let blue_green = play.rollout.as_ref().filter(|rollout| rollout.strategy == "blue_green");
+            let blue_green = play
+                .rollout
+                .as_ref()
+                .filter(|rollout| rollout.strategy == "blue_green");
             if let Some(rollout) = blue_green {
                 self.read_slots(rollout, &mut states, false).await;
             }
@@ -157,7 +173,10 @@ impl Runner {
             }
             self.run_sections(play, &mut states, &play_vars).await;
             if play.rollout.is_some() {
-                if self.after_batch(play, states, &mut rolled_out, &play_vars, next).await? {
+                if self
+                    .after_batch(play, states, &mut rolled_out, &play_vars, next)
+                    .await?
+                {
                     break;
                 }
                 continue;
@@ -346,7 +365,10 @@ impl Runner {
     ) {
         // A probe only learns whether anything would change.
         if state.probing {
-            if matches!(outcome.status, Status::Changed | Status::Failed | Status::Unreachable) {
+            if matches!(
+                outcome.status,
+                Status::Changed | Status::Failed | Status::Unreachable
+            ) {
                 state.would_change = true;
             }
             return;
@@ -404,6 +426,9 @@ impl Runner {
         });
         if failed {
             state.failed = true;
+        }
+        if outcome.status == Status::Changed {
+            state.changed = true;
         }
         if unreachable && !ignore_unreachable {
             state.unreachable = true;

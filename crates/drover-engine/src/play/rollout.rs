@@ -13,9 +13,9 @@ use serde_json::{Map, Value as Json, json};
 
 use super::{Runner, batches};
 use crate::host::HostState;
+use crate::promotion::{self, Decision};
 use crate::task::Outcome;
 use crate::vars::{self, PlayVars};
-use crate::promotion::{self, Decision};
 use crate::{Error, Event, Status, Vars};
 
 /// The hosts of each batch, in order.
@@ -92,8 +92,13 @@ impl Runner {
             .iter()
             .map(|state| {
                 state.active().then(|| {
-                    let scope = self.templar.scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
-                    let rendered = self.templar.render(readiness, &scope).map_err(|error| error.to_string())?;
+                    let scope =
+                        self.templar
+                            .scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
+                    let rendered = self
+                        .templar
+                        .render(readiness, &scope)
+                        .map_err(|error| error.to_string())?;
                     HealthSpec::parse(&rendered).map_err(|error| error.to_string())
                 })
             })
@@ -139,8 +144,8 @@ impl Runner {
             self.switch(play, &app, &mut states, play_vars).await;
         }
         rolled_out.push(states);
-        let total = rolled_out.iter().map(Vec::len).sum::<usize>()
-            + next.as_ref().map_or(0, Vec::len);
+        let total =
+            rolled_out.iter().map(Vec::len).sum::<usize>() + next.as_ref().map_or(0, Vec::len);
         let failed = rolled_out
             .iter()
             .flatten()
@@ -150,9 +155,16 @@ impl Runner {
             let decision = match rollout.on_failure.as_str() {
                 "continue" => Decision::Promote,
                 "rollback" => Decision::Abort,
-                _ => self.wait_for_decision(play, rolled_out, next.as_deref()).await?,
+                _ => {
+                    self.wait_for_decision(play, rolled_out, next.as_deref())
+                        .await?
+                }
             };
             if decision == Decision::Abort {
+                if rollout.on_failure == "pause" {
+                    self.aborted
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 self.roll_back(play, rolled_out, play_vars).await;
                 return Ok(true);
             }
@@ -160,8 +172,21 @@ impl Runner {
         let Some(next) = next else {
             return Ok(false);
         };
+        // A step that changed nothing has nothing to watch: no pause.
+        let changed = rolled_out
+            .last()
+            .is_some_and(|batch| batch.iter().any(|state| state.changed));
+        if !changed {
+            return Ok(false);
+        }
         if rollout.manual {
-            if self.wait_for_decision(play, rolled_out, Some(&next)).await? == Decision::Abort {
+            if self
+                .wait_for_decision(play, rolled_out, Some(&next))
+                .await?
+                == Decision::Abort
+            {
+                self.aborted
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 self.roll_back(play, rolled_out, play_vars).await;
                 return Ok(true);
             }
@@ -218,7 +243,11 @@ impl Runner {
         play_vars: &PlayVars,
     ) {
         self.reporter.event(Event::TaskStart {
-            name: "ROLLBACK".to_owned(),
+            name: if self.aborted() {
+                "ROLLBACK (aborted by `drover rollout abort`)".to_owned()
+            } else {
+                "ROLLBACK".to_owned()
+            },
             location: String::new(),
             handler: false,
         });
@@ -274,7 +303,7 @@ impl Runner {
         let scope = self.templar.scope(vec![Arc::new(Map::new())]);
         let deployed = std::mem::take(&mut state.deployed);
         for release in deployed.iter().rev() {
-            let Some(arguments) = rollback_arguments(&release.release) else {
+            let Some((module, arguments)) = rollback_arguments(&release.release) else {
                 continue;
             };
             let context = ModuleContext {
@@ -287,7 +316,7 @@ impl Runner {
                 templar: &self.templar,
                 scope: &scope,
             };
-            let outcome = match drover_modules::run("container", &arguments, &context).await {
+            let outcome = match drover_modules::run(module, &arguments, &context).await {
                 Ok(result) => Outcome {
                     status: if result.failed {
                         Status::Failed
@@ -317,7 +346,13 @@ impl Runner {
 /// How a host's readiness check went, as a task outcome.
 fn gate_outcome(
     host: &str,
-    outcome: Result<(&HealthSpec, Result<drover_modules::health::HealthOutcome, drover_modules::Error>), String>,
+    outcome: Result<
+        (
+            &HealthSpec,
+            Result<drover_modules::health::HealthOutcome, drover_modules::Error>,
+        ),
+        String,
+    >,
 ) -> Outcome {
     let (status, result) = match outcome {
         Err(error) => (
@@ -350,11 +385,25 @@ fn gate_outcome(
     }
 }
 
-/// The `container` arguments that bring back the release before `release`.
-fn rollback_arguments(release: &Json) -> Option<Map<String, Json>> {
+/// The module (`container` or `quadlet`) and arguments that bring back the
+/// release before `release`; with none before, they remove it.
+fn rollback_arguments(release: &Json) -> Option<(&'static str, Map<String, Json>)> {
     let name = release["app"].as_str()?;
+    let previous = &release["previous"];
+    if release["kind"] == "quadlet" {
+        let mut arguments = match previous["unit"].as_str() {
+            Some(unit) => Map::from_iter([
+                ("content".to_owned(), Json::from(unit)),
+                ("image".to_owned(), previous["image"].clone()),
+                ("state".to_owned(), Json::from("started")),
+            ]),
+            None => Map::from_iter([("state".to_owned(), Json::from("absent"))]),
+        };
+        arguments.insert("name".to_owned(), Json::from(name));
+        return Some(("quadlet", arguments));
+    }
     let runtime = release["current"]["runtime"].as_str().unwrap_or("auto");
-    let mut arguments = match release["previous"]["configuration"].as_object() {
+    let mut arguments = match previous["configuration"].as_object() {
         Some(configuration) => {
             let mut arguments = configuration.clone();
             arguments.insert("pull".to_owned(), Json::from("never"));
@@ -365,12 +414,12 @@ fn rollback_arguments(release: &Json) -> Option<Map<String, Json>> {
     };
     arguments.insert("name".to_owned(), Json::from(name));
     arguments.insert("runtime".to_owned(), Json::from(runtime));
-    Some(arguments)
+    Some(("container", arguments))
 }
 
 #[cfg(test)]
 mod tests {
-    use drover_playbook::{Batch, Play, Rollout};
+    use drover_playbook::{Batch, Rollout};
     use serde_json::json;
 
     use super::{rollback_arguments, rollout_batches};
@@ -378,6 +427,9 @@ mod tests {
     fn rollout(strategy: &str, batch: Batch, steps: Vec<Batch>) -> Rollout {
         Rollout {
             strategy: strategy.to_owned(),
+            app: None,
+            slots: Vec::new(),
+            manual: false,
             batch,
             steps,
             pause: 0.0,
@@ -414,11 +466,17 @@ mod tests {
     fn rollback_brings_back_the_previous_configuration_or_removes() {
         let release = json!({"app": "web", "current": {"runtime": "podman"},
             "previous": {"configuration": {"image": "app:1", "ports": ["80:80"]}}});
-        let arguments = rollback_arguments(&release).unwrap();
+        let (module, arguments) = rollback_arguments(&release).unwrap();
+        assert_eq!(module, "container");
         assert_eq!(arguments["image"], "app:1");
         assert_eq!(arguments["runtime"], "podman");
         assert_eq!(arguments["pull"], "never");
         let first = json!({"app": "web", "current": {"runtime": "docker"}, "previous": null});
-        assert_eq!(rollback_arguments(&first).unwrap()["state"], "absent");
+        assert_eq!(rollback_arguments(&first).unwrap().1["state"], "absent");
+        let quadlet = json!({"app": "web", "kind": "quadlet",
+            "previous": {"unit": "[Container]\nImage=app:1\n", "image": "app:1"}});
+        let (module, arguments) = rollback_arguments(&quadlet).unwrap();
+        assert_eq!(module, "quadlet");
+        assert_eq!(arguments["content"], "[Container]\nImage=app:1\n");
     }
 }

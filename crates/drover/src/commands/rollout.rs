@@ -164,20 +164,36 @@ fn decide(arguments: &DecisionArgs, decision: Decision) -> anyhow::Result<u8> {
     let paused = promotion::paused(&directory);
     let chosen: Vec<&promotion::Paused> = paused
         .iter()
-        .filter(|rollout| arguments.name.as_ref().is_none_or(|name| &rollout.name == name))
+        .filter(|rollout| {
+            arguments
+                .name
+                .as_ref()
+                .is_none_or(|name| &rollout.name == name)
+        })
         .collect();
     let [rollout] = chosen.as_slice() else {
         let waiting: Vec<&str> = paused.iter().map(|rollout| rollout.name.as_str()).collect();
         return Ok(usage_error(match (&arguments.name, waiting.is_empty()) {
             (_, true) => format!("no rollout is paused (looked in {})", directory.display()),
-            (Some(name), false) => format!("`{name}` is not paused; paused: {}", waiting.join(", ")),
-            (None, false) => format!("several rollouts are paused; name one of: {}", waiting.join(", ")),
+            (Some(name), false) => {
+                format!("`{name}` is not paused; paused: {}", waiting.join(", "))
+            }
+            (None, false) => format!(
+                "several rollouts are paused; name one of: {}",
+                waiting.join(", ")
+            ),
         }));
     };
     promotion::decide(&directory, &rollout.name, decision)?;
     let next = rollout.details["step"]["next"]
         .as_array()
-        .map(|hosts| hosts.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(", "))
+        .map(|hosts| {
+            hosts
+                .iter()
+                .filter_map(Json::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default();
     let mut stdout = std::io::stdout().lock();
     match decision {
@@ -236,7 +252,10 @@ fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
                 .to_owned()
         };
         // A blue-green record also names each release's slot.
-        let release = |which: &str| match record.as_ref().and_then(|record| record[which]["slot"].as_str()) {
+        let release = |which: &str| match record
+            .as_ref()
+            .and_then(|record| record[which]["slot"].as_str())
+        {
             Some(slot) => format!("{} ({slot})", field(which, "image")),
             None => field(which, "image"),
         };

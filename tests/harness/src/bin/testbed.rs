@@ -3,7 +3,7 @@
 //! ```text
 //! testbed up N [--kind light|full] [--engines]
 //!                     start N hosts; prints the directory holding hosts.ini and known_hosts
-//! testbed prepare [--engines]
+//! testbed prepare [--engines] [--release NAME]
 //!                     build the cached Debian base for full hosts, and start nothing
 //! testbed status      list the hosts and whether they run
 //! testbed inventory   print the inventory
@@ -27,7 +27,13 @@ use std::process::{Command, ExitCode};
 use drover_test_harness::TestBed;
 use drover_test_harness::full::{FullBed, Options};
 
-const USAGE: &str = "usage: testbed up N [--kind light|full] [--engines] | prepare [--engines] | status | inventory | images DIR | down";
+const USAGE: &str = "usage: testbed up N [--kind light|full] [--engines] [--release NAME] | prepare [--engines] [--release NAME] | status | inventory | images DIR | down";
+
+/// A release name that lives as long as the program (the bed's options
+/// take a `'static` name).
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
 
 fn state_file() -> PathBuf {
     std::env::var_os("DROVER_TESTBED_STATE")
@@ -77,6 +83,7 @@ fn up(arguments: &[&str]) -> Result<PathBuf, String> {
     let mut count = None;
     let mut full = false;
     let mut engines = false;
+    let mut release = None;
     let mut rest = arguments.iter();
     while let Some(argument) = rest.next() {
         match *argument {
@@ -88,6 +95,11 @@ fn up(arguments: &[&str]) -> Result<PathBuf, String> {
             "--kind=full" => full = true,
             "--kind=light" => full = false,
             "--engines" => engines = true,
+            "--release" => {
+                release = Some(leak(
+                    rest.next().ok_or("--release needs a Debian release name")?,
+                ));
+            }
             number => {
                 count = Some(
                     number
@@ -106,9 +118,16 @@ fn up(arguments: &[&str]) -> Result<PathBuf, String> {
     }
     let directory = if full {
         let directory = FullBed::default_directory();
-        FullBed::up(&directory, Options { count, engines })
-            .map_err(|error| error.to_string())?
-            .detach()
+        FullBed::up(
+            &directory,
+            Options {
+                count,
+                engines,
+                release,
+            },
+        )
+        .map_err(|error| error.to_string())?
+        .detach()
     } else {
         TestBed::start(count).detach()
     };
@@ -143,7 +162,12 @@ fn main() -> ExitCode {
     let result = match arguments.as_slice() {
         ["up", rest @ ..] => up(rest).map(|directory| println!("{}", directory.display())),
         ["prepare", rest @ ..] => {
-            FullBed::prepare(rest.contains(&"--engines")).map_err(|error| error.to_string())
+            let release = rest
+                .iter()
+                .position(|argument| *argument == "--release")
+                .and_then(|index| rest.get(index + 1).copied());
+            FullBed::prepare(rest.contains(&"--engines"), release)
+                .map_err(|error| error.to_string())
         }
         ["images", directory] => {
             let directory = PathBuf::from(directory);

@@ -13,6 +13,8 @@ use super::{SUDO_PASSWORD, SUDO_USER, TEST_USER};
 
 /// Bumped whenever the recipe below changes, so stale caches are rebuilt.
 const RECIPE: &str = "drover-testbed-base 3";
+/// The engines layer's recipe; changing it rebuilds that layer only.
+const ENGINES_RECIPE: &str = "engines 2: docker.io podman runc docker-compose podman-compose";
 
 /// What the hosts need beyond minbase: sshd and systemd to be hosts at all,
 /// sudo for `become`, curl and ca-certificates for `get_url`/`uri` checks,
@@ -42,9 +44,16 @@ pub(crate) fn cache_directory() -> PathBuf {
         .map_or_else(|| PathBuf::from("/var/cache/drover-testbed"), PathBuf::from)
 }
 
-/// The root file system, built if missing or stale.
-pub(crate) fn ensure_base() -> Result<PathBuf> {
-    let directory = cache_directory().join("base");
+/// The cache directory of a layer for `release` (`None`: the machine's).
+fn layer_directory(layer: &str, release: Option<&str>) -> PathBuf {
+    cache_directory()
+        .join(release.map_or_else(|| layer.to_owned(), |release| format!("{layer}-{release}")))
+}
+
+/// The root file system of `release` (`None`: the machine's Debian
+/// release), built if missing or stale.
+pub(crate) fn ensure_base(release: Option<&str>) -> Result<PathBuf> {
+    let directory = layer_directory("base", release);
     let rootfs = directory.join("rootfs");
     let marker = directory.join("done");
     command::create_directory(&directory)?;
@@ -52,8 +61,9 @@ pub(crate) fn ensure_base() -> Result<PathBuf> {
     if command::read(&marker).is_ok_and(|recipe| recipe.trim() == RECIPE) {
         return Ok(rootfs);
     }
-    let suite = suite()?;
-    let mirror = mirror(&suite)?;
+    let machine = suite()?;
+    let mirror = mirror(&machine)?;
+    let suite = release.unwrap_or(&machine).to_owned();
     let building = directory.join("rootfs.new");
     command::run_quietly("rm", &["-rf", &text(&building), &text(&rootfs)]);
     eprintln!(
@@ -70,7 +80,7 @@ pub(crate) fn ensure_base() -> Result<PathBuf> {
             &mirror,
         ],
     )?;
-    configure(&building)?;
+    configure(&building, &machine, &suite)?;
     run_inside(
         &building,
         &[
@@ -91,14 +101,16 @@ pub(crate) fn ensure_base() -> Result<PathBuf> {
     Ok(rootfs)
 }
 
-/// The layer with docker.io, podman and runc, on top of the base; built if missing.
-pub(crate) fn ensure_engines(base: &Path) -> Result<PathBuf> {
-    let directory = cache_directory().join("engines");
+/// The layer with docker.io, podman, runc and the two compose tools, on top
+/// of the base; built if missing.
+pub(crate) fn ensure_engines(base: &Path, release: Option<&str>) -> Result<PathBuf> {
+    let directory = layer_directory("engines", release);
     let upper = directory.join("upper");
     let marker = directory.join("done");
     command::create_directory(&directory)?;
     let _lock = lock(&directory.join("lock"))?;
-    if command::read(&marker).is_ok_and(|recipe| recipe.trim() == RECIPE) {
+    let recipe = format!("{RECIPE} + {ENGINES_RECIPE}");
+    if command::read(&marker).is_ok_and(|written| written.trim() == recipe) {
         return Ok(upper);
     }
     let work = directory.join("work");
@@ -121,7 +133,7 @@ pub(crate) fn ensure_engines(base: &Path) -> Result<PathBuf> {
     command::run_quietly("umount", &[&text(&merged)]);
     command::run_quietly("rm", &["-rf", &text(&work)]);
     result?;
-    write(&marker, RECIPE)?;
+    write(&marker, &recipe)?;
     Ok(upper)
 }
 
@@ -130,13 +142,14 @@ fn install_engines(root: &Path) -> Result<()> {
     let policy = root.join("usr/sbin/policy-rc.d");
     write(&policy, "#!/bin/sh\nexit 101\n")?;
     run("chmod", &["755", &text(&policy)])?;
-    eprintln!("testbed: installing docker.io and podman into the engines layer");
+    eprintln!("testbed: installing docker.io, podman and compose into the engines layer");
     let installed = run_inside(
         root,
         &[
             "/bin/sh",
             "-c",
-            "apt-get install -y -q docker.io podman runc >/dev/null && apt-get clean",
+            "apt-get install -y -q docker.io podman runc docker-compose podman-compose >/dev/null \
+             && apt-get clean",
         ],
     );
     let _ = std::fs::remove_file(&policy);
@@ -167,13 +180,39 @@ fn install_engines(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Files the guests need from the machine: apt sources and apt's quirks.
-fn configure(root: &Path) -> Result<()> {
+/// The machine's apt sources for `suite`: each word naming the machine's
+/// release (`bookworm`, `bookworm-updates`, `bookworm-security`) names
+/// `suite`'s instead; other words (a vendor's `cloud-sdk-bookworm`) stay.
+fn sources_for(contents: &str, machine: &str, suite: &str) -> String {
+    contents
+        .lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|word| match word.strip_prefix(machine) {
+                    Some(rest) if rest.is_empty() || rest.starts_with('-') => {
+                        format!("{suite}{rest}")
+                    }
+                    _ => word.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Files the guests need from the machine: apt sources (for `suite`) and
+/// apt's quirks.
+fn configure(root: &Path, machine: &str, suite: &str) -> Result<()> {
     let apt = root.join("etc/apt");
     let _ = std::fs::remove_file(apt.join("sources.list"));
     for source in ["/etc/apt/sources.list"] {
         if let Ok(contents) = std::fs::read_to_string(source) {
-            write(&apt.join("sources.list"), contents)?;
+            write(
+                &apt.join("sources.list"),
+                sources_for(&contents, machine, suite),
+            )?;
         }
     }
     if let Ok(entries) = std::fs::read_dir("/etc/apt/sources.list.d") {
@@ -184,7 +223,10 @@ fn configure(root: &Path) -> Result<()> {
                 .any(|suffix| name.ends_with(suffix))
             {
                 let contents = command::read(&entry.path())?;
-                write(&apt.join("sources.list.d").join(&name), contents)?;
+                write(
+                    &apt.join("sources.list.d").join(&name),
+                    sources_for(&contents, machine, suite),
+                )?;
             }
         }
     }
@@ -288,4 +330,18 @@ fn lock(path: &Path) -> Result<File> {
         source,
     })?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sources_for;
+
+    #[test]
+    fn only_the_machines_release_is_renamed() {
+        let sources = "Suites: bookworm bookworm-updates\ndeb http://example.invalid/x cloud-sdk-bookworm main";
+        assert_eq!(
+            sources_for(sources, "bookworm", "trixie"),
+            "Suites: trixie trixie-updates\ndeb http://example.invalid/x cloud-sdk-bookworm main\n"
+        );
+    }
 }

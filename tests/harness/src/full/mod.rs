@@ -40,6 +40,9 @@ pub struct Options {
     /// Install docker.io and podman in the hosts and give them what nested
     /// container engines need.
     pub engines: bool,
+    /// The Debian release the hosts run (`trixie`); `None`, the machine's.
+    /// A newer one brings newer packages, such as podman with Quadlet.
+    pub release: Option<&'static str>,
 }
 
 /// One running full host.
@@ -85,12 +88,13 @@ impl FullBed {
         None
     }
 
-    /// Builds the cached base root file system (and the engines layer) without starting hosts.
-    pub fn prepare(engines: bool) -> Result<()> {
+    /// Builds the cached base root file system (and the engines layer) of
+    /// `release` (`None`: the machine's) without starting hosts.
+    pub fn prepare(engines: bool, release: Option<&str>) -> Result<()> {
         install_tools()?;
-        let base = base::ensure_base()?;
+        let base = base::ensure_base(release)?;
         if engines {
-            base::ensure_engines(&base)?;
+            base::ensure_engines(&base, release)?;
         }
         Ok(())
     }
@@ -103,9 +107,9 @@ impl FullBed {
         }
         Self::down(directory);
         install_tools()?;
-        let base = base::ensure_base()?;
+        let base = base::ensure_base(options.release)?;
         let lower = if options.engines {
-            let engines = base::ensure_engines(&base)?;
+            let engines = base::ensure_engines(&base, options.release)?;
             format!("{}:{}", engines.display(), base.display())
         } else {
             text(&base)

@@ -1,0 +1,293 @@
+//! `compose` (and `docker_compose_v2`): a compose project in a directory on
+//! the host brought up, stopped, restarted or taken down, through whichever
+//! compose tool the host has: `docker compose`, `docker-compose` or
+//! `podman-compose`.
+//!
+//! Compose itself converges a project, so the module asks the engine which
+//! of the project's containers exist (by the `com.docker.compose.project`
+//! label every one of those tools sets) before and after, and reports a
+//! change only when that list moved.
+
+use std::fmt::Write as _;
+
+use drover_ssh::quote;
+
+use crate::arguments::Arguments;
+use crate::modules::container::requested_runtime;
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+/// What the module was asked for.
+struct Project {
+    source: String,
+    name: String,
+    files: Vec<String>,
+    services: Vec<String>,
+    state: String,
+    pull: String,
+    remove_orphans: bool,
+    remove_volumes: bool,
+    runtime: String,
+}
+
+impl Project {
+    fn read(module: &str, arguments: &Arguments<'_>) -> Result<Self, Error> {
+        let source = arguments.required(&["project_src"])?;
+        let name = match arguments.string("project_name")? {
+            Some(name) => name,
+            None => default_name(&source),
+        };
+        if name.is_empty() {
+            return Err(Error::Arguments(format!(
+                "cannot name the project after `{source}`; give `project_name`"
+            )));
+        }
+        Ok(Self {
+            name,
+            files: arguments.list("files")?,
+            services: arguments.list("services")?,
+            state: arguments
+                .string("state")?
+                .unwrap_or_else(|| "present".to_owned()),
+            pull: arguments
+                .string("pull")?
+                .unwrap_or_else(|| "policy".to_owned()),
+            remove_orphans: arguments.boolean("remove_orphans", false)?,
+            remove_volumes: arguments.boolean("remove_volumes", false)?,
+            runtime: requested_runtime(module, arguments)?,
+            source,
+        })
+    }
+
+    /// `cd SRC && $compose -p NAME -f FILE ...`: the start of every command.
+    fn prefix(&self) -> String {
+        let mut prefix = format!(
+            "cd {} && $compose -p {}",
+            quote(&self.source),
+            quote(&self.name)
+        );
+        for file in &self.files {
+            let _ = write!(prefix, " -f {}", quote(file));
+        }
+        prefix
+    }
+
+    fn services(&self) -> String {
+        let mut words = String::new();
+        for service in &self.services {
+            words.push(' ');
+            words.push_str(&quote(service));
+        }
+        words
+    }
+
+    /// The command that brings the project to `state`.
+    fn command(&self) -> String {
+        let prefix = self.prefix();
+        let services = self.services();
+        match self.state.as_str() {
+            "absent" => {
+                let mut command = format!("{prefix} down");
+                if self.remove_orphans {
+                    command.push_str(" --remove-orphans");
+                }
+                if self.remove_volumes {
+                    command.push_str(" -v");
+                }
+                command
+            }
+            "stopped" => format!("{prefix} stop{services}"),
+            "restarted" => format!("{prefix} restart{services}"),
+            _ => {
+                let mut command = String::new();
+                if self.pull == "always" {
+                    let _ = write!(command, "{prefix} pull{services} && ");
+                }
+                let _ = write!(command, "{prefix} up -d");
+                if self.remove_orphans {
+                    command.push_str(" --remove-orphans");
+                }
+                command.push_str(&services);
+                command
+            }
+        }
+    }
+
+    /// Shell that picks the tool (`$compose`) and its engine (`$rt`) and
+    /// prints `tool=...` (`tool=none`, and stops, when there is none).
+    fn choose(&self) -> String {
+        let docker = "if docker compose version >/dev/null 2>&1; then rt=docker; compose='docker compose'; \
+                      elif command -v docker-compose >/dev/null 2>&1; then rt=docker; compose=docker-compose; fi";
+        let podman = "if command -v podman-compose >/dev/null 2>&1; then rt=podman; compose=podman-compose; fi";
+        let choose = match self.runtime.as_str() {
+            "docker" => docker.to_owned(),
+            "podman" => podman.to_owned(),
+            _ => format!("{docker}\n[ -n \"$compose\" ] || {{ {podman}; }}"),
+        };
+        format!(
+            "compose=\n{choose}\n[ -n \"$compose\" ] || {{ echo tool=none; exit 0; }}\n\
+             echo \"tool=$compose\""
+        )
+    }
+
+    /// [`Self::choose`], then one `ID STATE NAME` line per container of the project.
+    fn query(&self) -> String {
+        format!(
+            "{}\n$rt ps -a --filter label=com.docker.compose.project={} \
+             --format '{{{{.ID}}}} {{{{.State}}}} {{{{.Names}}}}' | sort",
+            self.choose(),
+            quote(&self.name)
+        )
+    }
+}
+
+/// Compose's own default: the directory's name, lower-cased, keeping only
+/// letters, digits, `-` and `_`.
+fn default_name(source: &str) -> String {
+    source
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+        .chars()
+        .filter(|character| character.is_ascii_alphanumeric() || "-_".contains(*character))
+        .collect()
+}
+
+/// The tool, and the project's containers as `ID STATE NAME` lines.
+fn parse(output: &str) -> (String, Vec<String>) {
+    let mut lines = output.lines();
+    let tool = lines
+        .next()
+        .and_then(|line| line.strip_prefix("tool="))
+        .unwrap_or("none")
+        .to_owned();
+    let containers = lines
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (id, state) = (words.next()?, words.next()?);
+            let name = words.last().unwrap_or_default();
+            Some(format!("{id} {} {name}", state_word(state)))
+        })
+        .collect();
+    (tool, containers)
+}
+
+/// docker prints a container's state as `running`; podman 4 prints its
+/// status (`Up 3 seconds ago`), which changes by itself: both become one
+/// steady word.
+fn state_word(state: &str) -> String {
+    match state.to_ascii_lowercase().as_str() {
+        "up" | "running" => "running".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn running(containers: &[String]) -> usize {
+    containers
+        .iter()
+        .filter(|line| line.split_whitespace().nth(1) == Some("running"))
+        .count()
+}
+
+/// Whether, in check mode, the state would change.
+async fn would_change(
+    project: &Project,
+    containers: &[String],
+    context: &ModuleContext<'_>,
+) -> Result<bool, Error> {
+    Ok(match project.state.as_str() {
+        "absent" => !containers.is_empty(),
+        "stopped" => running(containers) > 0,
+        "restarted" => true,
+        _ => {
+            let services = if project.services.is_empty() {
+                let script = format!(
+                    "{}\n{} config --services",
+                    project.choose(),
+                    project.prefix()
+                );
+                let output = context.exec(&script, None).await?;
+                String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .skip(1)
+                    .filter(|line| !line.trim().is_empty())
+                    .count()
+            } else {
+                project.services.len()
+            };
+            running(containers) < services
+        }
+    })
+}
+
+pub(crate) async fn run(
+    module: &str,
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let project = Project::read(module, arguments)?;
+    let before = context.exec(&project.query(), None).await?;
+    let (tool, containers) = parse(&String::from_utf8_lossy(&before.stdout));
+    if tool == "none" {
+        return Ok(ModuleResult::failed(format!(
+            "no compose tool on the host for {}: install the docker compose plugin, docker-compose or podman-compose",
+            project.runtime
+        )));
+    }
+    let result = ModuleResult::ok()
+        .with("tool", tool.clone())
+        .with("project_name", project.name.clone());
+    if context.check_mode {
+        let changed = would_change(&project, &containers, context).await?;
+        return Ok(ModuleResult {
+            changed,
+            ..result.with("containers", containers)
+        });
+    }
+    let script = format!("{}\n{} 2>&1", project.choose(), project.command());
+    let output = context.exec(&script, None).await?;
+    if !output.success() {
+        let text = String::from_utf8_lossy(&output.stdout);
+        let message = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        return Ok(ModuleResult::failed(format!(
+            "`{tool} {}` failed: {}",
+            project.state,
+            message.trim()
+        )));
+    }
+    let after = context.exec(&project.query(), None).await?;
+    let (_, now) = parse(&String::from_utf8_lossy(&after.stdout));
+    let changed = project.state == "restarted" || now != containers;
+    let diff = Diff {
+        before: containers.join("\n") + "\n",
+        after: now.join("\n") + "\n",
+        before_header: format!("{} (before)", project.name),
+        after_header: format!("{} (after)", project.name),
+    };
+    Ok(ModuleResult {
+        changed,
+        ..result.with("containers", now)
+    }
+    .with_diff(context.diff && changed, diff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{default_name, parse, running};
+
+    #[test]
+    fn the_project_is_named_after_its_directory_as_compose_does() {
+        assert_eq!(default_name("/srv/My App/"), "myapp");
+        assert_eq!(default_name("/srv/web_1"), "web_1");
+    }
+
+    #[test]
+    fn containers_are_read_from_docker_and_podman_alike() {
+        let (tool, containers) = parse("tool=docker compose\nabc running web-1\ndef exited db-1\n");
+        assert_eq!(tool, "docker compose");
+        assert_eq!(containers.len(), 2);
+        assert_eq!(running(&containers), 1);
+        assert_eq!(parse("tool=none\n").0, "none");
+    }
+}

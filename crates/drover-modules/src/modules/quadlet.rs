@@ -1,0 +1,258 @@
+//! `quadlet`: a podman Quadlet unit (`/etc/containers/systemd/NAME.container`)
+//! that systemd turns into `NAME.service`, written only when it differs,
+//! followed by `systemctl daemon-reload` and the service started, restarted
+//! (when the unit changed) or stopped. Quadlet needs podman 4.4 or later.
+//!
+//! Like `container`, every change records a release
+//! (`/var/lib/drover/releases/NAME.json`, with the unit text before it), so
+//! a failed rollout can write the previous unit back.
+
+use std::fmt::Write as _;
+
+use drover_ssh::quote;
+use serde_json::{Value as Json, json};
+
+use crate::arguments::Arguments;
+use crate::releases::RELEASES;
+use crate::remote::{Attributes, path_state_and_content, write_file};
+use crate::{Diff, Error, ModuleContext, ModuleResult};
+
+/// Where rootful Quadlet units live.
+const DIRECTORY: &str = "/etc/containers/systemd";
+
+/// The unit text from the module's fields (or `content`, taken as is).
+fn unit(arguments: &Arguments<'_>, name: &str) -> Result<String, Error> {
+    if let Some(content) = arguments.string("content")? {
+        return Ok(content);
+    }
+    let image = arguments.required(&["image"])?;
+    let mut text = format!(
+        "# Written by drover's quadlet module.\n[Unit]\nDescription={name} (podman, by drover)\n\n\
+         [Container]\nContainerName={name}\nImage={image}\n"
+    );
+    for port in arguments.list("ports")? {
+        let _ = writeln!(text, "PublishPort={port}");
+    }
+    for volume in arguments.list("volumes")? {
+        let _ = writeln!(text, "Volume={volume}");
+    }
+    for (kind, key) in [("env", "Environment"), ("labels", "Label")] {
+        if let Some(Json::Object(pairs)) = arguments.raw(kind) {
+            for (name, value) in pairs {
+                let value = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                let _ = writeln!(text, "{key}={}", systemd_quote(&format!("{name}={value}")));
+            }
+        }
+    }
+    if let Some(network) = arguments.string("network")? {
+        let _ = writeln!(text, "Network={network}");
+    }
+    if let Some(command) = arguments.string("command")? {
+        let _ = writeln!(text, "Exec={command}");
+    }
+    let restart = arguments
+        .string("restart_policy")?
+        .unwrap_or_else(|| "always".to_owned());
+    let restart = match restart.as_str() {
+        "unless-stopped" => "always".to_owned(),
+        "no" => "no".to_owned(),
+        other => other.to_owned(),
+    };
+    let _ = write!(
+        text,
+        "\n[Service]\nRestart={restart}\n\n[Install]\nWantedBy=multi-user.target default.target\n"
+    );
+    Ok(text)
+}
+
+/// A value systemd reads as one word: in double quotes when it has spaces
+/// or quotes, with `\` and `"` escaped.
+fn systemd_quote(value: &str) -> String {
+    if value
+        .chars()
+        .any(|character| character.is_whitespace() || "\"'\\".contains(character))
+    {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let name = arguments.required(&["name"])?;
+    let state = arguments
+        .string("state")?
+        .unwrap_or_else(|| "started".to_owned());
+    let path = format!("{DIRECTORY}/{name}.container");
+    let service = format!("{name}.service");
+    let probe = context
+        .exec(
+            &format!(
+                "if [ -x /usr/lib/systemd/system-generators/podman-system-generator ] || [ -x /usr/libexec/podman/quadlet ]; \
+                 then echo quadlet=yes; else echo quadlet=no; fi; \
+                 echo \"podman=$(podman --version 2>/dev/null)\"; \
+                 echo \"active=$(systemctl is-active {service} 2>/dev/null)\"; \
+                 echo \"release=$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"",
+                service = quote(&service),
+                file = quote(&name),
+            ),
+            None,
+        )
+        .await?;
+    let answer = String::from_utf8_lossy(&probe.stdout).into_owned();
+    let value = |key: &str| crate::remote::output_value(&answer, key);
+    if value("quadlet") != "yes" && state != "absent" {
+        let podman = value("podman");
+        return Ok(ModuleResult::failed(format!(
+            "this host's podman has no Quadlet ({}); it needs podman 4.4 or later",
+            if podman.is_empty() {
+                "podman is not installed".to_owned()
+            } else {
+                podman
+            }
+        )));
+    }
+    let active = value("active") == "active";
+    let (existing, current) = path_state_and_content(context, &path, true).await?;
+    let mut result = ModuleResult::ok()
+        .with("unit", path.clone())
+        .with("service", service.clone());
+    if state == "absent" {
+        if !existing.exists() {
+            return Ok(result);
+        }
+        result.changed = true;
+        if !context.check_mode {
+            run_checked(
+                context,
+                &format!(
+                    "systemctl stop {} 2>/dev/null; rm -f -- {} && systemctl daemon-reload",
+                    quote(&service),
+                    quote(&path)
+                ),
+            )
+            .await?;
+        }
+        return Ok(result);
+    }
+    let wanted = unit(arguments, &name)?;
+    let differs = current.as_deref() != Some(wanted.as_str());
+    let diff = Diff {
+        before: current.clone().unwrap_or_default(),
+        after: wanted.clone(),
+        before_header: path.clone(),
+        after_header: path.clone(),
+    };
+    let action = match (state.as_str(), active, differs) {
+        ("stopped", true, _) => Some("stop"),
+        ("stopped", false, _) | ("present", _, _) | (_, true, false) => None,
+        (_, true, true) => Some("restart"),
+        (_, false, _) => Some("start"),
+    };
+    result.changed = differs || action.is_some();
+    result = result.with_diff(context.diff && differs, diff);
+    if context.check_mode || !result.changed {
+        return Ok(result);
+    }
+    if differs {
+        let attributes = Attributes {
+            mode: Some(0o644),
+            ..Attributes::default()
+        };
+        run_checked(context, &format!("mkdir -p {DIRECTORY}")).await?;
+        write_file(
+            context,
+            &path,
+            bytes::Bytes::from(wanted.clone()),
+            &attributes,
+            &existing,
+            false,
+        )
+        .await?;
+        run_checked(context, "systemctl daemon-reload").await?;
+        let release = release_record(&name, &wanted, arguments, &value("release"))?;
+        crate::releases::write(context, &name, &release).await?;
+        result = result.with("release", release);
+    }
+    if let Some(action) = action {
+        run_checked(context, &format!("systemctl {action} {}", quote(&service))).await?;
+    }
+    Ok(result)
+}
+
+/// The release now deployed, with the one it replaces as `previous`.
+fn release_record(
+    name: &str,
+    unit: &str,
+    arguments: &Arguments<'_>,
+    before: &str,
+) -> Result<Json, Error> {
+    let previous = serde_json::from_str::<Json>(before)
+        .ok()
+        .and_then(|record| record.get("current").cloned())
+        .unwrap_or(Json::Null);
+    Ok(json!({
+        "app": name,
+        "kind": "quadlet",
+        "current": {
+            "image": arguments.string("image")?,
+            "unit": unit,
+            "config_hash": crate::remote::checksum(unit.as_bytes()),
+            "time": crate::releases::now(),
+            "deployed_by": crate::releases::deployer(),
+            "runtime": "podman",
+        },
+        "previous": previous,
+    }))
+}
+
+async fn run_checked(context: &ModuleContext<'_>, command: &str) -> Result<(), Error> {
+    let output = context.exec(command, None).await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(Error::Arguments(format!(
+            "`{command}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{systemd_quote, unit};
+    use crate::arguments::Arguments;
+
+    #[test]
+    fn a_unit_is_written_from_the_container_fields() {
+        let values = json!({"name": "app", "image": "drover/app:2", "ports": ["8080:8080"],
+            "env": {"GREETING": "hello world"}, "restart_policy": "unless-stopped"});
+        let values = values.as_object().unwrap();
+        let text = unit(&Arguments::new("quadlet", values), "app").unwrap();
+        assert!(
+            text.contains(
+                "[Container]\nContainerName=app\nImage=drover/app:2\nPublishPort=8080:8080\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Environment=\"GREETING=hello world\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("[Service]\nRestart=always\n"), "{text}");
+        assert!(text.contains("WantedBy=multi-user.target"), "{text}");
+    }
+
+    #[test]
+    fn values_with_spaces_or_quotes_are_quoted_for_systemd() {
+        assert_eq!(systemd_quote("A=b"), "A=b");
+        assert_eq!(systemd_quote("A=say \"hi\""), "\"A=say \\\"hi\\\"\"");
+    }
+}
