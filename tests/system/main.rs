@@ -12,6 +12,7 @@
 
 mod containers;
 mod feature;
+mod quadlet;
 mod strategies;
 mod sysv;
 

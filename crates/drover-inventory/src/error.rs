@@ -67,6 +67,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A vault-encrypted file (or value) could not be decrypted.
+    #[error("`{}`: {source}", path.display())]
+    Vault {
+        /// The file that holds it.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: drover_vault::Error,
+    },
+
     /// A line of an INI inventory (or a key of a YAML one) has the wrong shape.
     #[error("{message}")]
     Syntax {
@@ -217,6 +227,7 @@ impl Error {
                  with `&` (and) and `!` (not) prefixes and optional `[0]` or `[1:3]` slices"
                     .to_owned(),
             ),
+            Self::Vault { source, .. } => source.hint().map(str::to_owned),
             Self::Read { .. } => None,
         }
     }

@@ -39,4 +39,4 @@ pub use inventory::{
     ALL, Group, GroupId, Host, HostId, Inventory, LOCALHOST_NAMES, UNGROUPED, Vars, Warning,
 };
 pub use pattern::{Selection, split_terms};
-pub use vars_files::read_vars_file;
+pub use vars_files::{read_text, read_vars_file};

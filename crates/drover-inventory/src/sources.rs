@@ -87,10 +87,7 @@ fn read_file(inventory: &mut Inventory, path: &Path, metadata: &fs::Metadata) ->
     if metadata.permissions().mode() & 0o111 != 0 {
         return script::parse(inventory, path);
     }
-    let text = fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::vars_files::read_text(path)?;
     if is_yaml_path(path) {
         yaml_inventory::parse(inventory, &text, path)
     } else {

@@ -126,13 +126,53 @@ pub(crate) fn sorted_entries(directory: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(entries)
 }
 
-/// Reads one variables file, which must hold a mapping (or nothing).
-pub fn read_vars_file(path: &Path) -> Result<Vars, Error> {
+/// Reads a text file, decrypting it when it is a vault (as Ansible reads
+/// inventories, variable files and playbooks).
+pub fn read_text(path: &Path) -> Result<String, Error> {
+    Ok(read_maybe_encrypted(path)?.0)
+}
+
+/// The file's text, and whether it was vault-encrypted.
+fn read_maybe_encrypted(path: &Path) -> Result<(String, bool), Error> {
     let text = fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let root = yaml_tree::parse(&text, path)?;
+    if !drover_vault::is_encrypted(&text) {
+        return Ok((text, false));
+    }
+    let plaintext = drover_vault::decrypt(&text).map_err(|source| Error::Vault {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((String::from_utf8_lossy(&plaintext).into_owned(), true))
+}
+
+/// Remembers every scalar of a decrypted variables file as a secret, so
+/// that output masks each value (not only the file's text as a whole).
+fn remember_values(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => drover_vault::remember(text),
+        serde_json::Value::Number(number) => drover_vault::remember(&number.to_string()),
+        serde_json::Value::Array(items) => items.iter().for_each(remember_values),
+        serde_json::Value::Object(map) => map.values().for_each(remember_values),
+        _ => {}
+    }
+}
+
+/// Reads one variables file, which must hold a mapping (or nothing); every
+/// value of a vault-encrypted one is a secret, masked in output.
+pub fn read_vars_file(path: &Path) -> Result<Vars, Error> {
+    let (text, encrypted) = read_maybe_encrypted(path)?;
+    let vars = parse_vars(&text, path)?;
+    if encrypted {
+        vars.values().for_each(remember_values);
+    }
+    Ok(vars)
+}
+
+fn parse_vars(text: &str, path: &Path) -> Result<Vars, Error> {
+    let root = yaml_tree::parse(text, path)?;
     match &root.value {
         NodeValue::Null => Ok(Vars::new()),
         NodeValue::Mapping(_) => match root.to_json() {

@@ -183,13 +183,38 @@ fn correct_boolean(value: NodeValue, span: serde_saphyr::Span) -> NodeValue {
     }
 }
 
+/// The key Ansible uses for a vaulted value in JSON (`ansible-inventory
+/// --list` prints `{"__ansible_vault": "$ANSIBLE_VAULT;..."}`), and so the
+/// shape an inline `!vault` scalar takes here until it is decrypted.
+pub const VAULT_KEY: &str = "__ansible_vault";
+
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = serde_saphyr::Spanned::<NodeValue>::deserialize(deserializer)?;
+        let spanned =
+            serde_saphyr::Spanned::<serde_saphyr::Tagged<NodeValue>>::deserialize(deserializer)?;
+        let line = usize::try_from(spanned.referenced.line()).unwrap_or(0);
+        let column = usize::try_from(spanned.referenced.column()).unwrap_or(0);
+        let serde_saphyr::Tagged(value, tag) = spanned.value;
+        let value = match (tag.as_deref(), value) {
+            (Some("!vault" | "!vault-encrypted"), NodeValue::String(text)) => {
+                let key = Node {
+                    value: NodeValue::String(VAULT_KEY.to_owned()),
+                    line,
+                    column,
+                };
+                let text = Node {
+                    value: NodeValue::String(text),
+                    line,
+                    column,
+                };
+                NodeValue::Mapping(vec![(key, text)])
+            }
+            (_, value) => correct_boolean(value, spanned.referenced.span()),
+        };
         Ok(Node {
-            line: usize::try_from(spanned.referenced.line()).unwrap_or(0),
-            column: usize::try_from(spanned.referenced.column()).unwrap_or(0),
-            value: correct_boolean(spanned.value, spanned.referenced.span()),
+            value,
+            line,
+            column,
         })
     }
 }
@@ -321,6 +346,17 @@ mod tests {
         let location = error.location().unwrap();
         assert_eq!(location.path, Path::new("bad.yml"));
         assert!(location.line >= 1);
+    }
+
+    #[test]
+    fn inline_vault_values_keep_their_envelope_as_ansible_prints_it() {
+        let root =
+            parse_text("secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nplain: !!str 1\n")
+                .to_json();
+        assert_eq!(
+            root,
+            serde_json::json!({"secret": {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162\n"}, "plain": "1"})
+        );
     }
 
     #[test]

@@ -46,14 +46,18 @@ impl<'a> Loader<'a> {
         path: &Path,
         referred_at: Option<SourceLocation>,
     ) -> Option<Node> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match drover_inventory::read_text(path) {
             Ok(text) => text,
-            Err(error) => {
+            Err(drover_inventory::Error::Read { source, .. }) => {
                 self.errors.push(Error::Read {
                     path: path.to_path_buf(),
-                    message: error.to_string(),
+                    message: source.to_string(),
                     location: referred_at,
                 });
+                return None;
+            }
+            Err(error) => {
+                self.errors.push(Error::from_inventory(error));
                 return None;
             }
         };

@@ -12,9 +12,12 @@ use crate::error::Error;
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret value.
+    /// Wraps a secret value, and remembers it so that output masks it
+    /// wherever it would be printed (a task that echoes it, an error).
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        drover_vault::remember(&value);
+        Self(value)
     }
 
     /// The secret itself; call only where it is sent, never where it is shown.

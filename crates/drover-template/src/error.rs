@@ -29,6 +29,14 @@ pub enum Error {
         message: String,
     },
 
+    /// A `!vault` value could not be decrypted.
+    #[error("cannot decrypt a vaulted value: {source}")]
+    Vault {
+        /// Why.
+        #[source]
+        source: drover_vault::Error,
+    },
+
     /// A variable refers to itself, directly or through others.
     #[error("`{variable}` refers to itself (a recursive loop in variables)")]
     Recursion {

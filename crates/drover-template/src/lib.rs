@@ -101,6 +101,13 @@ impl Templar {
                 .map(|item| self.render(item, scope))
                 .collect::<Result<_, _>>()
                 .map(Json::Array),
+            Json::Object(map) if let Some(envelope) = vaulted(map) => {
+                let plaintext =
+                    drover_vault::decrypt(envelope).map_err(|source| Error::Vault { source })?;
+                Ok(Json::String(
+                    String::from_utf8_lossy(&plaintext).into_owned(),
+                ))
+            }
             Json::Object(map) => map
                 .iter()
                 .map(|(key, item)| Ok((self.render_key(key, scope)?, self.render(item, scope)?)))
@@ -181,6 +188,16 @@ impl Templar {
             .compile_expression(expression)
             .map(|_| ())
             .map_err(|error| Error::from_syntax(&error, expression))
+    }
+}
+
+/// The envelope of a vaulted value: `{"__ansible_vault": ENVELOPE}`, the
+/// shape an inline `!vault` scalar is read into.
+#[must_use]
+pub fn vaulted(map: &serde_json::Map<String, Json>) -> Option<&str> {
+    match map.get("__ansible_vault") {
+        Some(Json::String(envelope)) if map.len() == 1 => Some(envelope),
+        _ => None,
     }
 }
 

@@ -90,7 +90,7 @@ fn contains_template(value: &Json) -> bool {
     match value {
         Json::String(text) => is_template(text),
         Json::Array(items) => items.iter().any(contains_template),
-        Json::Object(map) => map.values().any(contains_template),
+        Json::Object(map) => crate::vaulted(map).is_some() || map.values().any(contains_template),
         _ => false,
     }
 }

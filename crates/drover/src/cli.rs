@@ -33,6 +33,9 @@ pub(crate) enum Command {
     Run(Box<RunArgs>),
     /// Run a playbook (like `ansible-playbook`).
     Play(Box<PlayArgs>),
+    /// Encrypt and decrypt Ansible Vault files and strings (like `ansible-vault`).
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Show, undo, promote or abort rollouts and the releases they record.
     #[command(subcommand)]
     Rollout(RolloutCommand),
@@ -57,6 +60,30 @@ pub(crate) struct InventorySources {
         required = true
     )]
     pub(crate) sources: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) vault: VaultArgs,
+}
+
+/// Where vault passwords come from; shared by every command that reads files.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct VaultArgs {
+    /// A file holding the vault password, or an executable that prints it.
+    #[arg(
+        long = "vault-password-file",
+        visible_alias = "vault-pass-file",
+        value_name = "FILE",
+        env = "ANSIBLE_VAULT_PASSWORD_FILE"
+    )]
+    pub(crate) password_files: Vec<PathBuf>,
+
+    /// A labelled vault password: `LABEL@FILE`, `LABEL@prompt`, or just `FILE`.
+    #[arg(long = "vault-id", value_name = "LABEL@SOURCE")]
+    pub(crate) ids: Vec<String>,
+
+    /// Ask for the vault password on the terminal.
+    #[arg(long = "ask-vault-pass", visible_alias = "ask-vault-password")]
+    pub(crate) ask: bool,
 }
 
 /// Arguments of `drover inventory`.
@@ -306,6 +333,57 @@ pub(crate) struct RolloutArgs {
     pub(crate) connection: ConnectionArgs,
 }
 
+/// `drover vault ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VaultCommand {
+    /// Encrypt files in place (or into `--output`).
+    Encrypt(VaultFilesArgs),
+    /// Decrypt files in place (or into `--output`).
+    Decrypt(VaultFilesArgs),
+    /// Print the decrypted content of files.
+    View(VaultFilesArgs),
+    /// Encrypt a string into a `!vault` YAML value.
+    #[command(name = "encrypt_string", visible_alias = "encrypt-string")]
+    EncryptString(EncryptStringArgs),
+}
+
+/// Arguments of `drover vault encrypt|decrypt|view`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultFilesArgs {
+    /// The files (`-` for standard input).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// Write the result here (`-` for standard output) instead of in place.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// The vault id to encrypt with (its label goes into the header).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
+    pub(crate) encrypt_vault_id: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) vault: VaultArgs,
+}
+
+/// Arguments of `drover vault encrypt_string`.
+#[derive(Debug, Args)]
+pub(crate) struct EncryptStringArgs {
+    /// The string to encrypt; read from standard input when left out.
+    pub(crate) plaintext: Option<String>,
+
+    /// The variable name to print before the value (`NAME: !vault |`).
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    pub(crate) name: Option<String>,
+
+    /// The vault id to encrypt with (its label goes into the header).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
+    pub(crate) encrypt_vault_id: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) vault: VaultArgs,
+}
+
 /// Arguments of `drover completions`.
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
@@ -324,4 +402,26 @@ pub(crate) enum Shell {
     Elvish,
     #[value(name = "powershell")]
     PowerShell,
+}
+
+impl Command {
+    /// The vault password options of a command that reads files.
+    pub(crate) fn vault_arguments(&self) -> Option<&VaultArgs> {
+        match self {
+            Command::Inventory(arguments) => Some(&arguments.inventory.vault),
+            Command::Run(arguments) => Some(&arguments.inventory.vault),
+            Command::Play(arguments) => Some(&arguments.inventory.vault),
+            Command::Rollout(RolloutCommand::Status(arguments)) => Some(&arguments.inventory.vault),
+            Command::Rollout(RolloutCommand::Undo(undo)) => Some(&undo.rollout.inventory.vault),
+            Command::Vault(
+                VaultCommand::Encrypt(arguments)
+                | VaultCommand::Decrypt(arguments)
+                | VaultCommand::View(arguments),
+            ) => Some(&arguments.vault),
+            Command::Vault(VaultCommand::EncryptString(arguments)) => Some(&arguments.vault),
+            Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
+            | Command::Completions(_)
+            | Command::Man => None,
+        }
+    }
 }

@@ -31,6 +31,11 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     // Each host holds a socket; let a thousand of them be open at once.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
+    if let Some(vault) = cli.command.vault_arguments()
+        && let Err(message) = commands::vault::install(vault)
+    {
+        return ExitCode::from(output::usage_error(message));
+    }
     let result = match &cli.command {
         Command::Inventory(arguments) => commands::inventory::run(arguments),
         Command::Completions(arguments) => {
@@ -41,13 +46,14 @@ fn main() -> ExitCode {
         Command::Run(arguments) => commands::run::run(arguments),
         Command::Play(arguments) => commands::play::run(arguments, cli.verbose > 0),
         Command::Rollout(command) => commands::rollout::run(command),
+        Command::Vault(command) => Ok(commands::vault::run(command)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("error: {error:#}");
+                eprintln!("error: {}", drover_vault::mask(&format!("{error:#}")));
             }
             ExitCode::from(exit::USAGE_OR_CONFIG)
         }
@@ -66,7 +72,7 @@ fn init_logging(verbosity: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| output::MaskedStderr)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
         .without_time()
         .try_init();

@@ -17,7 +17,7 @@ pub(crate) fn print_warnings(warnings: &[Warning]) {
 pub(crate) fn eprint_report(report: &miette::Report) {
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("{report:?}");
+        eprintln!("{}", drover_vault::mask(&format!("{report:?}")));
     }
 }
 
@@ -25,7 +25,24 @@ pub(crate) fn eprint_report(report: &miette::Report) {
 pub(crate) fn usage_error(message: impl std::fmt::Display) -> u8 {
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", drover_vault::mask(&message.to_string()));
     }
     crate::exit::USAGE_OR_CONFIG
+}
+
+/// Standard error with every remembered secret masked: where logs go, so
+/// that even `-vvv` (which shows the commands sent to hosts) never shows a
+/// vault value or a become password.
+pub(crate) struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buffer);
+        std::io::stderr().write_all(drover_vault::mask(&text).as_bytes())?;
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -59,14 +59,15 @@ pub(crate) fn print_json(results: &[HostResult]) -> anyhow::Result<()> {
             "duration_ms": u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
             "message": result.message,
         });
-        writeln!(stdout, "{line}").context("cannot write to stdout")?;
+        writeln!(stdout, "{}", drover_vault::mask(&line.to_string()))
+            .context("cannot write to stdout")?;
     }
     Ok(())
 }
 
 /// Prints results grouped by identical output, failures apart, then a summary.
 pub(crate) fn print_text(results: &[HostResult], elapsed: Duration) -> anyhow::Result<()> {
-    let text = render_text(results, elapsed);
+    let text = drover_vault::mask(&render_text(results, elapsed));
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())

@@ -113,10 +113,6 @@ impl Runner {
             .iter()
             .map(|id| self.inventory.host(*id).name.clone())
             .collect();
-        self.reporter.event(Event::PlayStart {
-            name: play.name.clone().unwrap_or_else(|| play.hosts.clone()),
-            hosts: names.clone(),
-        });
         for prompt in &play.prompts {
             if !self.options.extra_vars.contains_key(&prompt.name) && prompt.default.is_none() {
                 return Err(Error::Play(format!(
@@ -128,7 +124,13 @@ impl Runner {
         for name in &names {
             self.stat(name, |_| {});
         }
+        // Variable files (perhaps vaulted) load before the play starts: a
+        // missing file or a wrong vault password stops it before any host.
         let play_vars = self.play_vars(play, &names)?;
+        self.reporter.event(Event::PlayStart {
+            name: play.name.clone().unwrap_or_else(|| play.hosts.clone()),
+            hosts: names.clone(),
+        });
         let batch_list = match &play.rollout {
             Some(rollout) => rollout::rollout_batches(&hosts, rollout),
             None => batches(&hosts, &play.serial),
@@ -237,8 +239,13 @@ impl Runner {
                 .render_text(file, &scope)
                 .map_err(|error| Error::Play(format!("vars_files `{file}`: {error}")))?;
             let path = self.base.join(rendered.as_str().unwrap_or(file));
-            let loaded = drover_inventory::read_vars_file(&path)
-                .map_err(|error| Error::Play(format!("vars_files: {error}")))?;
+            let loaded = drover_inventory::read_vars_file(&path).map_err(|error| {
+                let hint = error
+                    .hint()
+                    .map(|hint| format!("\nhint: {hint}"))
+                    .unwrap_or_default();
+                Error::Play(format!("vars_files: {error}{hint}"))
+            })?;
             vars_files.extend(loaded);
         }
         let mut groups = serde_json::Map::new();

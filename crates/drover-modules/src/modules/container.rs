@@ -248,8 +248,8 @@ fn query_script(spec: &Spec, runtime: &str) -> String {
         "{choose}\n\
          echo \"image=$($rt image inspect --format '{{{{.Id}}}}' {image} 2>/dev/null)\"\n\
          $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}}' {name} 2>/dev/null\n\
-         echo \"spec=$($rt container inspect --format '{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}' {name} 2>/dev/null)\"\n\
-         echo \"release=$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"\n",
+         printf 'spec=%s\\n' \"$($rt container inspect --format '{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}' {name} 2>/dev/null)\"\n\
+         printf 'release=%s\\n' \"$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"\n",
         image = quote(&spec.image),
         name = quote(&spec.name),
         file = quote(&spec.name),

@@ -97,7 +97,7 @@ pub(crate) async fn run(
                  then echo quadlet=yes; else echo quadlet=no; fi; \
                  echo \"podman=$(podman --version 2>/dev/null)\"; \
                  echo \"active=$(systemctl is-active {service} 2>/dev/null)\"; \
-                 echo \"release=$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"",
+                 printf 'release=%s\\n' \"$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"",
                 service = quote(&service),
                 file = quote(&name),
             ),

@@ -7,3 +7,4 @@ mod play_output;
 pub(crate) mod rollout;
 pub(crate) mod run;
 mod targets;
+pub(crate) mod vault;

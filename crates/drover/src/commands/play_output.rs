@@ -115,7 +115,8 @@ impl Reporter for TextReporter {
                 recap
             }
         };
-        let _ = writeln!(out, "{text}");
+        // A secret a task revealed (a vault value, a become password) never reaches the terminal.
+        let _ = writeln!(out, "{}", drover_vault::mask(&text));
     }
 }
 
@@ -166,6 +167,10 @@ impl Reporter for JsonReporter {
             }),
         };
         let _guard = self.lock.lock();
-        let _ = writeln!(std::io::stdout().lock(), "{value}");
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            drover_vault::mask(&value.to_string())
+        );
     }
 }
