@@ -183,7 +183,8 @@ fn issue_6_canary_big_bang_and_blue_green_on_docker_and_podman() {
     std::fs::write(
         &runtimes,
         "all:\n  hosts:\n    dv-1: {app_runtime: docker}\n    dv-2: {app_runtime: podman}\n    \
-         dv-3: {app_runtime: docker}\n    dv-4: {app_runtime: podman}\n",
+         dv-3: {app_runtime: docker}\n    dv-4: {app_runtime: podman}\n  children:\n    \
+         lb: {hosts: {dv-1: {}}}\n    web_blue: {hosts: {dv-2: {}}}\n    web_green: {hosts: {dv-3: {}, dv-4: {}}}\n",
     )
     .expect("the runtimes are written");
     let fleet = Fleet {
@@ -197,6 +198,7 @@ fn issue_6_canary_big_bang_and_blue_green_on_docker_and_podman() {
     canary_that_fails_its_first_step_touches_no_other_host(&fleet);
     big_bang_that_fails_rolls_every_host_back(&fleet);
     blue_green_switches_only_to_a_ready_slot_and_undoes_at_once(&fleet);
+    blue_green_across_groups_switches_the_load_balancer(&fleet);
 }
 
 /// v2 goes to one host, waits, to half, waits, then to all; run again, it
@@ -429,5 +431,134 @@ fn blue_green_switches_only_to_a_ready_slot_and_undoes_at_once(fleet: &Fleet) {
     assert!(again.status.success(), "{}", text(&again.stdout));
     for (host, changed, _) in recap(&events) {
         assert_eq!(changed, 0, "{host}: an up-to-date live slot is left alone");
+    }
+}
+
+/// Polls `address` while `run` runs; the bodies seen and the failures.
+fn probing<T>(address: SocketAddr, run: impl FnOnce() -> T) -> (T, Vec<String>, usize) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut failed = 0;
+            while !stop.load(Ordering::Relaxed) {
+                match fetch(&address) {
+                    Some(body) if !seen.contains(&body) => seen.push(body),
+                    Some(_) => {}
+                    None => failed += 1,
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (seen, failed)
+        })
+    };
+    let result = run();
+    stop.store(true, Ordering::Relaxed);
+    let (seen, failed) = prober.join().expect("the prober ends");
+    (result, seen, failed)
+}
+
+/// `playbooks/rollout-blue-green-groups.yml`: nginx on dv-1 (port 81 here)
+/// in front of `web_blue` (dv-2) and `web_green` (dv-3, dv-4).
+fn blue_green_across_groups_switches_the_load_balancer(fleet: &Fleet) {
+    let playbook = "playbooks/rollout-blue-green-groups.yml";
+    let run = |version: &str| {
+        let output = fleet
+            .play_command(playbook, version)
+            .args(["-e", "lb_port=81"])
+            .output()
+            .expect("drover runs");
+        let events = events(&output);
+        (output, events)
+    };
+    let balancer = SocketAddr::from((fleet.bed.hosts[0].address, 81));
+    let settled = |expected: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let body = fetch(&balancer);
+            if body.as_deref() == Some(expected) || Instant::now() > deadline {
+                return body;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let (first, _) = run("1");
+    assert!(
+        first.status.success(),
+        "{}{}",
+        text(&first.stdout),
+        text(&first.stderr)
+    );
+    assert_eq!(
+        settled("app v1\n").as_deref(),
+        Some("app v1\n"),
+        "blue serves v1"
+    );
+    assert_eq!(fleet.fetch("dv-3", 8090), None, "green is not deployed yet");
+
+    let ((second, _), seen, failed) = probing(balancer, || run("2"));
+    assert!(second.status.success(), "{}", text(&second.stdout));
+    assert_eq!(failed, 0, "no request failed during the switch");
+    assert!(
+        seen.iter()
+            .all(|body| body == "app v1\n" || body == "app v2\n"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        settled("app v2\n").as_deref(),
+        Some("app v2\n"),
+        "green serves v2"
+    );
+    assert_eq!(
+        fleet.fetch("dv-2", 8090).as_deref(),
+        Some("app v1\n"),
+        "blue keeps running"
+    );
+    assert_eq!(fleet.fetch("dv-4", 8090).as_deref(), Some("app v2\n"));
+
+    // v3 is never ready on blue: the balancer stays on green, blue goes back to v1.
+    let ((broken, _), seen, failed) = probing(balancer, || run("3"));
+    assert_eq!(broken.status.code(), Some(2), "{}", text(&broken.stdout));
+    assert_eq!((seen, failed), (vec!["app v2\n".to_owned()], 0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fleet.fetch("dv-2", 8090).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        fleet.fetch("dv-2", 8090).as_deref(),
+        Some("app v1\n"),
+        "blue rolled back: {}",
+        text(&broken.stdout)
+    );
+
+    let undo = fleet
+        .command(&["rollout", "undo", "shop"])
+        .args([
+            "--playbook",
+            playbook,
+            "-e",
+            &fleet.image_dir,
+            "-e",
+            "lb_port=81",
+        ])
+        .output()
+        .expect("drover runs");
+    assert!(
+        undo.status.success(),
+        "{}{}",
+        text(&undo.stdout),
+        text(&undo.stderr)
+    );
+    assert_eq!(
+        settled("app v1\n").as_deref(),
+        Some("app v1\n"),
+        "back on blue at once"
+    );
+
+    let (again, events) = run("1");
+    assert!(again.status.success(), "{}", text(&again.stdout));
+    for (host, changed, _) in recap(&events) {
+        assert_eq!(changed, 0, "{host}: the live group already runs v1");
     }
 }

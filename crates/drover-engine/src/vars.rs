@@ -21,6 +21,9 @@ pub(crate) struct PlayVars {
     pub(crate) extra_vars: Arc<Vars>,
     /// `groups`, `play_hosts`, `ansible_check_mode` ...
     pub(crate) shared_magic: Arc<Vars>,
+    /// Every inventory host's variables, by name: `hostvars` for hosts
+    /// outside the play (a load balancer's template names its backends).
+    pub(crate) inventory_hostvars: Arc<Vars>,
 }
 
 /// The layers for `host` running a task with `task_vars`.
@@ -61,10 +64,10 @@ pub(crate) fn layers(
     ]
 }
 
-/// What every host sees alike during one task: `hostvars`, every host's
-/// inventory variables and facts.
-pub(crate) fn shared(hosts: &[HostState]) -> Arc<Vars> {
-    let mut all = serde_json::Map::new();
+/// What every host sees alike during one task: `hostvars`, every inventory
+/// host's variables, with the facts of the hosts in the play.
+pub(crate) fn shared(play: &PlayVars, hosts: &[HostState]) -> Arc<Vars> {
+    let mut all = Vars::clone(&play.inventory_hostvars);
     for host in hosts {
         let mut vars = Vars::clone(&host.inventory_vars);
         vars.extend(host.facts.clone());
@@ -105,6 +108,7 @@ mod tests {
             role_vars: layer("role_vars"),
             extra_vars: Arc::new(Vars::new()),
             shared_magic: Arc::new(Vars::new()),
+            inventory_hostvars: Arc::new(Vars::new()),
         };
         let mut host = HostState::new(
             "web1".to_owned(),
@@ -120,7 +124,7 @@ mod tests {
                 play,
                 host,
                 task,
-                &shared(std::slice::from_ref(host)),
+                &shared(play, std::slice::from_ref(host)),
             ));
             scope.get("x").unwrap().unwrap()
         };
@@ -154,7 +158,7 @@ mod tests {
             &bare,
             &host,
             &Vars::new(),
-            &shared(std::slice::from_ref(&host)),
+            &shared(&bare, std::slice::from_ref(&host)),
         ));
         assert_eq!(
             scope.get("inventory_hostname").unwrap().unwrap(),

@@ -15,6 +15,8 @@ pub struct Rollout {
     pub app: Option<String>,
     /// `blue_green`: the two slots' names and ports, blue first.
     pub slots: Vec<(String, u16)>,
+    /// `blue_green` across groups: the two slots' names and inventory groups.
+    pub groups: Vec<(String, String)>,
     /// rolling: hosts at a time.
     pub batch: Batch,
     /// canary and toggle: how many hosts have changed after each step (cumulative).
@@ -31,10 +33,11 @@ pub struct Rollout {
     pub on_failure: String,
 }
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "strategy",
     "app",
     "slots",
+    "groups",
     "batch",
     "steps",
     "pause",
@@ -72,9 +75,14 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         None => Vec::new(),
         Some(value) => parse_slots(value)?,
     };
-    if strategy == "blue_green" && (app.is_none() || slots.is_empty()) {
+    let groups = match map.get("groups") {
+        None => Vec::new(),
+        Some(value) => parse_groups(value)?,
+    };
+    if strategy == "blue_green" && (app.is_none() || slots.is_empty() == groups.is_empty()) {
         return Err(
-            "the blue_green strategy needs `app` and `slots`, such as `app: web` and `slots: {blue: 8081, green: 8082}`"
+            "the blue_green strategy needs `app` and either `slots` (on each host, such as `{blue: 8081, green: 8082}`) \
+             or `groups` (across groups of hosts, such as `{blue: web_blue, green: web_green}`)"
                 .to_owned(),
         );
     }
@@ -111,6 +119,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         strategy,
         app,
         slots,
+        groups,
         batch,
         steps,
         pause,
@@ -148,6 +157,29 @@ fn parse_slots(value: &Json) -> Result<Vec<(String, u16)>, String> {
         return Err(wrong());
     }
     Ok(slots)
+}
+
+/// `groups: {blue: web_blue, green: web_green}`: two named inventory groups.
+fn parse_groups(value: &Json) -> Result<Vec<(String, String)>, String> {
+    let wrong = || {
+        "`groups` must name two slots with their inventory groups, such as {blue: web_blue, green: web_green}".to_owned()
+    };
+    let Json::Object(map) = value else {
+        return Err(wrong());
+    };
+    let groups = map
+        .iter()
+        .map(|(name, group)| {
+            group
+                .as_str()
+                .map(|group| (name.clone(), group.to_owned()))
+                .ok_or_else(wrong)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if groups.len() != 2 || groups[0].0 == groups[1].0 || groups[0].1 == groups[1].1 {
+        return Err(wrong());
+    }
+    Ok(groups)
 }
 
 fn parse_batch(value: &Json) -> Result<Batch, String> {
@@ -221,7 +253,7 @@ mod tests {
         assert!(
             parse(&json!({"strategy": "blue_green"}))
                 .unwrap_err()
-                .contains("needs `app` and `slots`")
+                .contains("needs `app` and either `slots`")
         );
         let blue_green = parse(&json!({"strategy": "blue_green", "app": "web",
             "slots": {"blue": 8081, "green": "8082"}}))
@@ -236,6 +268,21 @@ mod tests {
             )
             .unwrap_err()
             .contains("two slots")
+        );
+        let groups = parse(&json!({"strategy": "blue_green", "app": "shop",
+            "groups": {"blue": "web_blue", "green": "web_green"}}))
+        .unwrap();
+        assert_eq!(
+            groups.groups[1],
+            ("green".to_owned(), "web_green".to_owned())
+        );
+        assert!(
+            parse(
+                &json!({"strategy": "blue_green", "app": "shop", "slots": {"blue": 1, "green": 2},
+                "groups": {"blue": "a", "green": "b"}})
+            )
+            .is_err(),
+            "slots or groups, not both"
         );
         assert!(
             parse(&json!({"strategy": "rolling", "pause": "manual"}))

@@ -803,3 +803,52 @@ fn issue_4_validate_remote_src_and_search_string() {
     // The refused copy fails again (and is ignored); everything else is settled.
     assert_eq!(recap(&stdout, "host1")[1], 0, "{stdout}");
 }
+
+/// Every example in `playbooks/` (one per rollout strategy among them)
+/// validates completely: modules, arguments, templates and `rollout:`.
+#[test]
+fn issue_6_every_example_playbook_validates() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../playbooks");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&examples).expect("the examples directory") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|extension| extension == "yml") {
+            let output = drover(
+                &examples,
+                &[
+                    "play",
+                    "--syntax-check",
+                    path.to_str().expect("a path"),
+                    "-i",
+                    "localhost,",
+                ],
+            );
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                text(&output.stderr)
+            );
+            checked.push(
+                path.file_name()
+                    .expect("a name")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    checked.sort();
+    for strategy in [
+        "rolling",
+        "canary",
+        "blue-green",
+        "blue-green-groups",
+        "big-bang",
+        "toggle",
+    ] {
+        assert!(
+            checked.contains(&format!("rollout-{strategy}.yml")),
+            "an example for {strategy}: {checked:?}"
+        );
+    }
+}

@@ -4,9 +4,9 @@
 //! it, and only then do the play's `switch:` tasks move traffic to it. The
 //! old slot keeps running, so switching back is instant.
 //!
-//! Which slot is live is recorded on the host in the app's release record
-//! (`/var/lib/drover/releases/APP.json`), with the slot before it for
-//! `drover rollout undo`. A host whose live slot already matches the play
+//! Which slot is live is recorded on the host in the app's rollout record
+//! (`/var/lib/drover/releases/APP.rollout.json`, apart from the containers'
+//! own records), with the slot before it for `drover rollout undo`. A host whose live slot already matches the play
 //! (the tasks, run in check mode against it, would change nothing) is left
 //! alone, so the same rollout run twice changes nothing.
 
@@ -144,7 +144,7 @@ impl Runner {
         let command = format!(
             "cat {}/{} 2>/dev/null || true",
             drover_modules::releases::RELEASES,
-            drover_ssh::quote(&format!("{app}.json"))
+            drover_ssh::quote(&format!("{app}.rollout.json"))
         );
         let request = ExecRequest {
             reuse_shell: true,
@@ -357,7 +357,7 @@ impl Runner {
         batch.append(&mut back);
     }
 
-    async fn write_record(
+    pub(crate) async fn write_record(
         &self,
         play: &Play,
         state: &HostState,
@@ -365,7 +365,7 @@ impl Runner {
         record: &Json,
         play_vars: &PlayVars,
     ) -> Outcome {
-        let hostvars = vars::shared(std::slice::from_ref(state));
+        let hostvars = vars::shared(play_vars, std::slice::from_ref(state));
         let scope = self
             .templar
             .scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
@@ -387,7 +387,7 @@ impl Runner {
                 item: None,
             };
         }
-        match drover_modules::releases::write(&context, app, record).await {
+        match drover_modules::releases::write(&context, &format!("{app}.rollout"), record).await {
             Ok(()) => Outcome {
                 status: Status::Changed,
                 result: json!({"changed": true, "msg": format!("{} is live", record["current"]["slot"].as_str().unwrap_or("no slot"))}),

@@ -14,7 +14,7 @@ use crate::{Event, Status};
 impl Runner {
     /// The active hosts for which every `when` of `task` holds.
     fn hosts_where(&self, task: &Task, states: &[HostState], play_vars: &PlayVars) -> Vec<usize> {
-        let hostvars = vars::shared(states);
+        let hostvars = vars::shared(play_vars, states);
         states
             .iter()
             .enumerate()
@@ -115,7 +115,7 @@ impl Runner {
         play_vars: &PlayVars,
         play: &Play,
     ) {
-        let hostvars = vars::shared(states);
+        let hostvars = vars::shared(play_vars, states);
         let Some(first) = states.iter().find(|state| state.active()) else {
             return;
         };

@@ -17,6 +17,7 @@ use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
 pub(crate) mod blue_green;
+mod blue_green_groups;
 mod flow;
 mod rollout;
 
@@ -131,21 +132,41 @@ impl Runner {
             name: play.name.clone().unwrap_or_else(|| play.hosts.clone()),
             hosts: names.clone(),
         });
-        let batch_list = match &play.rollout {
-            Some(rollout) => rollout::rollout_batches(&hosts, rollout),
-            None => batches(&hosts, &play.serial),
-        };
-        if let Some(app) = &self.options.rollout_undo {
-            return match &play.rollout {
-                Some(rollout)
-                    if rollout.app.as_ref() == Some(app) && rollout.strategy == "blue_green" =>
-                {
+        let undo = self.options.rollout_undo.as_ref();
+        if let Some(rollout) = &play.rollout
+            && rollout.strategy == "blue_green"
+            && (undo.is_none() || undo == rollout.app.as_ref())
+        {
+            return match (rollout.groups.is_empty(), undo.is_some()) {
+                (false, undo) => {
+                    let states = hosts.iter().map(|id| self.host_state(*id, play)).collect();
+                    self.group_blue_green(play, rollout, states, &play_vars, undo)
+                        .await
+                }
+                (true, true) => {
                     let states = hosts.iter().map(|id| self.host_state(*id, play)).collect();
                     self.undo(play, rollout, states, &play_vars).await
                 }
-                _ => Ok(()),
+                (true, false) => self.run_batches(play, &hosts, &play_vars).await,
             };
         }
+        if undo.is_some() {
+            return Ok(());
+        }
+        self.run_batches(play, &hosts, &play_vars).await
+    }
+
+    /// The play's batches, one after the other (a rollout's gated).
+    async fn run_batches(
+        &self,
+        play: &Play,
+        hosts: &[usize],
+        play_vars: &PlayVars,
+    ) -> Result<(), Error> {
+        let batch_list = match &play.rollout {
+            Some(rollout) => rollout::rollout_batches(hosts, rollout),
+            None => batches(hosts, &play.serial),
+        };
         let host_names = |batch: &[usize]| -> Vec<String> {
             batch
                 .iter()
@@ -171,12 +192,12 @@ impl Runner {
                 self.gather_facts(&mut states, &play.gather_subset).await;
             }
             if blue_green.is_some() {
-                self.probe(play, &mut states, &play_vars).await;
+                self.probe(play, &mut states, play_vars).await;
             }
-            self.run_sections(play, &mut states, &play_vars).await;
+            self.run_sections(play, &mut states, play_vars).await;
             if play.rollout.is_some() {
                 if self
-                    .after_batch(play, states, &mut rolled_out, &play_vars, next)
+                    .after_batch(play, states, &mut rolled_out, play_vars, next)
                     .await?
                 {
                     break;
@@ -288,7 +309,23 @@ impl Runner {
             role_vars: Arc::new(role_vars),
             extra_vars: Arc::new(self.options.extra_vars.clone()),
             shared_magic: Arc::new(shared_magic),
+            inventory_hostvars: Arc::new(self.inventory_hostvars()),
         })
+    }
+
+    /// Every inventory host's variables (with `inventory_hostname` and
+    /// `group_names`), by name.
+    fn inventory_hostvars(&self) -> Vars {
+        let mut all = Vars::new();
+        for host in self.inventory.hosts() {
+            let Some(id) = self.inventory.host_id(&host.name) else {
+                continue;
+            };
+            let mut vars = self.inventory.host_variables(id);
+            vars.insert("inventory_hostname".to_owned(), json!(host.name));
+            all.insert(host.name.clone(), Json::Object(vars));
+        }
+        all
     }
 
     fn host_state(&self, id: usize, play: &Play) -> HostState {
@@ -543,11 +580,23 @@ impl Runner {
             location: format!("{}:{}", task.location.path.display(), task.location.line),
             handler,
         });
-        let hostvars = vars::shared(states);
-        let delegate = task
-            .delegate_to
-            .as_ref()
-            .map(|target| self.delegate_session(target));
+        let hostvars = vars::shared(play_vars, states);
+        // `delegate_to` may be a template (`{{ groups['lb'][0] }}`): it is
+        // rendered once per task, with the first active host's variables.
+        let delegate = task.delegate_to.as_ref().map(|target| {
+            let rendered = states
+                .iter()
+                .find(|state| state.active())
+                .filter(|_| drover_template::is_template(target))
+                .and_then(|state| {
+                    let scope = self
+                        .templar
+                        .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+                    self.templar.render_string(target, &scope).ok()
+                })
+                .unwrap_or_else(|| target.clone());
+            self.delegate_session(&rendered)
+        });
         let forks = task.throttle.unwrap_or(self.options.forks).max(1);
         let templar = self.templar.clone();
         let options = self.options.clone();

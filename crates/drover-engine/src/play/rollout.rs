@@ -87,7 +87,7 @@ impl Runner {
             reuse_shell: true,
             ..ExecRequest::new(String::new())
         };
-        let hostvars = vars::shared(states);
+        let hostvars = vars::shared(play_vars, states);
         let specs: Vec<Option<Result<HealthSpec, String>>> = states
             .iter()
             .map(|state| {
@@ -429,6 +429,7 @@ mod tests {
             strategy: strategy.to_owned(),
             app: None,
             slots: Vec::new(),
+            groups: Vec::new(),
             manual: false,
             batch,
             steps,

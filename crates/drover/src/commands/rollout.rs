@@ -29,7 +29,8 @@ const STATUS: &str = r"- name: release status of APP
   become: yes
   tasks:
     - name: release
-      command: cat /var/lib/drover/releases/APP.json
+      # A blue-green app's record (its live slot) first, else the container's.
+      shell: cat /var/lib/drover/releases/APP.rollout.json 2>/dev/null || cat /var/lib/drover/releases/APP.json
       changed_when: false
       failed_when: false
 ";
