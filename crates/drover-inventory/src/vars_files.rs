@@ -134,6 +134,22 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
 
 /// The file's text, and whether it was vault-encrypted.
 fn read_maybe_encrypted(path: &Path) -> Result<(String, bool), Error> {
+    // An enormous file is refused before it is read into memory.
+    let too_big = fs::metadata(path)
+        .is_ok_and(|metadata| metadata.len() > crate::yaml_tree::MAX_FILE_BYTES as u64);
+    if too_big {
+        return Err(Error::Syntax {
+            location: crate::SourceLocation::new(path, 1, 1),
+            message: format!(
+                "the file is larger than {} MiB",
+                crate::yaml_tree::MAX_FILE_BYTES / (1024 * 1024)
+            ),
+            hint: Some(
+                "inventories, variable files and playbooks are read whole; split this one"
+                    .to_owned(),
+            ),
+        });
+    }
     let text = fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,

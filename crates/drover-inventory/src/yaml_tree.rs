@@ -105,7 +105,18 @@ impl Node {
 /// Budgets guard against alias bombs; duplicate keys keep the last value, as
 /// `PyYAML` (and so Ansible) does. An empty document is `Null`.
 pub fn parse(text: &str, path: &Path) -> Result<Node, Error> {
+    // The budget refuses alias bombs ("billion laughs") and runaway
+    // documents before they cost memory: far above any real inventory or
+    // playbook, far below what would hurt the controller.
     let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_reader_input_bytes: Some(MAX_FILE_BYTES),
+            max_aliases: 10_000,
+            max_nodes: 1_000_000,
+            max_events: 500_000,
+            max_total_scalar_bytes: MAX_FILE_BYTES,
+            max_depth: 128,
+        },
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         legacy_octal_numbers: true,
         with_snippet: false,
@@ -121,10 +132,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Node, Error> {
                 usize::try_from(location.column()).unwrap_or(1).max(1),
             )
         });
-        Error::Yaml {
-            location: SourceLocation::new(path, line, column),
-            message: strip_location_suffix(&error.to_string()),
+        let message = strip_location_suffix(&error.to_string());
+        let location = SourceLocation::new(path, line, column);
+        if message.contains("budget breached") {
+            return Error::Syntax {
+                location,
+                message,
+                hint: Some(
+                    "the document expands too far (aliases, nesting or size): drover refuses \
+                     YAML bombs; write the values out, or split the file"
+                        .to_owned(),
+                ),
+            };
         }
+        Error::Yaml { location, message }
     })?;
     Ok(parsed.unwrap_or(Node {
         value: NodeValue::Null,
@@ -182,6 +203,9 @@ fn correct_boolean(value: NodeValue, span: serde_saphyr::Span) -> NodeValue {
         _ => value,
     }
 }
+
+/// The largest YAML (or INI) file drover reads: 32 MiB.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
 /// The key Ansible uses for a vaulted value in JSON (`ansible-inventory
 /// --list` prints `{"__ansible_vault": "$ANSIBLE_VAULT;..."}`), and so the
@@ -357,6 +381,20 @@ mod tests {
             root,
             serde_json::json!({"secret": {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162\n"}, "plain": "1"})
         );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        use std::fmt::Write as _;
+        let mut bomb = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 10].join(", ");
+            let _ = writeln!(bomb, "a{level}: &a{level} [{items}]");
+        }
+        let error = parse(&bomb, Path::new("bomb.yml")).unwrap_err();
+        assert_eq!(error.location().unwrap().path, Path::new("bomb.yml"));
+        assert!(error.to_string().contains("budget"), "{error}");
     }
 
     #[test]

@@ -136,10 +136,10 @@ pub fn check_arguments(
             ));
             continue;
         };
-        if let Some(problem) = check_value(argument, value) {
+        if let Some((problem, hint)) = check_value(argument, value) {
             problems.push((
                 format!("argument `{name}` of `{}` {problem}", spec.name),
-                None,
+                Some(hint),
             ));
         }
     }
@@ -156,7 +156,10 @@ pub fn check_arguments(
                     "module `{}` needs the argument `{}`",
                     spec.name, argument.name
                 ),
-                None,
+                Some(format!(
+                    "add `{}: ...` to the task's `{}`",
+                    argument.name, spec.name
+                )),
             ));
         }
     }
@@ -174,11 +177,17 @@ fn is_template(value: &Json) -> bool {
     value.as_str().is_some_and(drover_template::is_template)
 }
 
-fn check_value(argument: &ArgumentSpec, value: &Json) -> Option<String> {
+/// What is wrong with a literal value, and a hint.
+fn check_value(argument: &ArgumentSpec, value: &Json) -> Option<(String, String)> {
     if is_template(value) {
         return None;
     }
-    let wrong = |expected: &str| Some(format!("must be {expected}, not `{value}`"));
+    let wrong = |expected: &str| {
+        Some((
+            format!("must be {expected}, not `{value}`"),
+            format!("give `{}` {expected}", argument.name),
+        ))
+    };
     match argument.kind {
         ArgumentKind::Bool => match value {
             Json::Bool(_) => None,
@@ -200,9 +209,13 @@ fn check_value(argument: &ArgumentSpec, value: &Json) -> Option<String> {
             Json::String(text)
                 if !argument.choices.is_empty() && !argument.choices.contains(&text.as_str()) =>
             {
-                Some(format!(
-                    "must be one of {}, not `{text}`",
-                    argument.choices.join(", ")
+                Some((
+                    format!(
+                        "must be one of {}, not `{text}`",
+                        argument.choices.join(", ")
+                    ),
+                    crate::error::did_you_mean(text, argument.choices.iter().copied())
+                        .unwrap_or_else(|| format!("use one of {}", argument.choices.join(", "))),
                 ))
             }
             _ => None,

@@ -9,6 +9,7 @@
 
 mod arguments;
 pub mod catalog;
+mod checks;
 mod error;
 mod loader;
 mod model;
@@ -37,7 +38,17 @@ pub fn load(path: &Path, catalog: &dyn Catalog, options: &LoadOptions) -> Result
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = loader::Loader::new(catalog, options.roles_path.clone(), base);
     let mut plays = Vec::new();
-    loader.playbook(path, &mut plays);
+    loader.playbook(path, &mut plays, None);
+    for play in &plays {
+        checks::check_notify(play, &mut loader.errors);
+    }
+    if plays.is_empty() && loader.errors.is_empty() {
+        loader.errors.invalid(
+            error::SourceLocation::new(path, 1, 1),
+            "the playbook holds no plays",
+            Some("start a play with `- hosts: PATTERN` and a `tasks:` list".to_owned()),
+        );
+    }
     if loader.errors.is_empty() {
         Ok(Playbook {
             path: path.to_path_buf(),

@@ -104,6 +104,16 @@ impl<'a> Loader<'a> {
             Json::Array(items) => items
                 .iter()
                 .for_each(|item| self.check_templates(item, location)),
+            // An inline `!vault` value must open with the given passwords.
+            Json::Object(map) if let Some(envelope) = drover_template::vaulted(map) => {
+                if let Err(error) = drover_vault::decrypt(envelope) {
+                    self.errors.invalid(
+                        location.clone(),
+                        format!("cannot decrypt a `!vault` value: {error}"),
+                        error.hint().map(str::to_owned),
+                    );
+                }
+            }
             Json::Object(map) => map
                 .values()
                 .for_each(|item| self.check_templates(item, location)),

@@ -56,8 +56,13 @@ const PLAY_KEYWORDS: [&str; 39] = [
 
 impl Loader<'_> {
     /// Reads a playbook file: a list of plays and `import_playbook`s.
-    pub(crate) fn playbook(&mut self, path: &Path, plays: &mut Vec<Play>) {
-        let Some(root) = self.read_yaml(path, None) else {
+    pub(crate) fn playbook(
+        &mut self,
+        path: &Path,
+        plays: &mut Vec<Play>,
+        referred_at: Option<SourceLocation>,
+    ) {
+        let Some(root) = self.read_yaml(path, referred_at) else {
             return;
         };
         let Some(items) = sequence(&root) else {
@@ -90,7 +95,7 @@ impl Loader<'_> {
                     continue;
                 }
                 self.depth += 1;
-                self.playbook(&nested, plays);
+                self.playbook(&nested, plays, Some(value.location(path)));
                 self.depth -= 1;
                 continue;
             }
@@ -145,7 +150,10 @@ impl Loader<'_> {
                     Json::Null => {}
                     _ => self.errors.invalid(here, "`vars` must be a mapping", None),
                 },
-                "vars_files" => play.vars_files = string_list(value).unwrap_or_default(),
+                "vars_files" => {
+                    play.vars_files = string_list(value).unwrap_or_default();
+                    self.check_vars_files(&play.vars_files, &base, value, path);
+                }
                 "vars_prompt" => prompts = Self::prompts(value, path),
                 "gather_facts" => play.gather_facts = boolean(value).unwrap_or(true),
                 "gather_subset" => play.gather_subset = string_list(value).unwrap_or_default(),
@@ -153,7 +161,14 @@ impl Loader<'_> {
                 "serial" => play.serial = self.batches(value, &here),
                 "rollout" => match crate::rollout::parse(&value.to_json()) {
                     Ok(rollout) => play.rollout = Some(rollout),
-                    Err(message) => self.errors.invalid(here, message, None),
+                    Err(message) => self.errors.invalid(
+                        here,
+                        message,
+                        Some(
+                            "see the Rollouts section of docs/playbooks.md for the keys and their values"
+                                .to_owned(),
+                        ),
+                    ),
                 },
                 "strategy" => play.strategy = text(value).unwrap_or_else(|| "linear".to_owned()),
                 "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
@@ -171,6 +186,13 @@ impl Loader<'_> {
                 "switch" => sections[5] = Some(value),
                 "rollback" => sections[6] = Some(value),
                 _ if PLAY_KEYWORDS.contains(&word.as_str()) => {
+                    if let Some(problem) = crate::task::setting_problem(&word, value) {
+                        self.errors.invalid(
+                            here.clone(),
+                            problem,
+                            Some(crate::task::setting_hint(&word)),
+                        );
+                    }
                     apply_setting(&mut play.settings, &word, value);
                 }
                 _ => {
@@ -234,6 +256,33 @@ impl Loader<'_> {
         play.roles = self.roles.values().cloned().collect();
         play.prompts = prompts;
         Some(play)
+    }
+
+    /// A `vars_files` entry without variables in its name must exist.
+    fn check_vars_files(&mut self, files: &[String], base: &Path, node: &Node, path: &Path) {
+        for file in files {
+            if drover_template::is_template(file) {
+                continue;
+            }
+            if base.join(file).exists() {
+                // A vaulted file must open with the passwords given.
+                if let Err(error @ drover_inventory::Error::Vault { .. }) =
+                    drover_inventory::read_vars_file(&base.join(file))
+                {
+                    self.errors
+                        .invalid(node.location(path), error.to_string(), error.hint());
+                }
+                continue;
+            }
+            self.errors.invalid(
+                node.location(path),
+                format!("the vars file `{file}` does not exist"),
+                Some(format!(
+                    "paths are relative to the playbook's directory (`{}`)",
+                    shown(base)
+                )),
+            );
+        }
     }
 
     /// `switch:` and `rollback:`, which only a rollout uses.
@@ -322,7 +371,10 @@ impl Loader<'_> {
                 None => self.errors.invalid(
                     here.clone(),
                     format!("`serial` takes numbers or percentages, not `{item}`"),
-                    None,
+                    Some(
+                        "for example `serial: 2`, `serial: \"25%\"` or `serial: [1, \"50%\"]`"
+                            .to_owned(),
+                    ),
                 ),
             }
         }
@@ -391,7 +443,7 @@ impl Loader<'_> {
             let searched = self
                 .role_search(&context.base)
                 .iter()
-                .map(|path| format!("`{}`", path.display()))
+                .map(|path| format!("`{}`", shown(path)))
                 .collect::<Vec<_>>()
                 .join(", ");
             self.errors.invalid(here.clone(), format!("role `{name}` not found"), Some(format!("looked in {searched}; add `--roles-path` or create `roles/{name}/tasks/main.yml`")));
@@ -519,4 +571,13 @@ fn main_file(directory: &Path, name: &str) -> PathBuf {
         .map(|candidate| directory.join(candidate))
         .find(|path| path.is_file())
         .unwrap_or_else(|| directory.join(format!("{name}.yml")))
+}
+
+/// A directory as an operator reads it: the current one is `.`.
+fn shown(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }

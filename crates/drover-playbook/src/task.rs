@@ -211,7 +211,19 @@ impl Loader<'_> {
                         ),
                     }
                 }
-                "loop" => task.loop_over = Some(Self::new_loop(value, LoopKind::List)),
+                "loop" => {
+                    let literal =
+                        !matches!(value.value, NodeValue::Sequence(_) | NodeValue::String(_));
+                    let untemplated = matches!(&value.value, NodeValue::String(text) if !drover_template::is_template(text));
+                    if literal || untemplated {
+                        self.errors.invalid(
+                            here.clone(),
+                            format!("`loop` needs a list, not `{}`", value.to_json()),
+                            Some("write a YAML list, or a template such as `{{ users }}` that gives one".to_owned()),
+                        );
+                    }
+                    task.loop_over = Some(Self::new_loop(value, LoopKind::List));
+                }
                 _ if KEYWORDS.contains(&word.as_str()) => {
                     self.keyword(&mut task, &word, value, &here);
                 }
@@ -345,7 +357,30 @@ impl Loader<'_> {
                     self.check_expression(&condition, here);
                 }
             }
-            "register" => task.register = text(value),
+            "register" => {
+                task.register = text(value);
+                let valid = task.register.as_deref().is_some_and(|name| {
+                    name.chars()
+                        .next()
+                        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+                        && name
+                            .chars()
+                            .all(|character| character.is_ascii_alphanumeric() || character == '_')
+                });
+                if !valid {
+                    self.errors.invalid(
+                        here.clone(),
+                        format!(
+                            "`register` needs a variable name, not `{}`",
+                            value.to_json()
+                        ),
+                        Some(
+                            "a name is letters, digits and `_`, not starting with a digit"
+                                .to_owned(),
+                        ),
+                    );
+                }
+            }
             "notify" => task.notify = string_list(value).unwrap_or_default(),
             "listen" => task.listen = string_list(value).unwrap_or_default(),
             "tags" => {
@@ -385,7 +420,13 @@ impl Loader<'_> {
                 Json::Object(map) => task.settings.environment.extend(map),
                 _ => bad(self, "a mapping"),
             },
-            _ => apply_setting(&mut task.settings, word, value),
+            _ => {
+                if let Some(problem) = setting_problem(word, value) {
+                    self.errors
+                        .invalid(here.clone(), problem, Some(setting_hint(word)));
+                }
+                apply_setting(&mut task.settings, word, value);
+            }
         }
     }
 
@@ -465,11 +506,88 @@ impl Loader<'_> {
             &Json::Object(arguments.clone()),
             &value.location(&context.path),
         );
+        self.check_controller_file(
+            &task,
+            spec.name,
+            &arguments,
+            context,
+            &value.location(&context.path),
+        );
         task.action = Action::Module {
             name: spec.name.to_owned(),
             arguments,
         };
         vec![task]
+    }
+
+    /// A `template` or `copy` source named without variables must exist
+    /// on the controller; a template's own syntax is checked too, pointing
+    /// at its line.
+    fn check_controller_file(
+        &mut self,
+        task: &Task,
+        module: &str,
+        arguments: &Vars,
+        context: &Context,
+        here: &SourceLocation,
+    ) {
+        let kind = match module {
+            "template" => "templates",
+            "copy"
+                if arguments.get("remote_src").is_none_or(|remote| {
+                    !matches!(remote, Json::Bool(true))
+                        && remote.as_str().and_then(crate::catalog::parse_bool) != Some(true)
+                }) =>
+            {
+                "files"
+            }
+            _ => return,
+        };
+        let Some(Json::String(source)) = arguments.get("src") else {
+            return;
+        };
+        if drover_template::is_template(source) {
+            return;
+        }
+        let name = Path::new(source);
+        let mut bases: Vec<PathBuf> = Vec::new();
+        if let Some(role) = &task.role {
+            bases.push(role.path.clone());
+        }
+        bases.push(context.base.clone());
+        let found = if name.is_absolute() {
+            name.exists().then(|| name.to_path_buf())
+        } else {
+            bases
+                .iter()
+                .flat_map(|base| [base.join(kind).join(name), base.join(name)])
+                .find(|candidate| candidate.exists())
+        };
+        let Some(found) = found else {
+            self.errors.invalid(
+                here.clone(),
+                format!("the {module} source `{source}` does not exist"),
+                Some(format!(
+                    "looked in `{kind}/` and beside the playbook (and in the role)"
+                )),
+            );
+            return;
+        };
+        if module != "template" || found.is_dir() {
+            return;
+        }
+        let Ok(text) = std::fs::read_to_string(&found) else {
+            return;
+        };
+        if let Err(drover_template::Error::Syntax { message, line }) =
+            self.templar.check_template(&text)
+        {
+            self.errors.invalid(
+                SourceLocation::new(&found, line.unwrap_or(1), 1),
+                format!("template syntax error: {message}"),
+                Some("check the `{{ }}` and `{% %}` pairs in the template file".to_owned()),
+            );
+        }
     }
 
     fn include(
@@ -552,6 +670,44 @@ impl Loader<'_> {
 }
 
 /// Applies a setting keyword shared by plays, blocks and tasks.
+/// What is wrong with the value of a connection or escalation keyword.
+pub(crate) fn setting_problem(word: &str, value: &Node) -> Option<String> {
+    let string = ["become_user", "become_method", "remote_user", "connection"];
+    let flag = [
+        "become",
+        "ignore_errors",
+        "ignore_unreachable",
+        "no_log",
+        "check_mode",
+        "any_errors_fatal",
+    ];
+    if string.contains(&word) && text(value).is_none() && value.value != NodeValue::Null {
+        return Some(format!(
+            "`{word}` must be a single word, not `{}`",
+            value.to_json()
+        ));
+    }
+    let templated =
+        matches!(&value.value, NodeValue::String(text) if drover_template::is_template(text));
+    if flag.contains(&word) && boolean(value).is_none() && !templated {
+        return Some(format!(
+            "`{word}` must be yes or no, not `{}`",
+            value.to_json()
+        ));
+    }
+    None
+}
+
+/// A hint for [`setting_problem`].
+pub(crate) fn setting_hint(word: &str) -> String {
+    match word {
+        "become_user" | "remote_user" => format!("`{word}: deploy` names one user"),
+        "become_method" => "`become_method` is `sudo` or `su`".to_owned(),
+        "connection" => "`connection` is `ssh` or `local`".to_owned(),
+        _ => format!("`{word}: yes` or `{word}: no`"),
+    }
+}
+
 pub(crate) fn apply_setting(settings: &mut TaskSettings, word: &str, value: &Node) {
     match word {
         "become" => settings.become_root = boolean(value),

@@ -103,6 +103,7 @@ fn a_playbook_with_roles_blocks_loops_and_imports_loads() {
 ",
     );
     write(root, "extra.yml", "- debug: {msg: extra}\n  tags: [x]\n");
+    write(root, "files/a.conf", "setting=1\n");
     write(
         root,
         "roles/common/tasks/main.yml",
@@ -216,5 +217,6 @@ fn every_error_is_reported_with_its_location() {
     assert!(all.contains("in the condition `x ==`"), "{all}");
     assert!(all.contains("missing.yml"), "{all}");
     assert!(all.contains("this task has no module"), "{all}");
-    assert_eq!(errors.errors.len(), 8, "{all}");
+    assert!(all.contains("the copy source `a` does not exist"), "{all}");
+    assert_eq!(errors.errors.len(), 9, "{all}");
 }

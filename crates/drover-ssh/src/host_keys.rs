@@ -29,7 +29,7 @@ impl FromStr for HostKeyPolicy {
             "accept-new" => Ok(Self::AcceptNew),
             "off" | "no" | "false" => Ok(Self::Off),
             other => Err(format!(
-                "`{other}` is not a host key policy; use strict, accept-new or off"
+                "`{other}` is not a host key policy\nhint: use strict (the default), accept-new or off"
             )),
         }
     }

@@ -133,7 +133,13 @@ impl Templar {
         if let Some(captures) = SINGLE_EXPRESSION.captures(text) {
             let inner = &captures[1];
             if !inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%") {
-                return self.evaluate(inner, scope);
+                let value = self.evaluate(inner, scope)?;
+                // Text around the expression (`"{{ x }}\n"`) stays part of
+                // a string, as in Ansible; a list or a number keeps its type.
+                let padded = text.trim() != text;
+                if !(padded && value.is_string()) {
+                    return Ok(value);
+                }
             }
         }
         self.render_string(text, scope).map(Json::String)

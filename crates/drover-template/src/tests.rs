@@ -29,6 +29,16 @@ fn single_expressions_keep_their_type() {
     );
     assert_eq!(render("n={{ n }}", json!({"n": 3})), json!("n=3"));
     assert_eq!(render("plain", json!({})), json!("plain"));
+    assert_eq!(
+        render("{{ items }}\n", json!({"items": [1, 2]})),
+        json!([1, 2])
+    );
+}
+
+#[test]
+fn text_around_a_string_expression_is_kept() {
+    assert_eq!(render("{{ s }}\n", json!({"s": "line"})), json!("line\n"));
+    assert_eq!(render(" {{ s }}", json!({"s": "x"})), json!(" x"));
 }
 
 #[test]

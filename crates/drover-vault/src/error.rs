@@ -56,7 +56,11 @@ impl Error {
             Error::Source { .. } => Some(
                 "a password file holds the password; an executable one prints it on standard output",
             ),
-            _ => None,
+            Error::Damaged { .. } | Error::NotEncrypted => Some(
+                "encrypt it again with `drover vault encrypt` or `encrypt_string`; keep its lines as written",
+            ),
+            Error::Header { .. } => Some("re-encrypt it with `drover vault encrypt`"),
+            Error::Random(_) => None,
         }
     }
 }

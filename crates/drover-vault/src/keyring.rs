@@ -143,10 +143,10 @@ impl Keyring {
     /// # Errors
     /// The text is not an envelope, is damaged, or no password opens it.
     pub fn decrypt(&self, text: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let envelope = Envelope::parse(text)?;
         if self.secrets.is_empty() {
             return Err(Error::NoSecret);
         }
+        let envelope = Envelope::parse(text)?;
         let mut ordered: Vec<&VaultSecret> = self.secrets.iter().collect();
         if let Some(label) = &envelope.label {
             ordered.sort_by_key(|secret| &secret.label != label);

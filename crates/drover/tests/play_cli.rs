@@ -852,3 +852,126 @@ fn issue_6_every_example_playbook_validates() {
         );
     }
 }
+
+/// A value built to break out of shell quoting, in every module argument
+/// that reaches a command line: it must stay one argument everywhere, so
+/// the marker it tries to create never appears.
+const INJECTION_PLAYBOOK: &str = r#"
+- hosts: testbed
+  gather_facts: no
+  vars:
+    base: "TARGET/{{ inventory_hostname }}"
+    evil: "x'; cd; touch MARKER; echo '$(cd; touch MARKER)`cd; touch MARKER`\" #"
+  tasks:
+    - file: path={{ base }} state=directory
+    - name: a file named by the value
+      file:
+        path: "{{ base }}/{{ evil }}"
+        state: touch
+    - name: a copy to it, holding it
+      copy:
+        dest: "{{ base }}/{{ evil }}.copy"
+        content: "{{ evil }}\n"
+    - name: a line holding it
+      lineinfile:
+        path: "{{ base }}/{{ evil }}.lines"
+        line: "{{ evil }}"
+        create: yes
+    - name: a block holding it
+      blockinfile:
+        path: "{{ base }}/{{ evil }}.block"
+        block: "{{ evil }}"
+        create: yes
+    - name: a stat of it
+      stat:
+        path: "{{ base }}/{{ evil }}"
+      register: evil_stat
+    - name: the stat found the file
+      assert:
+        that: evil_stat.stat.exists
+    - name: a command with it as one argument
+      command:
+        argv: [touch, "{{ base }}/{{ evil }}.argv"]
+    - name: a shell with it quoted
+      shell: "printf '%s' {{ evil | quote }} > {{ base | quote }}/shell-out"
+    - name: a link to it
+      file:
+        src: "{{ base }}/{{ evil }}"
+        dest: "{{ base }}/{{ evil }}.link"
+        state: link
+    - name: its mode
+      file:
+        path: "{{ base }}/{{ evil }}"
+        mode: "0600"
+    - name: a fetch of it
+      fetch:
+        src: "{{ base }}/{{ evil }}.copy"
+        dest: "TARGET/fetched/"
+    - name: a cron job holding it
+      cron:
+        name: "{{ evil }}"
+        job: "echo {{ evil | quote }}"
+        minute: "5"
+      ignore_errors: yes
+    - name: a user named by it
+      user:
+        name: "{{ evil }}"
+      become: yes
+      ignore_errors: yes
+    - name: a service named by it
+      service:
+        name: "{{ evil }}"
+        state: stopped
+      become: yes
+      ignore_errors: yes
+    - name: a package named by it
+      apt:
+        name: "{{ evil }}"
+        state: absent
+      become: yes
+      ignore_errors: yes
+"#;
+
+#[test]
+fn issue_7_a_hostile_value_stays_one_argument_in_every_module() {
+    let bed = TestBed::start(1);
+    // A marker with no slash (the value is also a file name): an escaped
+    // command would create it in the user's (or root's) home.
+    let marker = format!("drover-pwned-{}", std::process::id());
+    let playbook = INJECTION_PLAYBOOK.replace("MARKER", &marker);
+    let project = Project::new(&[("site.yml", playbook.as_str())]);
+    let output = project.play(&bed, &[]);
+    let stdout = text(&output.stdout);
+    for home in ["/root", "/home/drover-test"] {
+        let escaped = Path::new(home).join(&marker);
+        let found = escaped.exists();
+        let _ = std::fs::remove_file(&escaped);
+        assert!(!found, "the value escaped its quoting:\n{stdout}");
+    }
+    let [_, _, unreachable, failed, ..] = recap(&stdout, "host1");
+    assert_eq!(
+        (unreachable, failed),
+        (0, 0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    let evil =
+        format!("x'; cd; touch {marker}; echo '$(cd; touch {marker})`cd; touch {marker}`\" #");
+    let base = project.target.join("host1");
+    for suffix in ["", ".copy", ".lines", ".block", ".argv", ".link"] {
+        assert!(
+            base.join(format!("{evil}{suffix}"))
+                .symlink_metadata()
+                .is_ok(),
+            "{evil}{suffix} exists"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(base.join(format!("{evil}.copy"))).expect("the copy"),
+        format!("{evil}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(base.join("shell-out")).expect("the shell output"),
+        evil
+    );
+}

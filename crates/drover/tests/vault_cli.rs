@@ -376,7 +376,8 @@ fn issue_7_a_wrong_or_missing_vault_password_stops_before_any_host() {
             stderr.contains("secret.yml") && stderr.contains(message),
             "{stderr}"
         );
-        assert!(stderr.contains("\nhint: "), "a hint: {stderr}");
+        assert!(stderr.contains("help: "), "a hint: {stderr}");
+        assert!(stderr.contains("[site.yml:2:15]"), "where: {stderr}");
         assert!(!text(&output.stdout).contains("PLAY ["), "nothing ran");
     }
 }

@@ -157,6 +157,14 @@ pub(crate) fn execute(
 
 /// `-e k=v k2=v2`, `-e '{"json": 1}'`, `-e 'yaml: 1'` and `-e @file.yml`, later ones winning.
 pub(crate) fn parse_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, String> {
+    read_extra_vars(items).map_err(|message| {
+        format!(
+            "{message}\nhint: -e takes `key=value key2=value2`, JSON (`'{{\"key\": 1}}'`), YAML (`'key: 1'`) or `@file.yml`"
+        )
+    })
+}
+
+fn read_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, String> {
     let mut vars = serde_json::Map::new();
     for item in items {
         let parsed = if let Some(file) = item.strip_prefix('@') {
