@@ -143,13 +143,17 @@ pub struct Summary {
     pub stats: Vec<(String, Stats)>,
     /// An operator aborted a paused rollout (`drover rollout abort`).
     pub aborted: bool,
+    /// SIGINT or SIGTERM stopped the run between tasks.
+    pub interrupted: bool,
 }
 
 impl Summary {
     /// Ansible's exit code: 4 if a host was unreachable, 2 if one failed
     /// (or a rollout was aborted), else 0.
     pub fn exit_code(&self) -> u8 {
-        if self.stats.iter().any(|(_, stats)| stats.unreachable > 0) {
+        if self.interrupted {
+            INTERRUPTED_EXIT
+        } else if self.stats.iter().any(|(_, stats)| stats.unreachable > 0) {
             4
         } else if self.aborted || self.stats.iter().any(|(_, stats)| stats.failed > 0) {
             2
@@ -187,13 +191,15 @@ pub async fn run(
     reporter: Arc<dyn Reporter>,
 ) -> Result<Summary, Error> {
     let runner = play::Runner::new(inventory, options, reporter.clone(), playbook);
+    let watcher = tokio::spawn(watch_signals(runner.interruption(), reporter.clone()));
     for play in &playbook.plays {
         runner.run_play(play).await?;
         // An aborted rollout ends the playbook: what follows assumed it done.
-        if runner.aborted() {
+        if runner.aborted() || runner.interrupted() {
             break;
         }
     }
+    watcher.abort();
     let stats = runner.stats();
     reporter.event(Event::Recap {
         stats: stats.clone(),
@@ -201,5 +207,39 @@ pub async fn run(
     Ok(Summary {
         stats,
         aborted: runner.aborted(),
+        interrupted: runner.interrupted(),
     })
 }
+
+/// SIGINT or SIGTERM: no new task starts, the commands already running
+/// finish (so no half-written file is left behind), and the recap is
+/// printed. A second signal ends drover at once.
+async fn watch_signals(flag: Arc<std::sync::atomic::AtomicBool>, reporter: Arc<dyn Reporter>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    reporter.event(Event::TaskStart {
+        name:
+            "INTERRUPTED: the running commands finish; no new task starts (again to stop at once)"
+                .to_owned(),
+        location: String::new(),
+        handler: false,
+    });
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    std::process::exit(i32::from(INTERRUPTED_EXIT));
+}
+
+/// The exit code of a run stopped by SIGINT or SIGTERM (Ansible's).
+pub const INTERRUPTED_EXIT: u8 = 99;

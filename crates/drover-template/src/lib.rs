@@ -51,6 +51,10 @@ static SINGLE_EXPRESSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)^\s*\{\{(.*)\}\}\s*$").expect("the single-expression pattern is valid")
 });
 
+/// How many instructions one rendering may take: far above any real
+/// template, far below a hang.
+const TEMPLATE_FUEL: u64 = 10_000_000;
+
 /// The templating engine, shared by every host and task of a run.
 #[derive(Clone)]
 pub struct Templar {
@@ -69,6 +73,9 @@ impl Templar {
     pub fn new(base_directory: PathBuf) -> Self {
         let mut environment = Environment::new();
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
+        // A template that loops without end (`range(10**12)`) runs out of
+        // fuel and fails, instead of hanging the run.
+        environment.set_fuel(Some(TEMPLATE_FUEL));
         // As Ansible's templating: a block tag eats the newline after it
         // (`trim_blocks`), and a file keeps its final newline.
         if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()

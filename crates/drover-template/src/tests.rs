@@ -263,3 +263,13 @@ fn block_tags_eat_their_newline_as_in_ansible() {
         json!("line 1\nline 2\nend\n")
     );
 }
+
+#[test]
+fn a_template_that_never_ends_runs_out_of_fuel() {
+    let templar = templar();
+    let scope = scope(&templar, json!({}));
+    let endless =
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+    let error = templar.render_string(endless, &scope).unwrap_err();
+    assert!(error.to_string().contains("fuel"), "{error}");
+}

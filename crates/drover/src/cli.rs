@@ -270,6 +270,11 @@ pub(crate) struct PlayArgs {
     #[arg(long = "roles-path", value_delimiter = ':', value_name = "DIRS")]
     pub(crate) roles_path: Vec<PathBuf>,
 
+    /// Write the hosts that failed or were unreachable to `PLAYBOOK.retry`
+    /// (one per line), for a later `--limit @PLAYBOOK.retry`.
+    #[arg(long = "retry-failed")]
+    pub(crate) retry_failed: bool,
+
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
 

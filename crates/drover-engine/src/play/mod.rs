@@ -33,6 +33,8 @@ pub(crate) struct Runner {
     started: std::sync::atomic::AtomicBool,
     /// An operator aborted a paused rollout.
     aborted: std::sync::atomic::AtomicBool,
+    /// SIGINT or SIGTERM: start no new task.
+    interrupted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Runner {
@@ -58,7 +60,18 @@ impl Runner {
             stats: std::sync::Mutex::new(Vec::new()),
             started: std::sync::atomic::AtomicBool::new(started),
             aborted: std::sync::atomic::AtomicBool::new(false),
+            interrupted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
+    }
+
+    /// The flag a signal sets.
+    pub(crate) fn interruption(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.interrupted.clone()
+    }
+
+    /// Whether a signal asked the run to stop.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether an operator aborted a paused rollout.
@@ -179,6 +192,9 @@ impl Runner {
         // A rollout keeps every batch's hosts, to roll them back if a later batch fails.
         let mut rolled_out: Vec<Vec<HostState>> = Vec::new();
         for (batch, next) in batch_list.into_iter().zip(nexts) {
+            if self.interrupted() {
+                break;
+            }
             let mut states: Vec<HostState> =
                 batch.iter().map(|id| self.host_state(*id, play)).collect();
             let blue_green = play
@@ -489,7 +505,7 @@ impl Runner {
     ) -> futures::future::LocalBoxFuture<'a, ()> {
         Box::pin(async move {
             for task in tasks {
-                if states.iter().all(|state| !state.active()) {
+                if states.iter().all(|state| !state.active()) || self.interrupted() {
                     return;
                 }
                 if !self.started.load(std::sync::atomic::Ordering::Relaxed) {

@@ -43,13 +43,17 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
         return Ok(exit::USAGE_OR_CONFIG);
     };
     if arguments.list_hosts {
+        let limit = match arguments.limit.as_deref().map(resolve_limit).transpose() {
+            Ok(limit) => limit,
+            Err(message) => return Ok(usage_error(message)),
+        };
         writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
         for (index, play) in playbook.plays.iter().enumerate() {
             let mut hosts = inventory
                 .select(&play.hosts)
                 .map(|selection| selection.hosts)
                 .unwrap_or_default();
-            if let Some(limit) = &arguments.limit {
+            if let Some(limit) = &limit {
                 let allowed = inventory
                     .select(limit)
                     .map(|selection| selection.hosts)
@@ -86,7 +90,55 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
         OutputFormat::Text => Arc::new(TextReporter::new(verbose)),
         OutputFormat::Json => Arc::new(JsonReporter::new()),
     };
-    Ok(execute(&playbook, inventory, run_options, reporter)?.unwrap_or_else(|code| code))
+    Ok(execute_and_retry(
+        &playbook,
+        inventory,
+        run_options,
+        reporter,
+        arguments.retry_failed,
+    )?
+    .unwrap_or_else(|code| code))
+}
+
+/// `--limit @FILE` names the hosts in FILE (one per line, as a retry file
+/// holds them); any other limit is a pattern.
+pub(crate) fn resolve_limit(limit: &str) -> Result<String, String> {
+    let Some(file) = limit.strip_prefix('@') else {
+        return Ok(limit.to_owned());
+    };
+    let text = std::fs::read_to_string(file).map_err(|error| {
+        format!("--limit @{file}: {error}\nhint: a retry file is written by `drover play --retry-failed`")
+    })?;
+    let hosts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    if hosts.is_empty() {
+        return Err(format!("--limit @{file} names no hosts"));
+    }
+    Ok(hosts.join(","))
+}
+
+/// Writes the failed and unreachable hosts to `PLAYBOOK.retry` (or removes
+/// it when none failed); returns the file's path when written.
+fn write_retry_file(
+    playbook: &Path,
+    summary: &drover_engine::Summary,
+) -> std::io::Result<Option<std::path::PathBuf>> {
+    let path = playbook.with_extension("retry");
+    let failed: Vec<&str> = summary
+        .stats
+        .iter()
+        .filter(|(_, stats)| stats.failed > 0 || stats.unreachable > 0)
+        .map(|(host, _)| host.as_str())
+        .collect();
+    if failed.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(None);
+    }
+    std::fs::write(&path, failed.join("\n") + "\n")?;
+    Ok(Some(path))
 }
 
 /// Loads and validates a playbook; on failure, prints every problem.
@@ -116,6 +168,7 @@ pub(crate) fn base_options(
     connection: &ConnectionArgs,
     limit: Option<String>,
 ) -> Result<RunOptions, String> {
+    let limit = limit.map(|limit| resolve_limit(&limit)).transpose()?;
     Ok(RunOptions {
         forks: connection.forks.max(1),
         check: false,
@@ -140,6 +193,18 @@ pub(crate) fn execute(
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Result<u8, u8>> {
+    execute_and_retry(playbook, inventory, options, reporter, false)
+}
+
+/// [`execute`], and with `retry_failed` the failed hosts written to
+/// `PLAYBOOK.retry`.
+fn execute_and_retry(
+    playbook: &Playbook,
+    inventory: drover_inventory::Inventory,
+    options: RunOptions,
+    reporter: Arc<dyn Reporter>,
+    retry_failed: bool,
+) -> anyhow::Result<Result<u8, u8>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -150,7 +215,15 @@ pub(crate) fn execute(
         reporter,
     ));
     Ok(match summary {
-        Ok(summary) => Ok(summary.exit_code()),
+        Ok(summary) => {
+            if retry_failed && let Some(path) = write_retry_file(&playbook.path, &summary)? {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("to retry the failed hosts: --limit @{}", path.display());
+                }
+            }
+            Ok(summary.exit_code())
+        }
         Err(error) => Err(usage_error(error)),
     })
 }

@@ -27,10 +27,19 @@ pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
             return Ok(usage_error(message));
         }
     };
+    let limit = match arguments
+        .limit
+        .as_deref()
+        .map(crate::commands::play::resolve_limit)
+        .transpose()
+    {
+        Ok(limit) => limit,
+        Err(message) => return Ok(usage_error(message)),
+    };
     let Some((inventory, hosts)) = select_hosts(
         &arguments.inventory.sources,
         &arguments.pattern,
-        arguments.limit.as_deref(),
+        limit.as_deref(),
     ) else {
         return Ok(exit::USAGE_OR_CONFIG);
     };
