@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times the 10-task playbook (bench/playbook/bench.yml) on N loopback sshd
 # hosts, first and second run, for drover, Ansible and pyinfra, against the
-# floor: one `ssh HOST 'sh -c <all ten steps>'` per host, all in parallel.
+# floor: a bare russh client (bench/floor) running all ten steps as one exec
+# per host, all at once; and the same steps through the OpenSSH client.
 # Needs root (sshd on 127.x.y.z:22) and `scripts/setup-oracles`.
 #
 #   bench/playbook-vs-peers.sh [HOSTS...]      default: 20
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 counts=("${@:-20}")
-cargo build --release -q -p drover -p drover-test-harness
+cargo build --release -q -p drover -p drover-test-harness -p drover-floor
 ./scripts/setup-oracles >/dev/null
 drover=$root/target/release/drover
 testbed=$root/target/release/testbed
@@ -67,9 +68,17 @@ SCRIPT
     floor() { xargs -P "$count" -I{} sh -c "ssh -i '$key' -o BatchMode=yes -o UserKnownHostsFile='$known' '$user@{}' sh -s -- '$work/floor/{}' < '$floor_script'" < "$addresses"; }
     f1=$(seconds floor)
     f2=$(seconds floor)
+    # The floor proper: a bare russh client, one exec per host running all
+    # ten steps (the host's address names its directory).
+    mkdir -p "$work/russh" && chmod 777 "$work/russh"
+    hosts_file=$work/floor-hosts
+    sed -n 's/.*ansible_host=\([^ ]*\) ansible_port=\([^ ]*\) ansible_user=\([^ ]*\).*/\1 \2 \3/p' "$inventory" > "$hosts_file"
+    russh_command="set -- \$SSH_CONNECTION; set -- '$work/russh/'\$3; $(cat "$floor_script")"
+    r1=$(seconds "$root/target/release/floor" "$hosts_file" "$key" "$russh_command")
+    r2=$(seconds "$root/target/release/floor" "$hosts_file" "$key" "$russh_command")
 
-    row() { printf '%-6s %-10s %9.2f %9.2f %12.2f %15.1f %15.1f\n' "$count" "$1" "$2" "$3" "$(echo "$2 / $f1" | bc -l)" "$(echo "$2 / $d1" | bc -l)" "$(echo "$3 / $d2" | bc -l)"; }
-    row drover "$d1" "$d2"; row ansible "$a1" "$a2"; row pyinfra "$p1" "$p2"; row floor "$f1" "$f2"
+    row() { printf '%-6s %-10s %9.2f %9.2f %12.2f %15.1f %15.1f\n' "$count" "$1" "$2" "$3" "$(echo "$2 / $r1" | bc -l)" "$(echo "$2 / $d1" | bc -l)" "$(echo "$3 / $d2" | bc -l)"; }
+    row drover "$d1" "$d2"; row ansible "$a1" "$a2"; row pyinfra "$p1" "$p2"; row floor "$r1" "$r2"; row openssh "$f1" "$f2"
 
     # The files drover leaves are the files Ansible leaves (content and mode; not the stamp's time).
     if diff <(cd "$work/drover" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) \

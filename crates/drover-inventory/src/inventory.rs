@@ -195,15 +195,12 @@ impl Inventory {
     }
 
     fn place_host(&mut self, group: GroupId, host: HostId) {
-        if !self.groups[group].hosts.contains(&host) {
+        // A host is in few groups; a group may hold a hundred thousand
+        // hosts (`web[1:100000]`): ask the host.
+        if !self.hosts[host].groups.contains(&group) {
             self.groups[group].hosts.push(host);
             self.hosts[host].groups.push(group);
         }
-    }
-
-    fn remove_host_from_group(&mut self, group: GroupId, host: HostId) {
-        self.groups[group].hosts.retain(|id| *id != host);
-        self.hosts[host].groups.retain(|id| *id != group);
     }
 
     /// Sets a variable on a group; `ansible_group_priority` sets its priority instead.
@@ -323,17 +320,25 @@ impl Inventory {
                 let _ = self.add_child(all, group, None);
             }
         }
+        let mut grouped = std::collections::HashSet::new();
         for host in 0..self.hosts.len() {
             if self.hosts[host].implicit {
                 continue;
             }
-            let direct = self.hosts[host].groups.clone();
+            let direct = &self.hosts[host].groups;
             let in_other = direct.iter().any(|g| *g != all && *g != ungrouped);
             if direct.contains(&ungrouped) && in_other {
-                self.remove_host_from_group(ungrouped, host);
+                grouped.insert(host);
+                self.hosts[host].groups.retain(|id| *id != ungrouped);
             } else if !in_other {
                 self.place_host(ungrouped, host);
             }
+        }
+        // One pass over `ungrouped`, not one per host that leaves it.
+        if !grouped.is_empty() {
+            self.groups[ungrouped]
+                .hosts
+                .retain(|id| !grouped.contains(id));
         }
         self.compute_depths(all);
     }

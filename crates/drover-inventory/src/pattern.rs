@@ -83,18 +83,26 @@ impl Inventory {
     pub fn select(&self, pattern: &str) -> Result<Selection, Error> {
         let mut selection = Selection::default();
         let mut hosts: Vec<HostId> = Vec::new();
+        // Membership in sets: patterns over 100,000 hosts stay linear.
+        let mut chosen: std::collections::HashSet<HostId> = std::collections::HashSet::new();
         for term in order_terms(split_terms(pattern)) {
             if let Some(host) = self.host_id(&term) {
-                hosts.push(host);
+                if chosen.insert(host) {
+                    hosts.push(host);
+                }
                 continue;
             }
             let matched = self.match_term(&term, &mut selection.unmatched)?;
             match term.chars().next() {
-                Some('!') => hosts.retain(|host| !matched.contains(host)),
-                Some('&') => hosts.retain(|host| matched.contains(host)),
+                Some(prefix @ ('!' | '&')) => {
+                    let matched: std::collections::HashSet<HostId> = matched.into_iter().collect();
+                    let keep = prefix == '&';
+                    hosts.retain(|host| matched.contains(host) == keep);
+                    chosen = hosts.iter().copied().collect();
+                }
                 _ => {
                     for host in matched {
-                        if !hosts.contains(&host) {
+                        if chosen.insert(host) {
                             hosts.push(host);
                         }
                     }

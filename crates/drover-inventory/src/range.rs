@@ -5,6 +5,11 @@
 //! number to its width (and then the end must be as wide). A start after the
 //! end yields no hosts for numbers but is an error for letters.
 
+/// The most names one host expression may expand to. Ranges multiply
+/// (`web[1:1000]-[1:1000]` is a million names), and an inventory line must
+/// not be able to exhaust the controller's memory.
+pub(crate) const MAX_EXPANSION: usize = 100_000;
+
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// Whether `pattern` holds a range to expand.
@@ -36,6 +41,9 @@ fn expand_into(pattern: &str, hosts: &mut Vec<String>) -> Result<(), String> {
         &pattern[close + 1..],
     );
     for item in expand_bounds(inner)? {
+        if hosts.len() >= MAX_EXPANSION {
+            return Err(too_many());
+        }
         let name = format!("{head}{item}{tail}");
         if has_range(&name) {
             expand_into(&name, hosts)?;
@@ -85,6 +93,10 @@ fn expand_bounds(inner: &str) -> Result<Vec<String>, String> {
     if step == 0 {
         return Err("a range step cannot be zero".to_owned());
     }
+    let count = (i128::from(last) - i128::from(first)) / i128::from(step) + 1;
+    if count > i128::try_from(MAX_EXPANSION).unwrap_or(i128::MAX) {
+        return Err(too_many());
+    }
     let mut items = Vec::new();
     let mut current = first;
     while (step > 0 && current <= last) || (step < 0 && current >= last) {
@@ -95,6 +107,10 @@ fn expand_bounds(inner: &str) -> Result<Vec<String>, String> {
         current += step;
     }
     Ok(items)
+}
+
+fn too_many() -> String {
+    format!("the range expands to more than {MAX_EXPANSION} hosts; split it over several lines")
 }
 
 /// Python's `int()` of a string: optional sign, digits, single underscores.
@@ -108,6 +124,22 @@ fn python_int(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    /// Found by fuzzing (issue 7): two ranges in one name multiply.
+    #[test]
+    fn issue_7_ranges_that_would_exhaust_memory_are_refused() {
+        assert!(
+            super::expand("web[0:4386].x[0:4386]")
+                .unwrap_err()
+                .contains("more than")
+        );
+        assert!(
+            super::expand("web[0:999999999999]")
+                .unwrap_err()
+                .contains("more than")
+        );
+        assert_eq!(super::expand("web[1:100000]").unwrap().len(), 100_000);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -146,6 +146,16 @@ mod tests {
 
     use crate::Inventory;
 
+    /// Found by fuzzing (issue 7): `web[:176966]` took minutes, because
+    /// placing each host in its group scanned the group. Now it is linear.
+    #[test]
+    fn issue_7_a_range_of_a_hundred_thousand_hosts_loads() {
+        let inventory = Inventory::from_text("[web]\nweb[1:100000]\n", Path::new("hosts")).unwrap();
+        let selected = inventory.select("web:!web1*").unwrap().hosts;
+        assert_eq!(inventory.hosts().len(), 100_000);
+        assert_eq!(selected.len(), 100_000 - 11_112);
+    }
+
     proptest! {
         /// Whatever the text, reading it gives an inventory or an error, never a panic.
         #[test]

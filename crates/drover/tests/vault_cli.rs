@@ -381,3 +381,39 @@ fn issue_7_a_wrong_or_missing_vault_password_stops_before_any_host() {
         assert!(!text(&output.stdout).contains("PLAY ["), "nothing ran");
     }
 }
+
+/// `no_log: true` hides a task's arguments and results (items, failures,
+/// diffs) in text, JSON and `-vvv` output, though the task still runs.
+#[test]
+fn issue_7_no_log_hides_arguments_and_results_everywhere() {
+    const SECRET: &str = "nolog-literal-4471";
+    let directory = tempfile::tempdir().expect("a directory");
+    let target = directory.path().join("written.txt");
+    let playbook = format!(
+        "- hosts: localhost\n  connection: local\n  gather_facts: no\n  tasks:\n\
+         \x20   - command: echo {SECRET}\n      no_log: true\n\
+         \x20   - shell: echo {SECRET} >&2; exit 3\n      no_log: true\n      ignore_errors: true\n\
+         \x20   - debug: msg={{{{ item }}}}\n      loop: [{SECRET}]\n      no_log: true\n\
+         \x20   - copy:\n        content: \"{SECRET}\\n\"\n        dest: {target}\n      no_log: true\n",
+        target = target.display()
+    );
+    std::fs::write(directory.path().join("site.yml"), playbook).expect("the playbook");
+    for arguments in [
+        vec!["play", "site.yml", "-i", "localhost,"],
+        vec!["play", "site.yml", "-i", "localhost,", "--output", "json"],
+        vec!["-vvv", "play", "site.yml", "-i", "localhost,", "--diff"],
+    ] {
+        let _ = std::fs::remove_file(&target);
+        let output = drover(directory.path(), &arguments);
+        let everything = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(output.status.success(), "{arguments:?}:\n{everything}");
+        assert!(
+            !everything.contains(SECRET),
+            "{arguments:?} printed it:\n{everything}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).expect("the task ran"),
+            format!("{SECRET}\n")
+        );
+    }
+}
