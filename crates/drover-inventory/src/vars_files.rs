@@ -205,3 +205,24 @@ fn parse_vars(text: &str, path: &Path) -> Result<Vars, Error> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// An enormous file is refused before it is read (issue 7).
+    #[test]
+    fn issue_7_enormous_files_are_refused_unread() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("huge.yml");
+        let file = std::fs::File::create(&path).unwrap();
+        // Sparse: the size is there, the bytes are not written.
+        file.set_len(64 * 1024 * 1024).unwrap();
+        let error = super::read_vars_file(&path).unwrap_err();
+        assert!(
+            error.to_string().contains("huge.yml") || format!("{error:?}").contains("huge.yml")
+        );
+        assert!(
+            format!("{error:?}").contains("larger than 32 MiB"),
+            "{error:?}"
+        );
+    }
+}

@@ -47,6 +47,20 @@ pub struct HostSession {
     handshakes: Arc<Semaphore>,
 }
 
+/// How many times a dropped handshake is retried.
+const HANDSHAKE_RETRIES: u32 = 5;
+/// The pause before the first retry; each later one is three times longer.
+const HANDSHAKE_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Up to `pause` more, so that hosts dropped together do not retry together.
+fn jitter(pause: std::time::Duration) -> std::time::Duration {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let fraction = f64::from(u32::try_from(hasher.finish() % 1000).unwrap_or(0)) / 1000.0;
+    pause.mul_f64(fraction)
+}
+
 impl HostSession {
     /// A session that connects lazily, taking a permit from `handshakes`
     /// while connecting so that sshd's `MaxStartups` is not overrun.
@@ -76,10 +90,34 @@ impl HostSession {
         if let Some(connection) = slot.as_ref().filter(|connection| !connection.is_closed()) {
             return Ok(connection.clone());
         }
-        let _permit = self.handshakes.acquire().await;
-        let connection = Arc::new(SshConnection::connect(settings).await?);
+        let connection = Arc::new(self.handshake(settings).await?);
         *slot = Some(connection.clone());
         Ok(connection)
+    }
+
+    /// Connects, holding a handshake permit. sshd drops handshakes beyond
+    /// its `MaxStartups` (10:30:100 by default, counting every client's):
+    /// such a drop is retried, after a growing, jittered pause, instead of
+    /// failing the host. A refused port, a host key or an authentication
+    /// failure is not retried.
+    async fn handshake(&self, settings: &SshSettings) -> Result<SshConnection, Error> {
+        let mut pause = HANDSHAKE_PAUSE;
+        let mut attempt = 0;
+        loop {
+            let result = {
+                let _permit = self.handshakes.acquire().await;
+                SshConnection::connect(settings).await
+            };
+            match result {
+                Err(Error::Protocol { address, message }) if attempt < HANDSHAKE_RETRIES => {
+                    tracing::debug!(%address, %message, attempt, "handshake dropped; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(pause + jitter(pause)).await;
+                    pause *= 3;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn forget(&self, stale: &Arc<SshConnection>) {

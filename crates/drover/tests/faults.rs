@@ -327,3 +327,45 @@ fn issue_7_sigterm_lets_running_commands_finish_and_prints_the_recap() {
     }
     assert_eq!(project.temporary_files(), Vec::<String>::new());
 }
+
+/// sshd drops handshakes beyond its `MaxStartups`: here 2, against 24
+/// connections to one server at once. Dropped handshakes are retried after
+/// a pause, so every host succeeds (issue 8's handshake pacing).
+#[test]
+fn issue_8_handshakes_dropped_by_max_startups_are_retried() {
+    let mut bed = TestBed::start(1);
+    bed.hosts[0].restart_with_max_startups("2");
+    let host = &bed.hosts[0];
+    let project = Project::new("");
+    let inventory = project.path("hosts.ini");
+    let lines: String = (1..=24)
+        .map(|index| {
+            format!(
+                "alias{index} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+                host.address,
+                host.port,
+                drover_test_harness::TEST_USER,
+                bed.client_key.display()
+            )
+        })
+        .collect();
+    std::fs::write(&inventory, lines).expect("an inventory");
+    let output = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["-vv", "run", "all", "-i"])
+        .arg(&inventory)
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts)
+        .args(["-f", "24", "--", "true"])
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .expect("drover runs");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("24 hosts: 24 ok"), "{stdout}");
+    assert!(
+        stderr.contains("handshake dropped; retrying"),
+        "sshd dropped some handshakes, and drover retried them:\n{stderr}"
+    );
+}

@@ -417,3 +417,57 @@ fn issue_7_no_log_hides_arguments_and_results_everywhere() {
         );
     }
 }
+
+/// `--ask-vault-pass` asks on the terminal (here a pseudo-terminal made by
+/// `script`), and the answer opens the file.
+#[test]
+fn issue_7_ask_vault_pass_reads_the_password_from_the_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let directory = tempfile::tempdir().expect("a directory");
+    let directory = directory.path();
+    std::fs::write(directory.join("password"), "typed at the prompt\n").expect("password");
+    std::fs::write(directory.join("secret.yml"), "answer: 42\n").expect("plain");
+    let encrypted = drover(
+        directory,
+        &[
+            "vault",
+            "encrypt",
+            "--vault-password-file",
+            "password",
+            "secret.yml",
+        ],
+    );
+    assert!(encrypted.status.success(), "{}", text(&encrypted.stderr));
+    let view = format!(
+        "{} vault view --ask-vault-pass secret.yml",
+        env!("CARGO_BIN_EXE_drover")
+    );
+    let mut child = Command::new("script")
+        .current_dir(directory)
+        .args(["-qec", &view, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    // The prompt must be up before the answer is typed.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("a terminal"),
+        b"typed at the prompt\n",
+    )
+    .expect("typed");
+    let output = child.wait_with_output().expect("drover ends");
+    let shown = text(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(
+        shown.contains("Vault password:") && shown.contains("answer: 42"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("typed at the prompt"),
+        "the password is not echoed: {shown}"
+    );
+}

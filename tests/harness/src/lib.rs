@@ -85,6 +85,19 @@ impl SshHost {
         }
     }
 
+    /// Restarts the server with sshd's `MaxStartups` set to `value` (such as
+    /// `2` or `10:30:100`): handshakes beyond it are dropped.
+    pub fn restart_with_max_startups(&mut self, value: &str) {
+        self.kill();
+        self.process = Some(spawn_sshd_with(
+            &self.directory,
+            self.port,
+            self.address,
+            value,
+        ));
+        wait_for_port(self.socket_address());
+    }
+
     /// Replaces the host key and restarts the server (a "changed host key").
     pub fn regenerate_host_key(&mut self) {
         self.kill();
@@ -315,6 +328,10 @@ fn allocate_address(root: bool) -> (Ipv4Addr, u16) {
 }
 
 fn spawn_sshd(directory: &Path, port: u16, address: Ipv4Addr) -> Child {
+    spawn_sshd_with(directory, port, address, "1000")
+}
+
+fn spawn_sshd_with(directory: &Path, port: u16, address: Ipv4Addr, max_startups: &str) -> Child {
     let config = directory.join("sshd_config");
     let text = format!(
         "ListenAddress {address}:{port}\n\
@@ -325,7 +342,7 @@ fn spawn_sshd(directory: &Path, port: u16, address: Ipv4Addr) -> Child {
          AuthorizedKeysFile {dir}/authorized_keys\n\
          PasswordAuthentication yes\n\
          KbdInteractiveAuthentication no\n\
-         MaxStartups 1000\n\
+         MaxStartups {max_startups}\n\
          MaxSessions 1000\n\
          AllowTcpForwarding yes\n\
          AllowAgentForwarding yes\n\
