@@ -6,6 +6,7 @@
 //! Regression tests for issue 7 ("Trustworthy under faults, bad input and
 //! secrets").
 
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -338,17 +339,17 @@ fn issue_8_handshakes_dropped_by_max_startups_are_retried() {
     let host = &bed.hosts[0];
     let project = Project::new("");
     let inventory = project.path("hosts.ini");
-    let lines: String = (1..=24)
-        .map(|index| {
-            format!(
-                "alias{index} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
-                host.address,
-                host.port,
-                drover_test_harness::TEST_USER,
-                bed.client_key.display()
-            )
-        })
-        .collect();
+    let mut lines = String::new();
+    for index in 1..=24 {
+        let _ = writeln!(
+            lines,
+            "alias{index} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}",
+            host.address,
+            host.port,
+            drover_test_harness::TEST_USER,
+            bed.client_key.display()
+        );
+    }
     std::fs::write(&inventory, lines).expect("an inventory");
     let output = Command::new(env!("CARGO_BIN_EXE_drover"))
         .args(["-vv", "run", "all", "-i"])
