@@ -186,3 +186,77 @@ fn issue_6_a_toggle_rollout_turns_a_flag_on_step_by_step() {
     );
     assert_eq!(all(), (Some(true), Some(true), Some(true)));
 }
+
+const LIVENESS_PLAYBOOK: &str = r#"- hosts: all
+  gather_facts: no
+  rollout:
+    strategy: rolling
+    batch: 1
+    readiness:
+      command: "true"
+    liveness:
+      command: "test -e DIR/{{ inventory_hostname }}.alive"
+      initial_delay: 1.5
+      period: 0.2
+      failure_threshold: 2
+    on_failure: rollback
+  tasks:
+    - name: the release is deployed
+      copy:
+        content: v2
+        dest: "DIR/{{ inventory_hostname }}.release"
+    - name: it comes up
+      file:
+        path: "DIR/{{ inventory_hostname }}.alive"
+        state: touch
+    - name: on host2 it dies a moment later
+      shell: "(sleep 0.5; rm -f DIR/{{ inventory_hostname }}.alive) >/dev/null 2>&1 &"
+      when: inventory_hostname == 'host2'
+  rollback:
+    - name: the previous release comes back
+      copy:
+        content: v1
+        dest: "DIR/{{ inventory_hostname }}.release"
+"#;
+
+/// A host that passes readiness and then dies fails the liveness check run
+/// after its batch: the rollout stops, every host it reached gets the
+/// play's `rollback:` tasks (the last batch first), and the rest are never
+/// touched.
+#[test]
+fn issue_6_a_host_that_dies_after_readiness_fails_liveness_and_is_rolled_back() {
+    let bed = TestBed::start(3);
+    let directory = tempfile::tempdir().expect("a directory");
+    std::fs::set_permissions(
+        directory.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("a shared directory");
+    let playbook = directory.path().join("site.yml");
+    std::fs::write(
+        &playbook,
+        LIVENESS_PLAYBOOK.replace("DIR", &directory.path().display().to_string()),
+    )
+    .expect("playbook written");
+    let output = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["play", "-i"])
+        .arg(bed.inventory_file())
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts)
+        .arg(&playbook)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("drover runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("liveness check command `test -e")
+            && stdout.contains("failed 2 time(s) in a row on host2"),
+        "the report names the host and the check: {stdout}"
+    );
+    let release =
+        |host: &str| std::fs::read_to_string(directory.path().join(format!("{host}.release"))).ok();
+    assert_eq!(release("host1").as_deref(), Some("v1"), "host1 rolled back");
+    assert_eq!(release("host2").as_deref(), Some("v1"), "host2 rolled back");
+    assert_eq!(release("host3"), None, "host3 was never touched");
+}

@@ -27,13 +27,16 @@ pub struct Rollout {
     pub manual: bool,
     /// A health check (see `drover_modules::health`) each host of a batch must pass.
     pub readiness: Option<Json>,
+    /// A health check every host deployed so far must keep passing, after
+    /// each batch and after each pause; a failure counts as one.
+    pub liveness: Option<Json>,
     /// How many hosts may fail readiness before `on_failure` acts.
     pub max_failures: Batch,
     /// `rollback`, `pause` or `continue`.
     pub on_failure: String,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "strategy",
     "app",
     "slots",
@@ -42,6 +45,7 @@ const KEYS: [&str; 10] = [
     "steps",
     "pause",
     "readiness",
+    "liveness",
     "max_failures",
     "on_failure",
 ];
@@ -125,6 +129,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         pause,
         manual,
         readiness: map.get("readiness").cloned(),
+        liveness: map.get("liveness").cloned(),
         max_failures: map
             .get("max_failures")
             .map_or(Ok(Batch::Count(0)), parse_batch)?,

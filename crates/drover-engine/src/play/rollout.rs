@@ -64,22 +64,54 @@ pub(crate) fn pause(rollout: &Rollout) -> Duration {
 }
 
 impl Runner {
-    /// Checks every active host of a batch; returns how many failed. The
-    /// check is templated for each host (a blue-green gate names the idle
-    /// slot's `{{ rollout_port }}`).
+    /// Checks every active host of a batch for readiness; returns how many
+    /// failed. The check is templated for each host (a blue-green gate
+    /// names the idle slot's `{{ rollout_port }}`).
     pub(crate) async fn readiness_gate(
         &self,
         rollout: &Rollout,
         states: &mut [HostState],
         play_vars: &PlayVars,
     ) -> Result<usize, Error> {
-        let Some(readiness) = &rollout.readiness else {
+        match &rollout.readiness {
+            Some(readiness) => self.gate("readiness", readiness, states, play_vars).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Checks that every host deployed so far is still alive (`liveness`):
+    /// a host that passed readiness and then died fails, and counts towards
+    /// `on_failure`. Returns how many failed.
+    pub(crate) async fn liveness_gate(
+        &self,
+        rollout: &Rollout,
+        rolled_out: &mut [Vec<HostState>],
+        play_vars: &PlayVars,
+    ) -> Result<usize, Error> {
+        let Some(liveness) = &rollout.liveness else {
             return Ok(0);
         };
-        let described = HealthSpec::parse(readiness)
-            .map_or_else(|_| "readiness".to_owned(), |spec| spec.describe());
+        let mut failed = 0;
+        for batch in rolled_out.iter_mut() {
+            failed += self.gate("liveness", liveness, batch, play_vars).await?;
+        }
+        Ok(failed)
+    }
+
+    async fn gate(
+        &self,
+        kind: &str,
+        check: &Json,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+    ) -> Result<usize, Error> {
+        if !states.iter().any(HostState::active) {
+            return Ok(0);
+        }
+        let described =
+            HealthSpec::parse(check).map_or_else(|_| kind.to_owned(), |spec| spec.describe());
         self.reporter.event(Event::TaskStart {
-            name: format!("READINESS [{described}]"),
+            name: format!("{} [{described}]", kind.to_uppercase()),
             location: String::new(),
             handler: false,
         });
@@ -97,7 +129,7 @@ impl Runner {
                             .scope(vars::layers(play_vars, state, &Vars::new(), &hostvars));
                     let rendered = self
                         .templar
-                        .render(readiness, &scope)
+                        .render(check, &scope)
                         .map_err(|error| error.to_string())?;
                     HealthSpec::parse(&rendered).map_err(|error| error.to_string())
                 })
@@ -114,7 +146,7 @@ impl Runner {
         let mut failed = 0;
         for (state, outcome) in states.iter_mut().zip(outcomes) {
             let Some(outcome) = outcome else { continue };
-            let outcome = gate_outcome(&state.name, outcome);
+            let outcome = gate_outcome(kind, &state.name, outcome);
             if outcome.status == Status::Failed {
                 failed += 1;
             }
@@ -144,30 +176,12 @@ impl Runner {
             self.switch(play, &app, &mut states, play_vars).await;
         }
         rolled_out.push(states);
-        let total =
-            rolled_out.iter().map(Vec::len).sum::<usize>() + next.as_ref().map_or(0, Vec::len);
-        let failed = rolled_out
-            .iter()
-            .flatten()
-            .filter(|state| state.failed || state.unreachable)
-            .count();
-        if failed > allowed_failures(rollout, total) {
-            let decision = match rollout.on_failure.as_str() {
-                "continue" => Decision::Promote,
-                "rollback" => Decision::Abort,
-                _ => {
-                    self.wait_for_decision(play, rolled_out, next.as_deref())
-                        .await?
-                }
-            };
-            if decision == Decision::Abort {
-                if rollout.on_failure == "pause" {
-                    self.aborted
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                self.roll_back(play, rolled_out, play_vars).await;
-                return Ok(true);
-            }
+        self.liveness_gate(rollout, rolled_out, play_vars).await?;
+        if self
+            .over_budget(play, rollout, rolled_out, play_vars, next.as_deref())
+            .await?
+        {
+            return Ok(true);
         }
         let Some(next) = next else {
             return Ok(false);
@@ -192,6 +206,48 @@ impl Runner {
             }
         } else {
             tokio::time::sleep(pause(rollout)).await;
+        }
+        // The hosts deployed so far must have stayed alive through the pause.
+        if rollout.liveness.is_none() {
+            return Ok(false);
+        }
+        self.liveness_gate(rollout, rolled_out, play_vars).await?;
+        self.over_budget(play, rollout, rolled_out, play_vars, Some(&next))
+            .await
+    }
+
+    /// When more hosts have failed than `max_failures` allows, does what
+    /// `on_failure` says; returns whether the rollout stops.
+    async fn over_budget(
+        &self,
+        play: &Play,
+        rollout: &Rollout,
+        rolled_out: &mut [Vec<HostState>],
+        play_vars: &PlayVars,
+        next: Option<&[String]>,
+    ) -> Result<bool, Error> {
+        let total =
+            rolled_out.iter().map(Vec::len).sum::<usize>() + next.map_or(0, <[String]>::len);
+        let failed = rolled_out
+            .iter()
+            .flatten()
+            .filter(|state| state.failed || state.unreachable)
+            .count();
+        if failed <= allowed_failures(rollout, total) {
+            return Ok(false);
+        }
+        let decision = match rollout.on_failure.as_str() {
+            "continue" => Decision::Promote,
+            "rollback" => Decision::Abort,
+            _ => self.wait_for_decision(play, rolled_out, next).await?,
+        };
+        if decision == Decision::Abort {
+            if rollout.on_failure == "pause" {
+                self.aborted
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            self.roll_back(play, rolled_out, play_vars).await;
+            return Ok(true);
         }
         Ok(false)
     }
@@ -345,6 +401,7 @@ impl Runner {
 
 /// How a host's readiness check went, as a task outcome.
 fn gate_outcome(
+    kind: &str,
     host: &str,
     outcome: Result<
         (
@@ -357,7 +414,7 @@ fn gate_outcome(
     let (status, result) = match outcome {
         Err(error) => (
             Status::Failed,
-            json!({"changed": false, "failed": true, "msg": format!("readiness check: {error}")}),
+            json!({"changed": false, "failed": true, "msg": format!("{kind} check: {error}")}),
         ),
         Ok((_, Ok(health))) if health.healthy => (
             Status::Ok,
@@ -367,14 +424,14 @@ fn gate_outcome(
             Status::Failed,
             json!({
                 "changed": false, "failed": true, "health": health.to_json(),
-                "msg": format!("readiness check {} failed {} time(s) in a row on {host} (last: {})",
+                "msg": format!("{kind} check {} failed {} time(s) in a row on {host} (last: {})",
                     spec.describe(), spec.failure_threshold,
                     if health.last.is_empty() { "no answer" } else { &health.last }),
             }),
         ),
         Ok((spec, Err(error))) => (
             Status::Failed,
-            json!({"changed": false, "failed": true, "msg": format!("readiness check {}: {error}", spec.describe())}),
+            json!({"changed": false, "failed": true, "msg": format!("{kind} check {}: {error}", spec.describe())}),
         ),
     };
     Outcome {
@@ -435,6 +492,7 @@ mod tests {
             steps,
             pause: 0.0,
             readiness: None,
+            liveness: None,
             max_failures: Batch::Count(0),
             on_failure: "rollback".to_owned(),
         }
