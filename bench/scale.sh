@@ -25,15 +25,17 @@ measure() {
     /usr/bin/time -f '%e %U %S %M' -o "$log" "$drover" "$@" >/dev/null 2>&1 &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
-        for child in $(pgrep -P "$pid" 2>/dev/null) ; do
+        for child in $(pgrep -P "$pid" 2>/dev/null || true); do
             local now
-            now=$(ls "/proc/$child/fd" 2>/dev/null | wc -l)
-            [ "$now" -gt "$fds" ] && fds=$now
+            now=$( (find "/proc/$child/fd" -mindepth 1 -maxdepth 1 2>/dev/null || true) | wc -l)
+            if [ "$now" -gt "$fds" ]; then fds=$now; fi
         done
-        sleep 0.05
+        sleep 0.02
     done
-    wait "$pid" || true
-    read -r wall user system rss < "$log"
+    local status=0
+    wait "$pid" || status=$?
+    [ "$status" = 0 ] || echo "drover $* exited with $status" >&2
+    read -r wall user system rss < <(tail -n 1 "$log")
     rm -f "$log"
     echo "$wall $(echo "$user + $system" | bc) $rss $fds"
 }
