@@ -435,3 +435,21 @@ pub(crate) async fn set_attributes(
     }
     Ok(true)
 }
+
+/// Runs `command`; its failure becomes the module's error message.
+pub(crate) async fn run_checked(context: &ModuleContext<'_>, command: &str) -> Result<(), Error> {
+    let output = context.exec(command, None).await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(Error::Arguments(format!(
+            "`{}` failed: {}",
+            command
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}

@@ -12,7 +12,6 @@
 
 use drover_modules::ModuleContext;
 use drover_playbook::{Play, Rollout};
-use drover_ssh::ExecRequest;
 use serde_json::{Value as Json, json};
 
 use super::Runner;
@@ -141,57 +140,33 @@ impl Runner {
             location: String::new(),
             handler: false,
         });
-        let command = format!(
-            "cat {}/{} 2>/dev/null || true",
-            drover_modules::releases::RELEASES,
-            drover_ssh::quote(&format!("{app}.rollout.json"))
-        );
-        let request = ExecRequest {
-            reuse_shell: true,
-            ..ExecRequest::new(command)
-        };
-        let reads = states.iter().map(|state| state.session.exec(&request));
-        let answers = futures::future::join_all(reads).await;
-        for (state, answer) in states.iter_mut().zip(answers) {
-            let outcome = match answer {
-                Ok(output) => {
-                    let record: Json = serde_json::from_slice(&output.stdout).unwrap_or(Json::Null);
-                    match Slots::from_record(record, &rollout.slots, undo) {
-                        Some(slots) => {
-                            expose(state, &slots.target, slots.live.as_ref());
-                            let message = match &slots.live {
-                                Some(live) => {
-                                    format!("{} is live; {} is idle", live.name, slots.target.name)
-                                }
-                                None => format!(
-                                    "no slot is live yet; deploying to {}",
-                                    slots.target.name
-                                ),
-                            };
-                            state.slots = Some(slots);
-                            Outcome {
-                                status: Status::Ok,
-                                result: json!({"changed": false, "msg": message}),
-                                diff: None,
-                                item: None,
-                            }
+        // A host that cannot be read has its failure recorded already.
+        let records = self.read_records(&app, states).await;
+        for (state, record) in states.iter_mut().zip(records) {
+            if !state.active() {
+                continue;
+            }
+            let outcome = match Slots::from_record(record, &rollout.slots, undo) {
+                Some(slots) => {
+                    expose(state, &slots.target, slots.live.as_ref());
+                    let message = match &slots.live {
+                        Some(live) => {
+                            format!("{} is live; {} is idle", live.name, slots.target.name)
                         }
-                        None => Outcome::failed(format!(
-                            "{app} has no previous slot to switch back to on {}",
-                            state.name
-                        )),
+                        None => format!("no slot is live yet; deploying to {}", slots.target.name),
+                    };
+                    state.slots = Some(slots);
+                    Outcome {
+                        status: Status::Ok,
+                        result: json!({"changed": false, "msg": message}),
+                        diff: None,
+                        item: None,
                     }
                 }
-                Err(error) => Outcome {
-                    status: if error.is_unreachable() {
-                        Status::Unreachable
-                    } else {
-                        Status::Failed
-                    },
-                    result: json!({"changed": false, "unreachable": error.is_unreachable(), "msg": error.to_string()}),
-                    diff: None,
-                    item: None,
-                },
+                None => Outcome::failed(format!(
+                    "{app} has no previous slot to switch back to on {}",
+                    state.name
+                )),
             };
             self.record(state, &outcome, None);
         }

@@ -199,8 +199,9 @@ impl Runner {
         Ok(())
     }
 
-    /// Each host's record of `app` (null when it has none).
-    async fn read_records(&self, app: &str, states: &mut [HostState]) -> Vec<Json> {
+    /// Each host's rollout record of `app` (null when it has none); a host
+    /// that cannot be read is recorded as failed or unreachable.
+    pub(crate) async fn read_records(&self, app: &str, states: &mut [HostState]) -> Vec<Json> {
         let command = format!(
             "cat {}/{} 2>/dev/null || true",
             drover_modules::releases::RELEASES,

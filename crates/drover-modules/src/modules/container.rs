@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::arguments::Arguments;
 use crate::releases::RELEASES;
+use crate::remote::run_checked;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 const SPEC_LABEL: &str = "drover.spec";
@@ -409,24 +410,6 @@ fn remove_command(runtime: &str, spec: &Spec) -> String {
         "{runtime} stop -t {} {name} >/dev/null 2>&1; {runtime} rm -f {name} >/dev/null",
         spec.stop_timeout
     )
-}
-
-/// Runs `command`; its failure becomes the module's error message.
-async fn run_checked(context: &ModuleContext<'_>, command: &str) -> Result<(), Error> {
-    let output = context.exec(command, None).await?;
-    if output.success() {
-        Ok(())
-    } else {
-        Err(Error::Arguments(format!(
-            "`{}` failed: {}",
-            command
-                .split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )))
-    }
 }
 
 fn pretty(spec: Option<&Json>, image_id: &str, running: bool) -> String {

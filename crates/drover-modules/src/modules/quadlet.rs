@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use crate::arguments::Arguments;
 use crate::releases::RELEASES;
-use crate::remote::{Attributes, path_state_and_content, write_file};
+use crate::remote::{Attributes, path_state_and_content, run_checked, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// Where rootful Quadlet units live.
@@ -209,18 +209,6 @@ fn release_record(
         },
         "previous": previous,
     }))
-}
-
-async fn run_checked(context: &ModuleContext<'_>, command: &str) -> Result<(), Error> {
-    let output = context.exec(command, None).await?;
-    if output.success() {
-        Ok(())
-    } else {
-        Err(Error::Arguments(format!(
-            "`{command}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )))
-    }
 }
 
 #[cfg(test)]
