@@ -266,7 +266,10 @@ fn rolling_deploys_are_gated_and_roll_back(
             let mut most_down = 0;
             let mut rounds = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let down = addresses.iter().filter(|address| !serves(address)).count();
+                let down = addresses
+                    .iter()
+                    .filter(|address| super::strategies::fetch(address).is_none())
+                    .count();
                 most_down = most_down.max(down);
                 rounds += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
@@ -329,22 +332,6 @@ fn rolling_deploys_are_gated_and_roll_back(
             .any(|line| line.contains("\"host\":\"dv-2\"") && line.contains("host_result")),
         "no task ran on dv-2"
     );
-}
-
-/// Whether the app answers `GET /` with 200 at `address`.
-fn serves(address: &std::net::SocketAddr) -> bool {
-    use std::io::{Read as _, Write as _};
-    let timeout = std::time::Duration::from_millis(500);
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(address, timeout) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(timeout));
-    if stream.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
 }
 
 /// The app's release record on `host`, as the file holds it.

@@ -21,21 +21,33 @@ const PLAYBOOK: &str = r#"- hosts: all
       shell: echo reloaded >> "{{ flags }}.reloads"
 "#;
 
-#[test]
-fn issue_6_a_feature_flag_goes_to_one_host_then_all() {
-    let bed = TestBed::start(3);
+/// A directory the light hosts' user may write to (they share this machine).
+fn shared_directory() -> tempfile::TempDir {
     let directory = tempfile::tempdir().expect("a directory");
     std::fs::set_permissions(
         directory.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .expect("a shared directory");
+    directory
+}
+
+/// `template` as `site.yml` in `directory`, its `DIR` naming the directory.
+fn write_playbook(directory: &tempfile::TempDir, template: &str) -> std::path::PathBuf {
     let playbook = directory.path().join("site.yml");
     std::fs::write(
         &playbook,
-        PLAYBOOK.replace("DIR", &directory.path().display().to_string()),
+        template.replace("DIR", &directory.path().display().to_string()),
     )
     .expect("playbook written");
+    playbook
+}
+
+#[test]
+fn issue_6_a_feature_flag_goes_to_one_host_then_all() {
+    let bed = TestBed::start(3);
+    let directory = shared_directory();
+    let playbook = write_playbook(&directory, PLAYBOOK);
     let play = |state: &str, limit: Option<&str>| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
         command
@@ -90,12 +102,7 @@ fn issue_6_a_feature_flag_goes_to_one_host_then_all() {
 #[test]
 fn issue_6_a_toggle_rollout_turns_a_flag_on_step_by_step() {
     let bed = TestBed::start(3);
-    let directory = tempfile::tempdir().expect("a directory");
-    std::fs::set_permissions(
-        directory.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("a shared directory");
+    let directory = shared_directory();
     let run_directory = directory.path().join("run");
     let flags = serde_json::json!({
         "flags_file": format!("{}/{{{{ inventory_hostname }}}}.json", directory.path().display())
@@ -226,18 +233,8 @@ const LIVENESS_PLAYBOOK: &str = r#"- hosts: all
 #[test]
 fn issue_6_a_host_that_dies_after_readiness_fails_liveness_and_is_rolled_back() {
     let bed = TestBed::start(3);
-    let directory = tempfile::tempdir().expect("a directory");
-    std::fs::set_permissions(
-        directory.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("a shared directory");
-    let playbook = directory.path().join("site.yml");
-    std::fs::write(
-        &playbook,
-        LIVENESS_PLAYBOOK.replace("DIR", &directory.path().display().to_string()),
-    )
-    .expect("playbook written");
+    let directory = shared_directory();
+    let playbook = write_playbook(&directory, LIVENESS_PLAYBOOK);
     let output = Command::new(env!("CARGO_BIN_EXE_drover"))
         .args(["play", "-i"])
         .arg(bed.inventory_file())

@@ -326,13 +326,19 @@ fn rollback_results(events: &[Json]) -> Vec<&str> {
 /// Polls nginx (port 80) on every host while `run` runs; the bodies seen
 /// and how many requests failed.
 fn probing_nginx<T>(fleet: &Fleet, run: impl FnOnce() -> T) -> (T, Vec<String>, usize) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let addresses: Vec<SocketAddr> = fleet
+    let addresses = fleet
         .bed
         .hosts
         .iter()
         .map(|host| SocketAddr::from((host.address, 80)))
         .collect();
+    probing(addresses, run)
+}
+
+/// Polls every one of `addresses` while `run` runs; the bodies seen and
+/// how many requests failed.
+fn probing<T>(addresses: Vec<SocketAddr>, run: impl FnOnce() -> T) -> (T, Vec<String>, usize) {
+    let stop = Arc::new(AtomicBool::new(false));
     let prober = {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -434,31 +440,6 @@ fn blue_green_switches_only_to_a_ready_slot_and_undoes_at_once(fleet: &Fleet) {
     }
 }
 
-/// Polls `address` while `run` runs; the bodies seen and the failures.
-fn probing<T>(address: SocketAddr, run: impl FnOnce() -> T) -> (T, Vec<String>, usize) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let prober = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut failed = 0;
-            while !stop.load(Ordering::Relaxed) {
-                match fetch(&address) {
-                    Some(body) if !seen.contains(&body) => seen.push(body),
-                    Some(_) => {}
-                    None => failed += 1,
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            (seen, failed)
-        })
-    };
-    let result = run();
-    stop.store(true, Ordering::Relaxed);
-    let (seen, failed) = prober.join().expect("the prober ends");
-    (result, seen, failed)
-}
-
 /// `playbooks/rollout-blue-green-groups.yml`: nginx on dv-1 (port 81 here)
 /// in front of `web_blue` (dv-2) and `web_green` (dv-3, dv-4).
 fn blue_green_across_groups_switches_the_load_balancer(fleet: &Fleet) {
@@ -497,7 +478,7 @@ fn blue_green_across_groups_switches_the_load_balancer(fleet: &Fleet) {
     );
     assert_eq!(fleet.fetch("dv-3", 8090), None, "green is not deployed yet");
 
-    let ((second, _), seen, failed) = probing(balancer, || run("2"));
+    let ((second, _), seen, failed) = probing(vec![balancer], || run("2"));
     assert!(second.status.success(), "{}", text(&second.stdout));
     assert_eq!(failed, 0, "no request failed during the switch");
     assert!(
@@ -518,7 +499,7 @@ fn blue_green_across_groups_switches_the_load_balancer(fleet: &Fleet) {
     assert_eq!(fleet.fetch("dv-4", 8090).as_deref(), Some("app v2\n"));
 
     // v3 is never ready on blue: the balancer stays on green, blue goes back to v1.
-    let ((broken, _), seen, failed) = probing(balancer, || run("3"));
+    let ((broken, _), seen, failed) = probing(vec![balancer], || run("3"));
     assert_eq!(broken.status.code(), Some(2), "{}", text(&broken.stdout));
     assert_eq!((seen, failed), (vec!["app v2\n".to_owned()], 0));
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -32,6 +32,35 @@ impl Outcome {
         }
     }
 
+    /// A result that changed nothing.
+    pub(crate) fn ok(result: Json) -> Self {
+        Self {
+            status: Status::Ok,
+            result,
+            diff: None,
+            item: None,
+        }
+    }
+
+    /// A host the transport could not reach (UNREACHABLE) or use (failed),
+    /// with the transport's hint.
+    pub(crate) fn transport(error: &drover_ssh::Error) -> Self {
+        let message = match error.hint() {
+            Some(hint) => format!("{error}\nhint: {hint}"),
+            None => error.to_string(),
+        };
+        Self {
+            status: if error.is_unreachable() {
+                Status::Unreachable
+            } else {
+                Status::Failed
+            },
+            result: json!({"unreachable": error.is_unreachable(), "changed": false, "msg": message}),
+            diff: None,
+            item: None,
+        }
+    }
+
     pub(crate) fn failed(message: impl Into<String>) -> Self {
         let message: String = message.into();
         Self {
@@ -414,16 +443,7 @@ async fn invoke(
             }
         }
         Err(drover_modules::Error::Transport(error)) if error.is_unreachable() => {
-            let message = match error.hint() {
-                Some(hint) => format!("{error}\nhint: {hint}"),
-                None => error.to_string(),
-            };
-            Outcome {
-                status: Status::Unreachable,
-                result: json!({"unreachable": true, "changed": false, "msg": message}),
-                diff: None,
-                item: None,
-            }
+            Outcome::transport(&error)
         }
         Err(error) => Outcome::failed(error.to_string()),
     }

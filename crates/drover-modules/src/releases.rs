@@ -23,6 +23,29 @@ pub fn deployer() -> String {
         .unwrap_or_else(|_| controller_user())
 }
 
+/// Shell that prints `release=RECORD`: NAME's record on one line, or
+/// nothing after the `=` when there is none. `printf`, not `echo`: dash's
+/// `echo` would turn a `\n` inside the JSON into a line break.
+pub(crate) fn read_script(name: &str) -> String {
+    format!(
+        "printf 'release=%s\\n' \"$(tr -d '\\n' < {RELEASES}/{}.json 2>/dev/null)\"",
+        drover_ssh::quote(name)
+    )
+}
+
+/// A release record: `current` stamped with the time and the deployer,
+/// and as `previous` the `current` of the record it replaces, if any.
+#[must_use]
+pub fn record(app: &str, mut current: Json, before: Option<&Json>) -> Json {
+    current["time"] = Json::from(now());
+    current["deployed_by"] = Json::from(deployer());
+    let previous = before
+        .and_then(|record| record.get("current"))
+        .cloned()
+        .unwrap_or(Json::Null);
+    serde_json::json!({"app": app, "current": current, "previous": previous})
+}
+
 /// Writes `RELEASES/NAME.json` whole (a temporary file renamed over it).
 ///
 /// # Errors

@@ -77,25 +77,33 @@ impl Slots {
     /// The record once `target` is live; `image` is what this run deployed
     /// there, if anything.
     fn switched_record(&self, app: &str, image: Option<&str>) -> Json {
-        let image = image.map(str::to_owned).or_else(|| {
-            let previous = &self.record["previous"];
-            (previous["slot"].as_str() == Some(&self.target.name))
-                .then(|| previous["image"].as_str().map(str::to_owned))
-                .flatten()
-        });
-        json!({
-            "app": app,
-            "strategy": "blue_green",
-            "current": {
-                "slot": self.target.name,
-                "port": self.target.port,
-                "image": image,
-                "time": drover_modules::releases::now(),
-                "deployed_by": drover_modules::releases::deployer(),
-            },
-            "previous": self.record.get("current").cloned().unwrap_or(Json::Null),
-        })
+        let live = json!({"slot": self.target.name, "port": self.target.port});
+        switched_record(app, live, &self.target.name, image, &self.record, true)
     }
+}
+
+/// A blue-green app's record once the `slot` in `live` serves: `image` is
+/// what this run deployed there; without one, and when
+/// `reuse_previous_image`, the image the slot ran when it was last live.
+/// The record replaced, `before`, becomes `previous`.
+pub(crate) fn switched_record(
+    app: &str,
+    mut live: Json,
+    slot: &str,
+    image: Option<&str>,
+    before: &Json,
+    reuse_previous_image: bool,
+) -> Json {
+    let image = image.map(str::to_owned).or_else(|| {
+        let previous = &before["previous"];
+        (reuse_previous_image && previous["slot"].as_str() == Some(slot))
+            .then(|| previous["image"].as_str().map(str::to_owned))
+            .flatten()
+    });
+    live["image"] = json!(image);
+    let mut record = drover_modules::releases::record(app, live, Some(before));
+    record["strategy"] = json!("blue_green");
+    record
 }
 
 /// Sets `rollout_slot`/`rollout_port` to `slot` and `rollout_live_slot`/
@@ -156,12 +164,7 @@ impl Runner {
                         None => format!("no slot is live yet; deploying to {}", slots.target.name),
                     };
                     state.slots = Some(slots);
-                    Outcome {
-                        status: Status::Ok,
-                        result: json!({"changed": false, "msg": message}),
-                        diff: None,
-                        item: None,
-                    }
+                    Outcome::ok(json!({"changed": false, "msg": message}))
                 }
                 None => Outcome::failed(format!(
                     "{app} has no previous slot to switch back to on {}",
@@ -188,31 +191,22 @@ impl Runner {
                     .as_ref()
                     .is_some_and(|slots| slots.live.is_some())
         });
-        let saved: Vec<(Vars, Vec<String>)> = probed
-            .iter()
-            .map(|state| (state.facts.clone(), state.notified.clone()))
-            .collect();
         for state in &mut probed {
             if let Some(live) = state.slots.as_ref().and_then(|slots| slots.live.clone()) {
                 expose(state, &live, Some(&live));
             }
-            state.probing = true;
-            state.would_change = false;
         }
-        for section in &play.sections {
-            self.run_tasks(&section.tasks, &mut probed, play_vars, play)
-                .await;
-        }
+        self.dry_run(play, &mut probed, play_vars).await;
         self.reporter.event(Event::TaskStart {
             name: "UP TO DATE?".to_owned(),
             location: String::new(),
             handler: false,
         });
-        for (state, (facts, notified)) in probed.iter_mut().zip(saved) {
-            state.probing = false;
-            state.facts = facts;
-            state.notified = notified;
-            state.deployed.clear();
+        for state in &mut probed {
+            // Back to the idle slot, where a host that differs deploys.
+            if let Some(slots) = state.slots.clone() {
+                expose(state, &slots.target, slots.live.as_ref());
+            }
             let live = state.slots.as_ref().and_then(|slots| slots.live.clone());
             let message = match (&live, state.would_change) {
                 (Some(live), false) => {
@@ -223,15 +217,39 @@ impl Runner {
             if !state.would_change {
                 state.ended = true;
             }
-            let outcome = Outcome {
-                status: Status::Ok,
-                result: json!({"changed": false, "msg": message}),
-                diff: None,
-                item: None,
-            };
+            let outcome = Outcome::ok(json!({"changed": false, "msg": message}));
             self.record(state, &outcome, None);
         }
         states.append(&mut probed);
+    }
+
+    /// Runs the play's tasks in check mode, unreported, on `states`, leaving
+    /// each host's `would_change` set and its facts, notifications and
+    /// releases as they were.
+    pub(crate) async fn dry_run(
+        &self,
+        play: &Play,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+    ) {
+        let saved: Vec<(Vars, Vec<String>)> = states
+            .iter()
+            .map(|state| (state.facts.clone(), state.notified.clone()))
+            .collect();
+        for state in states.iter_mut() {
+            state.probing = true;
+            state.would_change = false;
+        }
+        for section in &play.sections {
+            self.run_tasks(&section.tasks, states, play_vars, play)
+                .await;
+        }
+        for (state, (facts, notified)) in states.iter_mut().zip(saved) {
+            state.probing = false;
+            state.facts = facts;
+            state.notified = notified;
+            state.deployed.clear();
+        }
     }
 
     /// Runs the `switch:` tasks on every active host of a blue-green batch

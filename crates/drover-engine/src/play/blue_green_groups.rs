@@ -12,11 +12,11 @@ use drover_ssh::ExecRequest;
 use serde_json::{Value as Json, json};
 
 use super::Runner;
-use super::blue_green::take;
+use super::blue_green::{switched_record, take};
 use crate::host::HostState;
 use crate::task::Outcome;
 use crate::vars::PlayVars;
-use crate::{Error, Event, Status};
+use crate::{Error, Event};
 
 /// One side: its slot name and inventory group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +135,8 @@ impl Runner {
             for state in &mut serving {
                 expose(state, live, Some(live), &hosts);
             }
-            let up_to_date = self.probe_all(play, &mut serving, play_vars).await;
+            self.dry_run(play, &mut serving, play_vars).await;
+            let up_to_date = serving.iter().all(|state| !state.would_change);
             states.append(&mut serving);
             if up_to_date {
                 self.reporter.event(Event::TaskStart {
@@ -182,7 +183,14 @@ impl Runner {
         switching.append(&mut rest);
         deploying.append(&mut switching);
         if switched {
-            let record = switched_record(&app, &target, image.as_deref(), &record, undo);
+            let record = switched_record(
+                &app,
+                json!({"slot": target.slot, "group": target.group}),
+                &target.slot,
+                image.as_deref(),
+                &record,
+                undo,
+            );
             states.append(&mut deploying);
             self.reporter.event(Event::TaskStart {
                 name: format!("RECORD LIVE GROUP [{app}]"),
@@ -221,16 +229,7 @@ impl Runner {
                     records.push(serde_json::from_slice(&output.stdout).unwrap_or(Json::Null));
                 }
                 Err(error) => {
-                    let outcome = Outcome {
-                        status: if error.is_unreachable() {
-                            Status::Unreachable
-                        } else {
-                            Status::Failed
-                        },
-                        result: json!({"changed": false, "unreachable": error.is_unreachable(), "msg": error.to_string()}),
-                        diff: None,
-                        item: None,
-                    };
+                    let outcome = Outcome::transport(&error);
                     self.record(state, &outcome, None);
                     records.push(Json::Null);
                 }
@@ -238,60 +237,6 @@ impl Runner {
         }
         records
     }
-
-    /// Runs the play's tasks in check mode, unreported, on `states`;
-    /// whether nothing would change on any of them.
-    async fn probe_all(&self, play: &Play, states: &mut [HostState], play_vars: &PlayVars) -> bool {
-        let saved: Vec<_> = states
-            .iter()
-            .map(|state| (state.facts.clone(), state.notified.clone()))
-            .collect();
-        for state in states.iter_mut() {
-            state.probing = true;
-            state.would_change = false;
-        }
-        for section in &play.sections {
-            self.run_tasks(&section.tasks, states, play_vars, play)
-                .await;
-        }
-        let mut up_to_date = true;
-        for (state, (facts, notified)) in states.iter_mut().zip(saved) {
-            up_to_date &= !state.would_change;
-            state.probing = false;
-            state.facts = facts;
-            state.notified = notified;
-            state.deployed.clear();
-        }
-        up_to_date
-    }
-}
-
-/// The record once `target` is live.
-fn switched_record(
-    app: &str,
-    target: &Side,
-    image: Option<&str>,
-    before: &Json,
-    undo: bool,
-) -> Json {
-    let image = image.map(str::to_owned).or_else(|| {
-        let previous = &before["previous"];
-        (undo && previous["slot"].as_str() == Some(&target.slot))
-            .then(|| previous["image"].as_str().map(str::to_owned))
-            .flatten()
-    });
-    json!({
-        "app": app,
-        "strategy": "blue_green",
-        "current": {
-            "slot": target.slot,
-            "group": target.group,
-            "image": image,
-            "time": drover_modules::releases::now(),
-            "deployed_by": drover_modules::releases::deployer(),
-        },
-        "previous": before.get("current").cloned().unwrap_or(Json::Null),
-    })
 }
 
 #[cfg(test)]

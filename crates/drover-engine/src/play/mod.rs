@@ -387,13 +387,8 @@ impl Runner {
                     Err(error) => Err(error),
                 };
                 let outcome = match gathered {
-                    Ok(facts) => Outcome { status: Status::Ok, result: json!({"changed": false, "ansible_facts": facts}), diff: None, item: None },
-                    Err(drover_modules::Error::Transport(error)) => Outcome {
-                        status: if error.is_unreachable() { Status::Unreachable } else { Status::Failed },
-                        result: json!({"unreachable": error.is_unreachable(), "changed": false, "msg": error.hint().map_or_else(|| error.to_string(), |hint| format!("{error}\nhint: {hint}"))}),
-                        diff: None,
-                        item: None,
-                    },
+                    Ok(facts) => Outcome::ok(json!({"changed": false, "ansible_facts": facts})),
+                    Err(drover_modules::Error::Transport(error)) => Outcome::transport(&error),
                     Err(error) => Outcome::failed(error.to_string()),
                 };
                 (index, outcome)

@@ -15,7 +15,6 @@ use drover_ssh::quote;
 use serde_json::{Map, Value as Json, json};
 
 use crate::arguments::Arguments;
-use crate::releases::RELEASES;
 use crate::remote::run_checked;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
@@ -250,10 +249,10 @@ fn query_script(spec: &Spec, runtime: &str) -> String {
          echo \"image=$($rt image inspect --format '{{{{.Id}}}}' {image} 2>/dev/null)\"\n\
          $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}}' {name} 2>/dev/null\n\
          printf 'spec=%s\\n' \"$($rt container inspect --format '{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}' {name} 2>/dev/null)\"\n\
-         printf 'release=%s\\n' \"$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"\n",
+         {release}\n",
         image = quote(&spec.image),
         name = quote(&spec.name),
-        file = quote(&spec.name),
+        release = crate::releases::read_script(&spec.name),
     )
 }
 
@@ -423,25 +422,14 @@ fn pretty(spec: Option<&Json>, image_id: &str, running: bool) -> String {
 
 /// The release now deployed, with the one it replaces as `previous`.
 fn release_record(spec: &Spec, current: &Current) -> Json {
-    let previous = current
-        .release
-        .as_ref()
-        .and_then(|release| release.get("current"))
-        .cloned()
-        .unwrap_or(Json::Null);
-    json!({
-        "app": spec.name,
-        "current": {
-            "image": spec.image,
-            "image_id": current.image_id,
-            "config_hash": crate::remote::checksum(spec.configuration.to_string().as_bytes()),
-            "configuration": spec.configuration,
-            "time": crate::releases::now(),
-            "deployed_by": crate::releases::deployer(),
-            "runtime": current.runtime,
-        },
-        "previous": previous,
-    })
+    let now = json!({
+        "image": spec.image,
+        "image_id": current.image_id,
+        "config_hash": crate::remote::checksum(spec.configuration.to_string().as_bytes()),
+        "configuration": spec.configuration,
+        "runtime": current.runtime,
+    });
+    crate::releases::record(&spec.name, now, current.release.as_ref())
 }
 
 #[cfg(test)]

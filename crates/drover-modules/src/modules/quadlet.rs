@@ -13,7 +13,6 @@ use drover_ssh::quote;
 use serde_json::{Value as Json, json};
 
 use crate::arguments::Arguments;
-use crate::releases::RELEASES;
 use crate::remote::{Attributes, path_state_and_content, run_checked, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
@@ -97,9 +96,9 @@ pub(crate) async fn run(
                  then echo quadlet=yes; else echo quadlet=no; fi; \
                  echo \"podman=$(podman --version 2>/dev/null)\"; \
                  echo \"active=$(systemctl is-active {service} 2>/dev/null)\"; \
-                 printf 'release=%s\\n' \"$(tr -d '\\n' < {RELEASES}/{file}.json 2>/dev/null)\"",
+                 {release}",
                 service = quote(&service),
-                file = quote(&name),
+                release = crate::releases::read_script(&name),
             ),
             None,
         )
@@ -192,23 +191,16 @@ fn release_record(
     arguments: &Arguments<'_>,
     before: &str,
 ) -> Result<Json, Error> {
-    let previous = serde_json::from_str::<Json>(before)
-        .ok()
-        .and_then(|record| record.get("current").cloned())
-        .unwrap_or(Json::Null);
-    Ok(json!({
-        "app": name,
-        "kind": "quadlet",
-        "current": {
-            "image": arguments.string("image")?,
-            "unit": unit,
-            "config_hash": crate::remote::checksum(unit.as_bytes()),
-            "time": crate::releases::now(),
-            "deployed_by": crate::releases::deployer(),
-            "runtime": "podman",
-        },
-        "previous": previous,
-    }))
+    let current = json!({
+        "image": arguments.string("image")?,
+        "unit": unit,
+        "config_hash": crate::remote::checksum(unit.as_bytes()),
+        "runtime": "podman",
+    });
+    let before = serde_json::from_str::<Json>(before).ok();
+    let mut record = crate::releases::record(name, current, before.as_ref());
+    record["kind"] = Json::from("quadlet");
+    Ok(record)
 }
 
 #[cfg(test)]
