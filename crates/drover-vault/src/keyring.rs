@@ -1,5 +1,6 @@
 //! Vault passwords: where they come from, and the process-wide keyring.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::RwLock;
 
@@ -169,10 +170,19 @@ impl Keyring {
 
 static INSTALLED: RwLock<Option<Keyring>> = RwLock::new(None);
 
+/// Envelopes already opened with the installed keyring, and their
+/// plaintexts: a `!vault` variable is rendered for every host and task
+/// that uses it, and each opening costs 10,000 PBKDF2 rounds.
+static OPENED: std::sync::Mutex<Option<HashMap<String, Zeroizing<Vec<u8>>>>> =
+    std::sync::Mutex::new(None);
+
 /// Makes `keyring` the run's; readers decrypt with it from now on.
 pub fn install(keyring: Keyring) {
     if let Ok(mut installed) = INSTALLED.write() {
         *installed = Some(keyring);
+    }
+    if let Ok(mut opened) = OPENED.lock() {
+        *opened = None;
     }
 }
 
@@ -192,9 +202,21 @@ pub fn installed() -> Keyring {
 /// # Errors
 /// As [`Keyring::decrypt`].
 pub fn decrypt(text: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    if let Some(plaintext) = OPENED
+        .lock()
+        .ok()
+        .and_then(|opened| opened.as_ref()?.get(text).cloned())
+    {
+        return Ok(plaintext);
+    }
     let plaintext = installed().decrypt(text)?;
     if let Ok(revealed) = std::str::from_utf8(&plaintext) {
         crate::remember(revealed.trim_end_matches('\n'));
+    }
+    if let Ok(mut opened) = OPENED.lock() {
+        opened
+            .get_or_insert_with(HashMap::new)
+            .insert(text.to_owned(), plaintext.clone());
     }
     Ok(plaintext)
 }

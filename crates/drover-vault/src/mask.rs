@@ -19,15 +19,19 @@ pub fn remember(secret: &str) {
         return;
     };
     let candidates = std::iter::once(secret).chain(secret.lines());
+    let mut added = false;
     for candidate in candidates {
         let candidate = candidate.trim();
         if candidate.chars().count() >= SHORTEST && !secrets.iter().any(|known| known == candidate)
         {
             secrets.push(candidate.to_owned());
+            added = true;
         }
     }
     // The longest first, so that a secret containing another is masked whole.
-    secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
+    if added {
+        secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
+    }
 }
 
 /// `text` with every remembered secret replaced by `********`.

@@ -150,16 +150,13 @@ impl Runner {
             && rollout.strategy == "blue_green"
             && (undo.is_none() || undo == rollout.app.as_ref())
         {
+            let states = || hosts.iter().map(|id| self.host_state(*id, play)).collect();
             return match (rollout.groups.is_empty(), undo.is_some()) {
                 (false, undo) => {
-                    let states = hosts.iter().map(|id| self.host_state(*id, play)).collect();
-                    self.group_blue_green(play, rollout, states, &play_vars, undo)
+                    self.group_blue_green(play, rollout, states(), &play_vars, undo)
                         .await
                 }
-                (true, true) => {
-                    let states = hosts.iter().map(|id| self.host_state(*id, play)).collect();
-                    self.undo(play, rollout, states, &play_vars).await
-                }
+                (true, true) => self.undo(play, rollout, states(), &play_vars).await,
                 (true, false) => self.run_batches(play, &hosts, &play_vars).await,
             };
         }
