@@ -12,6 +12,7 @@ mod facts;
 mod host;
 mod play;
 pub mod promotion;
+mod read_ahead;
 mod task;
 mod vars;
 

@@ -380,42 +380,7 @@ async fn invoke(
         .delegate
         .clone()
         .unwrap_or_else(|| host.session.clone());
-    let environment_vars: Vec<(String, String)> = match environment
-        .templar
-        .render(&Json::Object(task.settings.environment.clone()), scope)
-    {
-        Ok(Json::Object(map)) => map
-            .into_iter()
-            .map(|(key, value)| {
-                (
-                    key,
-                    value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned),
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let mut search_paths = Vec::new();
-    if let Some(role) = &task.role {
-        search_paths.push(role.path.clone());
-    }
-    search_paths.push(task.base.clone());
-    let context = ModuleContext {
-        session: &session,
-        check_mode: host.probing
-            || task
-                .settings
-                .check_mode
-                .unwrap_or(environment.options.check),
-        diff: environment.options.diff,
-        become_user: escalation(task, scope, environment.options),
-        environment: environment_vars,
-        search_paths,
-        templar: environment.templar,
-        scope,
-    };
+    let context = module_context(task, &session, host, scope, environment);
     match drover_modules::run(name, arguments, &context).await {
         Ok(result) => {
             let status = match () {
@@ -446,6 +411,53 @@ async fn invoke(
             Outcome::transport(&error)
         }
         Err(error) => Outcome::failed(error.to_string()),
+    }
+}
+
+/// What a module runs with for `task` on `host`, through `session` (the
+/// host's, or its delegate's).
+pub(crate) fn module_context<'a>(
+    task: &Task,
+    session: &'a HostSession,
+    host: &HostState,
+    scope: &'a Scope,
+    environment: &TaskEnvironment<'a>,
+) -> ModuleContext<'a> {
+    let environment_vars: Vec<(String, String)> = match environment
+        .templar
+        .render(&Json::Object(task.settings.environment.clone()), scope)
+    {
+        Ok(Json::Object(map)) => map
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    key,
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut search_paths = Vec::new();
+    if let Some(role) = &task.role {
+        search_paths.push(role.path.clone());
+    }
+    search_paths.push(task.base.clone());
+    ModuleContext {
+        session,
+        check_mode: host.probing
+            || task
+                .settings
+                .check_mode
+                .unwrap_or(environment.options.check),
+        diff: environment.options.diff,
+        become_user: escalation(task, scope, environment.options),
+        environment: environment_vars,
+        search_paths,
+        templar: environment.templar,
+        scope,
     }
 }
 

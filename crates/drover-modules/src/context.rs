@@ -36,6 +36,20 @@ impl ModuleContext<'_> {
         command: &str,
         stdin: Option<bytes::Bytes>,
     ) -> Result<ExecOutput, Error> {
+        Ok(self.session.exec(&self.request(command, stdin)).await?)
+    }
+
+    /// Runs a command that changes nothing on the host; its output may
+    /// come from a read-ahead ([`crate::read_ahead`]).
+    pub(crate) async fn exec_read_only(&self, command: &str) -> Result<ExecOutput, Error> {
+        Ok(self
+            .session
+            .exec_read_only(&self.request(command, None))
+            .await?)
+    }
+
+    /// The request for `command`, with the task's environment and escalation.
+    pub(crate) fn request(&self, command: &str, stdin: Option<bytes::Bytes>) -> ExecRequest {
         let mut line = String::new();
         if self.environment.is_empty() {
             line.push_str(command);
@@ -48,14 +62,13 @@ impl ModuleContext<'_> {
             line.push_str(" /bin/sh -c ");
             line.push_str(&drover_ssh::quote(command));
         }
-        let request = ExecRequest {
+        ExecRequest {
             command: line,
             stdin,
             timeout: None,
             become_user: self.become_user.clone(),
             reuse_shell: true,
-        };
-        Ok(self.session.exec(&request).await?)
+        }
     }
 
     /// Finds a controller-side file among the search paths.

@@ -14,12 +14,14 @@ pub mod facts;
 pub mod health;
 mod modules;
 mod packages;
+mod read_ahead;
 pub mod releases;
 mod remote;
 mod tar_header;
 
 pub use catalog::ModuleCatalog;
 pub use context::{Diff, ModuleContext, ModuleResult};
+pub use read_ahead::{PathQuery, first_query, read_ahead, reads_ahead};
 
 use serde_json::Value as Json;
 

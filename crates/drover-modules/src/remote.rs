@@ -63,11 +63,11 @@ pub(crate) async fn path_metadata(
 const CONTENT_MARKER: &str = "--drover-content--";
 
 /// Marks where `tar`'s stream starts in the query's output.
-const TAR_MARKER: &str = "--drover-tar--";
+pub(crate) const TAR_MARKER: &str = "--drover-tar--";
 
 /// How much a path query asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Detail {
+pub(crate) enum Detail {
     Metadata,
     Checksum,
     /// A regular file's metadata and content through one `tar` process.
@@ -97,33 +97,8 @@ async fn query_path(
     path: &str,
     detail: Detail,
 ) -> Result<(PathState, Option<String>), Error> {
-    let file_part = match detail {
-        Detail::Checksum => "sha1sum \"$p\"",
-        _ => "echo",
-    };
-    let content = if detail == Detail::ContentByCat {
-        format!("; if [ \"$t\" = file ]; then echo {CONTENT_MARKER}; cat -- \"$p\"; fi")
-    } else {
-        String::new()
-    };
-    let metadata = format!(
-        "stat -c '%a %U %G %s' \"$p\"; \
-         if [ \"$t\" = file ]; then {file_part}; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}"
-    );
-    let metadata = if detail == Detail::Content {
-        format!(
-            "if [ \"$t\" = file ]; then echo {TAR_MARKER}; tar -b 1 -cf - -- \"$p\" 2>/dev/null; else {metadata}; fi"
-        )
-    } else {
-        metadata
-    };
-    let script = format!(
-        "p={path}; if [ -L \"$p\" ]; then t=link; elif [ -d \"$p\" ]; then t=directory; \
-         elif [ -f \"$p\" ]; then t=file; elif [ -e \"$p\" ]; then t=other; else echo absent; exit 0; fi; \
-         echo \"$t\"; {metadata}",
-        path = quote(path)
-    );
-    let output = context.exec(&script, None).await?;
+    let script = query_script(path, detail);
+    let output = context.exec_read_only(&script).await?;
     let tar_marker = format!("file\n{TAR_MARKER}\n");
     if detail == Detail::Content && output.stdout.starts_with(tar_marker.as_bytes()) {
         let Some(file) = crate::tar_header::first_file(&output.stdout[tar_marker.len()..]) else {
@@ -193,6 +168,37 @@ async fn query_path(
         state,
         body.map(|body| String::from_utf8_lossy(body).into_owned()),
     ))
+}
+
+/// The script that queries `path` to `detail`: the command line a
+/// read-ahead answers for ([`crate::read_ahead`]).
+pub(crate) fn query_script(path: &str, detail: Detail) -> String {
+    let file_part = match detail {
+        Detail::Checksum => "sha1sum \"$p\"",
+        _ => "echo",
+    };
+    let content = if detail == Detail::ContentByCat {
+        format!("; if [ \"$t\" = file ]; then echo {CONTENT_MARKER}; cat -- \"$p\"; fi")
+    } else {
+        String::new()
+    };
+    let metadata = format!(
+        "stat -c '%a %U %G %s' \"$p\"; \
+         if [ \"$t\" = file ]; then {file_part}; elif [ \"$t\" = link ]; then readlink \"$p\"; else echo; fi{content}"
+    );
+    let metadata = if detail == Detail::Content {
+        format!(
+            "if [ \"$t\" = file ]; then echo {TAR_MARKER}; tar -b 1 -cf - -- \"$p\" 2>/dev/null; else {metadata}; fi"
+        )
+    } else {
+        metadata
+    };
+    format!(
+        "p={path}; if [ -L \"$p\" ]; then t=link; elif [ -d \"$p\" ]; then t=directory; \
+         elif [ -f \"$p\" ]; then t=file; elif [ -e \"$p\" ]; then t=other; else echo absent; exit 0; fi; \
+         echo \"$t\"; {metadata}",
+        path = quote(path)
+    )
 }
 
 /// The value of the first `KEY=value` line in a script's output (empty when

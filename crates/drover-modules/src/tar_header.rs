@@ -53,6 +53,58 @@ pub(crate) fn first_file(stream: &[u8]) -> Option<TarFile<'_>> {
     }
 }
 
+/// One regular file's entry in a tar stream: its name as tar wrote it (no
+/// leading `/`), and the bytes of its headers and content, which
+/// [`first_file`] reads on their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) bytes: std::ops::Range<usize>,
+}
+
+/// Every entry of a stream of regular files, in order, up to the end
+/// marker; `None` for anything else or a malformed stream.
+pub(crate) fn entries(stream: &[u8]) -> Option<Vec<Entry>> {
+    let mut found = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    let mut long_name = None;
+    loop {
+        let header = stream.get(offset..offset + BLOCK)?;
+        if header.iter().all(|byte| *byte == 0) {
+            return Some(found);
+        }
+        if !header[257..262].eq(b"ustar") {
+            return None;
+        }
+        let size = usize::try_from(octal(&header[124..136])?).ok()?;
+        let data = offset + BLOCK;
+        let next = data + size.div_ceil(BLOCK) * BLOCK;
+        match header[156] {
+            b'L' => long_name = Some(text(stream.get(data..data + size)?)),
+            b'0' | 0 => {
+                let name = long_name.take().unwrap_or_else(|| {
+                    let prefix = text(&header[345..500]);
+                    let name = text(&header[..100]);
+                    if prefix.is_empty() {
+                        name
+                    } else {
+                        format!("{prefix}/{name}")
+                    }
+                });
+                found.push(Entry {
+                    name,
+                    bytes: start..next,
+                });
+                start = next;
+            }
+            // pax headers and anything else: not a stream this reads.
+            _ => return None,
+        }
+        offset = next;
+    }
+}
+
 /// An octal number field: digits, ended by a space or NUL.
 fn octal(field: &[u8]) -> Option<u64> {
     let digits: Vec<u8> = field
@@ -80,7 +132,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
     use std::process::Command;
 
-    use super::first_file;
+    use super::{entries, first_file};
 
     fn tar_of(path: &std::path::Path) -> Vec<u8> {
         let output = Command::new("tar")
@@ -118,5 +170,44 @@ mod tests {
         let file = first_file(&stream).expect("a file behind a long-name header");
         assert!(file.content.is_empty());
         assert_eq!(first_file(b"not a tar stream"), None);
+    }
+
+    #[test]
+    fn a_stream_of_several_files_splits_into_entries_each_read_alone() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let short = directory.path().join("short");
+        let long = directory.path().join("c".repeat(130));
+        std::fs::write(&short, b"one").expect("written");
+        std::fs::write(&long, vec![b'x'; 1500]).expect("written");
+        let empty = directory.path().join("empty");
+        std::fs::write(&empty, b"").expect("written");
+        let output = Command::new("tar")
+            .args(["-b", "1", "-cf", "-", "--"])
+            .args([&short, &long, &empty])
+            .output()
+            .expect("tar runs");
+        let found = entries(&output.stdout).expect("entries");
+        let names: Vec<&str> = found.iter().map(|entry| entry.name.as_str()).collect();
+        let plain =
+            |path: &std::path::Path| path.to_string_lossy().trim_start_matches('/').to_owned();
+        assert_eq!(names, [plain(&short), plain(&long), plain(&empty)]);
+        let contents: Vec<usize> = found
+            .iter()
+            .map(|entry| {
+                first_file(&output.stdout[entry.bytes.clone()])
+                    .expect("alone")
+                    .content
+                    .len()
+            })
+            .collect();
+        assert_eq!(contents, [3, 1500, 0]);
+        assert_eq!(entries(b"not a tar stream"), None);
+        // The same file twice is a hard link the second time: not read.
+        let output = Command::new("tar")
+            .args(["-b", "1", "-cf", "-", "--"])
+            .args([&short, &short])
+            .output()
+            .expect("tar runs");
+        assert_eq!(entries(&output.stdout), None);
     }
 }

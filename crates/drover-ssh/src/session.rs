@@ -1,6 +1,7 @@
 //! A host's session: its transport settings and, for SSH, the one
 //! persistent connection that every command to it shares.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
@@ -36,6 +37,16 @@ pub struct UploadOptions {
     pub become_user: Option<Become>,
 }
 
+/// What identifies a read-only command's output: the command line sent,
+/// escalation included. Commands with input (a become password) are never
+/// run ahead.
+fn read_ahead_key(request: &ExecRequest) -> Option<String> {
+    match request.wire_form() {
+        Ok((command, None)) => Some(command),
+        _ => None,
+    }
+}
+
 /// Uploads up to this size go inline through the long-lived shell.
 const INLINE_UPLOAD_LIMIT: usize = 48 * 1024;
 
@@ -45,6 +56,10 @@ pub struct HostSession {
     transport: Transport,
     connection: Mutex<Option<Arc<SshConnection>>>,
     handshakes: Arc<Semaphore>,
+    /// Outputs of read-only commands run ahead of time, several in one round
+    /// trip, by the command line that would have produced each. Any other
+    /// command empties it: it may change what they saw.
+    read_ahead: std::sync::Mutex<HashMap<String, ExecOutput>>,
 }
 
 /// How many times a dropped handshake is retried.
@@ -69,6 +84,7 @@ impl HostSession {
             transport,
             connection: Mutex::new(None),
             handshakes,
+            read_ahead: std::sync::Mutex::default(),
         }
     }
 
@@ -133,6 +149,46 @@ impl HostSession {
     /// Runs a command. If the connection has dropped, reconnects once and
     /// retries, but only when the command cannot have started.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        self.forget_read_ahead();
+        self.exec_unchanged(request).await
+    }
+
+    /// Runs a command that changes nothing on the host (a query), using
+    /// the output [`Self::remember_read_ahead`] kept for it, if any.
+    pub async fn exec_read_only(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        if let Some(key) = read_ahead_key(request)
+            && let Some(output) = self.read_ahead_slot().get(&key).cloned()
+        {
+            return Ok(output);
+        }
+        self.exec_unchanged(request).await
+    }
+
+    /// Keeps `output` as what the read-only `request` prints, for
+    /// [`Self::exec_read_only`]; it holds until any other command runs.
+    pub fn remember_read_ahead(&self, request: &ExecRequest, output: ExecOutput) {
+        if let Some(key) = read_ahead_key(request) {
+            self.read_ahead_slot().insert(key, output);
+        }
+    }
+
+    /// Drops every output run ahead of time: the caller is about to let time
+    /// pass, or to act on the host in a way this session does not see.
+    pub fn forget_read_ahead(&self) {
+        let mut slot = self.read_ahead_slot();
+        if !slot.is_empty() {
+            slot.clear();
+        }
+    }
+
+    fn read_ahead_slot(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecOutput>> {
+        self.read_ahead
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// [`Self::exec`], keeping what was run ahead of time.
+    async fn exec_unchanged(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
         let Transport::Ssh(settings) = &self.transport else {
             return local::exec(request).await;
         };

@@ -186,6 +186,9 @@ impl SshConnection {
     /// Runs one command on a new channel of this connection.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
         let (command, stdin) = request.wire_form()?;
+        // Each line is one round trip to the host: `DROVER_LOG=drover_ssh=trace`
+        // counts them (the command itself may hold secrets, so only its size).
+        tracing::trace!(host = %self.label, bytes = command.len(), stdin = stdin.is_some(), "exec");
         if request.reuse_shell
             && stdin.is_none()
             && let Some(output) = self.exec_in_shell(&command, request.timeout).await?

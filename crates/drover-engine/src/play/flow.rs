@@ -170,6 +170,8 @@ impl Runner {
         states: &mut [HostState],
         play_vars: &PlayVars,
     ) {
+        // Time has passed since the last window was read ahead.
+        crate::read_ahead::forget(states);
         for handler in &play.handlers {
             let names: Vec<&str> = handler
                 .name
@@ -191,7 +193,8 @@ impl Runner {
                 continue;
             }
             let waiting = pause(states, |index, _| !notified[index]);
-            self.run_module_task(handler, states, play_vars, true).await;
+            self.run_module_task(handler, states, play_vars, true, &[])
+                .await;
             resume(states, &waiting);
         }
         for state in states.iter_mut() {

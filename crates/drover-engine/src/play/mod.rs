@@ -12,6 +12,7 @@ use serde_json::{Value as Json, json};
 use tokio::sync::Semaphore;
 
 use crate::host::{HostState, Stats};
+use crate::read_ahead;
 use crate::task::{self, Outcome, TaskEnvironment};
 use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
@@ -496,7 +497,9 @@ impl Runner {
         play: &'a Play,
     ) -> futures::future::LocalBoxFuture<'a, ()> {
         Box::pin(async move {
-            for task in tasks {
+            // Tasks before this index are in the window read ahead last.
+            let mut read_ahead_until = 0;
+            for (index, task) in tasks.iter().enumerate() {
                 if states.iter().all(|state| !state.active()) || self.interrupted() {
                     return;
                 }
@@ -508,6 +511,14 @@ impl Runner {
                         continue;
                     }
                 }
+                let window = if index < read_ahead_until {
+                    &[][..]
+                } else {
+                    // What was read ahead holds only through its window.
+                    read_ahead::forget(states);
+                    read_ahead_until = read_ahead::window_end(tasks, index);
+                    &tasks[index..read_ahead_until]
+                };
                 match &task.action {
                     Action::Block {
                         block,
@@ -525,7 +536,8 @@ impl Runner {
                     Action::Module { .. } => {
                         if self.selected(task) {
                             let failed_before = states.iter().filter(|state| state.failed).count();
-                            self.run_module_task(task, states, play_vars, false).await;
+                            self.run_module_task(task, states, play_vars, false, window)
+                                .await;
                             Self::stop_if_too_many_failed(play, task, states, failed_before);
                         }
                     }
@@ -582,6 +594,7 @@ impl Runner {
         states: &mut [HostState],
         play_vars: &PlayVars,
         handler: bool,
+        read_ahead: &[Task],
     ) {
         self.reporter.event(Event::TaskStart {
             name: task.display_name(),
@@ -625,7 +638,18 @@ impl Runner {
                     options: &options,
                     delegate: delegate.clone(),
                 };
+                let hostvars = &hostvars;
                 async move {
+                    if read_ahead.len() > 1 {
+                        read_ahead::read_ahead(
+                            read_ahead,
+                            state,
+                            play_vars,
+                            hostvars,
+                            &environment,
+                        )
+                        .await;
+                    }
                     let (items, outcome) = task::run(task, state, &scope, &environment).await;
                     (index, items, outcome)
                 }

@@ -6,10 +6,38 @@ use bytes::Bytes;
 
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, checksum, converge, path_state_and_content};
-use crate::{Diff, Error, ModuleContext, ModuleResult};
+use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
+use serde_json::Value as Json;
 
 /// Diffs of files larger than this are not shown.
 const DIFF_LIMIT: u64 = 1 << 20;
+
+/// What `run` asks first, when it reads the destination whole: inline
+/// content, or a controller file, small enough (for a read-ahead).
+pub(crate) fn first_query(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Option<PathQuery> {
+    let destination = arguments.required(&["dest"]).ok()?;
+    if destination.ends_with('/') || arguments.boolean("remote_src", false).ok()? {
+        return None;
+    }
+    let size = match (arguments.raw("content"), arguments.string("src").ok()?) {
+        (Some(Json::String(text)), _) => text.len(),
+        (None, Some(source)) => {
+            let local = context.find_file(&source, "files")?;
+            usize::try_from(
+                std::fs::metadata(local)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)?
+                    .len(),
+            )
+            .ok()?
+        }
+        (Some(_), _) | (None, None) => return None,
+    };
+    (context.diff || size <= SMALL_FILE).then(|| PathQuery::content(destination))
+}
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -68,7 +96,7 @@ pub(crate) async fn run(
 }
 
 /// Files up to this size are compared by content rather than by checksum.
-const SMALL_FILE: usize = 64 * 1024;
+pub(crate) const SMALL_FILE: usize = 64 * 1024;
 
 /// Writes `content` to `destination` if it differs, then sets mode, owner and group.
 ///

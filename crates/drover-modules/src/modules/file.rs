@@ -6,7 +6,15 @@ use crate::arguments::Arguments;
 use std::fmt::Write as _;
 
 use crate::remote::{path_metadata, set_attributes};
-use crate::{Diff, Error, ModuleContext, ModuleResult};
+use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
+
+/// What `run` asks first: the path's metadata (for a read-ahead).
+pub(crate) fn first_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
+    arguments
+        .required(&["path", "dest", "name"])
+        .ok()
+        .map(PathQuery::metadata)
+}
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,

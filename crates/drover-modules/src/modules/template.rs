@@ -3,8 +3,21 @@
 use bytes::Bytes;
 
 use crate::arguments::Arguments;
-use crate::modules::copy::put;
-use crate::{Error, ModuleContext, ModuleResult};
+use crate::modules::copy::{SMALL_FILE, put};
+use crate::{Error, ModuleContext, ModuleResult, PathQuery};
+
+/// What `run` asks first, when the template is small enough that its
+/// output will likely be compared whole (for a read-ahead; a wrong guess
+/// only costs the query again).
+pub(crate) fn first_query(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Option<PathQuery> {
+    let destination = arguments.required(&["dest"]).ok()?;
+    let local = context.find_file(&arguments.required(&["src"]).ok()?, "templates")?;
+    let size = usize::try_from(std::fs::metadata(local).ok()?.len()).ok()?;
+    (context.diff || size <= SMALL_FILE / 2).then(|| PathQuery::content(destination))
+}
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,

@@ -1,0 +1,370 @@
+//! Several tasks' path queries in one round trip.
+//!
+//! An idempotent run of file tasks is all queries: each task asks about its
+//! path, finds it as wanted, and changes nothing. Asked one by one, each
+//! query costs a round trip and a process on the host (`stat` or `tar`),
+//! and a process started is most of what a task costs there. Asked together,
+//! before the first of the tasks runs, consecutive tasks' queries cost one
+//! round trip, one `stat` for all their metadata and one `tar` for all their
+//! contents.
+//!
+//! The answers are kept in the host's session as the outputs of the very
+//! queries the modules will run ([`drover_ssh::HostSession::exec_read_only`]),
+//! and any other command drops them. So a task after one that changed
+//! something asks again, and a read-ahead never answers for a state that is
+//! gone. Only the common answers are kept (absent, a regular file, a
+//! directory); anything else (a link, a file tar cannot read) is left for
+//! the module to ask about itself.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use drover_ssh::{ExecOutput, quote};
+use serde_json::Value as Json;
+
+use crate::arguments::Arguments;
+use crate::remote::{Detail, TAR_MARKER, query_script};
+use crate::{Error, ModuleContext, modules, tar_header};
+
+/// A query a module task starts with, of a kind a read-ahead answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathQuery {
+    path: String,
+    detail: Detail,
+}
+
+impl PathQuery {
+    /// The path's type, mode, owner, group and size.
+    pub(crate) fn metadata(path: String) -> Self {
+        Self {
+            path,
+            detail: Detail::Metadata,
+        }
+    }
+
+    /// The same, and a regular file's content.
+    pub(crate) fn content(path: String) -> Self {
+        Self {
+            path,
+            detail: Detail::Content,
+        }
+    }
+}
+
+/// Whether module `name` starts with a query a read-ahead can answer.
+pub fn reads_ahead(name: &str) -> bool {
+    matches!(
+        name,
+        "file" | "copy" | "template" | "lineinfile" | "blockinfile"
+    )
+}
+
+/// The query module `name` starts with, given its templated arguments;
+/// `None` when it starts otherwise (or its arguments are wrong, which the
+/// module will report when it runs).
+pub fn first_query(
+    name: &str,
+    arguments: &serde_json::Map<String, Json>,
+    context: &ModuleContext<'_>,
+) -> Option<PathQuery> {
+    let arguments = Arguments::new(name, arguments);
+    match name {
+        "file" => modules::file::first_query(&arguments),
+        "copy" => modules::copy::first_query(&arguments, context),
+        "template" => modules::template::first_query(&arguments, context),
+        "lineinfile" | "blockinfile" => arguments
+            .required(&["path", "dest", "destfile", "name"])
+            .ok()
+            .map(PathQuery::content),
+        _ => None,
+    }
+}
+
+/// Marks where `stat`'s lines start in a read-ahead's output.
+const STAT_MARKER: &str = "--drover-read-ahead-stat--";
+
+/// Runs `queries` together, in one round trip, and keeps the answers in the
+/// host's session for the modules that will ask. Fewer than two queries are
+/// left to be asked when needed.
+pub async fn read_ahead(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Result<(), Error> {
+    let mut unique: Vec<&PathQuery> = Vec::new();
+    for query in queries {
+        if !unique.contains(&query) {
+            unique.push(query);
+        }
+    }
+    if unique.len() < 2 {
+        return Ok(());
+    }
+    let output = context.exec_read_only(&script(&unique)).await?;
+    if !output.success() {
+        return Ok(());
+    }
+    for (query, stdout) in answers(&unique, &output.stdout) {
+        let request = context.request(&query_script(&query.path, query.detail), None);
+        let answer = ExecOutput {
+            exit_status: Some(0),
+            stdout,
+            ..ExecOutput::default()
+        };
+        context.session.remember_read_ahead(&request, answer);
+    }
+    Ok(())
+}
+
+/// Paths of `queries` wanting `detail`, quoted, each once, in order.
+fn quoted_paths(queries: &[&PathQuery], detail: Option<Detail>) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for query in queries {
+        let quoted = quote(&query.path);
+        if detail.is_none_or(|detail| detail == query.detail) && !paths.contains(&quoted) {
+            paths.push(quoted);
+        }
+    }
+    paths
+}
+
+/// Prints each path's type, then `stat` of the metadata queries' paths that
+/// exist (links aside), then one tar stream of the content queries' regular
+/// files.
+fn script(queries: &[&PathQuery]) -> String {
+    let mut script = format!(
+        "for p in {}; do if [ -L \"$p\" ]; then echo link; elif [ -d \"$p\" ]; then echo directory; \
+         elif [ -f \"$p\" ]; then echo file; elif [ -e \"$p\" ]; then echo other; else echo absent; fi; done; echo {STAT_MARKER}",
+        quoted_paths(queries, None).join(" ")
+    );
+    let metadata = quoted_paths(queries, Some(Detail::Metadata));
+    if !metadata.is_empty() {
+        let _ = write!(
+            script,
+            "; set --; for p in {}; do if [ -e \"$p\" ] && ! [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; \
+             [ $# -eq 0 ] || stat -c '%a %U %G %s' -- \"$@\" 2>/dev/null",
+            metadata.join(" ")
+        );
+    }
+    let _ = write!(script, "; echo {TAR_MARKER}");
+    let content = quoted_paths(queries, Some(Detail::Content));
+    if !content.is_empty() {
+        let _ = write!(
+            script,
+            "; set --; for p in {}; do if [ -f \"$p\" ] && ! [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; \
+             [ $# -eq 0 ] || tar -b 1 -cf - -- \"$@\" 2>/dev/null",
+            content.join(" ")
+        );
+    }
+    script
+}
+
+/// What each query's own script would have printed, for the queries the
+/// output answers.
+fn answers<'a>(queries: &[&'a PathQuery], stdout: &[u8]) -> Vec<(&'a PathQuery, Vec<u8>)> {
+    let Some((types, stats, stream)) = sections(stdout) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<&str> = Vec::new();
+    for query in queries {
+        if !paths.contains(&query.path.as_str()) {
+            paths.push(&query.path);
+        }
+    }
+    if types.len() != paths.len() {
+        return Vec::new();
+    }
+    let kinds: HashMap<&str, &str> = paths.iter().copied().zip(types).collect();
+    let stated = stated_paths(queries, &kinds, Detail::Metadata, |kind| {
+        !matches!(kind, "absent" | "link")
+    });
+    let stats: HashMap<&str, &str> = if stated.len() == stats.len() {
+        stated.into_iter().zip(stats).collect()
+    } else {
+        HashMap::new()
+    };
+    let files = stated_paths(queries, &kinds, Detail::Content, |kind| kind == "file");
+    let contents = tar_contents(&files, stream);
+    let mut found = Vec::new();
+    for query in queries {
+        let kind = kinds[query.path.as_str()];
+        let answer = match (kind, query.detail) {
+            ("absent", _) => Some(b"absent\n".to_vec()),
+            ("file" | "directory" | "other", Detail::Metadata) => stats
+                .get(query.path.as_str())
+                .map(|line| format!("{kind}\n{line}\n\n").into_bytes()),
+            ("file", Detail::Content) => contents.get(query.path.as_str()).map(|entry| {
+                let mut bytes = format!("file\n{TAR_MARKER}\n").into_bytes();
+                bytes.extend_from_slice(entry);
+                bytes
+            }),
+            _ => None,
+        };
+        if let Some(answer) = answer {
+            found.push((*query, answer));
+        }
+    }
+    found
+}
+
+/// The output's type lines, `stat` lines and tar stream.
+fn sections(stdout: &[u8]) -> Option<(Vec<&str>, Vec<&str>, &[u8])> {
+    let tar_marker = format!("{TAR_MARKER}\n");
+    let at = stdout
+        .windows(tar_marker.len())
+        .position(|window| window == tar_marker.as_bytes())?;
+    let head = std::str::from_utf8(&stdout[..at]).ok()?;
+    let (types, stats) = head.split_once(&format!("{STAT_MARKER}\n"))?;
+    Some((
+        types.lines().collect(),
+        stats.lines().collect(),
+        &stdout[at + tar_marker.len()..],
+    ))
+}
+
+/// The paths of queries wanting `detail` whose kind `passes`, each once, in
+/// the order the script handed them to `stat` or `tar`.
+fn stated_paths<'a>(
+    queries: &[&'a PathQuery],
+    kinds: &HashMap<&str, &str>,
+    detail: Detail,
+    passes: impl Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    let mut paths: Vec<&str> = Vec::new();
+    for query in queries {
+        let path = query.path.as_str();
+        if query.detail == detail && passes(kinds[path]) && !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// Each file's own bytes in the tar stream, by path; nothing when the stream
+/// does not hold exactly those files in order (one could not be read).
+fn tar_contents<'a>(files: &[&'a str], stream: &'a [u8]) -> HashMap<&'a str, &'a [u8]> {
+    if files.is_empty() {
+        return HashMap::new();
+    }
+    let Some(entries) = tar_header::entries(stream) else {
+        return HashMap::new();
+    };
+    let matches = entries.len() == files.len()
+        && entries
+            .iter()
+            .zip(files)
+            .all(|(entry, path)| path.trim_start_matches('/').ends_with(&entry.name));
+    if !matches {
+        return HashMap::new();
+    }
+    files
+        .iter()
+        .copied()
+        .zip(entries.iter().map(|entry| &stream[entry.bytes.clone()]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use drover_ssh::{HostSession, Transport};
+
+    use super::{PathQuery, read_ahead, script};
+    use crate::ModuleContext;
+    use crate::remote::{path_metadata, path_state_and_content};
+
+    fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    /// Answers come from the read-ahead (a change made behind the session's
+    /// back does not show) until the session runs another command.
+    #[test]
+    fn issue_8_answers_read_ahead_hold_until_the_next_command() {
+        let directory = tempfile::tempdir().expect("a directory");
+        let file = directory.path().join("settings");
+        let missing = directory.path().join("missing");
+        std::fs::write(&file, "port=8080\n").expect("written");
+        let [file, missing, folder] = [&file, &missing, &directory.path().to_path_buf()]
+            .map(|path| path.display().to_string());
+        let session = HostSession::new(Transport::Local, Arc::new(tokio::sync::Semaphore::new(1)));
+        let templar = drover_template::Templar::new(directory.path().to_path_buf());
+        let scope = templar.scope(Vec::new());
+        let context = ModuleContext {
+            session: &session,
+            check_mode: false,
+            diff: false,
+            become_user: None,
+            environment: Vec::new(),
+            search_paths: Vec::new(),
+            templar: &templar,
+            scope: &scope,
+        };
+        run(async {
+            let queries = [
+                PathQuery::content(file.clone()),
+                PathQuery::metadata(folder.clone()),
+                PathQuery::content(missing.clone()),
+                PathQuery::metadata(file.clone()),
+            ];
+            read_ahead(&context, &queries).await.expect("read ahead");
+            std::fs::write(&file, "port=9090\n").expect("changed behind drover's back");
+            std::fs::write(&missing, "now here").expect("created behind drover's back");
+            let (state, content) = path_state_and_content(&context, &file, true)
+                .await
+                .expect("asked");
+            assert_eq!(
+                (state.kind.as_str(), content.as_deref()),
+                ("file", Some("port=8080\n"))
+            );
+            assert_eq!(state.size, 10);
+            let (state, content) = path_state_and_content(&context, &missing, true)
+                .await
+                .expect("asked");
+            assert_eq!((state.kind.as_str(), content), ("absent", None));
+            let state = path_metadata(&context, &folder).await.expect("asked");
+            assert_eq!(state.kind, "directory");
+            let state = path_metadata(&context, &file).await.expect("asked");
+            assert_eq!((state.kind.as_str(), state.size), ("file", 10));
+            // Asked again, the same answer; after a command, the host's.
+            let (_, content) = path_state_and_content(&context, &file, true)
+                .await
+                .expect("asked");
+            assert_eq!(content.as_deref(), Some("port=8080\n"));
+            context.exec("true", None).await.expect("a command");
+            let (_, content) = path_state_and_content(&context, &file, true)
+                .await
+                .expect("asked");
+            assert_eq!(
+                content.as_deref(),
+                Some("port=9090\n"),
+                "a command drops what was read ahead"
+            );
+            let (state, _) = path_state_and_content(&context, &missing, true)
+                .await
+                .expect("asked");
+            assert_eq!(state.kind, "file");
+            read_ahead(&context, &queries).await.expect("read ahead");
+            session.forget_read_ahead();
+            std::fs::remove_file(&missing).expect("removed behind drover's back");
+            let (state, _) = path_state_and_content(&context, &missing, true)
+                .await
+                .expect("asked");
+            assert_eq!(state.kind, "absent", "forgetting drops what was read ahead");
+        });
+    }
+
+    #[test]
+    fn issue_8_one_stat_and_one_tar_answer_every_query() {
+        let queries = [
+            PathQuery::metadata("/srv/a b".to_owned()),
+            PathQuery::content("/srv/c".to_owned()),
+            PathQuery::content("/srv/d".to_owned()),
+        ];
+        let script = script(&queries.iter().collect::<Vec<_>>());
+        assert_eq!(script.matches("stat -c").count(), 1);
+        assert_eq!(script.matches("tar -b 1").count(), 1);
+        assert!(script.contains("'/srv/a b'"), "{script}");
+    }
+}
