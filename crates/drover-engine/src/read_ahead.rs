@@ -12,14 +12,11 @@
 
 use std::sync::Arc;
 
-use drover_playbook::{Action, Task};
-use drover_template::OMIT;
-use serde_json::Value as Json;
-
 use crate::Vars;
 use crate::host::HostState;
-use crate::task::{TaskEnvironment, module_context};
+use crate::task::{TaskEnvironment, module_context, render_arguments};
 use crate::vars::{self, PlayVars};
+use drover_playbook::{Action, Task};
 
 /// The most tasks read ahead at once.
 const WINDOW: usize = 16;
@@ -111,16 +108,9 @@ pub(crate) async fn read_ahead(
         if !runs {
             continue;
         }
-        let Ok(Json::Object(arguments)) = environment
-            .templar
-            .render(&Json::Object(arguments.clone()), &scope)
-        else {
+        let Ok(arguments) = render_arguments(arguments, &scope, environment.templar) else {
             continue;
         };
-        let arguments: Vars = arguments
-            .into_iter()
-            .filter(|(_, value)| value.as_str() != Some(OMIT))
-            .collect();
         if let Some(query) = drover_modules::first_query(name, &arguments, &context) {
             queries.push(query);
         }

@@ -285,15 +285,8 @@ async fn run_item(
     let Action::Module { name, arguments } = &task.action else {
         return Outcome::failed("this action cannot run as a task".to_owned());
     };
-    let arguments = match environment
-        .templar
-        .render(&Json::Object(arguments.clone()), scope)
-    {
-        Ok(Json::Object(map)) => map
-            .into_iter()
-            .filter(|(_, value)| value.as_str() != Some(OMIT))
-            .collect::<Vars>(),
-        Ok(_) => Vars::new(),
+    let arguments = match render_arguments(arguments, scope, environment.templar) {
+        Ok(arguments) => arguments,
         Err(error) => {
             return Outcome::failed(format!(
                 "{error}{}{}",
@@ -355,6 +348,23 @@ async fn run_item(
         }
         tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
     }
+}
+
+/// A module's arguments rendered for `scope`, those that render to `omit` left out.
+pub(crate) fn render_arguments(
+    arguments: &Vars,
+    scope: &Scope,
+    templar: &Templar,
+) -> Result<Vars, drover_template::Error> {
+    Ok(
+        match templar.render(&Json::Object(arguments.clone()), scope)? {
+            Json::Object(map) => map
+                .into_iter()
+                .filter(|(_, value)| value.as_str() != Some(OMIT))
+                .collect(),
+            _ => Vars::new(),
+        },
+    )
 }
 
 /// `, in task `NAME` at PATH:LINE`, for messages about a task's templates.

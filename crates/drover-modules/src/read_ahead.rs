@@ -112,16 +112,27 @@ pub async fn read_ahead(context: &ModuleContext<'_>, queries: &[PathQuery]) -> R
     Ok(())
 }
 
-/// Paths of `queries` wanting `detail`, quoted, each once, in order.
-fn quoted_paths(queries: &[&PathQuery], detail: Option<Detail>) -> Vec<String> {
-    let mut paths: Vec<String> = Vec::new();
+/// The paths of the queries `keep` keeps, each once, in order: the order
+/// the script hands them to the shell, `stat` and `tar`.
+fn unique_paths<'a>(queries: &[&'a PathQuery], keep: impl Fn(&PathQuery) -> bool) -> Vec<&'a str> {
+    let mut paths: Vec<&str> = Vec::new();
     for query in queries {
-        let quoted = quote(&query.path);
-        if detail.is_none_or(|detail| detail == query.detail) && !paths.contains(&quoted) {
-            paths.push(quoted);
+        if keep(query) && !paths.contains(&query.path.as_str()) {
+            paths.push(&query.path);
         }
     }
     paths
+}
+
+/// The paths of the queries wanting `detail`, quoted for the shell.
+fn quoted_paths(queries: &[&PathQuery], detail: Option<Detail>) -> String {
+    unique_paths(queries, |query| {
+        detail.is_none_or(|detail| detail == query.detail)
+    })
+    .into_iter()
+    .map(quote)
+    .collect::<Vec<_>>()
+    .join(" ")
 }
 
 /// Prints each path's type, then `stat` of the metadata queries' paths that
@@ -131,15 +142,14 @@ fn script(queries: &[&PathQuery]) -> String {
     let mut script = format!(
         "for p in {}; do if [ -L \"$p\" ]; then echo link; elif [ -d \"$p\" ]; then echo directory; \
          elif [ -f \"$p\" ]; then echo file; elif [ -e \"$p\" ]; then echo other; else echo absent; fi; done; echo {STAT_MARKER}",
-        quoted_paths(queries, None).join(" ")
+        quoted_paths(queries, None)
     );
     let metadata = quoted_paths(queries, Some(Detail::Metadata));
     if !metadata.is_empty() {
         let _ = write!(
             script,
-            "; set --; for p in {}; do if [ -e \"$p\" ] && ! [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; \
-             [ $# -eq 0 ] || stat -c '%a %U %G %s' -- \"$@\" 2>/dev/null",
-            metadata.join(" ")
+            "; set --; for p in {metadata}; do if [ -e \"$p\" ] && ! [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; \
+             [ $# -eq 0 ] || stat -c '%a %U %G %s' -- \"$@\" 2>/dev/null"
         );
     }
     let _ = write!(script, "; echo {TAR_MARKER}");
@@ -147,9 +157,8 @@ fn script(queries: &[&PathQuery]) -> String {
     if !content.is_empty() {
         let _ = write!(
             script,
-            "; set --; for p in {}; do if [ -f \"$p\" ] && ! [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; \
-             [ $# -eq 0 ] || tar -b 1 -cf - -- \"$@\" 2>/dev/null",
-            content.join(" ")
+            "; set --; for p in {content}; do if [ -f \"$p\" ] && ! [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; \
+             [ $# -eq 0 ] || tar -b 1 -cf - -- \"$@\" 2>/dev/null"
         );
     }
     script
@@ -161,25 +170,22 @@ fn answers<'a>(queries: &[&'a PathQuery], stdout: &[u8]) -> Vec<(&'a PathQuery, 
     let Some((types, stats, stream)) = sections(stdout) else {
         return Vec::new();
     };
-    let mut paths: Vec<&str> = Vec::new();
-    for query in queries {
-        if !paths.contains(&query.path.as_str()) {
-            paths.push(&query.path);
-        }
-    }
+    let paths = unique_paths(queries, |_| true);
     if types.len() != paths.len() {
         return Vec::new();
     }
     let kinds: HashMap<&str, &str> = paths.iter().copied().zip(types).collect();
-    let stated = stated_paths(queries, &kinds, Detail::Metadata, |kind| {
-        !matches!(kind, "absent" | "link")
+    let stated = unique_paths(queries, |query| {
+        query.detail == Detail::Metadata && !matches!(kinds[query.path.as_str()], "absent" | "link")
     });
     let stats: HashMap<&str, &str> = if stated.len() == stats.len() {
         stated.into_iter().zip(stats).collect()
     } else {
         HashMap::new()
     };
-    let files = stated_paths(queries, &kinds, Detail::Content, |kind| kind == "file");
+    let files = unique_paths(queries, |query| {
+        query.detail == Detail::Content && kinds[query.path.as_str()] == "file"
+    });
     let contents = tar_contents(&files, stream);
     let mut found = Vec::new();
     for query in queries {
@@ -216,24 +222,6 @@ fn sections(stdout: &[u8]) -> Option<(Vec<&str>, Vec<&str>, &[u8])> {
         stats.lines().collect(),
         &stdout[at + tar_marker.len()..],
     ))
-}
-
-/// The paths of queries wanting `detail` whose kind `passes`, each once, in
-/// the order the script handed them to `stat` or `tar`.
-fn stated_paths<'a>(
-    queries: &[&'a PathQuery],
-    kinds: &HashMap<&str, &str>,
-    detail: Detail,
-    passes: impl Fn(&str) -> bool,
-) -> Vec<&'a str> {
-    let mut paths: Vec<&str> = Vec::new();
-    for query in queries {
-        let path = query.path.as_str();
-        if query.detail == detail && passes(kinds[path]) && !paths.contains(&path) {
-            paths.push(path);
-        }
-    }
-    paths
 }
 
 /// Each file's own bytes in the tar stream, by path; nothing when the stream

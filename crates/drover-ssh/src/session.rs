@@ -175,10 +175,7 @@ impl HostSession {
     /// Drops every output run ahead of time: the caller is about to let time
     /// pass, or to act on the host in a way this session does not see.
     pub fn forget_read_ahead(&self) {
-        let mut slot = self.read_ahead_slot();
-        if !slot.is_empty() {
-            slot.clear();
-        }
+        self.read_ahead_slot().clear();
     }
 
     fn read_ahead_slot(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecOutput>> {
