@@ -584,8 +584,10 @@ fn finish(
     if outcome.status == Status::Failed && task.settings.ignore_errors == Some(true) {
         outcome.status = Status::Ignored;
     }
-    // A release the task made is what a failed rollout rolls back.
-    if outcome.status == Status::Changed
+    // A release the task made is what a failed rollout rolls back; so is
+    // one it failed to make after changing the host (the old container was
+    // stopped), so that the rollback reaches this host too.
+    if changed_the_host(&outcome)
         && let Some(release) = outcome.result.get("release")
     {
         host.deployed.push(crate::host::Deployed {
@@ -602,6 +604,13 @@ fn finish(
     }
     register(task, host, &outcome);
     outcome
+}
+
+/// Whether a task changed the host: it reports a change, or it failed
+/// after changing something (`changed: true` beside `failed: true`).
+pub(crate) fn changed_the_host(outcome: &Outcome) -> bool {
+    outcome.status == Status::Changed
+        || (outcome.status == Status::Failed && outcome.result["changed"] == true)
 }
 
 fn register(task: &Task, host: &mut HostState, outcome: &Outcome) {

@@ -17,6 +17,7 @@ mod packages;
 mod read_ahead;
 pub mod releases;
 mod remote;
+mod replacement;
 mod tar_header;
 
 pub use catalog::ModuleCatalog;

@@ -33,6 +33,20 @@ pub(crate) fn read_script(name: &str) -> String {
     )
 }
 
+/// Shell that writes `release` as NAME's record (a temporary file renamed
+/// over it), for a script that must finish on the host whatever happens
+/// to the connection (see `crate::replacement`).
+pub(crate) fn write_script(name: &str, release: &Json) -> String {
+    let path = format!("{RELEASES}/{name}.json");
+    let body = serde_json::to_string_pretty(release).unwrap_or_default();
+    format!(
+        "mkdir -p {RELEASES} && printf '%s\\n' {body} > {temporary} && chmod 644 {temporary} && mv -f {temporary} {path}",
+        body = drover_ssh::quote(&body),
+        temporary = drover_ssh::quote(&format!("{path}.drover-tmp")),
+        path = drover_ssh::quote(&path),
+    )
+}
+
 /// A release record: `current` stamped with the time and the deployer,
 /// and as `previous` the `current` of the record it replaces, if any.
 #[must_use]
@@ -51,6 +65,24 @@ pub fn record(app: &str, mut current: Json, before: Option<&Json>) -> Json {
 /// # Errors
 /// The directory cannot be made or the file cannot be written.
 pub async fn write(context: &ModuleContext<'_>, name: &str, release: &Json) -> Result<(), Error> {
+    write_json(context, &format!("{name}.json"), release).await
+}
+
+/// Writes `RELEASES/NAME.failed.json`: the last release attempt that failed
+/// on this host (its image, time, deployer and reason), which `drover
+/// rollout status` shows beside the release that runs.
+///
+/// # Errors
+/// The directory cannot be made or the file cannot be written.
+pub async fn write_failure(
+    context: &ModuleContext<'_>,
+    name: &str,
+    attempt: &Json,
+) -> Result<(), Error> {
+    write_json(context, &format!("{name}.failed.json"), attempt).await
+}
+
+async fn write_json(context: &ModuleContext<'_>, file: &str, value: &Json) -> Result<(), Error> {
     let directory = context.exec(&format!("mkdir -p {RELEASES}"), None).await?;
     if !directory.success() {
         return Err(Error::Arguments(format!(
@@ -58,8 +90,8 @@ pub async fn write(context: &ModuleContext<'_>, name: &str, release: &Json) -> R
             String::from_utf8_lossy(&directory.stderr).trim()
         )));
     }
-    let path = format!("{RELEASES}/{name}.json");
-    let body = serde_json::to_string_pretty(release).unwrap_or_default() + "\n";
+    let path = format!("{RELEASES}/{file}");
+    let body = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
     let attributes = Attributes {
         mode: Some(0o644),
         ..Attributes::default()

@@ -480,7 +480,7 @@ impl Runner {
         if failed {
             state.failed = true;
         }
-        if outcome.status == Status::Changed {
+        if crate::task::changed_the_host(outcome) {
             state.changed = true;
         }
         if unreachable && !ignore_unreachable {

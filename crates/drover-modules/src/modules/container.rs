@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::arguments::Arguments;
 use crate::remote::run_checked;
+use crate::replacement;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 const SPEC_LABEL: &str = "drover.spec";
@@ -102,14 +103,10 @@ impl Spec {
         })
     }
 
-    /// `run -d` (started) or `create` (present, stopped) with every option.
-    pub(crate) fn create_command(&self, runtime: &str) -> String {
-        let verb = if self.state == "started" {
-            "run -d"
-        } else {
-            "create"
-        };
-        let mut command = format!("{runtime} {verb} --name {}", quote(&self.name));
+    /// `create` with every option, under `container_name` (the temporary
+    /// name a new release starts under beside the live one).
+    pub(crate) fn create_command(&self, runtime: &str, container_name: &str) -> String {
+        let mut command = format!("{runtime} create --name {}", quote(container_name));
         let _ = write!(
             command,
             " --label {}",
@@ -213,6 +210,12 @@ pub(crate) struct Current {
     pub(crate) exists: bool,
     pub(crate) container_image_id: String,
     pub(crate) running: bool,
+    /// The container never ran, or its last start failed: a failed
+    /// release's leftover, which is replaced, never started as it is.
+    pub(crate) broken: bool,
+    /// A next release (`NAME.drover-next`) is there: a replacement that a
+    /// killed run left half done.
+    pub(crate) next_exists: bool,
     pub(crate) spec: Option<Json>,
     pub(crate) release: Option<Json>,
 }
@@ -247,11 +250,14 @@ fn query_script(spec: &Spec, runtime: &str) -> String {
     format!(
         "{choose}\n\
          echo \"image=$($rt image inspect --format '{{{{.Id}}}}' {image} 2>/dev/null)\"\n\
-         $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}}' {name} 2>/dev/null\n\
+         $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}} {{{{.State.Status}}}} {{{{.State.ExitCode}}}}' {name} 2>/dev/null\n\
+         printf 'error=%s\\n' \"$($rt container inspect --format '{{{{.State.Error}}}}' {name} 2>/dev/null | tr -d '\\n')\"\n\
+         $rt container inspect --format 'next={{{{.State.Status}}}}' {next} 2>/dev/null\n\
          printf 'spec=%s\\n' \"$($rt container inspect --format '{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}' {name} 2>/dev/null)\"\n\
          {release}\n",
         image = quote(&spec.image),
         name = quote(&spec.name),
+        next = quote(&replacement::next_name(&spec.name)),
         release = crate::releases::read_script(&spec.name),
     )
 }
@@ -274,13 +280,37 @@ fn parse(output: &str) -> Current {
                     .trim_start_matches("sha256:")
                     .to_owned();
                 current.running = words.next() == Some("true");
+                let status = words.next().unwrap_or_default();
+                let exit_code = words.next().unwrap_or("0");
+                current.broken |= !current.running
+                    && (status == "created" || status == "configured" || exit_code == "127");
             }
+            "error" => current.broken |= !value.trim().is_empty() && !current.running,
+            "next" => current.next_exists = true,
             "spec" => current.spec = serde_json::from_str(value).ok(),
             "release" => current.release = serde_json::from_str(value).ok(),
             _ => {}
         }
     }
     current
+}
+
+/// What the host has now, after finishing a replacement a killed run left
+/// half done (outside check mode).
+async fn query(spec: &Spec, runtime: &str, context: &ModuleContext<'_>) -> Result<Current, Error> {
+    let script = query_script(spec, runtime);
+    let output = context.exec(&script, None).await?;
+    let current = parse(&String::from_utf8_lossy(&output.stdout));
+    if !current.next_exists || context.check_mode || current.runtime == "none" {
+        return Ok(current);
+    }
+    run_checked(
+        context,
+        &replacement::repair_script(&current.runtime, &spec.name),
+    )
+    .await?;
+    let output = context.exec(&script, None).await?;
+    Ok(parse(&String::from_utf8_lossy(&output.stdout)))
 }
 
 pub(crate) async fn run(
@@ -290,103 +320,50 @@ pub(crate) async fn run(
 ) -> Result<ModuleResult, Error> {
     let spec = Spec::read(arguments)?;
     let runtime = requested_runtime(module, arguments)?;
-    let output = context.exec(&query_script(&spec, &runtime), None).await?;
-    let mut current = parse(&String::from_utf8_lossy(&output.stdout));
+    let mut current = query(&spec, &runtime, context).await?;
     if current.runtime == "none" {
         return Ok(ModuleResult::failed(
             "neither docker nor podman is installed on the host",
         ));
     }
     let rt = current.runtime.clone();
-    let mut result = ModuleResult::ok().with("runtime", rt.clone());
+    let result = ModuleResult::ok().with("runtime", rt.clone());
     if spec.state == "absent" {
-        if !current.exists {
-            return Ok(result);
-        }
-        result.changed = true;
-        if !context.check_mode {
-            run_checked(context, &remove_command(&rt, &spec)).await?;
-        }
-        return Ok(result);
+        return remove(&spec, &current, context, result).await;
     }
-    // The image first, as the pull policy says.
-    let pull = match spec.pull.as_str() {
-        "always" => true,
-        // In check mode an earlier task (`container_image`) may not have
-        // loaded the image yet: that counts as a change, not a failure.
-        "never" if current.image_id.is_empty() && !context.check_mode => {
-            return Ok(ModuleResult::failed(format!(
-                "image {} is not on the host and `pull` is never",
-                spec.image
-            )));
-        }
-        _ => current.image_id.is_empty(),
-    };
-    if pull && !context.check_mode {
-        run_checked(context, &format!("{rt} pull -q {}", quote(&spec.image))).await?;
-        let output = context
-            .exec(
-                &format!(
-                    "{rt} image inspect --format '{{{{.Id}}}}' {}",
-                    quote(&spec.image)
-                ),
-                None,
-            )
-            .await?;
-        current.image_id = String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .trim_start_matches("sha256:")
-            .to_owned();
+    if let Some(failed) = ensure_image(&spec, &mut current, context).await? {
+        return Ok(failed);
     }
     let same_spec = current.spec.as_ref() == Some(&spec.configuration);
     let same_image = !current.image_id.is_empty() && current.image_id == current.container_image_id;
-    let recreate = !current.exists || !same_spec || !same_image;
-    let mut commands = Vec::new();
-    if recreate {
-        if current.exists {
-            commands.push(remove_command(&rt, &spec));
-        }
-        commands.push(spec.create_command(&rt));
+    let recreate = !current.exists || !same_spec || !same_image || current.broken;
+    let command = if recreate {
+        None
     } else if spec.state == "started" && !current.running {
-        commands.push(format!("{rt} start {}", quote(&spec.name)));
+        Some(format!("{rt} start {}", quote(&spec.name)))
     } else if spec.state == "stopped" && current.running {
-        commands.push(format!(
+        Some(format!(
             "{rt} stop -t {} {}",
             spec.stop_timeout,
             quote(&spec.name)
-        ));
-    }
-    if commands.is_empty() {
+        ))
+    } else {
         return Ok(result.with("container", spec.name.clone()));
-    }
-    result.changed = true;
-    result = result.with("recreated", recreate).with_diff(
-        context.diff,
-        Diff {
-            before: pretty(
-                current.spec.as_ref(),
-                &current.container_image_id,
-                current.running,
-            ),
-            after: pretty(
-                Some(&spec.configuration),
-                &current.image_id,
-                spec.state == "started",
-            ),
-            before_header: format!("container {}", spec.name),
-            after_header: format!("container {}", spec.name),
-        },
-    );
+    };
+    let mut result = ModuleResult::changed()
+        .with("runtime", rt.clone())
+        .with("recreated", recreate)
+        .with_diff(context.diff, diff(&spec, &current));
     if context.check_mode {
         return Ok(result);
     }
-    for command in &commands {
-        run_checked(context, command).await?;
-    }
-    if recreate {
-        let release = release_record(&spec, &current);
-        crate::releases::write(context, &spec.name, &release).await?;
-        result = result.with("release", release);
+    if let Some(command) = command {
+        run_checked(context, &command).await?;
+    } else {
+        match replace(&spec, &current, context).await? {
+            Ok(release) => result = result.with("release", release),
+            Err(failed) => return Ok(failed.with("container", spec.name.clone())),
+        }
     }
     // A started container must also pass its health check, if it has one.
     if let (Some(health), "started") = (arguments.raw("health"), spec.state.as_str()) {
@@ -402,11 +379,155 @@ pub(crate) async fn run(
     Ok(result.with("container", spec.name.clone()))
 }
 
-/// A graceful stop within `stop_timeout`, then removal.
+/// `state: absent`: the container goes, with any next release beside it.
+async fn remove(
+    spec: &Spec,
+    current: &Current,
+    context: &ModuleContext<'_>,
+    mut result: ModuleResult,
+) -> Result<ModuleResult, Error> {
+    if !current.exists && !current.next_exists {
+        return Ok(result);
+    }
+    result.changed = true;
+    if !context.check_mode {
+        run_checked(context, &remove_command(&current.runtime, spec)).await?;
+    }
+    Ok(result)
+}
+
+/// Pulls the image when the pull policy says so. Returns a failed result
+/// (with the attempt recorded on the host) when the image cannot be had.
+async fn ensure_image(
+    spec: &Spec,
+    current: &mut Current,
+    context: &ModuleContext<'_>,
+) -> Result<Option<ModuleResult>, Error> {
+    let pull = match spec.pull.as_str() {
+        "always" => true,
+        // In check mode an earlier task (`container_image`) may not have
+        // loaded the image yet: that counts as a change, not a failure.
+        "never" if current.image_id.is_empty() && !context.check_mode => {
+            let message = format!(
+                "image {} is not on the host and `pull` is never",
+                spec.image
+            );
+            record_failure(spec, &message, context).await;
+            return Ok(Some(ModuleResult::failed(message)));
+        }
+        _ => current.image_id.is_empty(),
+    };
+    if !pull || context.check_mode {
+        return Ok(None);
+    }
+    let rt = &current.runtime;
+    let image = quote(&spec.image);
+    let output = context
+        .exec(
+            &format!("{rt} pull -q {image} >/dev/null && {rt} image inspect --format '{{{{.Id}}}}' {image}"),
+            None,
+        )
+        .await?;
+    if !output.success() {
+        let message = format!(
+            "cannot pull {}: {}",
+            spec.image,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        record_failure(spec, &message, context).await;
+        return Ok(Some(ModuleResult::failed(message)));
+    }
+    current.image_id = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_owned();
+    Ok(None)
+}
+
+/// Puts the new release in place of the old one (see [`replacement`]).
+/// Returns its release record, or the failed result: one that reports a
+/// change, with the release it tried to replace, whenever the old
+/// container was stopped on the way, so that a rollout rolls this host
+/// back too.
+async fn replace(
+    spec: &Spec,
+    current: &Current,
+    context: &ModuleContext<'_>,
+) -> Result<Result<Json, ModuleResult>, Error> {
+    let rt = &current.runtime;
+    let order = replacement::order(
+        current.exists,
+        current.running,
+        current.spec.as_ref(),
+        &spec.configuration,
+    );
+    let release = release_record(spec, current);
+    let script = replacement::script(&replacement::Plan {
+        runtime: rt,
+        name: &spec.name,
+        create: &spec.create_command(rt, &replacement::next_name(&spec.name)),
+        order,
+        start: spec.state == "started",
+        stop_timeout: spec.stop_timeout,
+        on_success: &crate::releases::write_script(&spec.name, &release),
+    });
+    let output = context.exec(&script, None).await?;
+    let report = replacement::Report::parse(&format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ));
+    if output.success() && report.replaced {
+        return Ok(Ok(release));
+    }
+    let message = report.message(&spec.name);
+    record_failure(spec, &message, context).await;
+    let mut failed = ModuleResult::failed(message).with("restored", report.restored);
+    failed.changed = report.touched_old;
+    let previous_known = release["previous"]["configuration"].is_object();
+    if report.touched_old && previous_known {
+        failed = failed.with("release", release);
+    }
+    Ok(Err(failed))
+}
+
+/// Notes a failed release attempt on the host (`NAME.failed.json`), for
+/// `drover rollout status`. Best effort: the task fails either way.
+async fn record_failure(spec: &Spec, reason: &str, context: &ModuleContext<'_>) {
+    let attempt = json!({
+        "image": spec.image,
+        "time": crate::releases::now(),
+        "deployed_by": crate::releases::deployer(),
+        "reason": reason,
+    });
+    let _ = crate::releases::write_failure(context, &spec.name, &attempt).await;
+}
+
+fn diff(spec: &Spec, current: &Current) -> Diff {
+    Diff {
+        before: pretty(
+            current.spec.as_ref(),
+            &current.container_image_id,
+            current.running,
+        ),
+        after: pretty(
+            Some(&spec.configuration),
+            &current.image_id,
+            spec.state == "started",
+        ),
+        before_header: format!("container {}", spec.name),
+        after_header: format!("container {}", spec.name),
+    }
+}
+
+/// A graceful stop within `stop_timeout`, then removal (of a next
+/// release left beside it, too).
 fn remove_command(runtime: &str, spec: &Spec) -> String {
     let name = quote(&spec.name);
+    let next = quote(&replacement::next_name(&spec.name));
     format!(
-        "{runtime} stop -t {} {name} >/dev/null 2>&1; {runtime} rm -f {name} >/dev/null",
+        "{runtime} rm -f {next} >/dev/null 2>&1; {runtime} stop -t {} {name} >/dev/null 2>&1; \
+         {runtime} rm -f {name} >/dev/null 2>&1; ! {runtime} container inspect {name} >/dev/null 2>&1",
         spec.stop_timeout
     )
 }

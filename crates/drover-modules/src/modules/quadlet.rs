@@ -158,30 +158,112 @@ pub(crate) async fn run(
     if context.check_mode || !result.changed {
         return Ok(result);
     }
-    if differs {
-        let attributes = Attributes {
-            mode: Some(0o644),
-            ..Attributes::default()
-        };
-        run_checked(context, &format!("mkdir -p {DIRECTORY}")).await?;
-        write_file(
-            context,
-            &path,
-            bytes::Bytes::from(wanted.clone()),
-            &attributes,
-            &existing,
-            false,
-        )
+    if !differs {
+        if let Some(action) = action {
+            run_checked(context, &format!("systemctl {action} {}", quote(&service))).await?;
+        }
+        return Ok(result);
+    }
+    install(context, &path, &wanted, &existing).await?;
+    let release = release_record(&name, &wanted, arguments, &value("release"))?;
+    let started = match action {
+        Some(action) => {
+            context
+                .exec(&format!("systemctl {action} {}", quote(&service)), None)
+                .await?
+        }
+        None => return finish(context, &name, result, release).await,
+    };
+    if started.success() {
+        return finish(context, &name, result, release).await;
+    }
+    // The new unit does not start: the previous one comes back, in this task.
+    let reason = format!(
+        "{service} did not start with the new unit: {}",
+        String::from_utf8_lossy(&started.stderr).trim()
+    );
+    let restored = restore(context, &path, &service, current.as_deref(), active).await?;
+    let message = if restored {
+        format!("{reason}; the previous unit runs again")
+    } else {
+        format!("{reason}; the previous unit could not be started again")
+    };
+    let attempt = json!({
+        "image": arguments.string("image")?, "time": crate::releases::now(),
+        "deployed_by": crate::releases::deployer(), "reason": message,
+    });
+    let _ = crate::releases::write_failure(context, &name, &attempt).await;
+    let mut failed = ModuleResult::failed(message).with("restored", restored);
+    failed.changed = true;
+    if release["previous"]["unit"].is_string() {
+        failed = failed.with("release", release);
+    }
+    Ok(failed)
+}
+
+/// Writes `unit` to `path` and has systemd read it.
+async fn install(
+    context: &ModuleContext<'_>,
+    path: &str,
+    unit: &str,
+    existing: &crate::remote::PathState,
+) -> Result<(), Error> {
+    let attributes = Attributes {
+        mode: Some(0o644),
+        ..Attributes::default()
+    };
+    run_checked(context, &format!("mkdir -p {DIRECTORY}")).await?;
+    write_file(
+        context,
+        path,
+        bytes::Bytes::from(unit.to_owned()),
+        &attributes,
+        existing,
+        false,
+    )
+    .await?;
+    run_checked(context, "systemctl daemon-reload").await
+}
+
+/// Puts the unit that was there before back (or removes the new one when
+/// there was none) and starts it again if it ran; returns whether the
+/// service is back in the state it was in.
+async fn restore(
+    context: &ModuleContext<'_>,
+    path: &str,
+    service: &str,
+    previous: Option<&str>,
+    was_active: bool,
+) -> Result<bool, Error> {
+    let Some(previous) = previous else {
+        let command = format!(
+            "systemctl stop {service} 2>/dev/null; rm -f -- {path}; systemctl daemon-reload; systemctl reset-failed {service} 2>/dev/null; true",
+            service = quote(service),
+            path = quote(path),
+        );
+        run_checked(context, &command).await?;
+        return Ok(true);
+    };
+    let (existing, _) = path_state_and_content(context, path, false).await?;
+    install(context, path, previous, &existing).await?;
+    if !was_active {
+        return Ok(true);
+    }
+    let output = context
+        .exec(&format!("systemctl restart {}", quote(service)), None)
         .await?;
-        run_checked(context, "systemctl daemon-reload").await?;
-        let release = release_record(&name, &wanted, arguments, &value("release"))?;
-        crate::releases::write(context, &name, &release).await?;
-        result = result.with("release", release);
-    }
-    if let Some(action) = action {
-        run_checked(context, &format!("systemctl {action} {}", quote(&service))).await?;
-    }
-    Ok(result)
+    Ok(output.success())
+}
+
+/// Records the release that now runs.
+async fn finish(
+    context: &ModuleContext<'_>,
+    name: &str,
+    result: ModuleResult,
+    release: Json,
+) -> Result<ModuleResult, Error> {
+    crate::releases::write(context, name, &release).await?;
+    Ok(result.with("release", release))
 }
 
 /// The release now deployed, with the one it replaces as `previous`.

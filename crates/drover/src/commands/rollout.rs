@@ -30,7 +30,10 @@ const STATUS: &str = r"- name: release status of APP
   tasks:
     - name: release
       # A blue-green app's record (its live slot) first, else the container's.
-      shell: cat /var/lib/drover/releases/APP.rollout.json 2>/dev/null || cat /var/lib/drover/releases/APP.json
+      # Then, after a line of its own, the last failed release attempt.
+      shell: >-
+        { cat /var/lib/drover/releases/APP.rollout.json 2>/dev/null || cat /var/lib/drover/releases/APP.json; };
+        printf '\n#failed\n'; cat /var/lib/drover/releases/APP.failed.json 2>/dev/null; true
       changed_when: false
       failed_when: false
 ";
@@ -241,10 +244,14 @@ fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
         "BY".to_owned(),
         "PREVIOUS".to_owned(),
     ]];
+    let mut failures = Vec::new();
     for (host, result) in rows {
-        let record: Option<Json> = result["stdout"]
-            .as_str()
-            .and_then(|text| serde_json::from_str(text).ok());
+        let stdout = result["stdout"].as_str().unwrap_or_default();
+        let (record, failure) = stdout.split_once("#failed").unwrap_or((stdout, ""));
+        let record: Option<Json> = serde_json::from_str(record).ok();
+        if let Ok(failure) = serde_json::from_str::<Json>(failure) {
+            failures.push((host.clone(), failure));
+        }
         let field = |release: &str, key: &str| {
             record
                 .as_ref()
@@ -298,6 +305,20 @@ fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
         writeln!(stdout, "{}", cells.join("  ").trim_end())?;
+    }
+    if !failures.is_empty() {
+        writeln!(stdout, "\nLAST FAILED ATTEMPT")?;
+    }
+    for (host, failure) in failures {
+        let field = |key: &str| failure[key].as_str().unwrap_or("-").to_owned();
+        writeln!(
+            stdout,
+            "{host}  {} at {} by {}: {}",
+            field("image"),
+            field("time"),
+            field("deployed_by"),
+            field("reason")
+        )?;
     }
     Ok(())
 }
