@@ -336,8 +336,9 @@ const CONTAINER: &[A] = &[
 const CONTAINER_IMAGE: &[A] = &[
     A::new("name", Text).required(),
     A::new("state", Text).choices(&["present", "absent"]),
-    A::new("source", Text).choices(&["pull", "load"]),
+    A::new("source", Text).choices(&["pull", "load", "engine"]),
     A::new("load_path", Text),
+    A::new("controller_runtime", Text).choices(&["docker", "podman", "auto"]),
     A::new("force", Bool),
     A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
 ];

@@ -165,11 +165,11 @@ pub(crate) fn script(plan: &Plan<'_>) -> String {
         stop_timeout,
         on_success,
     } = *plan;
+    let name_unquoted = name;
     let next = quote(&next_name(name));
     let name = quote(name);
     let mut body = format!(
-        "trap '' HUP INT TERM PIPE\n\
-         rt={runtime}\n\
+        "rt={runtime}\n\
          $rt rm -f {next} >/dev/null 2>&1\n\
          {create} >/dev/null || {{ echo '{MARK}failed=create'; exit 1; }}\n"
     );
@@ -213,7 +213,37 @@ pub(crate) fn script(plan: &Plan<'_>) -> String {
     // The release runs either way: a record that cannot be written is
     // reported, not a failed replacement.
     let _ = writeln!(body, "{{ {on_success}; }} || echo '{MARK}record=failed'");
-    wrapped(&body)
+    wrapped(&locked(name_unquoted, &body))
+}
+
+/// The lock a replacement of `name` holds on the host, so that a second run
+/// (after drover was killed, say) waits for a replacement still going on
+/// instead of working against it.
+fn lock_path(name: &str) -> String {
+    format!("{}/{name}.lock", crate::releases::RELEASES)
+}
+
+/// `body` run by `sh -c` under `name`'s lock where the host has `flock`
+/// (util-linux), which holds the lock itself (`-o`: the containers the body
+/// starts do not inherit it) until the body ends.
+fn locked(name: &str, body: &str) -> String {
+    let lock = quote(&lock_path(name));
+    let body = quote(body);
+    format!(
+        "if command -v flock >/dev/null 2>&1 && mkdir -p {directory}; \
+         then flock -o -w 600 {lock} sh -c {body}; else sh -c {body}; fi",
+        directory = crate::releases::RELEASES,
+    )
+}
+
+/// Shell that waits (up to ten minutes) for a replacement of `name` going
+/// on on the host to end. It changes nothing: without a lock file there is
+/// nothing to wait for.
+pub(crate) fn wait_script(name: &str) -> String {
+    let lock = quote(&lock_path(name));
+    format!(
+        "if [ -e {lock} ] && command -v flock >/dev/null 2>&1; then flock -s -w 600 {lock} true; fi"
+    )
 }
 
 /// Runs `body` in a subshell whose output goes to a file until it ends,
@@ -222,7 +252,7 @@ pub(crate) fn script(plan: &Plan<'_>) -> String {
 fn wrapped(body: &str) -> String {
     format!(
         "out=$(mktemp) || exit 1\n\
-         ( {body} ) >\"$out\" 2>&1 </dev/null\n\
+         ( trap '' HUP INT TERM PIPE\n{body} ) >\"$out\" 2>&1 </dev/null\n\
          status=$?\n\
          report=$(cat \"$out\"); rm -f \"$out\"\n\
          printf '%s\\n' \"$report\"\n\
@@ -234,16 +264,17 @@ fn wrapped(body: &str) -> String {
 /// beside the live one is removed; a next release with no live one (the
 /// old one was already retired) takes the container's name.
 pub(crate) fn repair_script(runtime: &str, name: &str) -> String {
+    let name_unquoted = name;
     let next = quote(&next_name(name));
     let name = quote(name);
     let mut body = String::new();
     let _ = write!(
         body,
-        "trap '' HUP INT TERM PIPE\nrt={runtime}\n\
+        "rt={runtime}\n\
          if $rt container inspect {name} >/dev/null 2>&1; then $rt rm -f {next} >/dev/null 2>&1; \
          else $rt rename {next} {name}; fi"
     );
-    wrapped(&body)
+    wrapped(&locked(name_unquoted, &body))
 }
 
 #[cfg(test)]

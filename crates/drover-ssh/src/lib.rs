@@ -21,6 +21,7 @@
 
 mod error;
 mod exec;
+mod forward;
 mod host_keys;
 mod local;
 mod quickack;
@@ -31,6 +32,7 @@ mod ssh;
 
 pub use error::Error;
 pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
+pub use forward::{Forward, ForwardedStream, Tunnel};
 pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
 pub use session::{HostSession, Transport, UploadOptions};
 pub use settings::{ConnectionDefaults, become_for, transport_for};

@@ -93,6 +93,27 @@ impl HostSession {
         &self.transport
     }
 
+    /// A port on the host's loopback address whose connections come back
+    /// to the controller (see [`crate::Forward`]).
+    ///
+    /// # Errors
+    /// The host cannot be reached, or its SSH server refuses to forward.
+    pub async fn forward_to_controller(&self) -> Result<crate::Forward, Error> {
+        match &self.transport {
+            Transport::Ssh(settings) => {
+                let connection = self.connection(settings).await?;
+                let (port, incoming) = connection.forward_remote_port().await?;
+                Ok(crate::Forward::over_ssh(port, incoming, connection))
+            }
+            Transport::Local => crate::Forward::local()
+                .await
+                .map_err(|source| Error::Connect {
+                    address: "127.0.0.1".to_owned(),
+                    source,
+                }),
+        }
+    }
+
     /// Connects now, if not connected yet.
     pub async fn connect(&self) -> Result<(), Error> {
         if let Transport::Ssh(settings) = &self.transport {

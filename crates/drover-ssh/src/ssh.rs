@@ -44,12 +44,23 @@ impl SshSettings {
     }
 }
 
-/// The russh event handler: it verifies the server's key.
+/// The remote ports this connection forwards back to the controller, each
+/// with where its incoming connections go.
+pub(crate) type Forwards = Arc<
+    std::sync::Mutex<
+        std::collections::HashMap<u32, tokio::sync::mpsc::UnboundedSender<crate::ForwardedStream>>,
+    >,
+>;
+
+/// The russh event handler: it verifies the server's key, and hands the
+/// connections the server forwards (`tcpip-forward`) to whoever asked for
+/// the port.
 pub(crate) struct ClientHandler {
     host: String,
     port: u16,
     check: HostKeyCheck,
     refusal: Refusal,
+    forwards: Forwards,
 }
 
 impl client::Handler for ClientHandler {
@@ -75,6 +86,35 @@ impl client::Handler for ClientHandler {
             }
         }
     }
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        channel: russh::Channel<client::Msg>,
+        _connected_address: &str,
+        connected_port: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: client::ChannelOpenHandle,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        let sink = self
+            .forwards
+            .lock()
+            .ok()
+            .and_then(|forwards| forwards.get(&connected_port).cloned());
+        match sink {
+            Some(sink) => {
+                reply.accept().await;
+                let _ = sink.send(Box::new(channel.into_stream()));
+            }
+            None => {
+                reply
+                    .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                    .await;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An open, authenticated connection. Commands share it, each on its own channel.
@@ -85,6 +125,8 @@ pub struct SshConnection {
     _jump: Option<Box<SshConnection>>,
     /// The long-lived shell, once started (see `shell.rs`).
     shell: tokio::sync::Mutex<Option<PersistentShell>>,
+    /// Remote ports forwarded back to the controller.
+    forwards: Forwards,
 }
 
 impl std::fmt::Debug for SshConnection {
@@ -122,11 +164,13 @@ impl SshConnection {
     async fn connect_inner(settings: &SshSettings) -> Result<Self, Error> {
         let label = settings.label();
         let refusal: Refusal = Arc::default();
+        let forwards: Forwards = Arc::default();
         let handler = ClientHandler {
             host: settings.address.clone(),
             port: settings.port,
             check: settings.host_keys.clone(),
             refusal: refusal.clone(),
+            forwards: forwards.clone(),
         };
         let (jump, connected) = if let Some(jump_settings) = &settings.jump {
             let jump = Box::pin(Self::connect(jump_settings)).await?;
@@ -170,7 +214,52 @@ impl SshConnection {
             label,
             _jump: jump,
             shell: tokio::sync::Mutex::new(None),
+            forwards,
         })
+    }
+
+    /// Asks the server to listen on a free port of its loopback address
+    /// and forward every connection to it back over this connection; the
+    /// port, and where those connections arrive.
+    pub(crate) async fn forward_remote_port(
+        &self,
+    ) -> Result<
+        (
+            u16,
+            tokio::sync::mpsc::UnboundedReceiver<crate::ForwardedStream>,
+        ),
+        Error,
+    > {
+        let port = self
+            .handle
+            .tcpip_forward("127.0.0.1", 0)
+            .await
+            .map_err(|error| Error::Protocol {
+                address: self.label.clone(),
+                message: format!(
+                    "the server refused to forward a port ({error}); is `AllowTcpForwarding` off?"
+                ),
+            })?;
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut forwards) = self.forwards.lock() {
+            forwards.insert(port, sender);
+        }
+        let port = u16::try_from(port).map_err(|_| Error::Protocol {
+            address: self.label.clone(),
+            message: format!("the server forwarded port {port}, which is not a port"),
+        })?;
+        Ok((port, receiver))
+    }
+
+    /// Stops forwarding `port`.
+    pub(crate) async fn cancel_forward(&self, port: u16) {
+        if let Ok(mut forwards) = self.forwards.lock() {
+            forwards.remove(&u32::from(port));
+        }
+        let _ = self
+            .handle
+            .cancel_tcpip_forward("127.0.0.1", u32::from(port))
+            .await;
     }
 
     /// `address:port` of the host.

@@ -149,10 +149,44 @@ impl Runner {
             let outcome = gate_outcome(kind, &state.name, outcome);
             if outcome.status == Status::Failed {
                 failed += 1;
+                let reason = outcome.result["msg"].as_str().unwrap_or(kind).to_owned();
+                self.note_failed_releases(state, &reason).await;
             }
             self.record(state, &outcome, None);
         }
         Ok(failed)
+    }
+
+    /// Notes on the host, for `drover rollout status`, that the releases
+    /// this rollout made there failed their gate, and why.
+    async fn note_failed_releases(&self, state: &HostState, reason: &str) {
+        let scope = self.templar.scope(vec![Arc::new(Map::new())]);
+        for deployed in &state.deployed {
+            let Some(app) = deployed.release["app"].as_str() else {
+                continue;
+            };
+            let context = ModuleContext {
+                session: &state.session,
+                check_mode: self.options.check,
+                diff: false,
+                become_user: deployed.become_user.clone(),
+                environment: Vec::new(),
+                search_paths: vec![self.base.clone()],
+                templar: &self.templar,
+                scope: &scope,
+            };
+            if context.check_mode {
+                continue;
+            }
+            let attempt = json!({
+                "image": deployed.release["current"]["image"],
+                "time": drover_modules::releases::now(),
+                "deployed_by": drover_modules::releases::deployer(),
+                "reason": reason,
+            });
+            // Best effort: the gate has failed the host either way.
+            let _ = drover_modules::releases::write_failure(&context, app, &attempt).await;
+        }
     }
 
     /// After a rollout batch's tasks: the readiness gate, the switch of a

@@ -249,6 +249,7 @@ fn query_script(spec: &Spec, runtime: &str) -> String {
     let choose = choose_runtime(runtime);
     format!(
         "{choose}\n\
+         {wait}\n\
          echo \"image=$($rt image inspect --format '{{{{.Id}}}}' {image} 2>/dev/null)\"\n\
          $rt container inspect --format 'container={{{{.Image}}}} {{{{.State.Running}}}} {{{{.State.Status}}}} {{{{.State.ExitCode}}}}' {name} 2>/dev/null\n\
          printf 'error=%s\\n' \"$($rt container inspect --format '{{{{.State.Error}}}}' {name} 2>/dev/null | tr -d '\\n')\"\n\
@@ -258,6 +259,7 @@ fn query_script(spec: &Spec, runtime: &str) -> String {
         image = quote(&spec.image),
         name = quote(&spec.name),
         next = quote(&replacement::next_name(&spec.name)),
+        wait = replacement::wait_script(&spec.name),
         release = crate::releases::read_script(&spec.name),
     )
 }

@@ -1,14 +1,62 @@
 //! `container_image` (and `docker_image`, `podman_image`): an image present
-//! on the host, pulled from a registry or loaded from an archive copied
-//! from the controller (`docker save` format), or absent.
+//! on the host, or absent. It comes from a registry (`source: pull`), from
+//! an archive on the controller (`source: load`, `load_path`, in `docker
+//! save` format), or from the controller's own docker or podman image store
+//! (`source: engine`).
+//!
+//! From an archive or the controller's store, no registry is involved:
+//! drover serves the image itself, as a read-only registry reached through
+//! a port forwarded over the host's SSH connection (`crate::registry`), and
+//! the host's engine pulls it from `127.0.0.1:PORT`. The engine asks only
+//! for the layers it lacks, so a release that changes one layer sends one
+//! layer. Where the SSH server will not forward a port, the whole archive
+//! is copied and loaded instead.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
+use crate::image_archive::{ArchivedImage, ImageArchive};
 use crate::modules::container::{choose_runtime, requested_runtime};
+use crate::registry::{Sent, serve};
 use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
+
+/// What the host has: its engine, and the id of the image by that name.
+struct OnHost {
+    runtime: String,
+    image_id: Option<String>,
+}
+
+async fn on_host(context: &ModuleContext<'_>, runtime: &str, name: &str) -> Result<OnHost, Error> {
+    let output = context
+        .exec(
+            &format!(
+                "{}\n$rt image inspect --format '{{{{.Id}}}}' {} 2>/dev/null; true",
+                choose_runtime(runtime),
+                quote(name)
+            ),
+            None,
+        )
+        .await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    let runtime = lines
+        .next()
+        .and_then(|line| line.strip_prefix("runtime="))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let image_id = lines
+        .next()
+        .map(|id| id.trim().trim_start_matches("sha256:").to_owned())
+        .filter(|id| !id.is_empty());
+    Ok(OnHost { runtime, image_id })
+}
 
 pub(crate) async fn run(
     module: &str,
@@ -18,82 +66,275 @@ pub(crate) async fn run(
     let name = arguments.required(&["name"])?;
     let present = arguments.string("state")?.as_deref() != Some("absent");
     let force = arguments.boolean("force", false)?;
-    let archive = arguments.string("load_path")?;
-    let source = arguments
-        .string("source")?
-        .unwrap_or_else(|| if archive.is_some() { "load" } else { "pull" }.to_owned());
-    let runtime = requested_runtime(module, arguments)?;
-    let output = context
-        .exec(
-            &format!(
-                "{}\n$rt image inspect --format '{{{{.Id}}}}' {} 2>/dev/null; true",
-                choose_runtime(&runtime),
-                quote(&name)
-            ),
-            None,
-        )
-        .await?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut lines = text.lines();
-    let rt = lines
-        .next()
-        .and_then(|line| line.strip_prefix("runtime="))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if rt.is_empty() || rt == "none" {
-        return Ok(ModuleResult::failed(
-            "neither docker nor podman is installed on the host",
-        ));
-    }
-    let exists = lines.next().is_some_and(|id| !id.trim().is_empty());
-    let result = ModuleResult::ok()
-        .with("runtime", rt.clone())
-        .with("image", name.clone());
-    let command = match (present, exists, force) {
-        (false, false, _) | (true, true, false) => return Ok(result),
-        (false, true, _) => format!("{rt} rmi {}", quote(&name)),
-        (true, _, _) if source == "load" => {
-            let archive = archive
+    let archive_path = arguments.string("load_path")?;
+    let source = arguments.string("source")?.unwrap_or_else(|| {
+        if archive_path.is_some() {
+            "load"
+        } else {
+            "pull"
+        }
+        .to_owned()
+    });
+    // The archive is read and checked before the host is asked anything: a
+    // corrupt one changes nothing anywhere.
+    let archive = match (present, source.as_str()) {
+        (true, "load") => {
+            let archive = archive_path
                 .ok_or_else(|| Error::Arguments("`source: load` needs `load_path`".to_owned()))?;
             let local = context.find_file(&archive, "files").ok_or_else(|| {
                 Error::Arguments(format!(
                     "could not find the image archive `{archive}` on the controller"
                 ))
             })?;
-            if context.check_mode {
-                return Ok(changed(result));
-            }
-            let data = std::fs::read(&local).map_err(|error| {
-                Error::Arguments(format!("cannot read {}: {error}", local.display()))
-            })?;
-            let path = upload_temporary(context, Bytes::from(data)).await?;
-            format!(
-                "{rt} load -q -i {path}; status=$?; rm -f {path}; exit $status",
-                path = quote(&path)
-            )
+            Some(local)
         }
-        (true, _, _) => format!("{rt} pull -q {}", quote(&name)),
+        (true, "engine") => Some(controller_archive(arguments, &name).await?),
+        _ => None,
     };
-    if context.check_mode {
-        return Ok(changed(result));
+    let archive = match archive {
+        Some(path) => {
+            let opened = ImageArchive::open(&path).await?;
+            let image = opened.image(&name)?.clone();
+            Some((path, opened, image))
+        }
+        None => None,
+    };
+    let host = on_host(context, &requested_runtime(module, arguments)?, &name).await?;
+    let rt = host.runtime.clone();
+    if rt.is_empty() || rt == "none" {
+        return Ok(ModuleResult::failed(
+            "neither docker nor podman is installed on the host",
+        ));
     }
-    let output = context.exec(&command, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "`{}` failed: {}",
-            command
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
+    let mut result = ModuleResult::ok()
+        .with("runtime", rt.clone())
+        .with("image", name.clone());
+    // From an archive, the image is up to date when the host's has the
+    // archive's id; from a registry, when the host has one by that name.
+    let up_to_date = match &archive {
+        Some((_, _, image)) => {
+            host.image_id.as_deref() == Some(image.config_digest.trim_start_matches("sha256:"))
+        }
+        None => host.image_id.is_some(),
+    };
+    if present == up_to_date && !(present && force) {
+        return Ok(result);
+    }
+    result.changed = true;
+    if context.check_mode {
+        return Ok(result);
+    }
+    let outcome = match (present, archive) {
+        (false, _) => command(context, &format!("{rt} rmi {}", quote(&name))).await?,
+        (true, Some((path, archive, image))) => {
+            match push(context, &rt, &name, archive, image).await? {
+                Pushed::Sent(sent) => {
+                    result = result
+                        .with("bytes_sent", sent.bytes.load(Ordering::Relaxed))
+                        .with("blobs_sent", sent.blobs.load(Ordering::Relaxed));
+                    None
+                }
+                Pushed::Failed(message) => Some(message),
+                Pushed::NoForwarding => load_whole(context, &rt, &path).await?,
+            }
+        }
+        (true, None) => command(context, &format!("{rt} pull -q {}", quote(&name))).await?,
+    };
+    match outcome {
+        Some(message) => Ok(ModuleResult::failed(message)),
+        None => Ok(result),
+    }
+}
+
+/// Runs `line`; its failure, as a message.
+async fn command(context: &ModuleContext<'_>, line: &str) -> Result<Option<String>, Error> {
+    let output = context.exec(line, None).await?;
+    if output.success() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "`{}` failed: {}",
+        line.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}
+
+/// How a push through the forwarded port went.
+enum Pushed {
+    Sent(Arc<Sent>),
+    Failed(String),
+    /// The SSH server would not forward a port.
+    NoForwarding,
+}
+
+/// Serves `image` to the host through a forwarded port while the host's
+/// engine pulls it, then names it `name` there.
+async fn push(
+    context: &ModuleContext<'_>,
+    rt: &str,
+    name: &str,
+    archive: Arc<ImageArchive>,
+    image: ArchivedImage,
+) -> Result<Pushed, Error> {
+    let forward = match context.session.forward_to_controller().await {
+        Ok(forward) => forward,
+        Err(error) if error.is_unreachable() => return Err(error.into()),
+        Err(error) => {
+            tracing::debug!(%error, "no forwarded port; copying the whole archive");
+            return Ok(Pushed::NoForwarding);
+        }
+    };
+    let port = forward.port;
+    let sent = Arc::new(Sent::default());
+    let serving = serve(forward, archive, image.clone(), sent.clone());
+    let script = pull_script(rt, name, port, &image.config_digest);
+    let pulled = tokio::select! {
+        output = context.exec(&script, None) => output?,
+        () = serving => return Ok(Pushed::Failed("the connection to the host closed".to_owned())),
+    };
+    if pulled.success() {
+        return Ok(Pushed::Sent(sent));
+    }
+    Ok(Pushed::Failed(format!(
+        "the host could not pull {name} from drover: {}",
+        String::from_utf8_lossy(&pulled.stderr).trim()
+    )))
+}
+
+/// Pulls from the forwarded port, names the image `name`, drops the
+/// temporary name, and checks the id is the archive's.
+fn pull_script(rt: &str, name: &str, port: u16, config_digest: &str) -> String {
+    let path = name.split('@').next().unwrap_or(name);
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let repository = if last.contains(':') {
+        path.rsplit_once(':')
+            .map_or(path, |(repository, _)| repository)
+    } else {
+        path
+    };
+    // A name the host can pull without a registry's host name in it.
+    let repository = repository.rsplit('/').take(2).collect::<Vec<_>>();
+    let repository: Vec<&str> = repository.into_iter().rev().collect();
+    let temporary = quote(&format!(
+        "127.0.0.1:{port}/{}:drover-push",
+        repository.join("/").to_lowercase()
+    ));
+    let insecure = if rt == "podman" {
+        " --tls-verify=false"
+    } else {
+        ""
+    };
+    let id = config_digest.trim_start_matches("sha256:");
+    format!(
+        "{rt} pull -q{insecure} {temporary} >/dev/null || exit 1\n\
+         {rt} tag {temporary} {name} || exit 1\n\
+         {rt} rmi {temporary} >/dev/null 2>&1\n\
+         id=$({rt} image inspect --format '{{{{.Id}}}}' {name})\n\
+         case \"$id\" in *{id}) ;; *) echo \"the pulled image has id $id, not {id}\" >&2; exit 1;; esac",
+        name = quote(name),
+    )
+}
+
+/// The fallback: copies the whole archive and loads it.
+async fn load_whole(
+    context: &ModuleContext<'_>,
+    rt: &str,
+    path: &PathBuf,
+) -> Result<Option<String>, Error> {
+    let data = std::fs::read(path)
+        .map_err(|error| Error::Arguments(format!("cannot read {}: {error}", path.display())))?;
+    let remote = upload_temporary(context, Bytes::from(data)).await?;
+    command(
+        context,
+        &format!(
+            "{rt} load -q -i {path}; status=$?; rm -f {path}; exit $status",
+            path = quote(&remote)
+        ),
+    )
+    .await
+}
+
+/// `source: engine`: the image saved from the controller's docker or
+/// podman (`controller_runtime`, else whichever is there) into an archive
+/// kept for the rest of the run.
+async fn controller_archive(arguments: &Arguments<'_>, name: &str) -> Result<PathBuf, Error> {
+    let wanted = arguments
+        .string("controller_runtime")?
+        .unwrap_or_else(|| "auto".to_owned());
+    let runtime = match wanted.as_str() {
+        "docker" | "podman" => wanted,
+        _ => ["docker", "podman"]
+            .into_iter()
+            .find(|candidate| {
+                std::process::Command::new(candidate)
+                    .args(["image", "inspect", name])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|status| status.success())
+            })
+            .ok_or_else(|| {
+                Error::Arguments(format!(
+                    "neither docker nor podman on the controller has the image {name}"
+                ))
+            })?
+            .to_owned(),
+    };
+    let directory = std::env::temp_dir().join(format!("drover-images-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).map_err(|error| {
+        Error::Arguments(format!("cannot create {}: {error}", directory.display()))
+    })?;
+    let file = directory.join(format!(
+        "{}.tar",
+        name.replace(|character: char| !character.is_ascii_alphanumeric(), "_")
+    ));
+    if file.exists() {
+        return Ok(file);
+    }
+    let mut save = tokio::process::Command::new(&runtime);
+    save.arg("save").arg("-o").arg(&file);
+    if runtime == "podman" {
+        save.args(["--format", "docker-archive"]);
+    }
+    let output = save.arg(name).output().await.map_err(|error| {
+        Error::Arguments(format!("cannot run {runtime} on the controller: {error}"))
+    })?;
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&file);
+        return Err(Error::Arguments(format!(
+            "`{runtime} save {name}` failed on the controller: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    Ok(changed(result))
+    Ok(file)
 }
 
-fn changed(mut result: ModuleResult) -> ModuleResult {
-    result.changed = true;
-    result
+#[cfg(test)]
+mod tests {
+    use super::pull_script;
+
+    #[test]
+    fn the_host_pulls_from_the_forwarded_port_and_keeps_the_name() {
+        let script = pull_script("podman", "drover/app:2", 40123, "sha256:abc");
+        assert!(
+            script.starts_with(
+                "podman pull -q --tls-verify=false 127.0.0.1:40123/drover/app:drover-push"
+            ),
+            "{script}"
+        );
+        assert!(
+            script.contains("podman tag 127.0.0.1:40123/drover/app:drover-push drover/app:2"),
+            "{script}"
+        );
+        assert!(script.contains("*abc)"), "{script}");
+        let docker = pull_script("docker", "registry.example:5000/team/app", 1, "sha256:f");
+        assert!(
+            docker.contains("127.0.0.1:1/team/app:drover-push"),
+            "{docker}"
+        );
+        assert!(!docker.contains("tls-verify"), "{docker}");
+    }
 }

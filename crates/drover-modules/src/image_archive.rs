@@ -1,0 +1,431 @@
+//! An image archive (`docker save` or `podman save` format) read on the
+//! controller: its images, each as a registry manifest, and where each
+//! blob (configuration or layer) lies in the file.
+//!
+//! The archive is read once per run, whatever the number of hosts: one
+//! pass indexes every entry and checks every layer against the digest its
+//! image's configuration names, so a corrupt or truncated archive is
+//! refused before any host is touched. A blob's bytes are read from the
+//! file the first time a host asks for them and shared with every other
+//! host after that.
+
+use std::collections::HashMap;
+use std::io::{Read as _, Seek as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use serde_json::{Value as Json, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::Error;
+
+/// OCI media types: layers are served as they lie in the archive.
+const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+const GZIP_LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// Where a blob lies in the archive.
+#[derive(Debug)]
+pub(crate) struct Blob {
+    offset: u64,
+    pub(crate) size: u64,
+    /// Its bytes, once a host has asked for them.
+    data: tokio::sync::OnceCell<Bytes>,
+}
+
+/// One image of the archive.
+#[derive(Debug, Clone)]
+pub(crate) struct ArchivedImage {
+    /// `RepoTags` (`drover/app:2`).
+    pub(crate) tags: Vec<String>,
+    /// `sha256:…` of the configuration: the image's id on the host.
+    pub(crate) config_digest: String,
+    /// The registry manifest (OCI), and its digest.
+    pub(crate) manifest: Bytes,
+    pub(crate) manifest_digest: String,
+    /// Every blob digest the image is made of: configuration, then layers.
+    pub(crate) blobs: Vec<String>,
+}
+
+/// An indexed, verified archive.
+#[derive(Debug)]
+pub(crate) struct ImageArchive {
+    path: PathBuf,
+    pub(crate) images: Vec<ArchivedImage>,
+    blobs: HashMap<String, Blob>,
+}
+
+/// A file entry of the tar stream: its place, size and digest.
+struct Entry {
+    offset: u64,
+    size: u64,
+    digest: String,
+    /// The first two bytes, to tell a gzip layer.
+    gzip: bool,
+}
+
+type Cache = Mutex<HashMap<(PathBuf, u64, std::time::SystemTime), Arc<ImageArchive>>>;
+
+/// Archives read so far in this process, by path, size and time.
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Cache::default)
+}
+
+/// Guards the first read of each archive, so hosts that ask together wait
+/// for one read instead of each reading it.
+static READING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl ImageArchive {
+    /// Opens (once per process) and verifies the archive at `path`.
+    pub(crate) async fn open(path: &Path) -> Result<Arc<Self>, Error> {
+        let metadata = std::fs::metadata(path).map_err(|error| {
+            Error::Arguments(format!("cannot read {}: {error}", path.display()))
+        })?;
+        let key = (
+            path.to_path_buf(),
+            metadata.len(),
+            metadata.modified().unwrap_or(std::time::UNIX_EPOCH),
+        );
+        let _reading = READING.lock().await;
+        if let Some(archive) = cache()
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned())
+        {
+            return Ok(archive);
+        }
+        let owned = path.to_path_buf();
+        let archive = tokio::task::spawn_blocking(move || Self::read(&owned))
+            .await
+            .map_err(|error| Error::Arguments(format!("reading the archive stopped: {error}")))??;
+        let archive = Arc::new(archive);
+        if let Ok(mut cache) = cache().lock() {
+            cache.insert(key, archive.clone());
+        }
+        Ok(archive)
+    }
+
+    fn read(path: &Path) -> Result<Self, Error> {
+        let corrupt = |reason: String| {
+            Error::Arguments(format!(
+                "the image archive {} is corrupt or truncated: {reason}",
+                path.display()
+            ))
+        };
+        let file = std::fs::File::open(path).map_err(|error| {
+            Error::Arguments(format!("cannot read {}: {error}", path.display()))
+        })?;
+        let entries = index(file).map_err(|error| corrupt(error.to_string()))?;
+        let manifest = entries.get("manifest.json").ok_or_else(|| {
+            corrupt("it has no manifest.json (is it a `docker save` archive?)".to_owned())
+        })?;
+        let manifest: Json =
+            serde_json::from_slice(&read_range(path, manifest.offset, manifest.size)?)
+                .map_err(|error| corrupt(format!("manifest.json: {error}")))?;
+        let mut images = Vec::new();
+        let mut blobs = HashMap::new();
+        for image in manifest.as_array().into_iter().flatten() {
+            let (image, image_blobs) = archived_image(path, image, &entries).map_err(corrupt)?;
+            blobs.extend(image_blobs);
+            images.push(image);
+        }
+        if images.is_empty() {
+            return Err(corrupt("its manifest.json names no image".to_owned()));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            images,
+            blobs,
+        })
+    }
+
+    /// The image called `name` (`repo:tag`; `:latest` when no tag), or the
+    /// only one when the archive holds one image with no tag.
+    pub(crate) fn image(&self, name: &str) -> Result<&ArchivedImage, Error> {
+        let wanted = with_tag(name);
+        self.images
+            .iter()
+            .find(|image| image.tags.iter().any(|tag| with_tag(tag) == wanted))
+            .or_else(|| {
+                (self.images.len() == 1 && self.images[0].tags.is_empty()).then(|| &self.images[0])
+            })
+            .ok_or_else(|| {
+                let tags: Vec<&str> = self
+                    .images
+                    .iter()
+                    .flat_map(|image| image.tags.iter().map(String::as_str))
+                    .collect();
+                Error::Arguments(format!(
+                    "{} holds no image called {name} (it holds: {})",
+                    self.path.display(),
+                    if tags.is_empty() {
+                        "untagged images".to_owned()
+                    } else {
+                        tags.join(", ")
+                    }
+                ))
+            })
+    }
+
+    /// A blob's size, if the archive has it.
+    pub(crate) fn blob_size(&self, digest: &str) -> Option<u64> {
+        self.blobs.get(digest).map(|blob| blob.size)
+    }
+
+    /// A blob's bytes, read from the file the first time any host asks.
+    pub(crate) async fn blob(&self, digest: &str) -> Result<Bytes, Error> {
+        let blob = self
+            .blobs
+            .get(digest)
+            .ok_or_else(|| Error::Arguments(format!("no blob {digest}")))?;
+        let path = self.path.clone();
+        let (offset, size) = (blob.offset, blob.size);
+        blob.data
+            .get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || {
+                    read_range(&path, offset, size).map(Bytes::from)
+                })
+                .await
+                .map_err(|error| Error::Arguments(format!("reading a blob stopped: {error}")))?
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// `name` with `:latest` when it names no tag (or digest).
+fn with_tag(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || last.contains('@') {
+        name.to_owned()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// Every file of the tar stream (links resolved to what they point at),
+/// each hashed as it is read.
+fn index(file: std::fs::File) -> std::io::Result<HashMap<String, Entry>> {
+    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let mut entries = HashMap::new();
+    let mut links = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = normalize(&entry.path()?.to_string_lossy());
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            if let Some(target) = entry.link_name()? {
+                let target = target.to_string_lossy().into_owned();
+                let target = if kind.is_symlink() {
+                    resolve(&name, &target)
+                } else {
+                    normalize(&target)
+                };
+                links.push((name, target));
+            }
+            continue;
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        let offset = entry.raw_file_position();
+        let size = entry.size();
+        let mut hasher = Sha256::new();
+        let mut first = [0_u8; 2];
+        let mut buffer = vec![0_u8; 64 * 1024];
+        let mut read_total = 0_u64;
+        loop {
+            let read = entry.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            if read_total == 0 && read >= 2 {
+                first.copy_from_slice(&buffer[..2]);
+            }
+            read_total += read as u64;
+            hasher.update(&buffer[..read]);
+        }
+        if read_total != size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{name} ends after {read_total} of its {size} bytes"),
+            ));
+        }
+        entries.insert(
+            name,
+            Entry {
+                offset,
+                size,
+                digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+                gzip: first == [0x1f, 0x8b],
+            },
+        );
+    }
+    for (name, target) in links {
+        if let Some(entry) = entries.get(&target) {
+            let copy = Entry {
+                offset: entry.offset,
+                size: entry.size,
+                digest: entry.digest.clone(),
+                gzip: entry.gzip,
+            };
+            entries.insert(name, copy);
+        }
+    }
+    Ok(entries)
+}
+
+/// A path without `./` and trailing `/`.
+fn normalize(path: &str) -> String {
+    path.trim_start_matches("./")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// A symbolic link's target, relative to the link's directory.
+fn resolve(link: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+fn read_range(path: &Path, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
+    let failed = |error: std::io::Error| {
+        Error::Arguments(format!("cannot read {}: {error}", path.display()))
+    };
+    let mut file = std::fs::File::open(path).map_err(failed)?;
+    file.seek(std::io::SeekFrom::Start(offset))
+        .map_err(failed)?;
+    let mut data = vec![0; usize::try_from(size).unwrap_or(usize::MAX)];
+    file.read_exact(&mut data).map_err(failed)?;
+    Ok(data)
+}
+
+/// One `manifest.json` entry as a registry manifest, with its blobs;
+/// every layer checked against the digest the configuration names.
+fn archived_image(
+    path: &Path,
+    image: &Json,
+    entries: &HashMap<String, Entry>,
+) -> Result<(ArchivedImage, Vec<(String, Blob)>), String> {
+    let find = |name: &str| {
+        entries
+            .get(&normalize(name))
+            .ok_or_else(|| format!("manifest.json names {name}, which is not in the archive"))
+    };
+    let config_name = image["Config"]
+        .as_str()
+        .ok_or("a manifest.json entry has no Config")?;
+    let config_entry = find(config_name)?;
+    let config: Json = serde_json::from_slice(
+        &read_range(path, config_entry.offset, config_entry.size)
+            .map_err(|error| error.to_string())?,
+    )
+    .map_err(|error| format!("{config_name}: {error}"))?;
+    let diff_ids: Vec<&str> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    let layer_names: Vec<&str> = image["Layers"]
+        .as_array()
+        .map(|layers| layers.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if layer_names.len() != diff_ids.len() {
+        return Err(format!(
+            "{config_name} names {} layers, manifest.json {}",
+            diff_ids.len(),
+            layer_names.len()
+        ));
+    }
+    let mut blobs = vec![blob(&config_entry.digest, config_entry)];
+    let mut layers = Vec::new();
+    for (name, diff_id) in layer_names.iter().zip(&diff_ids) {
+        let entry = find(name)?;
+        if !entry.gzip && entry.digest != *diff_id {
+            return Err(format!(
+                "layer {name} does not match its digest ({} where the image names {diff_id})",
+                entry.digest
+            ));
+        }
+        let media_type = if entry.gzip {
+            GZIP_LAYER_TYPE
+        } else {
+            LAYER_TYPE
+        };
+        layers.push(json!({"mediaType": media_type, "digest": entry.digest, "size": entry.size}));
+        blobs.push(blob(&entry.digest, entry));
+    }
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "config": {"mediaType": CONFIG_TYPE, "digest": config_entry.digest, "size": config_entry.size},
+        "layers": layers,
+    });
+    let manifest = Bytes::from(manifest.to_string());
+    let manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&manifest)));
+    let tags = image["RepoTags"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let image = ArchivedImage {
+        tags,
+        config_digest: config_entry.digest.clone(),
+        manifest,
+        manifest_digest,
+        blobs: blobs.iter().map(|(digest, _)| digest.clone()).collect(),
+    };
+    Ok((image, blobs))
+}
+
+fn blob(digest: &str, entry: &Entry) -> (String, Blob) {
+    (
+        digest.to_owned(),
+        Blob {
+            offset: entry.offset,
+            size: entry.size,
+            data: tokio::sync::OnceCell::new(),
+        },
+    )
+}
+
+/// The manifest's media type, for the registry's answers.
+pub(crate) const fn manifest_type() -> &'static str {
+    MANIFEST_TYPE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{resolve, with_tag};
+
+    #[test]
+    fn names_without_a_tag_mean_latest() {
+        assert_eq!(with_tag("drover/app"), "drover/app:latest");
+        assert_eq!(with_tag("drover/app:2"), "drover/app:2");
+        assert_eq!(with_tag("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
+    }
+
+    #[test]
+    fn links_resolve_from_their_directory() {
+        assert_eq!(
+            resolve("abc/layer.tar", "../def/layer.tar"),
+            "def/layer.tar"
+        );
+    }
+}
