@@ -12,6 +12,7 @@
 
 mod containers;
 mod feature;
+mod image_push;
 mod never_strand;
 mod quadlet;
 mod strategies;

@@ -10,7 +10,7 @@
 //! host after that.
 
 use std::collections::HashMap;
-use std::io::{Read as _, Seek as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -53,6 +53,9 @@ pub(crate) struct ArchivedImage {
 #[derive(Debug)]
 pub(crate) struct ImageArchive {
     path: PathBuf,
+    /// Kept open: blobs are read through it, even once the file is gone
+    /// (an image saved from the controller's engine is deleted at once).
+    file: Arc<std::fs::File>,
     pub(crate) images: Vec<ArchivedImage>,
     blobs: HashMap<String, Blob>,
 }
@@ -115,20 +118,22 @@ impl ImageArchive {
                 path.display()
             ))
         };
-        let file = std::fs::File::open(path).map_err(|error| {
+        let unreadable = |error: std::io::Error| {
             Error::Arguments(format!("cannot read {}: {error}", path.display()))
-        })?;
-        let entries = index(file).map_err(|error| corrupt(error.to_string()))?;
+        };
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let entries = index(file.try_clone().map_err(unreadable)?)
+            .map_err(|error| corrupt(error.to_string()))?;
         let manifest = entries.get("manifest.json").ok_or_else(|| {
             corrupt("it has no manifest.json (is it a `docker save` archive?)".to_owned())
         })?;
         let manifest: Json =
-            serde_json::from_slice(&read_range(path, manifest.offset, manifest.size)?)
+            serde_json::from_slice(&read_range(&file, manifest.offset, manifest.size)?)
                 .map_err(|error| corrupt(format!("manifest.json: {error}")))?;
         let mut images = Vec::new();
         let mut blobs = HashMap::new();
         for image in manifest.as_array().into_iter().flatten() {
-            let (image, image_blobs) = archived_image(path, image, &entries).map_err(corrupt)?;
+            let (image, image_blobs) = archived_image(&file, image, &entries).map_err(corrupt)?;
             blobs.extend(image_blobs);
             images.push(image);
         }
@@ -137,9 +142,24 @@ impl ImageArchive {
         }
         Ok(Self {
             path: path.to_path_buf(),
+            file: Arc::new(file),
             images,
             blobs,
         })
+    }
+
+    /// The whole archive, for a host that must load it whole.
+    pub(crate) async fn whole(&self) -> Result<Bytes, Error> {
+        let file = self.file.clone();
+        let size = file
+            .metadata()
+            .map_err(|error| {
+                Error::Arguments(format!("cannot read {}: {error}", self.path.display()))
+            })?
+            .len();
+        tokio::task::spawn_blocking(move || read_range(&file, 0, size).map(Bytes::from))
+            .await
+            .map_err(|error| Error::Arguments(format!("reading the archive stopped: {error}")))?
     }
 
     /// The image called `name` (`repo:tag`; `:latest` when no tag), or the
@@ -181,12 +201,12 @@ impl ImageArchive {
             .blobs
             .get(digest)
             .ok_or_else(|| Error::Arguments(format!("no blob {digest}")))?;
-        let path = self.path.clone();
+        let file = self.file.clone();
         let (offset, size) = (blob.offset, blob.size);
         blob.data
             .get_or_try_init(|| async move {
                 tokio::task::spawn_blocking(move || {
-                    read_range(&path, offset, size).map(Bytes::from)
+                    read_range(&file, offset, size).map(Bytes::from)
                 })
                 .await
                 .map_err(|error| Error::Arguments(format!("reading a blob stopped: {error}")))?
@@ -196,8 +216,14 @@ impl ImageArchive {
     }
 }
 
-/// `name` with `:latest` when it names no tag (or digest).
+/// `name` with `:latest` when it names no tag (or digest), and without the
+/// registry an engine puts before local or Docker Hub names (podman calls
+/// `drover/app` `localhost/drover/app`).
 fn with_tag(name: &str) -> String {
+    let name = ["localhost/", "docker.io/library/", "docker.io/"]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))
+        .unwrap_or(name);
     let last = name.rsplit('/').next().unwrap_or(name);
     if last.contains(':') || last.contains('@') {
         name.to_owned()
@@ -301,22 +327,18 @@ fn resolve(link: &str, target: &str) -> String {
     parts.join("/")
 }
 
-fn read_range(path: &Path, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
-    let failed = |error: std::io::Error| {
-        Error::Arguments(format!("cannot read {}: {error}", path.display()))
-    };
-    let mut file = std::fs::File::open(path).map_err(failed)?;
-    file.seek(std::io::SeekFrom::Start(offset))
-        .map_err(failed)?;
+fn read_range(file: &std::fs::File, offset: u64, size: u64) -> Result<Vec<u8>, Error> {
+    use std::os::unix::fs::FileExt as _;
     let mut data = vec![0; usize::try_from(size).unwrap_or(usize::MAX)];
-    file.read_exact(&mut data).map_err(failed)?;
+    file.read_exact_at(&mut data, offset)
+        .map_err(|error| Error::Arguments(format!("cannot read the image archive: {error}")))?;
     Ok(data)
 }
 
 /// One `manifest.json` entry as a registry manifest, with its blobs;
 /// every layer checked against the digest the configuration names.
 fn archived_image(
-    path: &Path,
+    file: &std::fs::File,
     image: &Json,
     entries: &HashMap<String, Entry>,
 ) -> Result<(ArchivedImage, Vec<(String, Blob)>), String> {
@@ -330,7 +352,7 @@ fn archived_image(
         .ok_or("a manifest.json entry has no Config")?;
     let config_entry = find(config_name)?;
     let config: Json = serde_json::from_slice(
-        &read_range(path, config_entry.offset, config_entry.size)
+        &read_range(file, config_entry.offset, config_entry.size)
             .map_err(|error| error.to_string())?,
     )
     .map_err(|error| format!("{config_name}: {error}"))?;
@@ -412,12 +434,100 @@ pub(crate) const fn manifest_type() -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{resolve, with_tag};
+    use std::path::Path;
+
+    use sha2::{Digest as _, Sha256};
+
+    use super::{ImageArchive, resolve, with_tag};
+
+    fn digest(data: &[u8]) -> String {
+        hex::encode(Sha256::digest(data))
+    }
+
+    fn append(builder: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]) {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, data).unwrap();
+    }
+
+    /// A `docker save` archive of one image with two layers; `tamper`
+    /// may change the second layer's bytes after its digest is taken.
+    fn archive(path: &Path, tamper: bool) {
+        let base = vec![7_u8; 4096];
+        let mut top = b"top layer".to_vec();
+        let (base_id, top_id) = (digest(&base), digest(&top));
+        if tamper {
+            top[0] = b'T';
+        }
+        let config = format!(
+            "{{\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{base_id}\",\"sha256:{top_id}\"]}}}}"
+        );
+        let config_id = digest(config.as_bytes());
+        let manifest = format!(
+            "[{{\"Config\":\"{config_id}.json\",\"RepoTags\":[\"drover/app:2\"],\"Layers\":[\"{base_id}/layer.tar\",\"{top_id}/layer.tar\"]}}]"
+        );
+        let mut builder = tar::Builder::new(std::fs::File::create(path).unwrap());
+        append(&mut builder, "manifest.json", manifest.as_bytes());
+        append(
+            &mut builder,
+            &format!("{config_id}.json"),
+            config.as_bytes(),
+        );
+        append(&mut builder, &format!("{base_id}/layer.tar"), &base);
+        append(&mut builder, &format!("{top_id}/layer.tar"), &top);
+        builder.finish().unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_archive_is_read_once_and_served_as_a_manifest_of_its_layers() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("app.tar");
+        archive(&path, false);
+        let archive = ImageArchive::open(&path).await.unwrap();
+        let again = ImageArchive::open(&path).await.unwrap();
+        assert!(
+            std::sync::Arc::ptr_eq(&archive, &again),
+            "read once per run"
+        );
+        let image = archive.image("drover/app:2").unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&image.manifest).unwrap();
+        assert_eq!(manifest["layers"].as_array().unwrap().len(), 2);
+        assert_eq!(manifest["config"]["digest"], image.config_digest.as_str());
+        let top = image.blobs[2].clone();
+        assert_eq!(&archive.blob(&top).await.unwrap()[..], b"top layer");
+        assert!(archive.image("drover/app:3").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_or_truncated_archive_is_refused_with_its_reason() {
+        let directory = tempfile::tempdir().unwrap();
+        let corrupt = directory.path().join("corrupt.tar");
+        archive(&corrupt, true);
+        let error = ImageArchive::open(&corrupt).await.unwrap_err().to_string();
+        assert!(
+            error.contains("is corrupt or truncated")
+                && error.contains("does not match its digest"),
+            "{error}"
+        );
+        let truncated = directory.path().join("truncated.tar");
+        archive(&truncated, false);
+        let bytes = std::fs::read(&truncated).unwrap();
+        std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+        let error = ImageArchive::open(&truncated)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is corrupt or truncated"), "{error}");
+    }
 
     #[test]
     fn names_without_a_tag_mean_latest() {
         assert_eq!(with_tag("drover/app"), "drover/app:latest");
         assert_eq!(with_tag("drover/app:2"), "drover/app:2");
+        assert_eq!(with_tag("localhost/drover/app:2"), "drover/app:2");
+        assert_eq!(with_tag("docker.io/library/nginx"), "nginx:latest");
         assert_eq!(with_tag("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
     }
 

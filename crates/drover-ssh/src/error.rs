@@ -95,13 +95,22 @@ pub enum Error {
     /// A setting cannot be honoured (for example `su` with a password).
     #[error("{0}")]
     Unsupported(String),
+    /// The SSH server refused to forward a port back to the controller
+    /// (`AllowTcpForwarding no`); the connection itself is fine.
+    #[error("{address} refused to forward a port: {message}")]
+    ForwardingRefused {
+        /// `host:port`.
+        address: String,
+        /// What the server said.
+        message: String,
+    },
 }
 
 impl Error {
     /// Whether the host should be reported UNREACHABLE (as Ansible does for
     /// connection and authentication failures) rather than FAILED.
     pub fn is_unreachable(&self) -> bool {
-        !matches!(self, Self::Unsupported(_))
+        !matches!(self, Self::Unsupported(_) | Self::ForwardingRefused { .. })
     }
 
     /// A line telling the operator what to do next, where one helps.

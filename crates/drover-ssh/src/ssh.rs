@@ -234,11 +234,9 @@ impl SshConnection {
             .handle
             .tcpip_forward("127.0.0.1", 0)
             .await
-            .map_err(|error| Error::Protocol {
+            .map_err(|error| Error::ForwardingRefused {
                 address: self.label.clone(),
-                message: format!(
-                    "the server refused to forward a port ({error}); is `AllowTcpForwarding` off?"
-                ),
+                message: format!("{error} (is `AllowTcpForwarding` off?)"),
             })?;
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         if let Ok(mut forwards) = self.forwards.lock() {

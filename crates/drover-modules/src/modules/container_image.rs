@@ -12,11 +12,10 @@
 //! layer. Where the SSH server will not forward a port, the whole archive
 //! is copied and loaded instead.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
 use drover_ssh::quote;
 
 use crate::arguments::Arguments;
@@ -86,16 +85,15 @@ pub(crate) async fn run(
                     "could not find the image archive `{archive}` on the controller"
                 ))
             })?;
-            Some(local)
+            Some(ImageArchive::open(&local).await?)
         }
         (true, "engine") => Some(controller_archive(arguments, &name).await?),
         _ => None,
     };
     let archive = match archive {
-        Some(path) => {
-            let opened = ImageArchive::open(&path).await?;
+        Some(opened) => {
             let image = opened.image(&name)?.clone();
-            Some((path, opened, image))
+            Some((opened, image))
         }
         None => None,
     };
@@ -112,7 +110,7 @@ pub(crate) async fn run(
     // From an archive, the image is up to date when the host's has the
     // archive's id; from a registry, when the host has one by that name.
     let up_to_date = match &archive {
-        Some((_, _, image)) => {
+        Some((_, image)) => {
             host.image_id.as_deref() == Some(image.config_digest.trim_start_matches("sha256:"))
         }
         None => host.image_id.is_some(),
@@ -126,8 +124,8 @@ pub(crate) async fn run(
     }
     let outcome = match (present, archive) {
         (false, _) => command(context, &format!("{rt} rmi {}", quote(&name))).await?,
-        (true, Some((path, archive, image))) => {
-            match push(context, &rt, &name, archive, image).await? {
+        (true, Some((archive, image))) => {
+            match push(context, &rt, &name, archive.clone(), image).await? {
                 Pushed::Sent(sent) => {
                     result = result
                         .with("bytes_sent", sent.bytes.load(Ordering::Relaxed))
@@ -135,7 +133,7 @@ pub(crate) async fn run(
                     None
                 }
                 Pushed::Failed(message) => Some(message),
-                Pushed::NoForwarding => load_whole(context, &rt, &path).await?,
+                Pushed::NoForwarding => load_whole(context, &rt, &archive).await?,
             }
         }
         (true, None) => command(context, &format!("{rt} pull -q {}", quote(&name))).await?,
@@ -242,11 +240,9 @@ fn pull_script(rt: &str, name: &str, port: u16, config_digest: &str) -> String {
 async fn load_whole(
     context: &ModuleContext<'_>,
     rt: &str,
-    path: &PathBuf,
+    archive: &ImageArchive,
 ) -> Result<Option<String>, Error> {
-    let data = std::fs::read(path)
-        .map_err(|error| Error::Arguments(format!("cannot read {}: {error}", path.display())))?;
-    let remote = upload_temporary(context, Bytes::from(data)).await?;
+    let remote = upload_temporary(context, archive.whole().await?).await?;
     command(
         context,
         &format!(
@@ -257,10 +253,18 @@ async fn load_whole(
     .await
 }
 
+/// Images saved from the controller's engine in this run, by engine and name.
+type Saved = tokio::sync::Mutex<HashMap<(String, String), Arc<ImageArchive>>>;
+
 /// `source: engine`: the image saved from the controller's docker or
-/// podman (`controller_runtime`, else whichever is there) into an archive
-/// kept for the rest of the run.
-async fn controller_archive(arguments: &Arguments<'_>, name: &str) -> Result<PathBuf, Error> {
+/// podman (`controller_runtime`, else whichever has it), once per run
+/// whatever the number of hosts. The saved file is read through a handle
+/// kept open and deleted at once, so nothing is left behind.
+async fn controller_archive(
+    arguments: &Arguments<'_>,
+    name: &str,
+) -> Result<Arc<ImageArchive>, Error> {
+    static SAVED: std::sync::OnceLock<Saved> = std::sync::OnceLock::new();
     let wanted = arguments
         .string("controller_runtime")?
         .unwrap_or_else(|| "auto".to_owned());
@@ -283,17 +287,16 @@ async fn controller_archive(arguments: &Arguments<'_>, name: &str) -> Result<Pat
             })?
             .to_owned(),
     };
-    let directory = std::env::temp_dir().join(format!("drover-images-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).map_err(|error| {
-        Error::Arguments(format!("cannot create {}: {error}", directory.display()))
-    })?;
-    let file = directory.join(format!(
-        "{}.tar",
-        name.replace(|character: char| !character.is_ascii_alphanumeric(), "_")
-    ));
-    if file.exists() {
-        return Ok(file);
+    let mut saved = SAVED.get_or_init(Saved::default).lock().await;
+    let key = (runtime.clone(), name.to_owned());
+    if let Some(archive) = saved.get(&key) {
+        return Ok(archive.clone());
     }
+    let file = std::env::temp_dir().join(format!(
+        ".drover-image-{}-{}.tar",
+        std::process::id(),
+        saved.len()
+    ));
     let mut save = tokio::process::Command::new(&runtime);
     save.arg("save").arg("-o").arg(&file);
     if runtime == "podman" {
@@ -301,15 +304,19 @@ async fn controller_archive(arguments: &Arguments<'_>, name: &str) -> Result<Pat
     }
     let output = save.arg(name).output().await.map_err(|error| {
         Error::Arguments(format!("cannot run {runtime} on the controller: {error}"))
-    })?;
-    if !output.status.success() {
-        let _ = std::fs::remove_file(&file);
-        return Err(Error::Arguments(format!(
+    });
+    let opened = match output {
+        Ok(output) if output.status.success() => ImageArchive::open(&file).await,
+        Ok(output) => Err(Error::Arguments(format!(
             "`{runtime} save {name}` failed on the controller: {}",
             String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(file)
+        ))),
+        Err(error) => Err(error),
+    };
+    let _ = std::fs::remove_file(&file);
+    let archive = opened?;
+    saved.insert(key, archive.clone());
+    Ok(archive)
 }
 
 #[cfg(test)]

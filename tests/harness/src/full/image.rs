@@ -35,35 +35,51 @@ pub fn app_image(directory: &Path, version: u32, healthy: bool) -> Result<PathBu
     }
     let image = work.join("image");
     command::create_directory(&image)?;
-    let layer = work.join("layer.tar");
-    run(
-        "tar",
-        &[
-            "--numeric-owner",
-            "--owner=0",
-            "--group=0",
-            "--sort=name",
-            "--mtime=@0",
-            "-C",
-            &text(&root),
-            "-cf",
-            &text(&layer),
-            ".",
-        ],
-    )?;
-    let layer_digest = sha256(&layer)?;
-    command::create_directory(&image.join(&layer_digest))?;
-    std::fs::rename(&layer, image.join(&layer_digest).join("layer.tar")).map_err(|source| {
-        Error::Io {
-            path: layer.clone(),
-            source,
-        }
-    })?;
+    // Two layers: the programs, the same bytes in every version (so a host
+    // that has one version lacks only the top layer of the next), then
+    // the version's pages.
+    let mut layers = Vec::new();
+    for (index, parts) in [&["bin", "tmp"][..], &["www"][..]].iter().enumerate() {
+        let layer = work.join(format!("layer{index}.tar"));
+        let mut arguments = vec![
+            "--numeric-owner".to_owned(),
+            "--owner=0".to_owned(),
+            "--group=0".to_owned(),
+            "--sort=name".to_owned(),
+            "--mtime=@0".to_owned(),
+            "-C".to_owned(),
+            text(&root),
+            "-cf".to_owned(),
+            text(&layer),
+        ];
+        arguments.extend(parts.iter().map(|part| (*part).to_owned()));
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        run("tar", &arguments)?;
+        let digest = sha256(&layer)?;
+        command::create_directory(&image.join(&digest))?;
+        std::fs::rename(&layer, image.join(&digest).join("layer.tar")).map_err(|source| {
+            Error::Io {
+                path: layer.clone(),
+                source,
+            }
+        })?;
+        layers.push(digest);
+    }
+    let diff_ids = layers
+        .iter()
+        .map(|digest| format!("\"sha256:{digest}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let layer_paths = layers
+        .iter()
+        .map(|digest| format!("\"{digest}/layer.tar\""))
+        .collect::<Vec<_>>()
+        .join(",");
     let config = format!(
         "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\",\
          \"config\":{{\"Cmd\":[\"/bin/sh\",\"-c\",\"trap 'kill $! 2>/dev/null; exit 0' TERM; httpd -f -p 8080 -h /www & wait\"],\
          \"Env\":[\"PATH=/bin\",\"APP_VERSION={version}\"],\"ExposedPorts\":{{\"8080/tcp\":{{}}}}}},\
-         \"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{layer_digest}\"]}}}}"
+         \"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{diff_ids}]}}}}"
     );
     let config_file = work.join("config.json");
     write(&config_file, &config)?;
@@ -74,24 +90,24 @@ pub fn app_image(directory: &Path, version: u32, healthy: bool) -> Result<PathBu
             source,
         },
     )?;
+    let (image_text, archive_text) = (text(&image), text(&archive));
     write(
         &image.join("manifest.json"),
         format!(
-            "[{{\"Config\":\"{config_digest}.json\",\"RepoTags\":[\"drover/app:{version}\"],\"Layers\":[\"{layer_digest}/layer.tar\"]}}]"
+            "[{{\"Config\":\"{config_digest}.json\",\"RepoTags\":[\"drover/app:{version}\"],\"Layers\":[{layer_paths}]}}]"
         ),
     )?;
-    run(
-        "tar",
-        &[
-            "-C",
-            &text(&image),
-            "-cf",
-            &text(&archive),
-            "manifest.json",
-            &format!("{config_digest}.json"),
-            &layer_digest,
-        ],
-    )?;
+    let config_file = format!("{config_digest}.json");
+    let mut members = vec![
+        "-C",
+        image_text.as_str(),
+        "-cf",
+        archive_text.as_str(),
+        "manifest.json",
+    ];
+    members.push(&config_file);
+    members.extend(layers.iter().map(String::as_str));
+    run("tar", &members)?;
     command::run_quietly("rm", &["-rf", &text(&work)]);
     Ok(archive)
 }
