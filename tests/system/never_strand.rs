@@ -191,6 +191,63 @@ fn issue_14_failed_releases_never_strand_a_host() {
         serving = killed_between_stop_and_start(&fleet, &playbook, serving, largest);
     }
     failed_attempts_show_in_rollout_status(&fleet);
+    a_compose_project_that_does_not_come_up_is_brought_back(&fleet);
+}
+
+/// A compose project whose new service cannot start (on docker-compose and
+/// podman-compose) fails its task, and the project as it last came up runs
+/// again; the next good one comes up.
+fn a_compose_project_that_does_not_come_up_is_brought_back(fleet: &Fleet) {
+    let playbook = fleet.scratch.path().join("compose.yml");
+    std::fs::write(
+        &playbook,
+        r#"- hosts: all
+  gather_facts: no
+  become: yes
+  tasks:
+    - file: {path: /srv/shop, state: directory}
+    - copy:
+        dest: /srv/shop/compose.yml
+        content: |
+          version: "3"
+          services:
+            web:
+              image: drover/app:{{ version }}
+              ports: ["8090:8080"]
+          {% if broken | default(false) | bool %}
+              command: ["/bin/no-such-command"]
+          {% endif %}
+    - name: the project is up
+      compose: {project_src: /srv/shop, runtime: "{{ app_runtime }}"}
+"#,
+    )
+    .expect("the playbook is written");
+    let serving = || -> Vec<Option<String>> {
+        fleet
+            .bed
+            .hosts
+            .iter()
+            .map(|host| super::strategies::fetch(&SocketAddr::from((host.address, 8090))))
+            .collect()
+    };
+    let good = fleet.play(&playbook, 1, &[]);
+    assert!(good.status.success(), "{}", text(&good.stdout));
+    assert_eq!(serving(), vec![Some("app v1\n".to_owned()); HOSTS.len()]);
+    let broken = fleet.play(&playbook, 2, &["-e", "broken=true"]);
+    let stdout = text(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("the project as it last came up runs again"),
+        "{stdout}"
+    );
+    assert_eq!(
+        serving(),
+        vec![Some("app v1\n".to_owned()); HOSTS.len()],
+        "every host runs the project as it last came up: {stdout}"
+    );
+    let next = fleet.play(&playbook, 2, &[]);
+    assert!(next.status.success(), "{}", text(&next.stdout));
+    assert_eq!(serving(), vec![Some("app v2\n".to_owned()); HOSTS.len()]);
 }
 
 /// A container that publishes 9099 on every host.

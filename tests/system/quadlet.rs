@@ -1,7 +1,9 @@
 //! The `quadlet` module on a full host running Debian trixie, whose podman
 //! (5.x) has Quadlet: the app runs as a systemd service from a `.container`
 //! unit, is left alone when nothing changed, is upgraded by a new unit, and
-//! is rolled back to the previous unit when a release fails readiness.
+//! is rolled back to the previous unit when a release fails readiness, and
+//! a unit whose service does not start is replaced by the previous one
+//! within its task (issue 14).
 //! (Debian bookworm's podman 4.3 predates Quadlet.)
 //!
 //! A regression test for issue 6 ("Container rollouts").
@@ -112,6 +114,31 @@ fn issue_6_quadlet_runs_the_app_as_a_systemd_service() {
     let unit = on_host(&bed, "dv-1", "cat /etc/containers/systemd/app.container");
     assert!(unit.contains("Image=localhost/drover/app:2"), "{unit}");
     assert_eq!(serving(), "app v2\n", "rolled back to v2");
+
+    // v1 whose command is not in the image: the service does not start, and
+    // the task itself writes the v2 unit back and starts it (issue 14).
+    let unstartable = super::drover(
+        &bed,
+        &bed.inventory,
+        &[
+            "play",
+            playbook,
+            "--output",
+            "json",
+            "-e",
+            &image_dir,
+            "-e",
+            "version=1",
+            "-e",
+            "exec=/bin/no-such-command",
+        ],
+    );
+    let stdout = super::text(&unstartable.stdout);
+    assert_eq!(unstartable.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("the previous unit runs again"), "{stdout}");
+    let unit = on_host(&bed, "dv-1", "cat /etc/containers/systemd/app.container");
+    assert!(unit.contains("Image=localhost/drover/app:2"), "{unit}");
+    assert_eq!(serving(), "app v2\n", "v2 runs again");
 
     let removed = play(&bed, "tests/system/playbooks/quadlet-remove.yml", &[]);
     assert_eq!(recap(&removed)[0].1, 1);

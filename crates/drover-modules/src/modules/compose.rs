@@ -129,6 +129,38 @@ impl Project {
         )
     }
 
+    /// Where the last project that came up is kept, resolved by `config`.
+    fn snapshot(&self) -> String {
+        format!("{}/{}.compose.yml", crate::releases::RELEASES, self.name)
+    }
+
+    /// Shell that keeps the project's resolved configuration (`config`,
+    /// with every path made absolute) as the snapshot.
+    fn snapshot_script(&self) -> String {
+        let snapshot = quote(&self.snapshot());
+        let temporary = quote(&format!("{}.drover-tmp", self.snapshot()));
+        format!(
+            "{}
+mkdir -p {} && {} config > {temporary} && mv -f {temporary} {snapshot}",
+            self.choose(),
+            crate::releases::RELEASES,
+            self.prefix(),
+        )
+    }
+
+    /// Shell that brings the snapshot up again, in the project's directory.
+    fn restore_script(&self) -> String {
+        format!(
+            "{}
+[ -s {snapshot} ] || {{ echo 'no snapshot'; exit 3; }}
+             cd {} && $compose -p {} -f {snapshot} up -d --remove-orphans 2>&1",
+            self.choose(),
+            quote(&self.source),
+            quote(&self.name),
+            snapshot = quote(&self.snapshot()),
+        )
+    }
+
     /// [`Self::choose`], then one `ID STATE NAME` line per container of the project.
     fn query(&self) -> String {
         format!(
@@ -200,25 +232,26 @@ async fn would_change(
         "absent" => !containers.is_empty(),
         "stopped" => running(containers) > 0,
         "restarted" => true,
-        _ => {
-            let services = if project.services.is_empty() {
-                let script = format!(
-                    "{}\n{} config --services",
-                    project.choose(),
-                    project.prefix()
-                );
-                let output = context.exec(&script, None).await?;
-                String::from_utf8_lossy(&output.stdout)
-                    .lines()
-                    .skip(1)
-                    .filter(|line| !line.trim().is_empty())
-                    .count()
-            } else {
-                project.services.len()
-            };
-            running(containers) < services
-        }
+        _ => running(containers) < service_count(project, context).await?,
     })
+}
+
+/// How many services the project brings up: those named, else all of them.
+async fn service_count(project: &Project, context: &ModuleContext<'_>) -> Result<usize, Error> {
+    if !project.services.is_empty() {
+        return Ok(project.services.len());
+    }
+    let script = format!(
+        "{}\n{} config --services",
+        project.choose(),
+        project.prefix()
+    );
+    let output = context.exec(&script, None).await?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .count())
 }
 
 pub(crate) async fn run(
@@ -250,14 +283,29 @@ pub(crate) async fn run(
     if !output.success() {
         let text = String::from_utf8_lossy(&output.stdout);
         let message = text.lines().skip(1).collect::<Vec<_>>().join("\n");
-        return Ok(ModuleResult::failed(format!(
-            "`{tool} {}` failed: {}",
-            project.state,
-            message.trim()
-        )));
+        let message = format!("`{tool} {}` failed: {}", project.state, message.trim());
+        if project.state != "present" {
+            return Ok(ModuleResult::failed(message));
+        }
+        return restore(&project, message, context).await;
     }
     let after = context.exec(&project.query(), None).await?;
     let (_, now) = parse(&String::from_utf8_lossy(&after.stdout));
+    if project.state == "present" {
+        // Some tools (podman-compose) end well when a container did not
+        // start: the services must be running.
+        let wanted = service_count(&project, context).await?;
+        if running(&now) < wanted {
+            let message = format!(
+                "`{tool} present`: {} of {wanted} services run after `up`",
+                running(&now)
+            );
+            return restore(&project, message, context).await;
+        }
+        // The project as it runs now, resolved, is what a failed `up` later
+        // brings back (best effort: without it there is nothing to restore).
+        let _ = context.exec(&project.snapshot_script(), None).await;
+    }
     let changed = project.state == "restarted" || now != containers;
     let diff = Diff {
         before: containers.join("\n") + "\n",
@@ -270,6 +318,33 @@ pub(crate) async fn run(
         ..result.with("containers", now)
     }
     .with_diff(context.diff && changed, diff))
+}
+
+/// After a failed `up`: the project that last came up comes up again from
+/// its snapshot, in the same task. The task fails either way, reporting a
+/// change (compose may have replaced containers before it failed).
+async fn restore(
+    project: &Project,
+    message: String,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let restored = context.exec(&project.restore_script(), None).await?;
+    let message = match restored.exit_status {
+        Some(0) => format!("{message}; the project as it last came up runs again"),
+        Some(3) => format!("{message}; no earlier project is known to bring back"),
+        _ => format!(
+            "{message}; bringing the earlier project back failed too: {}",
+            String::from_utf8_lossy(&restored.stdout).trim()
+        ),
+    };
+    let attempt = serde_json::json!({
+        "image": "", "time": crate::releases::now(),
+        "deployed_by": crate::releases::deployer(), "reason": message,
+    });
+    let _ = crate::releases::write_failure(context, &project.name, &attempt).await;
+    let mut failed = ModuleResult::failed(message).with("restored", restored.success());
+    failed.changed = true;
+    Ok(failed)
 }
 
 #[cfg(test)]
