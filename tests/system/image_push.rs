@@ -100,10 +100,7 @@ fn archive_size(bed: &Bed, version: u32) -> u64 {
 
 #[test]
 fn issue_14_images_reach_hosts_over_ssh_without_a_registry() {
-    let _one_bed_at_a_time = super::FULL_BED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(bed) = super::start_bed(Options {
+    let Some((_one_bed_at_a_time, bed)) = super::take_bed(Options {
         count: 2,
         engines: true,
         release: None,

