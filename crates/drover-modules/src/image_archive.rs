@@ -10,7 +10,6 @@
 //! host after that.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -259,34 +258,14 @@ fn index(file: std::fs::File) -> std::io::Result<HashMap<String, Entry>> {
         }
         let offset = entry.raw_file_position();
         let size = entry.size();
-        let mut hasher = Sha256::new();
-        let mut first = [0_u8; 2];
-        let mut buffer = vec![0_u8; 64 * 1024];
-        let mut read_total = 0_u64;
-        loop {
-            let read = entry.read(&mut buffer)?;
-            if read == 0 {
-                break;
-            }
-            if read_total == 0 && read >= 2 {
-                first.copy_from_slice(&buffer[..2]);
-            }
-            read_total += read as u64;
-            hasher.update(&buffer[..read]);
-        }
-        if read_total != size {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("{name} ends after {read_total} of its {size} bytes"),
-            ));
-        }
+        let (digest, gzip) = hash(&mut entry, &name, size)?;
         entries.insert(
             name,
             Entry {
                 offset,
                 size,
-                digest: format!("sha256:{}", hex::encode(hasher.finalize())),
-                gzip: first == [0x1f, 0x8b],
+                digest,
+                gzip,
             },
         );
     }
@@ -302,6 +281,36 @@ fn index(file: std::fs::File) -> std::io::Result<HashMap<String, Entry>> {
         }
     }
     Ok(entries)
+}
+
+/// The `sha256:` digest of an entry's bytes, and whether they start as
+/// gzip does; an entry that ends early is an error.
+fn hash(entry: &mut impl std::io::Read, name: &str, size: u64) -> std::io::Result<(String, bool)> {
+    let mut hasher = Sha256::new();
+    let mut first = [0_u8; 2];
+    let mut buffer = vec![0_u8; 64 * 1024];
+    let mut read_total = 0_u64;
+    loop {
+        let read = entry.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        if read_total == 0 && read >= 2 {
+            first.copy_from_slice(&buffer[..2]);
+        }
+        read_total += read as u64;
+        hasher.update(&buffer[..read]);
+    }
+    if read_total != size {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("{name} ends after {read_total} of its {size} bytes"),
+        ));
+    }
+    Ok((
+        format!("sha256:{}", hex::encode(hasher.finalize())),
+        first == [0x1f, 0x8b],
+    ))
 }
 
 /// A path without `./` and trailing `/`.
@@ -356,31 +365,13 @@ fn archived_image(
             .map_err(|error| error.to_string())?,
     )
     .map_err(|error| format!("{config_name}: {error}"))?;
-    let diff_ids: Vec<&str> = config["rootfs"]["diff_ids"]
-        .as_array()
-        .map(|ids| ids.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
     let layer_names: Vec<&str> = image["Layers"]
         .as_array()
         .map(|layers| layers.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
-    if layer_names.len() != diff_ids.len() {
-        return Err(format!(
-            "{config_name} names {} layers, manifest.json {}",
-            diff_ids.len(),
-            layer_names.len()
-        ));
-    }
     let mut blobs = vec![blob(&config_entry.digest, config_entry)];
     let mut layers = Vec::new();
-    for (name, diff_id) in layer_names.iter().zip(&diff_ids) {
-        let entry = find(name)?;
-        if !entry.gzip && entry.digest != *diff_id {
-            return Err(format!(
-                "layer {name} does not match its digest ({} where the image names {diff_id})",
-                entry.digest
-            ));
-        }
+    for entry in checked_layers(config_name, &config, &layer_names, entries)? {
         let media_type = if entry.gzip {
             GZIP_LAYER_TYPE
         } else {
@@ -414,6 +405,42 @@ fn archived_image(
         blobs: blobs.iter().map(|(digest, _)| digest.clone()).collect(),
     };
     Ok((image, blobs))
+}
+
+/// The image's layers, each checked against the digest its configuration
+/// names for it (a gzip layer's digest is of its uncompressed bytes, which
+/// are not read here).
+fn checked_layers<'a>(
+    config_name: &str,
+    config: &Json,
+    layer_names: &[&str],
+    entries: &'a HashMap<String, Entry>,
+) -> Result<Vec<&'a Entry>, String> {
+    let diff_ids: Vec<&str> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if layer_names.len() != diff_ids.len() {
+        return Err(format!(
+            "{config_name} names {} layers, manifest.json {}",
+            diff_ids.len(),
+            layer_names.len()
+        ));
+    }
+    let mut layers = Vec::new();
+    for (name, diff_id) in layer_names.iter().zip(&diff_ids) {
+        let entry = entries
+            .get(&normalize(name))
+            .ok_or_else(|| format!("manifest.json names {name}, which is not in the archive"))?;
+        if !entry.gzip && entry.digest != *diff_id {
+            return Err(format!(
+                "layer {name} does not match its digest ({} where the image names {diff_id})",
+                entry.digest
+            ));
+        }
+        layers.push(entry);
+    }
+    Ok(layers)
 }
 
 fn blob(digest: &str, entry: &Entry) -> (String, Blob) {

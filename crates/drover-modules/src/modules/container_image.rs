@@ -65,37 +65,12 @@ pub(crate) async fn run(
     let name = arguments.required(&["name"])?;
     let present = arguments.string("state")?.as_deref() != Some("absent");
     let force = arguments.boolean("force", false)?;
-    let archive_path = arguments.string("load_path")?;
-    let source = arguments.string("source")?.unwrap_or_else(|| {
-        if archive_path.is_some() {
-            "load"
-        } else {
-            "pull"
-        }
-        .to_owned()
-    });
     // The archive is read and checked before the host is asked anything: a
     // corrupt one changes nothing anywhere.
-    let archive = match (present, source.as_str()) {
-        (true, "load") => {
-            let archive = archive_path
-                .ok_or_else(|| Error::Arguments("`source: load` needs `load_path`".to_owned()))?;
-            let local = context.find_file(&archive, "files").ok_or_else(|| {
-                Error::Arguments(format!(
-                    "could not find the image archive `{archive}` on the controller"
-                ))
-            })?;
-            Some(ImageArchive::open(&local).await?)
-        }
-        (true, "engine") => Some(controller_archive(arguments, &name).await?),
-        _ => None,
-    };
-    let archive = match archive {
-        Some(opened) => {
-            let image = opened.image(&name)?.clone();
-            Some((opened, image))
-        }
-        None => None,
+    let archive = if present {
+        archive(arguments, context, &name).await?
+    } else {
+        None
     };
     let host = on_host(context, &requested_runtime(module, arguments)?, &name).await?;
     let rt = host.runtime.clone();
@@ -109,13 +84,14 @@ pub(crate) async fn run(
         .with("image", name.clone());
     // From an archive, the image is up to date when the host's has the
     // archive's id; from a registry, when the host has one by that name.
-    let up_to_date = match &archive {
+    let there = match &archive {
         Some((_, image)) => {
             host.image_id.as_deref() == Some(image.config_digest.trim_start_matches("sha256:"))
         }
         None => host.image_id.is_some(),
     };
-    if present == up_to_date && !(present && force) {
+    let wanted = if present { !there || force } else { there };
+    if !wanted {
         return Ok(result);
     }
     result.changed = true;
@@ -142,6 +118,40 @@ pub(crate) async fn run(
         Some(message) => Ok(ModuleResult::failed(message)),
         None => Ok(result),
     }
+}
+
+/// The archive the image comes from (`source: load` or `engine`), opened
+/// and checked, with the image in it; `None` for `source: pull`.
+async fn archive(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    name: &str,
+) -> Result<Option<(Arc<ImageArchive>, ArchivedImage)>, Error> {
+    let archive_path = arguments.string("load_path")?;
+    let default = if archive_path.is_some() {
+        "load"
+    } else {
+        "pull"
+    };
+    let source = arguments
+        .string("source")?
+        .unwrap_or_else(|| default.to_owned());
+    let opened = match source.as_str() {
+        "load" => {
+            let archive = archive_path
+                .ok_or_else(|| Error::Arguments("`source: load` needs `load_path`".to_owned()))?;
+            let local = context.find_file(&archive, "files").ok_or_else(|| {
+                Error::Arguments(format!(
+                    "could not find the image archive `{archive}` on the controller"
+                ))
+            })?;
+            ImageArchive::open(&local).await?
+        }
+        "engine" => controller_archive(arguments, name).await?,
+        _ => return Ok(None),
+    };
+    let image = opened.image(name)?.clone();
+    Ok(Some((opened, image)))
 }
 
 /// Runs `line`; its failure, as a message.

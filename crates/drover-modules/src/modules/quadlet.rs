@@ -89,21 +89,7 @@ pub(crate) async fn run(
         .unwrap_or_else(|| "started".to_owned());
     let path = format!("{DIRECTORY}/{name}.container");
     let service = format!("{name}.service");
-    let probe = context
-        .exec(
-            &format!(
-                "if [ -x /usr/lib/systemd/system-generators/podman-system-generator ] || [ -x /usr/libexec/podman/quadlet ]; \
-                 then echo quadlet=yes; else echo quadlet=no; fi; \
-                 echo \"podman=$(podman --version 2>/dev/null)\"; \
-                 echo \"active=$(systemctl is-active {service} 2>/dev/null)\"; \
-                 {release}",
-                service = quote(&service),
-                release = crate::releases::read_script(&name),
-            ),
-            None,
-        )
-        .await?;
-    let answer = String::from_utf8_lossy(&probe.stdout).into_owned();
+    let answer = probe(context, &service, &name).await?;
     let value = |key: &str| crate::remote::output_value(&answer, key);
     if value("quadlet") != "yes" && state != "absent" {
         let podman = value("podman");
@@ -122,20 +108,9 @@ pub(crate) async fn run(
         .with("unit", path.clone())
         .with("service", service.clone());
     if state == "absent" {
-        if !existing.exists() {
-            return Ok(result);
-        }
-        result.changed = true;
-        if !context.check_mode {
-            run_checked(
-                context,
-                &format!(
-                    "systemctl stop {} 2>/dev/null; rm -f -- {} && systemctl daemon-reload",
-                    quote(&service),
-                    quote(&path)
-                ),
-            )
-            .await?;
+        if existing.exists() {
+            result.changed = true;
+            remove(context, &service, &path).await?;
         }
         return Ok(result);
     }
@@ -183,6 +158,20 @@ pub(crate) async fn run(
         String::from_utf8_lossy(&started.stderr).trim()
     );
     let restored = restore(context, &path, &service, current.as_deref(), active).await?;
+    failed_release(context, arguments, &name, reason, restored, release).await
+}
+
+/// What a release whose service did not start reports: a failure that
+/// changed the host, noted as a failed attempt, with the release (when a
+/// unit came before it) for a rollout to roll back.
+async fn failed_release(
+    context: &ModuleContext<'_>,
+    arguments: &Arguments<'_>,
+    name: &str,
+    reason: String,
+    restored: bool,
+    release: Json,
+) -> Result<ModuleResult, Error> {
     let message = if restored {
         format!("{reason}; the previous unit runs again")
     } else {
@@ -192,13 +181,49 @@ pub(crate) async fn run(
         "image": arguments.string("image")?, "time": crate::releases::now(),
         "deployed_by": crate::releases::deployer(), "reason": message,
     });
-    let _ = crate::releases::write_failure(context, &name, &attempt).await;
+    let _ = crate::releases::write_failure(context, name, &attempt).await;
     let mut failed = ModuleResult::failed(message).with("restored", restored);
     failed.changed = true;
     if release["previous"]["unit"].is_string() {
         failed = failed.with("release", release);
     }
     Ok(failed)
+}
+
+/// Whether the host has Quadlet, its podman, whether the service is
+/// active, and the app's release record, as `KEY=VALUE` lines.
+async fn probe(context: &ModuleContext<'_>, service: &str, name: &str) -> Result<String, Error> {
+    let probe = context
+        .exec(
+            &format!(
+                "if [ -x /usr/lib/systemd/system-generators/podman-system-generator ] || [ -x /usr/libexec/podman/quadlet ]; \
+                 then echo quadlet=yes; else echo quadlet=no; fi; \
+                 echo \"podman=$(podman --version 2>/dev/null)\"; \
+                 echo \"active=$(systemctl is-active {service} 2>/dev/null)\"; \
+                 {release}",
+                service = quote(service),
+                release = crate::releases::read_script(name),
+            ),
+            None,
+        )
+        .await?;
+    Ok(String::from_utf8_lossy(&probe.stdout).into_owned())
+}
+
+/// `state: absent`: the service stopped and its unit gone (not in check mode).
+async fn remove(context: &ModuleContext<'_>, service: &str, path: &str) -> Result<(), Error> {
+    if context.check_mode {
+        return Ok(());
+    }
+    run_checked(
+        context,
+        &format!(
+            "systemctl stop {} 2>/dev/null; rm -f -- {} && systemctl daemon-reload",
+            quote(service),
+            quote(path)
+        ),
+    )
+    .await
 }
 
 /// Writes `unit` to `path` and has systemd read it.
