@@ -99,13 +99,11 @@ pub(crate) async fn read_ahead(
             continue;
         };
         let scope = scope_of(task);
-        let runs = task.when.iter().all(|condition| {
-            environment
-                .templar
-                .condition(condition, &scope)
-                .unwrap_or(false)
-        });
-        if !runs {
+        // A task that will not run (or will fail on its condition) asks nothing.
+        if !matches!(
+            crate::task::when(task, environment.templar, &scope),
+            crate::task::Verdict::Runs
+        ) {
             continue;
         }
         let Ok(arguments) = render_arguments(arguments, &scope, environment.templar) else {

@@ -270,17 +270,10 @@ async fn run_item(
     scope: &Scope,
     environment: &TaskEnvironment<'_>,
 ) -> Outcome {
-    for condition in &task.when {
-        match environment.templar.condition(condition, scope) {
-            Ok(true) => {}
-            Ok(false) => return Outcome::skipped(condition),
-            Err(error) => {
-                return Outcome::failed(format!(
-                    "the condition `{condition}` could not be evaluated: {error}{}",
-                    where_written(task)
-                ));
-            }
-        }
+    match when(task, environment.templar, scope) {
+        Verdict::Runs => {}
+        Verdict::Skipped(condition) => return Outcome::skipped(&condition),
+        Verdict::Failed(message) => return Outcome::failed(message),
     }
     let Action::Module { name, arguments } = &task.action else {
         return Outcome::failed("this action cannot run as a task".to_owned());
@@ -368,6 +361,35 @@ pub(crate) fn render_arguments(
 }
 
 /// `, in task `NAME` at PATH:LINE`, for messages about a task's templates.
+/// What a task's or block's `when` says for one host.
+pub(crate) enum Verdict {
+    /// Every condition holds.
+    Runs,
+    /// This condition is false.
+    Skipped(String),
+    /// A condition could not be evaluated: the host fails, with this message.
+    Failed(String),
+}
+
+/// Evaluates `task.when` in `scope`. Tasks, blocks and the read-ahead all
+/// ask here, so a condition that cannot be evaluated fails the host the
+/// same way wherever it is written (never silently reads as false).
+pub(crate) fn when(task: &Task, templar: &drover_template::Templar, scope: &Scope) -> Verdict {
+    for condition in &task.when {
+        match templar.condition(condition, scope) {
+            Ok(true) => {}
+            Ok(false) => return Verdict::Skipped(condition.clone()),
+            Err(error) => {
+                return Verdict::Failed(format!(
+                    "the condition `{condition}` could not be evaluated: {error}{}",
+                    where_written(task)
+                ));
+            }
+        }
+    }
+    Verdict::Runs
+}
+
 fn where_written(task: &Task) -> String {
     format!(
         ", in task `{}` at {}:{}",

@@ -7,28 +7,54 @@ use serde_json::json;
 
 use super::Runner;
 use crate::host::HostState;
-use crate::task::Outcome;
+use crate::task::{Outcome, Verdict, when};
 use crate::vars::{self, PlayVars};
 use crate::{Event, Status};
 
 impl Runner {
-    /// The active hosts for which every `when` of `task` holds.
-    fn hosts_where(&self, task: &Task, states: &[HostState], play_vars: &PlayVars) -> Vec<usize> {
+    /// The active hosts for which every `when` of `task` holds, and those
+    /// where a condition could not be evaluated: they fail, as they would
+    /// on a task.
+    fn hosts_where(
+        &self,
+        task: &Task,
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+    ) -> (Vec<usize>, Vec<usize>) {
         let hostvars = vars::shared(play_vars, states);
-        states
+        let verdicts: Vec<(usize, Verdict)> = states
             .iter()
             .enumerate()
             .filter(|(_, state)| state.active())
-            .filter(|(_, state)| {
+            .map(|(index, state)| {
                 let scope = self
                     .templar
                     .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
-                task.when
-                    .iter()
-                    .all(|condition| self.templar.condition(condition, &scope).unwrap_or(false))
+                (index, when(task, &self.templar, &scope))
             })
-            .map(|(index, _)| index)
-            .collect()
+            .collect();
+        let (mut holding, mut failed) = (Vec::new(), Vec::new());
+        if verdicts
+            .iter()
+            .any(|(_, verdict)| matches!(verdict, Verdict::Failed(_)))
+        {
+            self.reporter.event(Event::TaskStart {
+                name: task.display_name(),
+                location: format!("{}:{}", task.location.path.display(), task.location.line),
+                handler: false,
+            });
+        }
+        for (index, verdict) in verdicts {
+            match verdict {
+                Verdict::Runs => holding.push(index),
+                Verdict::Skipped(_) => {}
+                Verdict::Failed(message) => {
+                    self.record(&mut states[index], &Outcome::failed(message), Some(task));
+                    failed.push(index);
+                }
+            }
+        }
+        (holding, failed)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -42,10 +68,14 @@ impl Runner {
         play_vars: &PlayVars,
         play: &Play,
     ) {
-        // The block's own `when` decides which hosts enter it; the others wait.
-        let entering = self.hosts_where(task, states, play_vars);
-        let waiting = pause(states, |index, _| !entering.contains(&index));
+        // The block's own `when` decides which hosts enter it; the others
+        // wait. A host whose condition could not be evaluated has failed
+        // inside the block, as Ansible has it fail the block's first task:
+        // its `rescue` and `always` run for it.
         let failed_before: Vec<bool> = states.iter().map(|state| state.failed).collect();
+        let (mut entering, failed) = self.hosts_where(task, states, play_vars);
+        entering.extend(failed);
+        let waiting = pause(states, |index, _| !entering.contains(&index));
         self.run_tasks(block, states, play_vars, play).await;
         let block_failed: Vec<usize> = entering
             .iter()
@@ -97,7 +127,7 @@ impl Runner {
             "flush_handlers" => self.flush_handlers(play, states, play_vars).await,
             "end_play" => states.iter_mut().for_each(|state| state.ended = true),
             "end_host" => {
-                for index in self.hosts_where(task, states, play_vars) {
+                for index in self.hosts_where(task, states, play_vars).0 {
                     states[index].ended = true;
                 }
             }
