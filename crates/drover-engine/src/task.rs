@@ -290,25 +290,6 @@ async fn run_item(
             ));
         }
     };
-    if name == "set_fact" {
-        let facts: Vars = arguments
-            .into_iter()
-            .filter(|(key, _)| key != "cacheable")
-            .collect();
-        host.facts.extend(facts.clone());
-        return finish(
-            task,
-            host,
-            scope,
-            environment,
-            Outcome {
-                status: Status::Ok,
-                result: json!({"changed": false, "ansible_facts": facts}),
-                diff: None,
-                item: None,
-            },
-        );
-    }
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -617,12 +598,16 @@ fn finish(
             become_user: escalation(task, scope, environment.options),
         });
     }
-    // Facts a module returns (`setup`) become the host's; `set_fact` merged its own already.
+    // Facts a module returns become the host's: `set_fact`'s replace what
+    // they name, gathered ones (`setup`) merge.
     if outcome.status != Status::Failed
-        && matches!(&task.action, Action::Module { name, .. } if name != "set_fact")
         && let Some(Json::Object(facts)) = outcome.result.get("ansible_facts")
     {
-        crate::facts::merge(&mut host.facts, facts);
+        if matches!(&task.action, Action::Module { name, .. } if name == "set_fact") {
+            host.facts.extend(facts.clone());
+        } else {
+            crate::facts::merge(&mut host.facts, facts);
+        }
     }
     register(task, host, &outcome);
     outcome

@@ -15,6 +15,11 @@ impl<'a> Arguments<'a> {
         Self { module, values }
     }
 
+    /// Every argument, as given.
+    pub(crate) fn all(&self) -> &serde_json::Map<String, Json> {
+        self.values
+    }
+
     fn get(&self, name: &str) -> Option<&Json> {
         self.values.get(name).filter(|value| !value.is_null())
     }

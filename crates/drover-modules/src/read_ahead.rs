@@ -53,10 +53,7 @@ impl PathQuery {
 
 /// Whether module `name` starts with a query a read-ahead can answer.
 pub fn reads_ahead(name: &str) -> bool {
-    matches!(
-        name,
-        "file" | "copy" | "template" | "lineinfile" | "blockinfile"
-    )
+    modules::find(name).is_some_and(|module| module.first_query.is_some())
 }
 
 /// The query module `name` starts with, given its templated arguments;
@@ -67,17 +64,17 @@ pub fn first_query(
     arguments: &serde_json::Map<String, Json>,
     context: &ModuleContext<'_>,
 ) -> Option<PathQuery> {
-    let arguments = Arguments::new(name, arguments);
-    match name {
-        "file" => modules::file::first_query(&arguments),
-        "copy" => modules::copy::first_query(&arguments, context),
-        "template" => modules::template::first_query(&arguments, context),
-        "lineinfile" | "blockinfile" => arguments
-            .required(&["path", "dest", "destfile", "name"])
-            .ok()
-            .map(PathQuery::content),
-        _ => None,
-    }
+    let first_query = modules::find(name)?.first_query?;
+    first_query(&Arguments::new(name, arguments), context)
+}
+
+/// The query of a module that starts by reading the file at its `path`
+/// (`lineinfile`, `blockinfile`).
+pub(crate) fn content_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
+    arguments
+        .required(&["path", "dest", "destfile", "name"])
+        .ok()
+        .map(PathQuery::content)
 }
 
 /// Marks where `stat`'s lines start in a read-ahead's output.

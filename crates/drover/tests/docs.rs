@@ -31,20 +31,6 @@ fn summary(module: &str) -> Option<String> {
     Some(doc.join(" "))
 }
 
-/// Module names that run another module's code.
-fn implementation(module: &str) -> &str {
-    match module {
-        "docker_container" | "podman_container" => "container",
-        "docker_image" | "podman_image" => "container_image",
-        "docker_compose_v2" => "compose",
-        "systemd" | "systemd_service" => "service",
-        "yum" => "dnf",
-        "gather_facts" => "setup",
-        "shell" | "raw" => "command",
-        other => other,
-    }
-}
-
 fn kind(kind: ArgumentKind) -> &'static str {
     match kind {
         ArgumentKind::String => "string",
@@ -75,7 +61,7 @@ fn render() -> String {
             continue;
         };
         let _ = writeln!(text, "## {name}\n");
-        let base = implementation(name);
+        let base = catalog.implementation(name).unwrap_or(name);
         if base != name {
             let _ = writeln!(text, "Runs as [`{base}`](#{base}).\n");
         } else if let Some(summary) = summary(name) {

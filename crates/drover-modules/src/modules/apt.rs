@@ -7,6 +7,10 @@ use crate::arguments::Arguments;
 use crate::packages::{Manager, Request, ensure};
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 const DPKG_LOCK: &str = "-o DPkg::Lock::Timeout=300";
 
 pub(crate) async fn run(
@@ -137,3 +141,30 @@ async fn install_deb(
     }
     .with("package", package))
 }
+
+const APT: &[A] = &[
+    super::PACKAGE_COMMON[0],
+    super::PACKAGE_COMMON[1],
+    super::PACKAGE_COMMON[2],
+    super::PACKAGE_COMMON[3],
+    super::PACKAGE_COMMON[4],
+    super::PACKAGE_COMMON[5],
+    super::PACKAGE_COMMON[6],
+    super::PACKAGE_COMMON[7],
+    super::PACKAGE_COMMON[8],
+    A::new("deb", Text),
+    A::new("upgrade", Text),
+    A::new("force_apt_get", Bool),
+    A::new("dpkg_options", Text),
+    A::new("update_cache_retries", Integer),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["apt"],
+        APT,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -5,6 +5,10 @@ use serde_json::Value as Json;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -44,3 +48,20 @@ pub(crate) fn run(
         .unwrap_or_else(|| "All assertions passed".to_owned());
     Ok(ModuleResult::ok().with("msg", message))
 }
+
+const ASSERT: &[A] = &[
+    A::new("that", Raw).required(),
+    A::new("fail_msg", Text).aliases(&["msg"]),
+    A::new("success_msg", Text),
+    A::new("quiet", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["assert"],
+        ASSERT,
+        |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
+        module_path!(),
+    ),
+];

@@ -8,6 +8,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, PathState, output_value, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// One `authorized_keys` line, split into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyLine {
@@ -232,6 +236,30 @@ pub(crate) async fn run(
     .await?;
     Ok(result)
 }
+
+
+const AUTHORIZED_KEY: &[A] = &[
+    A::new("user", Text).required(),
+    A::new("key", Text).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("path", Text),
+    A::new("manage_dir", Bool),
+    A::new("exclusive", Bool),
+    A::new("key_options", Text),
+    A::new("comment", Text),
+    A::new("validate_certs", Bool),
+    A::new("follow", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["authorized_key"],
+        AUTHORIZED_KEY,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

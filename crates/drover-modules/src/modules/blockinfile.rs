@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -138,6 +142,36 @@ fn insertion_point(lines: &[String], arguments: &Arguments<'_>) -> Result<usize,
         _ => Ok(lines.len()),
     }
 }
+
+
+const BLOCKINFILE: &[A] = &[
+    A::new("path", Text)
+        .aliases(&["dest", "destfile", "name"])
+        .required(),
+    A::new("block", Text).aliases(&["content"]),
+    A::new("marker", Text),
+    A::new("marker_begin", Text),
+    A::new("marker_end", Text),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("insertafter", Text),
+    A::new("insertbefore", Text),
+    A::new("create", Bool),
+    A::new("backup", Bool),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["blockinfile"],
+        BLOCKINFILE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    )
+    .reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments)),
+];
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,10 @@ use serde_json::Value as Json;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, List, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// What the guard prints when `creates`/`removes` makes the command unnecessary.
 const SKIPPED: &str = "__drover_skipped__";
 
@@ -130,3 +134,34 @@ pub(crate) async fn exists(context: &ModuleContext<'_>, path: &str) -> Result<bo
         .await?
         .success())
 }
+
+const COMMAND: &[A] = &[
+    A::new("cmd", Text),
+    A::new("argv", List),
+    A::new("creates", Text),
+    A::new("removes", Text),
+    A::new("chdir", Text),
+    A::new("stdin", Text),
+    A::new("stdin_add_newline", Bool),
+    A::new("executable", Text),
+    A::new("warn", Bool),
+    A::new("strip_empty_ends", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["command", "shell"],
+        COMMAND,
+        |name, arguments, context| Box::pin(run(name, arguments, context)),
+        module_path!(),
+    )
+    .free_form(),
+    Module::new(
+        &["raw"],
+        &[A::new("executable", Text)],
+        |name, arguments, context| Box::pin(run(name, arguments, context)),
+        module_path!(),
+    )
+    .free_form(),
+];

@@ -16,6 +16,10 @@ use crate::arguments::Arguments;
 use crate::modules::container::requested_runtime;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, List, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// What the module was asked for.
 struct Project {
     source: String,
@@ -346,6 +350,29 @@ async fn restore(
     failed.changed = true;
     Ok(failed)
 }
+
+
+const COMPOSE: &[A] = &[
+    A::new("project_src", Text).required(),
+    A::new("project_name", Text),
+    A::new("files", List),
+    A::new("services", List),
+    A::new("state", Text).choices(&["present", "stopped", "restarted", "absent"]),
+    A::new("pull", Text).choices(&["always", "missing", "never", "policy"]),
+    A::new("remove_orphans", Bool),
+    A::new("remove_volumes", Bool),
+    A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["compose", "docker_compose_v2"],
+        COMPOSE,
+        |name, arguments, context| Box::pin(run(name, arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,10 @@ use crate::remote::run_checked;
 use crate::replacement;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Integer, List, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 const SPEC_LABEL: &str = "drover.spec";
 
 /// What the container should be.
@@ -554,6 +558,35 @@ fn release_record(spec: &Spec, current: &Current) -> Json {
     });
     crate::releases::record(&spec.name, now, current.release.as_ref())
 }
+
+
+const CONTAINER: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("image", Text),
+    A::new("state", Text).choices(&["started", "stopped", "present", "absent"]),
+    A::new("ports", List).aliases(&["published_ports", "publish"]),
+    A::new("env", Raw),
+    A::new("volumes", List),
+    A::new("command", Raw),
+    A::new("restart_policy", Text),
+    A::new("labels", Raw),
+    A::new("network", Text).aliases(&["network_mode"]),
+    A::new("healthcheck", Raw),
+    A::new("pull", Text).choices(&["always", "missing", "never"]),
+    A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+    A::new("stop_timeout", Integer),
+    A::new("health", Raw),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["container", "docker_container", "podman_container"],
+        CONTAINER,
+        |name, arguments, context| Box::pin(run(name, arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,10 @@ use crate::registry::{Sent, serve};
 use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// What the host has: its engine, and the id of the image by that name.
 struct OnHost {
     runtime: String,
@@ -328,6 +332,27 @@ async fn controller_archive(
     saved.insert(key, archive.clone());
     Ok(archive)
 }
+
+
+const CONTAINER_IMAGE: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("source", Text).choices(&["pull", "load", "engine"]),
+    A::new("load_path", Text),
+    A::new("controller_runtime", Text).choices(&["docker", "podman", "auto"]),
+    A::new("force", Bool),
+    A::new("runtime", Text).choices(&["docker", "podman", "auto"]),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["container_image", "docker_image", "podman_image"],
+        CONTAINER_IMAGE,
+        |name, arguments, context| Box::pin(run(name, arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,10 @@ use crate::remote::{Attributes, checksum, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
 use serde_json::Value as Json;
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// Diffs of files larger than this are not shown.
 const DIFF_LIMIT: u64 = 1 << 20;
 
@@ -232,3 +236,27 @@ async fn copy_on_host(
     }
     Ok(result)
 }
+
+const COPY: &[A] = &[
+    A::new("src", Text),
+    A::new("content", Raw),
+    A::new("dest", Text).required(),
+    A::new("backup", Bool),
+    A::new("force", Bool).aliases(&["thirsty"]),
+    A::new("validate", Text),
+    A::new("remote_src", Bool),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["copy"],
+        COPY,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    )
+    .reads_ahead(first_query),
+];

@@ -9,6 +9,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 const MARKER: &str = "#Ansible: ";
 
 /// Replaces (or removes, when `line` is `None`) the entry named `name`;
@@ -165,6 +169,36 @@ fn jobs(content: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+
+const CRON: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("job", Text).aliases(&["value"]),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("user", Text),
+    A::new("minute", Text),
+    A::new("hour", Text),
+    A::new("day", Text).aliases(&["dom"]),
+    A::new("month", Text),
+    A::new("weekday", Text).aliases(&["dow"]),
+    A::new("special_time", Text).choices(&[
+        "annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly",
+    ]),
+    A::new("disabled", Bool),
+    A::new("env", Bool),
+    A::new("cron_file", Text),
+    A::new("backup", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["cron"],
+        CRON,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

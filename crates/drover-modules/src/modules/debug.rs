@@ -5,6 +5,10 @@ use serde_json::Value as Json;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Integer, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -22,3 +26,19 @@ pub(crate) fn run(
         .unwrap_or_else(|| Json::from("Hello world!"));
     Ok(ModuleResult::ok().with("msg", message))
 }
+
+const DEBUG: &[A] = &[
+    A::new("msg", Raw),
+    A::new("var", Text),
+    A::new("verbosity", Integer),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["debug"],
+        DEBUG,
+        |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
+        module_path!(),
+    ),
+];

@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::packages::{Manager, Request, ensure};
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, List}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     module: &str,
     arguments: &Arguments<'_>,
@@ -24,3 +28,24 @@ pub(crate) async fn run(
     }
     ensure(manager, &request, context).await
 }
+
+const DNF: &[A] = &[
+    super::PACKAGE_COMMON[0],
+    super::PACKAGE_COMMON[1],
+    super::PACKAGE_COMMON[2],
+    super::PACKAGE_COMMON[3],
+    super::PACKAGE_COMMON[4],
+    A::new("disable_gpg_check", Bool),
+    A::new("enablerepo", List),
+    A::new("disablerepo", List),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["dnf", "yum"],
+        DNF,
+        |name, arguments, context| Box::pin(run(name, arguments, context)),
+        module_path!(),
+    ),
+];

@@ -9,6 +9,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The file's new content with `flag` set to `enabled`.
 pub(crate) fn update(
     content: &str,
@@ -101,6 +105,27 @@ pub(crate) async fn run(
     }
     Ok(result)
 }
+
+
+const FEATURE: &[A] = &[
+    A::new("name", Text).aliases(&["flag"]).required(),
+    A::new("path", Text).aliases(&["dest"]).required(),
+    A::new("state", Text).choices(&["on", "off", "enabled", "disabled"]),
+    A::new("format", Text).choices(&["json", "env"]),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["feature"],
+        FEATURE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::remote::checksum;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -62,3 +66,21 @@ pub(crate) async fn run(
     }
     Ok(result)
 }
+
+const FETCH: &[A] = &[
+    A::new("src", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("flat", Bool),
+    A::new("fail_on_missing", Bool),
+    A::new("validate_checksum", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["fetch"],
+        FETCH,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -8,6 +8,10 @@ use std::fmt::Write as _;
 use crate::remote::{path_metadata, set_attributes};
 use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// What `run` asks first: the path's metadata (for a read-ahead).
 pub(crate) fn first_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
     arguments
@@ -135,3 +139,25 @@ pub(crate) async fn run(
     }
     Ok(result)
 }
+
+const FILE: &[A] = &[
+    A::new("path", Text).aliases(&["dest", "name"]).required(),
+    A::new("state", Text).choices(&["absent", "directory", "file", "hard", "link", "touch"]),
+    A::new("src", Text),
+    A::new("recurse", Bool),
+    A::new("follow", Bool),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["file"],
+        FILE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    )
+    .reads_ahead(|arguments, _| first_query(arguments)),
+];

@@ -9,6 +9,10 @@ use crate::arguments::Arguments;
 use crate::remote::{output_value, path_state, set_attributes};
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// `algorithm:hex` → the coreutils tool that computes it, and the digest.
 pub(crate) fn checksum_tool(checksum: &str) -> Result<(&'static str, String), Error> {
     let (algorithm, digest) = checksum.split_once(':').ok_or_else(|| {
@@ -137,3 +141,29 @@ pub(crate) async fn run(
     }
     Ok(result.with("dest", final_dest).with("url", url))
 }
+
+const GET_URL: &[A] = &[
+    A::new("url", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("checksum", Text),
+    A::new("force", Bool),
+    A::new("timeout", Integer),
+    A::new("headers", Raw),
+    A::new("validate_certs", Bool),
+    A::new("url_username", Text).aliases(&["username"]),
+    A::new("url_password", Text).aliases(&["password"]),
+    A::new("backup", Bool),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["get_url"],
+        GET_URL,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -8,6 +8,10 @@ use crate::arguments::Arguments;
 use crate::remote::output_value;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The script: clone when missing, else fetch and move to `version`.
 /// `check` only reports what would happen. It prints `before=`, `after=`
 /// and an `outcome=` of `cloned`, `updated`, `current`, `local-changes`
@@ -160,6 +164,32 @@ pub(crate) async fn run(
         },
     ))
 }
+
+
+const GIT: &[A] = &[
+    A::new("repo", Text)
+        .aliases(&["name", "repository"])
+        .required(),
+    A::new("dest", Text).required(),
+    A::new("version", Text),
+    A::new("remote", Text),
+    A::new("depth", Integer),
+    A::new("clone", Bool),
+    A::new("update", Bool),
+    A::new("force", Bool),
+    A::new("accept_hostkey", Bool),
+    A::new("single_branch", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["git"],
+        GIT,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,10 @@ use drover_ssh::quote;
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The `groupadd`, `groupmod` or `groupdel` command bringing the group
 /// (`current_gid`, `None` when it does not exist) to what is asked.
 pub(crate) fn plan(
@@ -103,6 +107,25 @@ pub(crate) async fn run(
     }
     Ok(result)
 }
+
+
+const GROUP: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("gid", Integer),
+    A::new("system", Bool),
+    A::new("force", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["group"],
+        GROUP,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

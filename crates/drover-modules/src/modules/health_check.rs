@@ -8,6 +8,10 @@ use crate::arguments::Arguments;
 use crate::health::HealthSpec;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Integer, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 const KEYS: [&str; 9] = [
     "http",
     "tcp",
@@ -67,3 +71,25 @@ pub(crate) async fn check(
     ));
     Ok(failed)
 }
+
+const HEALTH_CHECK: &[A] = &[
+    A::new("http", Raw),
+    A::new("tcp", Raw),
+    A::new("command", Text),
+    A::new("initial_delay", Raw),
+    A::new("period", Raw),
+    A::new("timeout", Raw),
+    A::new("success_threshold", Integer),
+    A::new("failure_threshold", Integer),
+    A::new("from", Text).choices(&["target", "controller"]),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["health_check"],
+        HEALTH_CHECK,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

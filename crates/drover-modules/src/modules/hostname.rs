@@ -8,6 +8,10 @@ use crate::arguments::Arguments;
 use crate::remote::output_value;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The command setting the name `name`, for the strategy `using`.
 pub(crate) fn set_command(name: &str, using: &str) -> String {
     let name = quote(name);
@@ -63,3 +67,15 @@ pub(crate) async fn run(
     }
     Ok(result)
 }
+
+const HOSTNAME: &[A] = &[A::new("name", Text).required(), A::new("use", Text)];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["hostname"],
+        HOSTNAME,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -7,6 +7,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// Where a new line goes.
 enum Position {
     EndOfFile,
@@ -192,6 +196,38 @@ fn find(lines: &[String], pattern: &Regex, first: bool) -> Option<usize> {
             .rposition(|candidate| pattern.is_match(candidate))
     }
 }
+
+
+const LINEINFILE: &[A] = &[
+    A::new("path", Text)
+        .aliases(&["dest", "destfile", "name"])
+        .required(),
+    A::new("regexp", Text).aliases(&["regex"]),
+    A::new("line", Text).aliases(&["value"]),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("insertafter", Text),
+    A::new("insertbefore", Text),
+    A::new("backrefs", Bool),
+    A::new("create", Bool),
+    A::new("backup", Bool),
+    A::new("firstmatch", Bool),
+    A::new("search_string", Text),
+    A::new("validate", Text),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["lineinfile"],
+        LINEINFILE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    )
+    .reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments)),
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,36 +1,180 @@
-//! One file per module.
+//! One file per module, and the registry: the one table of every module.
+//!
+//! Each module's file declares everything about it once, in its `MODULES`
+//! constant: the names it answers to, its arguments (types, choices,
+//! aliases), whether it takes free-form text, how it runs, and the query a
+//! read-ahead can ask for it. Validation (the catalog), dispatch,
+//! `docs/modules.md` and the read-ahead all read this table.
+//!
+//! Adding a module is one new file, `modules/NAME.rs`, ending in a
+//! `pub(crate) const MODULES: &[Module]`, and one word, `NAME`, in the
+//! `registry!` list below.
 
-pub(crate) mod apt;
-pub(crate) mod assert;
-pub(crate) mod authorized_key;
-pub(crate) mod blockinfile;
-pub(crate) mod command;
-pub(crate) mod compose;
-pub(crate) mod container;
-pub(crate) mod container_image;
-pub(crate) mod copy;
-pub(crate) mod cron;
-pub(crate) mod debug;
-pub(crate) mod dnf;
-pub(crate) mod feature;
-pub(crate) mod fetch;
-pub(crate) mod file;
-pub(crate) mod get_url;
-pub(crate) mod git;
-pub(crate) mod group;
-pub(crate) mod health_check;
-pub(crate) mod hostname;
-pub(crate) mod lineinfile;
-pub(crate) mod package;
-pub(crate) mod pause;
-pub(crate) mod quadlet;
-pub(crate) mod script;
-pub(crate) mod service;
-pub(crate) mod setup;
-pub(crate) mod stat;
-pub(crate) mod sysctl;
-pub(crate) mod template;
-pub(crate) mod unarchive;
-pub(crate) mod uri;
-pub(crate) mod user;
-pub(crate) mod wait_for;
+use std::future::Future;
+use std::pin::Pin;
+
+use drover_playbook::catalog::{ArgumentKind, ArgumentSpec};
+
+use crate::arguments::Arguments;
+use crate::read_ahead::PathQuery;
+use crate::{Error, ModuleContext, ModuleResult};
+
+/// A module's run, as the registry holds it.
+pub(crate) type Run = for<'a> fn(
+    &'a str,
+    &'a Arguments<'a>,
+    &'a ModuleContext<'a>,
+)
+    -> Pin<Box<dyn Future<Output = Result<ModuleResult, Error>> + 'a>>;
+
+/// The query a module starts with, given its templated arguments; `None`
+/// when it starts otherwise (or its arguments are wrong, which it reports
+/// when it runs).
+pub(crate) type FirstQuery =
+    for<'a> fn(&'a Arguments<'a>, &'a ModuleContext<'a>) -> Option<PathQuery>;
+
+/// Everything about one module.
+#[derive(Clone, Copy)]
+pub(crate) struct Module {
+    /// The names it answers to; the first is its own.
+    pub(crate) names: &'static [&'static str],
+    /// Its arguments.
+    pub(crate) arguments: &'static [ArgumentSpec],
+    /// Free text (`command: ls -l`) is its `_raw_params`.
+    pub(crate) free_form: bool,
+    /// It takes any argument (`set_fact`).
+    pub(crate) any_arguments: bool,
+    /// Runs it; the first argument is the name it was called by.
+    pub(crate) run: Run,
+    /// Its first query, when a read-ahead can ask it.
+    pub(crate) first_query: Option<FirstQuery>,
+    /// Its source file (`module_path!()`), for the documentation.
+    pub(crate) source: &'static str,
+}
+
+impl Module {
+    /// A module called `names`, taking `arguments`, run by `run`.
+    pub(crate) const fn new(
+        names: &'static [&'static str],
+        arguments: &'static [ArgumentSpec],
+        run: Run,
+        source: &'static str,
+    ) -> Self {
+        Self {
+            names,
+            arguments,
+            free_form: false,
+            any_arguments: false,
+            run,
+            first_query: None,
+            source,
+        }
+    }
+
+    /// It takes free-form text.
+    pub(crate) const fn free_form(mut self) -> Self {
+        self.free_form = true;
+        self
+    }
+
+    /// It takes any argument.
+    pub(crate) const fn any_arguments(mut self) -> Self {
+        self.any_arguments = true;
+        self
+    }
+
+    /// A read-ahead can ask its first query.
+    pub(crate) const fn reads_ahead(mut self, first_query: FirstQuery) -> Self {
+        self.first_query = Some(first_query);
+        self
+    }
+
+    /// The file it is written in (`command` for `shell`).
+    pub(crate) fn file(&self) -> &'static str {
+        self.source.rsplit("::").next().unwrap_or(self.source)
+    }
+}
+
+/// The arguments every module that writes a file takes.
+pub(crate) const ATTRIBUTES: [ArgumentSpec; 3] = [
+    ArgumentSpec::new("mode", ArgumentKind::Raw),
+    ArgumentSpec::new("owner", ArgumentKind::String),
+    ArgumentSpec::new("group", ArgumentKind::String),
+];
+
+/// The arguments every package manager module takes.
+pub(crate) const PACKAGE_COMMON: [ArgumentSpec; 9] = [
+    ArgumentSpec::new("name", ArgumentKind::List).aliases(&["pkg", "package"]),
+    ArgumentSpec::new("state", ArgumentKind::String).choices(&[
+        "present",
+        "installed",
+        "absent",
+        "removed",
+        "latest",
+    ]),
+    ArgumentSpec::new("update_cache", ArgumentKind::Bool).aliases(&["update-cache"]),
+    ArgumentSpec::new("autoremove", ArgumentKind::Bool),
+    ArgumentSpec::new("lock_timeout", ArgumentKind::Integer),
+    ArgumentSpec::new("install_recommends", ArgumentKind::Bool).aliases(&["install-recommends"]),
+    ArgumentSpec::new("cache_valid_time", ArgumentKind::Integer),
+    ArgumentSpec::new("purge", ArgumentKind::Bool),
+    ArgumentSpec::new("allow_downgrade", ArgumentKind::Bool),
+];
+
+/// Declares the module files and lists their modules in [`REGISTRY`].
+macro_rules! registry {
+    ($($module:ident),* $(,)?) => {
+        $(pub(crate) mod $module;)*
+
+        /// Every module, by file.
+        pub(crate) static REGISTRY: &[&[Module]] = &[$($module::MODULES),*];
+    };
+}
+
+/// The module called `name`.
+pub(crate) fn find(name: &str) -> Option<&'static Module> {
+    REGISTRY
+        .iter()
+        .flat_map(|modules| modules.iter())
+        .find(|module| module.names.contains(&name))
+}
+
+registry![
+    apt,
+    assert,
+    authorized_key,
+    blockinfile,
+    command,
+    compose,
+    container,
+    container_image,
+    copy,
+    cron,
+    debug,
+    dnf,
+    fail,
+    feature,
+    fetch,
+    file,
+    get_url,
+    git,
+    group,
+    health_check,
+    hostname,
+    lineinfile,
+    package,
+    pause,
+    ping,
+    quadlet,
+    script,
+    service,
+    set_fact,
+    setup,
+    stat,
+    sysctl,
+    template,
+    unarchive,
+    uri,
+    user,
+    wait_for,
+];

@@ -5,6 +5,10 @@ use crate::arguments::Arguments;
 use crate::packages::{Manager, Request, ensure};
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -38,3 +42,15 @@ pub(crate) async fn run(
     let request = Request::read(arguments, manager)?;
     ensure(manager, &request, context).await
 }
+
+const PACKAGE: &[A] = &[super::PACKAGE_COMMON[0], super::PACKAGE_COMMON[1], A::new("use", Text)];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["package"],
+        PACKAGE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

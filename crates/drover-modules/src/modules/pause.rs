@@ -5,6 +5,10 @@ use std::time::Duration;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -22,3 +26,20 @@ pub(crate) async fn run(
     }
     Ok(ModuleResult::ok().with("delta", seconds))
 }
+
+const PAUSE: &[A] = &[
+    A::new("seconds", Raw),
+    A::new("minutes", Raw),
+    A::new("prompt", Text),
+    A::new("echo", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["pause"],
+        PAUSE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -16,6 +16,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, run_checked, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{List, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// Where rootful Quadlet units live.
 const DIRECTORY: &str = "/etc/containers/systemd";
 
@@ -309,6 +313,31 @@ fn release_record(
     record["kind"] = Json::from("quadlet");
     Ok(record)
 }
+
+
+const QUADLET: &[A] = &[
+    A::new("name", Text).required(),
+    A::new("image", Text),
+    A::new("content", Text),
+    A::new("state", Text).choices(&["started", "stopped", "present", "absent"]),
+    A::new("ports", List).aliases(&["published_ports", "publish"]),
+    A::new("env", Raw),
+    A::new("volumes", List).aliases(&["volume"]),
+    A::new("command", Text),
+    A::new("restart_policy", Text).choices(&["no", "on-failure", "always", "unless-stopped"]),
+    A::new("labels", Raw),
+    A::new("network", Text),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["quadlet"],
+        QUADLET,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

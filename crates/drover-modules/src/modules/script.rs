@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::modules::command::exists;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// Numbers uploads: hosts (and delegations) may share a /tmp.
 static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -82,3 +86,22 @@ pub(crate) async fn run(
     result.failed = rc != 0;
     Ok(result)
 }
+
+const SCRIPT: &[A] = &[
+    A::new("cmd", Text),
+    A::new("creates", Text),
+    A::new("removes", Text),
+    A::new("chdir", Text),
+    A::new("executable", Text),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["script"],
+        SCRIPT,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    )
+    .free_form(),
+];

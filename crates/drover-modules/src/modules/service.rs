@@ -11,6 +11,10 @@ use serde_json::{Map, Value as Json};
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// What the service should be doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -268,6 +272,33 @@ fn describe_after(request: &Request, status: &Status) -> String {
     };
     describe(active, request.enabled.unwrap_or(status.enabled))
 }
+
+
+const SERVICE: &[A] = &[
+    A::new("name", Text).aliases(&["service", "unit"]),
+    A::new("state", Text).choices(&["started", "stopped", "restarted", "reloaded"]),
+    A::new("enabled", Bool),
+    A::new("daemon_reload", Bool).aliases(&["daemon-reload"]),
+    A::new("masked", Bool),
+    A::new("no_block", Bool),
+    A::new("scope", Text).choices(&["system"]),
+    A::new("force", Bool),
+    A::new("use", Text),
+    A::new("pattern", Text),
+    A::new("sleep", Integer),
+    A::new("arguments", Text).aliases(&["args"]),
+    A::new("runlevel", Text),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["service", "systemd", "systemd_service"],
+        SERVICE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

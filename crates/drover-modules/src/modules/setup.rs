@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::facts::{Subset, parse};
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Integer, List, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -49,3 +53,20 @@ fn glob(pattern: &str) -> Result<regex::Regex, Error> {
     regex::Regex::new(&expression)
         .map_err(|error| Error::Arguments(format!("`filter` `{pattern}`: {error}")))
 }
+
+const SETUP: &[A] = &[
+    A::new("gather_subset", List),
+    A::new("filter", List),
+    A::new("gather_timeout", Integer),
+    A::new("fact_path", Text),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["setup", "gather_facts"],
+        SETUP,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::remote::path_state;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -31,3 +35,22 @@ pub(crate) async fn run(
     };
     Ok(ModuleResult::ok().with("stat", stat))
 }
+
+const STAT: &[A] = &[
+    A::new("path", Text).aliases(&["dest", "name"]).required(),
+    A::new("follow", Bool),
+    A::new("get_checksum", Bool),
+    A::new("checksum_algorithm", Text),
+    A::new("get_mime", Bool),
+    A::new("get_attributes", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["stat"],
+        STAT,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -8,6 +8,10 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The file's new content with `name` set to `value` (or removed when
 /// `value` is `None`); every earlier setting of `name` is replaced by one line.
 pub(crate) fn update(content: &str, name: &str, value: Option<&str>) -> String {
@@ -108,6 +112,27 @@ pub(crate) async fn run(
 fn normalise(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+
+const SYSCTL: &[A] = &[
+    A::new("name", Text).aliases(&["key"]).required(),
+    A::new("value", Text).aliases(&["val"]),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("sysctl_file", Text),
+    A::new("reload", Bool),
+    A::new("sysctl_set", Bool),
+    A::new("ignoreerrors", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["sysctl"],
+        SYSCTL,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,10 @@ use crate::arguments::Arguments;
 use crate::modules::copy::{SMALL_FILE, put};
 use crate::{Error, ModuleContext, ModuleResult, PathQuery};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// What `run` asks first, when the template is small enough that its
 /// output will likely be compared whole (for a read-ahead; a wrong guess
 /// only costs the query again).
@@ -53,3 +57,25 @@ pub(crate) async fn run(
     )
     .await
 }
+
+const TEMPLATE: &[A] = &[
+    A::new("src", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("backup", Bool),
+    A::new("force", Bool),
+    A::new("validate", Text),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["template"],
+        TEMPLATE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    )
+    .reads_ahead(first_query),
+];

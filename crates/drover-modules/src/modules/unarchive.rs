@@ -10,6 +10,10 @@ use crate::arguments::Arguments;
 use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, List, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The command that unpacks archive `$a` into directory `$t`.
 pub(crate) fn unpack_command(name: &str, extra: &[String]) -> String {
     let extra: String =
@@ -116,3 +120,25 @@ pub(crate) async fn run(
     .with("dest", dest)
     .with("src", source))
 }
+
+const UNARCHIVE: &[A] = &[
+    A::new("src", Text).required(),
+    A::new("dest", Text).required(),
+    A::new("remote_src", Bool),
+    A::new("creates", Text),
+    A::new("extra_opts", List),
+    A::new("keep_newer", Bool),
+    super::ATTRIBUTES[0],
+    super::ATTRIBUTES[1],
+    super::ATTRIBUTES[2],
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["unarchive"],
+        UNARCHIVE,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];

@@ -10,6 +10,10 @@ use serde_json::{Map, Value as Json};
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, List, Raw, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 const HEADERS_END: &str = "--drover-uri-headers-end--";
 
 /// The request, read from the arguments.
@@ -263,6 +267,33 @@ pub(crate) async fn run(
     }
     Ok(result.message(format!("OK ({} bytes)", response.body.len())))
 }
+
+
+const URI: &[A] = &[
+    A::new("url", Text).required(),
+    A::new("method", Text),
+    A::new("body", Raw),
+    A::new("body_format", Text).choices(&["raw", "json", "form-urlencoded"]),
+    A::new("headers", Raw),
+    A::new("status_code", List),
+    A::new("return_content", Bool),
+    A::new("timeout", Integer),
+    A::new("validate_certs", Bool),
+    A::new("follow_redirects", Text),
+    A::new("url_username", Text).aliases(&["user"]),
+    A::new("url_password", Text).aliases(&["password"]),
+    A::new("force_basic_auth", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["uri"],
+        URI,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,10 @@ use serde_json::Value as Json;
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, List, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 /// The account as the host reports it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Account {
@@ -380,6 +384,42 @@ fn describe(account: Option<&Account>) -> String {
         },
     )
 }
+
+
+const USER: &[A] = &[
+    A::new("name", Text).aliases(&["user"]).required(),
+    A::new("state", Text).choices(&["present", "absent"]),
+    A::new("uid", Integer),
+    A::new("group", Text),
+    A::new("groups", List),
+    A::new("append", Bool),
+    A::new("shell", Text),
+    A::new("home", Text),
+    A::new("create_home", Bool).aliases(&["createhome"]),
+    A::new("move_home", Bool),
+    A::new("system", Bool),
+    A::new("comment", Text),
+    A::new("password", Text),
+    A::new("update_password", Text).choices(&["always", "on_create"]),
+    A::new("remove", Bool),
+    A::new("force", Bool),
+    A::new("generate_ssh_key", Bool),
+    A::new("ssh_key_type", Text),
+    A::new("ssh_key_bits", Integer),
+    A::new("ssh_key_file", Text),
+    A::new("ssh_key_comment", Text),
+    A::new("non_unique", Bool),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["user"],
+        USER,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
 
 #[cfg(test)]
 mod tests {

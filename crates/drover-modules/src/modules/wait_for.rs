@@ -7,6 +7,10 @@ use drover_ssh::quote;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
 
+use drover_playbook::catalog::{ArgumentKind::{Integer, String as Text}, ArgumentSpec as A};
+
+use super::Module;
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -65,3 +69,26 @@ pub(crate) async fn run(
         tokio::time::sleep(sleep).await;
     }
 }
+
+const WAIT_FOR: &[A] = &[
+    A::new("host", Text),
+    A::new("port", Integer),
+    A::new("path", Text),
+    A::new("search_regex", Text),
+    A::new("state", Text).choices(&["started", "stopped", "present", "absent", "drained"]),
+    A::new("timeout", Integer),
+    A::new("delay", Integer),
+    A::new("sleep", Integer),
+    A::new("connect_timeout", Integer),
+    A::new("msg", Text),
+];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[
+    Module::new(
+        &["wait_for"],
+        WAIT_FOR,
+        |_, arguments, context| Box::pin(run(arguments, context)),
+        module_path!(),
+    ),
+];
