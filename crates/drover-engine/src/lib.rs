@@ -32,7 +32,7 @@ pub type Vars = serde_json::Map<String, Json>;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// How many hosts to work on at once.
-    pub forks: usize,
+    pub forks: std::num::NonZeroUsize,
     /// `--check`: change nothing.
     pub check: bool,
     /// `--diff`: report changes as diffs.
@@ -153,13 +153,13 @@ impl Summary {
     /// (or a rollout was aborted), else 0.
     pub fn exit_code(&self) -> u8 {
         if self.interrupted {
-            INTERRUPTED_EXIT
+            exit::INTERRUPTED
         } else if self.stats.iter().any(|(_, stats)| stats.unreachable > 0) {
-            4
+            exit::HOST_UNREACHABLE
         } else if self.aborted || self.stats.iter().any(|(_, stats)| stats.failed > 0) {
-            2
+            exit::HOST_FAILED
         } else {
-            0
+            exit::SUCCESS
         }
     }
 }
@@ -192,36 +192,49 @@ pub async fn run(
     reporter: Arc<dyn Reporter>,
 ) -> Result<Summary, Error> {
     let runner = play::Runner::new(inventory, options, reporter.clone(), playbook);
-    let watcher = tokio::spawn(watch_signals(runner.interruption(), reporter.clone()));
-    for play in &playbook.plays {
-        runner.run_play(play).await?;
-        // An aborted rollout ends the playbook: what follows assumed it done.
-        if runner.aborted() || runner.interrupted() {
-            break;
+    let plays = async {
+        for play in &playbook.plays {
+            runner.run_play(play).await?;
+            // An aborted rollout ends the playbook: what follows assumed it done.
+            if runner.aborted() || runner.interrupted() {
+                break;
+            }
         }
-    }
-    watcher.abort();
+        Ok::<(), Error>(())
+    };
+    // A second signal stops at once: the plays are dropped mid-command and
+    // no recap is printed; the caller exits with `exit::INTERRUPTED`.
+    let stopped_at_once = tokio::select! {
+        result = plays => {
+            result?;
+            false
+        }
+        () = watch_signals(runner.interruption(), reporter.clone()) => true,
+    };
     let stats = runner.stats();
-    reporter.event(Event::Recap {
-        stats: stats.clone(),
-    });
+    if !stopped_at_once {
+        reporter.event(Event::Recap {
+            stats: stats.clone(),
+        });
+    }
     Ok(Summary {
         stats,
         aborted: runner.aborted(),
-        interrupted: runner.interrupted(),
+        interrupted: runner.interrupted() || stopped_at_once,
     })
 }
 
 /// SIGINT or SIGTERM: no new task starts, the commands already running
 /// finish (so no half-written file is left behind), and the recap is
-/// printed. A second signal ends drover at once.
+/// printed. Returns at a second signal, which ends the run at once. Never
+/// returns when no signal can be watched.
 async fn watch_signals(flag: Arc<std::sync::atomic::AtomicBool>, reporter: Arc<dyn Reporter>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut interrupt), Ok(mut terminate)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
     ) else {
-        return;
+        return std::future::pending().await;
     };
     tokio::select! {
         _ = interrupt.recv() => {}
@@ -239,8 +252,19 @@ async fn watch_signals(flag: Arc<std::sync::atomic::AtomicBool>, reporter: Arc<d
         _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
     }
-    std::process::exit(i32::from(INTERRUPTED_EXIT));
 }
 
-/// The exit code of a run stopped by SIGINT or SIGTERM (Ansible's).
-pub const INTERRUPTED_EXIT: u8 = 99;
+/// drover's exit codes, all in one place: Ansible's, so that scripts
+/// written for Ansible keep working.
+pub mod exit {
+    /// Every host succeeded.
+    pub const SUCCESS: u8 = 0;
+    /// A usage, configuration or input error; nothing ran.
+    pub const USAGE_OR_CONFIG: u8 = 1;
+    /// Some host failed a task (or a rollout was aborted).
+    pub const HOST_FAILED: u8 = 2;
+    /// Some host could not be reached.
+    pub const HOST_UNREACHABLE: u8 = 4;
+    /// SIGINT or SIGTERM stopped the run.
+    pub const INTERRUPTED: u8 = 99;
+}

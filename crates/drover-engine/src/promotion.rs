@@ -34,11 +34,14 @@ impl Decision {
     }
 }
 
+/// The variable that names the run directory.
+pub const RUN_DIRECTORY_VARIABLE: &str = "DROVER_RUN_DIR";
+
 /// The run directory: `$DROVER_RUN_DIR`, else `$XDG_RUNTIME_DIR/drover`,
 /// else `~/.local/state/drover/run`; a per-user place, never a shared one.
 #[must_use]
 pub fn directory() -> PathBuf {
-    if let Some(directory) = std::env::var_os("DROVER_RUN_DIR") {
+    if let Some(directory) = std::env::var_os(RUN_DIRECTORY_VARIABLE) {
         return PathBuf::from(directory);
     }
     if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {

@@ -24,7 +24,7 @@ pub use error::{Error, Errors, SourceLocation};
 pub use model::{
     Action, Batch, Loop, LoopKind, Play, Playbook, Prompt, Role, Section, Task, TaskSettings, Vars,
 };
-pub use rollout::Rollout;
+pub use rollout::{OnFailure, Rollout, Strategy};
 
 /// Where to look for roles besides `roles/` next to the playbook.
 #[derive(Debug, Clone, Default)]

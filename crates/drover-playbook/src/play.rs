@@ -293,12 +293,9 @@ impl Loader<'_> {
         rollback: Option<&Node>,
         context: &Context,
     ) {
-        let strategy = play
-            .rollout
-            .as_ref()
-            .map(|rollout| rollout.strategy.as_str());
+        let strategy = play.rollout.as_ref().map(|rollout| rollout.strategy);
         if let Some(node) = switch {
-            if strategy == Some("blue_green") {
+            if strategy == Some(crate::Strategy::BlueGreen) {
                 play.switch = self.tasks(node, context);
             } else {
                 self.errors.invalid(
@@ -307,7 +304,7 @@ impl Loader<'_> {
                     Some("add `rollout: {strategy: blue_green, app: NAME, slots: {blue: PORT, green: PORT}}`".to_owned()),
                 );
             }
-        } else if strategy == Some("blue_green") {
+        } else if strategy == Some(crate::Strategy::BlueGreen) {
             self.errors.invalid(
                 play.location.clone(),
                 "a blue_green rollout needs `switch` tasks that move traffic to the new slot",

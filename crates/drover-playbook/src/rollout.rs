@@ -5,11 +5,64 @@ use serde_json::Value as Json;
 
 use crate::model::Batch;
 
+/// How a rollout orders its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// `batch` hosts at a time.
+    Rolling,
+    /// Cumulative `steps`, the first a canary.
+    Canary,
+    /// The idle slot (or group) deployed, then traffic switched.
+    BlueGreen,
+    /// Every host at once.
+    BigBang,
+    /// A feature flag turned on by `steps`.
+    Toggle,
+}
+
+impl Strategy {
+    const ALL: [Self; 5] = [
+        Self::Rolling,
+        Self::Canary,
+        Self::BlueGreen,
+        Self::BigBang,
+        Self::Toggle,
+    ];
+
+    /// Its name in a playbook.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rolling => "rolling",
+            Self::Canary => "canary",
+            Self::BlueGreen => "blue_green",
+            Self::BigBang => "big_bang",
+            Self::Toggle => "toggle",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|strategy| strategy.name() == name)
+    }
+}
+
+/// What a rollout does when more hosts fail than `max_failures` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Roll back every host changed so far, the last batch first.
+    Rollback,
+    /// Wait for `drover rollout promote` or `abort`.
+    Pause,
+    /// Go on without the failed hosts.
+    Continue,
+}
+
 /// A play's `rollout:`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rollout {
-    /// `rolling`, `canary`, `blue_green`, `big_bang` or `toggle`.
-    pub strategy: String,
+    /// How hosts are ordered.
+    pub strategy: Strategy,
     /// The application's name: it names the blue-green slot record on each
     /// host and the pause file `drover rollout promote` releases.
     pub app: Option<String>,
@@ -32,8 +85,8 @@ pub struct Rollout {
     pub liveness: Option<Json>,
     /// How many hosts may fail readiness before `on_failure` acts.
     pub max_failures: Batch,
-    /// `rollback`, `pause` or `continue`.
-    pub on_failure: String,
+    /// What happens when too many hosts fail.
+    pub on_failure: OnFailure,
 }
 
 const KEYS: [&str; 11] = [
@@ -61,19 +114,15 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             KEYS.join(", ")
         ));
     }
-    let strategy = map
+    let name = map
         .get("strategy")
         .and_then(Json::as_str)
-        .unwrap_or("rolling")
-        .to_owned();
-    match strategy.as_str() {
-        "rolling" | "canary" | "blue_green" | "big_bang" | "toggle" => {}
-        other => {
-            return Err(format!(
-                "unknown rollout strategy `{other}`; use rolling, canary, blue_green, big_bang or toggle"
-            ));
-        }
-    }
+        .unwrap_or("rolling");
+    let strategy = Strategy::parse(name).ok_or_else(|| {
+        format!(
+            "unknown rollout strategy `{name}`; use rolling, canary, blue_green, big_bang or toggle"
+        )
+    })?;
     let app = map.get("app").and_then(Json::as_str).map(str::to_owned);
     let slots = match map.get("slots") {
         None => Vec::new(),
@@ -83,7 +132,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         None => Vec::new(),
         Some(value) => parse_groups(value)?,
     };
-    if strategy == "blue_green" && (app.is_none() || slots.is_empty() == groups.is_empty()) {
+    if strategy == Strategy::BlueGreen && (app.is_none() || slots.is_empty() == groups.is_empty()) {
         return Err(
             "the blue_green strategy needs `app` and either `slots` (on each host, such as `{blue: 8081, green: 8082}`) \
              or `groups` (across groups of hosts, such as `{blue: web_blue, green: web_green}`)"
@@ -96,9 +145,10 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         Some(Json::Array(items)) => items.iter().map(parse_batch).collect::<Result<_, _>>()?,
         Some(single) => vec![parse_batch(single)?],
     };
-    if matches!(strategy.as_str(), "canary" | "toggle") && steps.is_empty() {
+    if matches!(strategy, Strategy::Canary | Strategy::Toggle) && steps.is_empty() {
         return Err(format!(
-            "the {strategy} strategy needs `steps`, such as [1, \"50%\", \"100%\"]"
+            "the {} strategy needs `steps`, such as [1, \"50%\", \"100%\"]",
+            strategy.name()
         ));
     }
     let manual = map.get("pause").and_then(Json::as_str) == Some("manual");
@@ -109,16 +159,20 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             seconds(value).ok_or("`pause` must be a duration such as 30 or \"30s\", or `manual`")?
         }
     };
-    let on_failure = map
+    let on_failure = match map
         .get("on_failure")
         .and_then(Json::as_str)
         .unwrap_or("rollback")
-        .to_owned();
-    if !["rollback", "pause", "continue"].contains(&on_failure.as_str()) {
-        return Err(format!(
-            "`on_failure` must be rollback, pause or continue, not `{on_failure}`"
-        ));
-    }
+    {
+        "rollback" => OnFailure::Rollback,
+        "pause" => OnFailure::Pause,
+        "continue" => OnFailure::Continue,
+        other => {
+            return Err(format!(
+                "`on_failure` must be rollback, pause or continue, not `{other}`"
+            ));
+        }
+    };
     Ok(Rollout {
         strategy,
         app,
@@ -241,7 +295,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rolling.batch, Batch::Percent(25.0));
-        assert_eq!(rolling.on_failure, "rollback");
+        assert_eq!(rolling.on_failure, super::OnFailure::Rollback);
+        assert_eq!(rolling.strategy, super::Strategy::Rolling);
         let canary =
             parse(&json!({"strategy": "canary", "steps": [1, "50%", "100%"], "pause": "2s"}))
                 .unwrap();

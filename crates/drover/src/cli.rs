@@ -55,7 +55,7 @@ pub(crate) struct InventorySources {
         short = 'i',
         long = "inventory",
         value_name = "SOURCE",
-        env = "DROVER_INVENTORY",
+        env = crate::environment::INVENTORY,
         value_delimiter = None,
         required = true
     )]
@@ -156,8 +156,8 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionArgs {
     /// How many hosts to work on at once.
-    #[arg(short = 'f', long, default_value_t = 50, value_name = "N")]
-    pub(crate) forks: usize,
+    #[arg(short = 'f', long, default_value = "50", value_name = "N")]
+    pub(crate) forks: std::num::NonZeroUsize,
 
     /// The remote user, when the inventory names none.
     #[arg(short = 'u', long = "user", value_name = "USER")]
@@ -184,7 +184,7 @@ pub(crate) struct ConnectionArgs {
     #[arg(
         long = "host-key-checking",
         value_name = "MODE",
-        env = "DROVER_HOST_KEY_CHECKING",
+        env = crate::environment::HOST_KEY_CHECKING,
         default_value = "strict"
     )]
     pub(crate) host_key_checking: String,

@@ -1,10 +1,4 @@
-//! Exit codes, Ansible's, so that scripts written for Ansible keep working.
+//! Exit codes: the engine's (`drover_engine::exit`), the one place they
+//! are written.
 
-/// Every host succeeded.
-pub(crate) const SUCCESS: u8 = 0;
-/// A usage, configuration or input error; nothing ran.
-pub(crate) const USAGE_OR_CONFIG: u8 = 1;
-/// Some host failed a task.
-pub(crate) const HOST_FAILED: u8 = 2;
-/// Some host could not be reached.
-pub(crate) const HOST_UNREACHABLE: u8 = 4;
+pub(crate) use drover_engine::exit::{HOST_FAILED, HOST_UNREACHABLE, SUCCESS, USAGE_OR_CONFIG};

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod diagnostics;
+mod environment;
 mod exit;
 mod output;
 mod results;
@@ -68,7 +69,7 @@ fn init_logging(verbosity: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DROVER_LOG")
+    let filter = tracing_subscriber::EnvFilter::try_from_env(environment::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

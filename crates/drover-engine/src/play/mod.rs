@@ -148,7 +148,7 @@ impl Runner {
         });
         let undo = self.options.rollout_undo.as_ref();
         if let Some(rollout) = &play.rollout
-            && rollout.strategy == "blue_green"
+            && rollout.strategy == drover_playbook::Strategy::BlueGreen
             && (undo.is_none() || undo == rollout.app.as_ref())
         {
             let states = || hosts.iter().map(|id| self.host_state(*id, play)).collect();
@@ -198,7 +198,7 @@ impl Runner {
             let blue_green = play
                 .rollout
                 .as_ref()
-                .filter(|rollout| rollout.strategy == "blue_green");
+                .filter(|rollout| rollout.strategy == drover_playbook::Strategy::BlueGreen);
             if let Some(rollout) = blue_green {
                 self.read_slots(rollout, &mut states, false).await;
             }
@@ -239,7 +239,7 @@ impl Runner {
         for section in &play.sections {
             if play.strategy == "free" {
                 // Each host runs through the section at its own pace.
-                let forks = self.options.forks.max(1);
+                let forks = self.options.forks.get();
                 let _: Vec<()> = futures::stream::iter(states.chunks_mut(1))
                     .map(|host| self.run_tasks(&section.tasks, host, play_vars, play))
                     .buffer_unordered(forks)
@@ -377,7 +377,7 @@ impl Runner {
             location: String::new(),
             handler: false,
         });
-        let forks = self.options.forks.max(1);
+        let forks = self.options.forks.get();
         let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
             .map(|(index, state)| async move {
                 let gathered = match drover_modules::facts::Subset::parse(subset) {
@@ -618,7 +618,11 @@ impl Runner {
                 .unwrap_or_else(|| target.clone());
             self.delegate_session(&rendered)
         });
-        let forks = task.throttle.unwrap_or(self.options.forks).max(1);
+        // `throttle: 0` means no limit of its own, as in Ansible.
+        let forks = task
+            .throttle
+            .filter(|throttle| *throttle > 0)
+            .unwrap_or(self.options.forks.get());
         let templar = self.templar.clone();
         let options = self.options.clone();
         let run_once = task.run_once;

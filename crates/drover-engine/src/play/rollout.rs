@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use drover_modules::ModuleContext;
 use drover_modules::health::HealthSpec;
-use drover_playbook::{Batch, Play, Rollout};
+use drover_playbook::{Batch, OnFailure, Play, Rollout, Strategy};
 use drover_ssh::ExecRequest;
 use serde_json::{Map, Value as Json, json};
 
@@ -20,11 +20,11 @@ use crate::{Error, Event, Status, Vars};
 
 /// The hosts of each batch, in order.
 pub(crate) fn rollout_batches(hosts: &[usize], rollout: &Rollout) -> Vec<Vec<usize>> {
-    match rollout.strategy.as_str() {
-        "big_bang" => vec![hosts.to_vec()],
+    match rollout.strategy {
+        Strategy::BigBang => vec![hosts.to_vec()],
         // Steps say how many hosts have changed after each step; hosts no
         // step reaches stay as they are.
-        "canary" | "toggle" => {
+        Strategy::Canary | Strategy::Toggle => {
             let mut result = Vec::new();
             let mut done = 0;
             for step in &rollout.steps {
@@ -216,7 +216,7 @@ impl Runner {
             return Ok(false);
         };
         self.readiness_gate(rollout, &mut states, play_vars).await?;
-        if rollout.strategy == "blue_green" {
+        if rollout.strategy == Strategy::BlueGreen {
             let app = rollout.app.clone().unwrap_or_default();
             self.switch(play, &app, &mut states, play_vars).await;
         }
@@ -281,13 +281,13 @@ impl Runner {
         if failed <= allowed_failures(rollout, total) {
             return Ok(false);
         }
-        let decision = match rollout.on_failure.as_str() {
-            "continue" => Decision::Promote,
-            "rollback" => Decision::Abort,
-            _ => self.wait_for_decision(play, rolled_out, next).await?,
+        let decision = match rollout.on_failure {
+            OnFailure::Continue => Decision::Promote,
+            OnFailure::Rollback => Decision::Abort,
+            OnFailure::Pause => self.wait_for_decision(play, rolled_out, next).await?,
         };
         if decision == Decision::Abort {
-            if rollout.on_failure == "pause" {
+            if rollout.on_failure == OnFailure::Pause {
                 self.aborted
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -512,14 +512,14 @@ fn rollback_arguments(release: &Json) -> Option<(&'static str, Map<String, Json>
 
 #[cfg(test)]
 mod tests {
-    use drover_playbook::{Batch, Rollout};
+    use drover_playbook::{Batch, OnFailure, Rollout, Strategy};
     use serde_json::json;
 
     use super::{rollback_arguments, rollout_batches};
 
-    fn rollout(strategy: &str, batch: Batch, steps: Vec<Batch>) -> Rollout {
+    fn rollout(strategy: Strategy, batch: Batch, steps: Vec<Batch>) -> Rollout {
         Rollout {
-            strategy: strategy.to_owned(),
+            strategy,
             app: None,
             slots: Vec::new(),
             groups: Vec::new(),
@@ -530,7 +530,7 @@ mod tests {
             readiness: None,
             liveness: None,
             max_failures: Batch::Count(0),
-            on_failure: "rollback".to_owned(),
+            on_failure: OnFailure::Rollback,
         }
     }
 
@@ -538,21 +538,21 @@ mod tests {
     fn strategies_make_their_batches() {
         let hosts = [1, 2, 3, 4];
         assert_eq!(
-            rollout_batches(&hosts, &rollout("rolling", Batch::Count(1), vec![])),
+            rollout_batches(&hosts, &rollout(Strategy::Rolling, Batch::Count(1), vec![])),
             vec![vec![1], vec![2], vec![3], vec![4]]
         );
         assert_eq!(
-            rollout_batches(&hosts, &rollout("big_bang", Batch::Count(1), vec![])),
+            rollout_batches(&hosts, &rollout(Strategy::BigBang, Batch::Count(1), vec![])),
             vec![vec![1, 2, 3, 4]]
         );
         let steps = vec![Batch::Count(1), Batch::Percent(25.0), Batch::Percent(100.0)];
         assert_eq!(
-            rollout_batches(&hosts, &rollout("canary", Batch::Count(1), steps)),
+            rollout_batches(&hosts, &rollout(Strategy::Canary, Batch::Count(1), steps)),
             vec![vec![1], vec![2, 3, 4]]
         );
         let partial = vec![Batch::Count(1), Batch::Percent(50.0)];
         assert_eq!(
-            rollout_batches(&hosts, &rollout("toggle", Batch::Count(1), partial)),
+            rollout_batches(&hosts, &rollout(Strategy::Toggle, Batch::Count(1), partial)),
             vec![vec![1], vec![2]]
         );
     }

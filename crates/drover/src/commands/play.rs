@@ -170,7 +170,7 @@ pub(crate) fn base_options(
 ) -> Result<RunOptions, String> {
     let limit = limit.map(|limit| resolve_limit(&limit)).transpose()?;
     Ok(RunOptions {
-        forks: connection.forks.max(1),
+        forks: connection.forks,
         check: false,
         diff: false,
         extra_vars: serde_json::Map::new(),

@@ -133,7 +133,8 @@ fn switch_back(undo: &UndoArgs) -> anyhow::Result<u8> {
     };
     let has_app = playbook.plays.iter().any(|play| {
         play.rollout.as_ref().is_some_and(|rollout| {
-            rollout.strategy == "blue_green" && rollout.app.as_deref() == Some(&arguments.app)
+            rollout.strategy == drover_playbook::Strategy::BlueGreen
+                && rollout.app.as_deref() == Some(&arguments.app)
         })
     });
     if !has_app {

@@ -57,7 +57,7 @@ pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|host| job(&inventory, *host, &command, arguments, &defaults))
         .collect::<Vec<_>>();
-    let results = runtime.block_on(run_jobs(jobs, arguments.connection.forks.max(1)));
+    let results = runtime.block_on(run_jobs(jobs, arguments.connection.forks));
     let elapsed = started.elapsed();
     match arguments.output {
         OutputFormat::Text => print_text(&results, elapsed)?,
@@ -148,7 +148,7 @@ fn handshake_permits() -> Arc<Semaphore> {
         .clone()
 }
 
-async fn run_jobs(jobs: Vec<Job>, forks: usize) -> Vec<HostResult> {
+async fn run_jobs(jobs: Vec<Job>, forks: std::num::NonZeroUsize) -> Vec<HostResult> {
     let progress = progress_bar(jobs.len());
     let mut results: Vec<HostResult> = futures::stream::iter(jobs)
         .map(|job| {
@@ -159,7 +159,7 @@ async fn run_jobs(jobs: Vec<Job>, forks: usize) -> Vec<HostResult> {
                 result
             }
         })
-        .buffer_unordered(forks)
+        .buffer_unordered(forks.get())
         .collect()
         .await;
     progress.finish_and_clear();
