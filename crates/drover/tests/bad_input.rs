@@ -6,18 +6,16 @@
 //! Regression tests for issue 7 ("Trustworthy under faults, bad input and
 //! secrets").
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
+use std::path::Path;
+use std::process::Output;
+
+/// `drover`, its diagnostics wrapped at 100 columns whatever the terminal.
 fn drover(directory: &Path, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory)
+    support::command(Some(directory))
         .args(arguments)
-        .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DROVER_INVENTORY")
-        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
         .output()
         .expect("drover runs")
 }

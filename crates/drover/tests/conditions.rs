@@ -6,7 +6,7 @@
 //!
 //! Regression tests for issue 15 ("one function evaluates conditions").
 
-use std::process::Command;
+mod support;
 
 #[test]
 fn issue_15_a_block_whose_when_cannot_be_evaluated_fails_the_host() {
@@ -27,13 +27,8 @@ fn issue_15_a_block_whose_when_cannot_be_evaluated_fails_the_host() {
          \x20   - name: never\n      debug: {msg: never}\n",
     )
     .expect("the playbook is written");
-    let output = Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory.path())
-        .args(["play", "site.yml", "-i", "hosts.ini"])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("drover runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = support::drover(directory.path(), &["play", "site.yml", "-i", "hosts.ini"]);
+    let stdout = support::text(&output.stdout);
     assert_eq!(output.status.code(), Some(2), "the host fails: {stdout}");
     assert!(
         stdout.contains(

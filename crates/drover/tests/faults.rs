@@ -6,6 +6,8 @@
 //! Regression tests for issue 7 ("Trustworthy under faults, bad input and
 //! secrets").
 
+mod support;
+
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use drover_test_harness::{SUDO_USER, TestBed, is_root};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{recap, text};
 
 /// A project directory every host user may write to, with `site.yml`.
 struct Project {
@@ -83,20 +82,6 @@ impl Project {
             .filter(|name| name.starts_with(".drover") || name.starts_with("tmp."))
             .collect()
     }
-}
-
-/// The `PLAY RECAP` numbers of `host`.
-fn recap(output: &str, host: &str) -> Vec<u32> {
-    let line = output
-        .lines()
-        .find(|line| line.starts_with(&format!("{host} ")) && line.contains("ok="))
-        .unwrap_or_else(|| panic!("no recap for {host} in:\n{output}"));
-    line.split_whitespace()
-        .filter_map(|word| {
-            word.split_once('=')
-                .and_then(|(_, value)| value.parse().ok())
-        })
-        .collect()
 }
 
 #[test]

@@ -3,26 +3,14 @@
 //! Regression tests for issue 4 ("The playbook engine"). The hosts share
 //! this machine's filesystem, so every path names `inventory_hostname`.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use drover_test_harness::TestBed;
-
-fn drover(directory: &Path, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory)
-        .args(arguments)
-        .env("NO_COLOR", "1")
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DROVER_INVENTORY")
-        .output()
-        .expect("drover runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{drover, recap, text};
 
 /// A directory every host's user may write to, and a project layout in it.
 struct Project {
@@ -66,24 +54,6 @@ impl Project {
         arguments.extend(extra);
         drover(self.root.path(), &arguments)
     }
-}
-
-/// The `PLAY RECAP` numbers of `host`: (ok, changed, unreachable, failed, skipped, rescued, ignored).
-fn recap(output: &str, host: &str) -> [u32; 7] {
-    let line = output
-        .lines()
-        .find(|line| line.starts_with(&format!("{host} ")) && line.contains("ok="))
-        .unwrap_or_else(|| panic!("no recap for {host} in:\n{output}"));
-    let numbers: Vec<u32> = line
-        .split_whitespace()
-        .filter_map(|word| {
-            word.split_once('=')
-                .and_then(|(_, value)| value.parse().ok())
-        })
-        .collect();
-    numbers
-        .try_into()
-        .unwrap_or_else(|_| panic!("bad recap line {line}"))
 }
 
 const MODULES_PLAYBOOK: &str = r#"

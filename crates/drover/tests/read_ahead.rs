@@ -2,6 +2,10 @@
 //! have their queries read ahead in one round trip, and a task still sees
 //! what the tasks before it changed.
 
+mod support;
+
+use support::changed_per_host;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Output;
 
@@ -47,18 +51,6 @@ fn commands(output: &Output) -> usize {
         .count()
 }
 
-fn changed(output: &Output) -> Vec<u32> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| line.contains("ok=") && line.contains("changed="))
-        .filter_map(|line| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix("changed="))
-                .and_then(|count| count.parse().ok())
-        })
-        .collect()
-}
-
 #[test]
 fn issue_8_file_tasks_are_asked_about_together_and_see_each_others_changes() {
     let bed = TestBed::start(2);
@@ -82,13 +74,13 @@ fn issue_8_file_tasks_are_asked_about_together_and_see_each_others_changes() {
         "{}",
         String::from_utf8_lossy(&first.stdout)
     );
-    assert_eq!(changed(&first), [4, 4]);
+    assert_eq!(changed_per_host(&support::text(&first.stdout)), [4, 4]);
     assert_eq!(read("host1"), expected);
 
     // Settled: the four queries are one command per host.
     let second = play(&bed, directory.path());
     assert_eq!(
-        changed(&second),
+        changed_per_host(&support::text(&second.stdout)),
         [0, 0],
         "{}\n{}",
         String::from_utf8_lossy(&first.stdout),
@@ -105,7 +97,7 @@ fn issue_8_file_tasks_are_asked_about_together_and_see_each_others_changes() {
     std::fs::write(target.join("host2.conf"), "one\n").expect("drift");
     let third = play(&bed, directory.path());
     assert_eq!(
-        changed(&third),
+        changed_per_host(&support::text(&third.stdout)),
         [0, 2],
         "{}",
         String::from_utf8_lossy(&third.stdout)

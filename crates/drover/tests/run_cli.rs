@@ -2,26 +2,21 @@
 //!
 //! Regression tests for issue 3 ("The SSH executor and `drover run`").
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use drover_test_harness::{TestBed, is_root};
+use support::text;
 
 fn drover(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drover"))
+    support::command(None)
         .args(arguments)
-        .env("NO_COLOR", "1")
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DROVER_INVENTORY")
-        .env_remove("DROVER_HOST_KEY_CHECKING")
         .output()
         .expect("drover runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `drover run PATTERN -i INVENTORY --known-hosts KNOWN EXTRA... -- COMMAND`.

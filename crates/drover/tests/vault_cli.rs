@@ -7,30 +7,17 @@
 //! secrets").
 #![allow(clippy::print_stderr)]
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use drover_test_harness::{SUDO_PASSWORD, SUDO_USER, TestBed};
+use support::{drover, text};
 
 const DB_PASSWORD: &str = "Tr0ub4dor&3-db-secret";
 const API_TOKEN: &str = "tok-5512-api-secret";
-
-fn drover(directory: &Path, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory)
-        .args(arguments)
-        .env("NO_COLOR", "1")
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DROVER_INVENTORY")
-        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
-        .output()
-        .expect("drover runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// An Ansible tool from the project's `.venv` (which `.ci/run` creates),
 /// or `None` (then the test is skipped, unless oracles are required).

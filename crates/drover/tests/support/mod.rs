@@ -1,0 +1,69 @@
+//! What the end-to-end tests of the `drover` binary share: the command with
+//! a clean environment, and readers of its output. Each test file takes
+//! what it needs (`mod support;`), so some of it goes unused in each.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `drover`, in `directory` (when given), with none of the caller's
+/// environment that would change what it does or how it prints: no colour,
+/// no agent, no default inventory, host key mode or vault password.
+pub(crate) fn command(directory: Option<&Path>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
+    if let Some(directory) = directory {
+        command.current_dir(directory);
+    }
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DROVER_INVENTORY")
+        .env_remove("DROVER_HOST_KEY_CHECKING")
+        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE");
+    command
+}
+
+/// Runs `drover ARGUMENTS` in `directory` and waits for it.
+pub(crate) fn drover(directory: &Path, arguments: &[&str]) -> Output {
+    command(Some(directory))
+        .args(arguments)
+        .output()
+        .expect("drover runs")
+}
+
+/// Bytes as text, invalid UTF-8 replaced.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `PLAY RECAP` numbers of `host`: ok, changed, unreachable, failed,
+/// skipped, rescued, ignored.
+pub(crate) fn recap(output: &str, host: &str) -> [u32; 7] {
+    let line = output
+        .lines()
+        .find(|line| line.starts_with(&format!("{host} ")) && line.contains("ok="))
+        .unwrap_or_else(|| panic!("no recap for {host} in:\n{output}"));
+    let numbers: Vec<u32> = line
+        .split_whitespace()
+        .filter_map(|word| {
+            word.split_once('=')
+                .and_then(|(_, value)| value.parse().ok())
+        })
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|numbers| panic!("seven numbers in the recap, not {numbers:?}"))
+}
+
+/// The `changed=` number of every host in the recap, in order.
+pub(crate) fn changed_per_host(output: &str) -> Vec<u32> {
+    output
+        .lines()
+        .filter(|line| line.contains("ok=") && line.contains("changed="))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix("changed="))
+                .and_then(|count| count.parse().ok())
+        })
+        .collect()
+}
