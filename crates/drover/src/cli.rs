@@ -152,6 +152,29 @@ pub(crate) struct RunArgs {
     pub(crate) command: Vec<String>,
 }
 
+/// `--host-key-checking`, with the words Ansible's setting also takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HostKeyMode {
+    /// Only keys already in known_hosts.
+    #[value(alias = "yes", alias = "true")]
+    Strict,
+    /// Also record keys of hosts not seen before; a changed key is refused.
+    AcceptNew,
+    /// Accept any key (throwaway hosts only).
+    #[value(alias = "no", alias = "false")]
+    Off,
+}
+
+impl From<HostKeyMode> for drover_ssh::HostKeyPolicy {
+    fn from(mode: HostKeyMode) -> Self {
+        match mode {
+            HostKeyMode::Strict => Self::Strict,
+            HostKeyMode::AcceptNew => Self::AcceptNew,
+            HostKeyMode::Off => Self::Off,
+        }
+    }
+}
+
 /// How hosts are reached; shared by `run` and `play`.
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionArgs {
@@ -185,9 +208,10 @@ pub(crate) struct ConnectionArgs {
         long = "host-key-checking",
         value_name = "MODE",
         env = crate::environment::HOST_KEY_CHECKING,
-        default_value = "strict"
+        default_value = "strict",
+        ignore_case = true
     )]
-    pub(crate) host_key_checking: String,
+    pub(crate) host_key_checking: HostKeyMode,
 
     /// Seconds allowed for connecting and authenticating.
     #[arg(long = "connect-timeout", default_value_t = 10, value_name = "SECONDS")]

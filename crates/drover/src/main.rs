@@ -26,6 +26,12 @@ fn main() -> ExitCode {
             };
             // clap prints help and version to stdout, errors to stderr.
             let _ = error.print();
+            if error.kind() == clap::error::ErrorKind::InvalidValue {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("hint: give one of the possible values listed above");
+                }
+            }
             return ExitCode::from(code);
         }
     };

@@ -178,7 +178,7 @@ pub(crate) fn base_options(
         tags: Vec::new(),
         skip_tags: Vec::new(),
         start_at_task: None,
-        connection: connection_defaults(connection)?,
+        connection: connection_defaults(connection),
         become_forced: connection.become_root,
         become_user: connection.become_user.clone(),
         rollout_undo: None,

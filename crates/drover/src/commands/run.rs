@@ -21,12 +21,7 @@ pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
     let Some(command) = command_line(arguments) else {
         return Ok(usage_error("give a command after `--` or with `-a`"));
     };
-    let defaults = match connection_defaults(&arguments.connection) {
-        Ok(defaults) => defaults,
-        Err(message) => {
-            return Ok(usage_error(message));
-        }
-    };
+    let defaults = connection_defaults(&arguments.connection);
     let limit = match arguments
         .limit
         .as_deref()
@@ -85,11 +80,9 @@ fn command_line(arguments: &RunArgs) -> Option<String> {
     })
 }
 
-pub(crate) fn connection_defaults(
-    arguments: &ConnectionArgs,
-) -> Result<ConnectionDefaults, String> {
-    let policy: HostKeyPolicy = arguments.host_key_checking.parse()?;
-    Ok(ConnectionDefaults {
+pub(crate) fn connection_defaults(arguments: &ConnectionArgs) -> ConnectionDefaults {
+    let policy = HostKeyPolicy::from(arguments.host_key_checking);
+    ConnectionDefaults {
         user: arguments.user.clone(),
         private_key: arguments.private_key.clone(),
         connect_timeout: Duration::from_secs(arguments.connect_timeout.max(1)),
@@ -101,7 +94,7 @@ pub(crate) fn connection_defaults(
                 .unwrap_or_else(drover_ssh::default_known_hosts),
         },
         ssh_config: ConnectionDefaults::load_ssh_config(arguments.ssh_config.as_deref()),
-    })
+    }
 }
 
 /// Everything one host's run needs, prepared before any connection is made.
