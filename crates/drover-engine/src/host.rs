@@ -48,7 +48,7 @@ pub(crate) struct HostState {
     /// order: what a rollout's rollback undoes.
     pub(crate) deployed: Vec<Deployed>,
     /// A blue-green rollout's slots on this host.
-    pub(crate) slots: Option<crate::play::blue_green::Slots>,
+    pub(crate) slots: Option<crate::slots::Slots>,
     /// Running the tasks in check mode, unreported, only to learn whether
     /// anything would change (a blue-green host already up to date).
     pub(crate) probing: bool,

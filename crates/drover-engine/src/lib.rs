@@ -13,6 +13,7 @@ mod host;
 mod play;
 pub mod promotion;
 mod read_ahead;
+mod slots;
 mod task;
 mod vars;
 

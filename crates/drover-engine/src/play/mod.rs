@@ -17,8 +17,6 @@ use crate::task::{self, Outcome, TaskEnvironment};
 use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
-pub(crate) mod blue_green;
-mod blue_green_groups;
 mod flow;
 mod rollout;
 

@@ -18,6 +18,9 @@ use crate::task::Outcome;
 use crate::vars::{self, PlayVars};
 use crate::{Error, Event, Status, Vars};
 
+pub(crate) mod blue_green;
+mod groups;
+
 /// The hosts of each batch, in order.
 pub(crate) fn rollout_batches(hosts: &[usize], rollout: &Rollout) -> Vec<Vec<usize>> {
     match rollout.strategy {

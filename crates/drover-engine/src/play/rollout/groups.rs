@@ -11,9 +11,10 @@ use drover_playbook::{Play, Rollout};
 use drover_ssh::ExecRequest;
 use serde_json::{Value as Json, json};
 
-use super::Runner;
-use super::blue_green::{switched_record, take};
+use super::blue_green::take;
 use crate::host::HostState;
+use crate::play::Runner;
+use crate::slots::switched_record;
 use crate::task::Outcome;
 use crate::vars::PlayVars;
 use crate::{Error, Event};
@@ -160,9 +161,7 @@ impl Runner {
         self.readiness_gate(rollout, &mut deploying, play_vars)
             .await?;
         let failed = deploying.iter().filter(|state| !state.active()).count();
-        if failed > super::rollout::allowed_failures(rollout, deploying.len())
-            || failed == deploying.len()
-        {
+        if failed > super::allowed_failures(rollout, deploying.len()) || failed == deploying.len() {
             if !undo {
                 self.roll_back(play, &mut [deploying], play_vars).await;
             }
