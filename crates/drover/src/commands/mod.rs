@@ -1,7 +1,8 @@
-//! One module per subcommand.
+//! One module per subcommand, and the option helpers they share.
 
 pub(crate) mod completions;
 pub(crate) mod inventory;
+mod options;
 pub(crate) mod play;
 mod play_output;
 pub(crate) mod rollout;

@@ -11,8 +11,8 @@ use drover_playbook::{Action, LoadOptions, Playbook, Task};
 use serde_json::Value as Json;
 
 use crate::cli::{ConnectionArgs, OutputFormat, PlayArgs};
+use crate::commands::options::{connection_defaults, resolve_limit};
 use crate::commands::play_output::{JsonReporter, TextReporter};
-use crate::commands::run::connection_defaults;
 use crate::commands::targets::select_hosts;
 use crate::diagnostics::playbook_report;
 use crate::exit;
@@ -98,26 +98,6 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
         arguments.retry_failed,
     )?
     .unwrap_or_else(|code| code))
-}
-
-/// `--limit @FILE` names the hosts in FILE (one per line, as a retry file
-/// holds them); any other limit is a pattern.
-pub(crate) fn resolve_limit(limit: &str) -> Result<String, String> {
-    let Some(file) = limit.strip_prefix('@') else {
-        return Ok(limit.to_owned());
-    };
-    let text = std::fs::read_to_string(file).map_err(|error| {
-        format!("--limit @{file}: {error}\nhint: a retry file is written by `drover play --retry-failed`")
-    })?;
-    let hosts: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .collect();
-    if hosts.is_empty() {
-        return Err(format!("--limit @{file} names no hosts"));
-    }
-    Ok(hosts.join(","))
 }
 
 /// Writes the failed and unreachable hosts to `PLAYBOOK.retry` (or removes

@@ -4,13 +4,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use drover_inventory::Inventory;
-use drover_ssh::{
-    ConnectionDefaults, ExecRequest, HostKeyCheck, HostKeyPolicy, HostSession, quote,
-};
+use drover_ssh::{ConnectionDefaults, ExecRequest, HostSession, quote};
 use futures::StreamExt as _;
 use tokio::sync::Semaphore;
 
-use crate::cli::{AdHocModule, ConnectionArgs, OutputFormat, RunArgs};
+use crate::cli::{AdHocModule, OutputFormat, RunArgs};
 use crate::commands::targets::select_hosts;
 use crate::exit;
 use crate::output::usage_error;
@@ -21,11 +19,11 @@ pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
     let Some(command) = command_line(arguments) else {
         return Ok(usage_error("give a command after `--` or with `-a`"));
     };
-    let defaults = connection_defaults(&arguments.connection);
+    let defaults = crate::commands::options::connection_defaults(&arguments.connection);
     let limit = match arguments
         .limit
         .as_deref()
-        .map(crate::commands::play::resolve_limit)
+        .map(crate::commands::options::resolve_limit)
         .transpose()
     {
         Ok(limit) => limit,
@@ -78,23 +76,6 @@ fn command_line(arguments: &RunArgs) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" "),
     })
-}
-
-pub(crate) fn connection_defaults(arguments: &ConnectionArgs) -> ConnectionDefaults {
-    let policy = HostKeyPolicy::from(arguments.host_key_checking);
-    ConnectionDefaults {
-        user: arguments.user.clone(),
-        private_key: arguments.private_key.clone(),
-        connect_timeout: Duration::from_secs(arguments.connect_timeout.max(1)),
-        host_keys: HostKeyCheck {
-            policy,
-            known_hosts: arguments
-                .known_hosts
-                .clone()
-                .unwrap_or_else(drover_ssh::default_known_hosts),
-        },
-        ssh_config: ConnectionDefaults::load_ssh_config(arguments.ssh_config.as_deref()),
-    }
 }
 
 /// Everything one host's run needs, prepared before any connection is made.
