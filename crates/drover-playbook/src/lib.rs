@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 pub use catalog::{ArgumentKind, ArgumentSpec, Catalog, ModuleSpec};
 pub use error::{Error, Errors, SourceLocation};
 pub use model::{
-    Action, Batch, Loop, LoopKind, Play, Playbook, Prompt, Role, Section, Task, TaskSettings, Vars,
+    Action, Batch, Loop, LoopKind, Play, PlayStrategy, Playbook, Prompt, Role, Section, Task,
+    TaskSettings, Vars,
 };
 pub use rollout::{OnFailure, Rollout, Strategy};
 

@@ -28,6 +28,16 @@ pub enum Batch {
     Percent(f64),
 }
 
+/// How a play's hosts go through its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlayStrategy {
+    /// Every host finishes a task before any starts the next.
+    #[default]
+    Linear,
+    /// Each host goes through the tasks at its own pace.
+    Free,
+}
+
 /// One play.
 #[derive(Debug, Clone)]
 pub struct Play {
@@ -55,8 +65,8 @@ pub struct Play {
     pub tags: Vec<String>,
     /// `serial:` batches; empty means all hosts at once.
     pub serial: Vec<Batch>,
-    /// `strategy:` (`linear` or `free`).
-    pub strategy: String,
+    /// `strategy:`.
+    pub strategy: PlayStrategy,
     /// `any_errors_fatal:`.
     pub any_errors_fatal: bool,
     /// `max_fail_percentage:`.

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::error::{SourceLocation, did_you_mean};
 use crate::loader::{Loader, MAX_NESTING, boolean, mapping, sequence, string_list, text};
-use crate::model::{Batch, Play, Prompt, Role, Section, Task, TaskSettings, Vars};
+use crate::model::{Batch, Play, PlayStrategy, Prompt, Role, Section, Task, TaskSettings, Vars};
 use crate::task::{Context, apply_setting};
 
 /// Play keywords drover understands.
@@ -124,7 +124,7 @@ impl Loader<'_> {
             rollout: None,
             switch: Vec::new(),
             rollback: Vec::new(),
-            strategy: "linear".to_owned(),
+            strategy: PlayStrategy::Linear,
             any_errors_fatal: false,
             max_fail_percentage: None,
             roles: Vec::new(),
@@ -170,7 +170,15 @@ impl Loader<'_> {
                         ),
                     ),
                 },
-                "strategy" => play.strategy = text(value).unwrap_or_else(|| "linear".to_owned()),
+                "strategy" => match text(value).as_deref() {
+                    None | Some("linear") => play.strategy = PlayStrategy::Linear,
+                    Some("free") => play.strategy = PlayStrategy::Free,
+                    Some(other) => self.errors.invalid(
+                        here,
+                        format!("unknown strategy `{other}`"),
+                        Some("drover has `linear` and `free`".to_owned()),
+                    ),
+                },
                 "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
                 "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),
                 "environment" => {
@@ -214,13 +222,6 @@ impl Loader<'_> {
                 Some("add `hosts: all` or another pattern".to_owned()),
             );
             return None;
-        }
-        if !["linear", "free"].contains(&play.strategy.as_str()) {
-            self.errors.invalid(
-                location.clone(),
-                format!("unknown strategy `{}`", play.strategy),
-                Some("drover has `linear` and `free`".to_owned()),
-            );
         }
         let context = Context {
             path: path.to_path_buf(),

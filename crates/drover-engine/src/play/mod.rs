@@ -235,7 +235,7 @@ impl Runner {
     /// Runs the play's sections on a batch, flushing handlers after each.
     async fn run_sections(&self, play: &Play, states: &mut [HostState], play_vars: &PlayVars) {
         for section in &play.sections {
-            if play.strategy == "free" {
+            if play.strategy == drover_playbook::PlayStrategy::Free {
                 // Each host runs through the section at its own pace.
                 let forks = self.options.forks.get();
                 let _: Vec<()> = futures::stream::iter(states.chunks_mut(1))
