@@ -68,18 +68,22 @@ pub async fn write(context: &ModuleContext<'_>, name: &str, release: &Json) -> R
     write_json(context, &format!("{name}.json"), release).await
 }
 
-/// Writes `RELEASES/NAME.failed.json`: the last release attempt that failed
-/// on this host (its image, time, deployer and reason), which `drover
-/// rollout status` shows beside the release that runs.
-///
-/// # Errors
-/// The directory cannot be made or the file cannot be written.
-pub async fn write_failure(
-    context: &ModuleContext<'_>,
-    name: &str,
-    attempt: &Json,
-) -> Result<(), Error> {
-    write_json(context, &format!("{name}.failed.json"), attempt).await
+/// Notes the release attempt of `image` that failed on this host, and
+/// why, as `RELEASES/NAME.failed.json` (with the time and the deployer),
+/// which `drover rollout status` shows beside the release that runs.
+/// Nothing is written in check mode. Best effort: the attempt has failed
+/// either way, so a record that cannot be written is not another failure.
+pub async fn note_failure(context: &ModuleContext<'_>, name: &str, image: &str, reason: &str) {
+    if context.check_mode {
+        return;
+    }
+    let attempt = serde_json::json!({
+        "image": image,
+        "time": now(),
+        "deployed_by": deployer(),
+        "reason": reason,
+    });
+    let _ = write_json(context, &format!("{name}.failed.json"), &attempt).await;
 }
 
 async fn write_json(context: &ModuleContext<'_>, file: &str, value: &Json) -> Result<(), Error> {

@@ -165,7 +165,7 @@ pub(crate) fn script(plan: &Plan<'_>) -> String {
         stop_timeout,
         on_success,
     } = *plan;
-    let name_unquoted = name;
+    let lock = name;
     let next = quote(&next_name(name));
     let name = quote(name);
     let mut body = format!(
@@ -213,7 +213,7 @@ pub(crate) fn script(plan: &Plan<'_>) -> String {
     // The release runs either way: a record that cannot be written is
     // reported, not a failed replacement.
     let _ = writeln!(body, "{{ {on_success}; }} || echo '{MARK}record=failed'");
-    wrapped(&locked(name_unquoted, &body))
+    wrapped(&locked(lock, &body))
 }
 
 /// The lock a replacement of `name` holds on the host, so that a second run
@@ -264,17 +264,14 @@ fn wrapped(body: &str) -> String {
 /// beside the live one is removed; a next release with no live one (the
 /// old one was already retired) takes the container's name.
 pub(crate) fn repair_script(runtime: &str, name: &str) -> String {
-    let name_unquoted = name;
     let next = quote(&next_name(name));
-    let name = quote(name);
-    let mut body = String::new();
-    let _ = write!(
-        body,
+    let quoted = quote(name);
+    let body = format!(
         "rt={runtime}\n\
-         if $rt container inspect {name} >/dev/null 2>&1; then $rt rm -f {next} >/dev/null 2>&1; \
-         else $rt rename {next} {name}; fi"
+         if $rt container inspect {quoted} >/dev/null 2>&1; then $rt rm -f {next} >/dev/null 2>&1; \
+         else $rt rename {next} {quoted}; fi"
     );
-    wrapped(&locked(name_unquoted, &body))
+    wrapped(&locked(name, &body))
 }
 
 #[cfg(test)]

@@ -341,11 +341,7 @@ async fn restore(
             String::from_utf8_lossy(&restored.stdout).trim()
         ),
     };
-    let attempt = serde_json::json!({
-        "image": "", "time": crate::releases::now(),
-        "deployed_by": crate::releases::deployer(), "reason": message,
-    });
-    let _ = crate::releases::write_failure(context, &project.name, &attempt).await;
+    crate::releases::note_failure(context, &project.name, "", &message).await;
     let mut failed = ModuleResult::failed(message).with("restored", restored.success());
     failed.changed = true;
     Ok(failed)

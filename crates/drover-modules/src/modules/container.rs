@@ -333,7 +333,7 @@ pub(crate) async fn run(
         ));
     }
     let rt = current.runtime.clone();
-    let result = ModuleResult::ok().with("runtime", rt.clone());
+    let mut result = ModuleResult::ok().with("runtime", rt.clone());
     if spec.state == "absent" {
         return remove(&spec, &current, context, result).await;
     }
@@ -356,8 +356,8 @@ pub(crate) async fn run(
     } else {
         return Ok(result.with("container", spec.name.clone()));
     };
-    let mut result = ModuleResult::changed()
-        .with("runtime", rt.clone())
+    result.changed = true;
+    result = result
         .with("recreated", recreate)
         .with_diff(context.diff, diff(&spec, &current));
     if context.check_mode {
@@ -500,13 +500,7 @@ async fn replace(
 /// Notes a failed release attempt on the host (`NAME.failed.json`), for
 /// `drover rollout status`. Best effort: the task fails either way.
 async fn record_failure(spec: &Spec, reason: &str, context: &ModuleContext<'_>) {
-    let attempt = json!({
-        "image": spec.image,
-        "time": crate::releases::now(),
-        "deployed_by": crate::releases::deployer(),
-        "reason": reason,
-    });
-    let _ = crate::releases::write_failure(context, &spec.name, &attempt).await;
+    crate::releases::note_failure(context, &spec.name, &spec.image, reason).await;
 }
 
 fn diff(spec: &Spec, current: &Current) -> Diff {

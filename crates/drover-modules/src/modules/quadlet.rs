@@ -181,11 +181,8 @@ async fn failed_release(
     } else {
         format!("{reason}; the previous unit could not be started again")
     };
-    let attempt = json!({
-        "image": arguments.string("image")?, "time": crate::releases::now(),
-        "deployed_by": crate::releases::deployer(), "reason": message,
-    });
-    let _ = crate::releases::write_failure(context, name, &attempt).await;
+    let image = arguments.string("image")?.unwrap_or_default();
+    crate::releases::note_failure(context, name, &image, &message).await;
     let mut failed = ModuleResult::failed(message).with("restored", restored);
     failed.changed = true;
     if release["previous"]["unit"].is_string() {

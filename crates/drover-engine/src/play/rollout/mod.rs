@@ -189,17 +189,10 @@ impl Runner {
                 continue;
             };
             let context = self.release_context(state, deployed, &scope);
-            if context.check_mode {
-                continue;
-            }
-            let attempt = json!({
-                "image": deployed.release["current"]["image"],
-                "time": drover_modules::releases::now(),
-                "deployed_by": drover_modules::releases::deployer(),
-                "reason": reason,
-            });
-            // Best effort: the gate has failed the host either way.
-            let _ = drover_modules::releases::write_failure(&context, app, &attempt).await;
+            let image = deployed.release["current"]["image"]
+                .as_str()
+                .unwrap_or_default();
+            drover_modules::releases::note_failure(&context, app, image, reason).await;
         }
     }
 
