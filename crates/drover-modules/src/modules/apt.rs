@@ -1,15 +1,16 @@
 //! `apt`: Debian packages present, absent or latest; the cache refreshed
 //! when stale; `.deb` files; upgrades and autoremove.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::packages::{Manager, Request, ensure};
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 const DPKG_LOCK: &str = "-o DPkg::Lock::Timeout=300";
 
@@ -160,11 +161,9 @@ const APT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["apt"],
-        APT,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["apt"],
+    APT,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

@@ -1,13 +1,14 @@
 //! `assert`: fail unless every condition holds.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use serde_json::Value as Json;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) fn run(
     arguments: &Arguments<'_>,
@@ -57,11 +58,9 @@ const ASSERT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["assert"],
-        ASSERT,
-        |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["assert"],
+    ASSERT,
+    |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
+    module_path!(),
+)];

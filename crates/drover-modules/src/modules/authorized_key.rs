@@ -2,15 +2,16 @@
 //! `authorized_keys`, matched by key type and key, with options and comment.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, PathState, output_value, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// One `authorized_keys` line, split into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,7 +238,6 @@ pub(crate) async fn run(
     Ok(result)
 }
 
-
 const AUTHORIZED_KEY: &[A] = &[
     A::new("user", Text).required(),
     A::new("key", Text).required(),
@@ -252,14 +252,12 @@ const AUTHORIZED_KEY: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["authorized_key"],
-        AUTHORIZED_KEY,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["authorized_key"],
+    AUTHORIZED_KEY,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,15 @@
 //! `blockinfile`: a marked block of lines in a file.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -143,7 +144,6 @@ fn insertion_point(lines: &[String], arguments: &Arguments<'_>) -> Result<usize,
     }
 }
 
-
 const BLOCKINFILE: &[A] = &[
     A::new("path", Text)
         .aliases(&["dest", "destfile", "name"])
@@ -163,15 +163,13 @@ const BLOCKINFILE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["blockinfile"],
-        BLOCKINFILE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    )
-    .reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments)),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["blockinfile"],
+    BLOCKINFILE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)
+.reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments))];
 
 #[cfg(test)]
 mod tests {

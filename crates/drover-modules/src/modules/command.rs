@@ -3,15 +3,16 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, List, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 use serde_json::Value as Json;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, List, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// What the guard prints when `creates`/`removes` makes the command unnecessary.
 const SKIPPED: &str = "__drover_skipped__";

@@ -10,15 +10,16 @@
 
 use std::fmt::Write as _;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, List, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::modules::container::requested_runtime;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, List, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// What the module was asked for.
 struct Project {
@@ -347,7 +348,6 @@ async fn restore(
     Ok(failed)
 }
 
-
 const COMPOSE: &[A] = &[
     A::new("project_src", Text).required(),
     A::new("project_name", Text),
@@ -361,14 +361,12 @@ const COMPOSE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["compose", "docker_compose_v2"],
-        COMPOSE,
-        |name, arguments, context| Box::pin(run(name, arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["compose", "docker_compose_v2"],
+    COMPOSE,
+    |name, arguments, context| Box::pin(run(name, arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -11,17 +11,18 @@
 
 use std::fmt::Write as _;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Integer, List, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 use serde_json::{Map, Value as Json, json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::run_checked;
 use crate::replacement;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Integer, List, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 const SPEC_LABEL: &str = "drover.spec";
 
@@ -553,7 +554,6 @@ fn release_record(spec: &Spec, current: &Current) -> Json {
     crate::releases::record(&spec.name, now, current.release.as_ref())
 }
 
-
 const CONTAINER: &[A] = &[
     A::new("name", Text).required(),
     A::new("image", Text),
@@ -573,14 +573,12 @@ const CONTAINER: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["container", "docker_container", "podman_container"],
-        CONTAINER,
-        |name, arguments, context| Box::pin(run(name, arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["container", "docker_container", "podman_container"],
+    CONTAINER,
+    |name, arguments, context| Box::pin(run(name, arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -16,18 +16,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::image_archive::{ArchivedImage, ImageArchive};
 use crate::modules::container::{choose_runtime, requested_runtime};
 use crate::registry::{Sent, serve};
 use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// What the host has: its engine, and the id of the image by that name.
 struct OnHost {
@@ -333,7 +334,6 @@ async fn controller_archive(
     Ok(archive)
 }
 
-
 const CONTAINER_IMAGE: &[A] = &[
     A::new("name", Text).required(),
     A::new("state", Text).choices(&["present", "absent"]),
@@ -345,14 +345,12 @@ const CONTAINER_IMAGE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["container_image", "docker_image", "podman_image"],
-        CONTAINER_IMAGE,
-        |name, arguments, context| Box::pin(run(name, arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["container_image", "docker_image", "podman_image"],
+    CONTAINER_IMAGE,
+    |name, arguments, context| Box::pin(run(name, arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

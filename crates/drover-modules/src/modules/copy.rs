@@ -3,15 +3,16 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Raw, String as Text},
+    ArgumentSpec as A,
+};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, checksum, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
 use serde_json::Value as Json;
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// Diffs of files larger than this are not shown.
 const DIFF_LIMIT: u64 = 1 << 20;
@@ -251,12 +252,10 @@ const COPY: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["copy"],
-        COPY,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    )
-    .reads_ahead(first_query),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["copy"],
+    COPY,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)
+.reads_ahead(first_query)];

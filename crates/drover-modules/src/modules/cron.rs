@@ -3,15 +3,16 @@
 //! marker line Ansible writes, so either tool manages the other's entries.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 const MARKER: &str = "#Ansible: ";
 
@@ -170,7 +171,6 @@ fn jobs(content: &str) -> Vec<String> {
         .collect()
 }
 
-
 const CRON: &[A] = &[
     A::new("name", Text).required(),
     A::new("job", Text).aliases(&["value"]),
@@ -191,14 +191,12 @@ const CRON: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["cron"],
-        CRON,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["cron"],
+    CRON,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

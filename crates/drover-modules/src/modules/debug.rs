@@ -1,13 +1,14 @@
 //! `debug`: print a message or a variable.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Integer, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use serde_json::Value as Json;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Integer, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) fn run(
     arguments: &Arguments<'_>,
@@ -34,11 +35,9 @@ const DEBUG: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["debug"],
-        DEBUG,
-        |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["debug"],
+    DEBUG,
+    |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
+    module_path!(),
+)];

@@ -1,14 +1,15 @@
 //! `dnf` and `yum`: RPM packages present, absent or latest, with the same
 //! semantics as `apt`. (No Fedora host runs here: the commands are covered
 //! by unit tests.)
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, List},
+    ArgumentSpec as A,
+};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::packages::{Manager, Request, ensure};
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, List}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     module: &str,
@@ -41,11 +42,9 @@ const DNF: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["dnf", "yum"],
-        DNF,
-        |name, arguments, context| Box::pin(run(name, arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["dnf", "yum"],
+    DNF,
+    |name, arguments, context| Box::pin(run(name, arguments, context)),
+    module_path!(),
+)];

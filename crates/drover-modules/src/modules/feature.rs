@@ -3,15 +3,13 @@
 //! flag changes, not the image. Notify a handler to reload what reads it.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
 use serde_json::{Map, Value as Json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The file's new content with `flag` set to `enabled`.
 pub(crate) fn update(
@@ -106,7 +104,6 @@ pub(crate) async fn run(
     Ok(result)
 }
 
-
 const FEATURE: &[A] = &[
     A::new("name", Text).aliases(&["flag"]).required(),
     A::new("path", Text).aliases(&["dest"]).required(),
@@ -118,14 +115,12 @@ const FEATURE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["feature"],
-        FEATURE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["feature"],
+    FEATURE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -2,13 +2,15 @@
 
 use std::path::PathBuf;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
+
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::checksum;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -76,11 +78,9 @@ const FETCH: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["fetch"],
-        FETCH,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["fetch"],
+    FETCH,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

@@ -1,16 +1,17 @@
 //! `file`: directories, empty files, links, removal, and attributes.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use std::fmt::Write as _;
 
 use crate::remote::{path_metadata, set_attributes};
 use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// What `run` asks first: the path's metadata (for a read-ahead).
 pub(crate) fn first_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
@@ -152,12 +153,10 @@ const FILE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["file"],
-        FILE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    )
-    .reads_ahead(|arguments, _| first_query(arguments)),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["file"],
+    FILE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)
+.reads_ahead(|arguments, _| first_query(arguments))];

@@ -3,15 +3,16 @@
 
 use std::fmt::Write as _;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{output_value, path_state, set_attributes};
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// `algorithm:hex` → the coreutils tool that computes it, and the digest.
 pub(crate) fn checksum_tool(checksum: &str) -> Result<(&'static str, String), Error> {
@@ -159,11 +160,9 @@ const GET_URL: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["get_url"],
-        GET_URL,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["get_url"],
+    GET_URL,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

@@ -2,15 +2,16 @@
 //! branch, tag or commit), fetching only what is needed. Local changes
 //! stop an update unless `force`.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::output_value;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The script: clone when missing, else fetch and move to `version`.
 /// `check` only reports what would happen. It prints `before=`, `after=`
@@ -165,7 +166,6 @@ pub(crate) async fn run(
     ))
 }
 
-
 const GIT: &[A] = &[
     A::new("repo", Text)
         .aliases(&["name", "repository"])
@@ -182,14 +182,12 @@ const GIT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["git"],
-        GIT,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["git"],
+    GIT,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,14 @@
 //! `group`: a local group present (with its gid) or absent.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The `groupadd`, `groupmod` or `groupdel` command bringing the group
 /// (`current_gid`, `None` when it does not exist) to what is asked.
@@ -108,7 +109,6 @@ pub(crate) async fn run(
     Ok(result)
 }
 
-
 const GROUP: &[A] = &[
     A::new("name", Text).required(),
     A::new("state", Text).choices(&["present", "absent"]),
@@ -118,14 +118,12 @@ const GROUP: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["group"],
-        GROUP,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["group"],
+    GROUP,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

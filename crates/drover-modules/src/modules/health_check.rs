@@ -1,16 +1,17 @@
 //! `health_check`: waits until a probe passes, with Kubernetes probe timing
 //! (see `crate::health`); fails when it fails `failure_threshold` times in a row.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Integer, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::ExecRequest;
 use serde_json::{Map, Value as Json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::health::HealthSpec;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Integer, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 const KEYS: [&str; 9] = [
     "http",
@@ -85,11 +86,9 @@ const HEALTH_CHECK: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["health_check"],
-        HEALTH_CHECK,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["health_check"],
+    HEALTH_CHECK,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

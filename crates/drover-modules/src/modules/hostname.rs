@@ -1,16 +1,14 @@
 //! `hostname`: the host's name, both the running one and the one it boots
 //! with (`/etc/hostname`), through `hostnamectl` when systemd runs.
 
+use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
 use drover_ssh::quote;
 use serde_json::json;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::output_value;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The command setting the name `name`, for the strategy `using`.
 pub(crate) fn set_command(name: &str, using: &str) -> String {
@@ -71,11 +69,9 @@ pub(crate) async fn run(
 const HOSTNAME: &[A] = &[A::new("name", Text).required(), A::new("use", Text)];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["hostname"],
-        HOSTNAME,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["hostname"],
+    HOSTNAME,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

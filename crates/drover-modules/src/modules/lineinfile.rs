@@ -1,15 +1,16 @@
 //! `lineinfile`: make sure one line is (or is not) in a file.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use regex::Regex;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// Where a new line goes.
 enum Position {
@@ -197,7 +198,6 @@ fn find(lines: &[String], pattern: &Regex, first: bool) -> Option<usize> {
     }
 }
 
-
 const LINEINFILE: &[A] = &[
     A::new("path", Text)
         .aliases(&["dest", "destfile", "name"])
@@ -219,15 +219,13 @@ const LINEINFILE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["lineinfile"],
-        LINEINFILE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    )
-    .reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments)),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["lineinfile"],
+    LINEINFILE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)
+.reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments))];
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,9 @@
 //! `docs/modules.md` and the read-ahead all read this table.
 //!
 //! Adding a module is one new file, `modules/NAME.rs`, ending in a
-//! `pub(crate) const MODULES: &[Module]`, and one word, `NAME`, in the
-//! `registry!` list below.
+//! `pub(crate) const MODULES: &[Module]`, and its line in `REGISTRY` below
+//! (with the `mod NAME;` beside it: declared in plain sight, not by a
+//! macro, so that rustfmt and `cargo fmt --check` reach the file).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -121,16 +122,6 @@ pub(crate) const PACKAGE_COMMON: [ArgumentSpec; 9] = [
     ArgumentSpec::new("allow_downgrade", ArgumentKind::Bool),
 ];
 
-/// Declares the module files and lists their modules in [`REGISTRY`].
-macro_rules! registry {
-    ($($module:ident),* $(,)?) => {
-        $(pub(crate) mod $module;)*
-
-        /// Every module, by file.
-        pub(crate) static REGISTRY: &[&[Module]] = &[$($module::MODULES),*];
-    };
-}
-
 /// The module called `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Module> {
     REGISTRY
@@ -139,42 +130,81 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
         .find(|module| module.names.contains(&name))
 }
 
-registry![
-    apt,
-    assert,
-    authorized_key,
-    blockinfile,
-    command,
-    compose,
-    container,
-    container_image,
-    copy,
-    cron,
-    debug,
-    dnf,
-    fail,
-    feature,
-    fetch,
-    file,
-    get_url,
-    git,
-    group,
-    health_check,
-    hostname,
-    lineinfile,
-    package,
-    pause,
-    ping,
-    quadlet,
-    script,
-    service,
-    set_fact,
-    setup,
-    stat,
-    sysctl,
-    template,
-    unarchive,
-    uri,
-    user,
-    wait_for,
+pub(crate) mod apt;
+pub(crate) mod assert;
+pub(crate) mod authorized_key;
+pub(crate) mod blockinfile;
+pub(crate) mod command;
+pub(crate) mod compose;
+pub(crate) mod container;
+pub(crate) mod container_image;
+pub(crate) mod copy;
+pub(crate) mod cron;
+pub(crate) mod debug;
+pub(crate) mod dnf;
+pub(crate) mod fail;
+pub(crate) mod feature;
+pub(crate) mod fetch;
+pub(crate) mod file;
+pub(crate) mod get_url;
+pub(crate) mod git;
+pub(crate) mod group;
+pub(crate) mod health_check;
+pub(crate) mod hostname;
+pub(crate) mod lineinfile;
+pub(crate) mod package;
+pub(crate) mod pause;
+pub(crate) mod ping;
+pub(crate) mod quadlet;
+pub(crate) mod script;
+pub(crate) mod service;
+pub(crate) mod set_fact;
+pub(crate) mod setup;
+pub(crate) mod stat;
+pub(crate) mod sysctl;
+pub(crate) mod template;
+pub(crate) mod unarchive;
+pub(crate) mod uri;
+pub(crate) mod user;
+pub(crate) mod wait_for;
+
+/// Every module, by file: the one list of them.
+pub(crate) static REGISTRY: &[&[Module]] = &[
+    apt::MODULES,
+    assert::MODULES,
+    authorized_key::MODULES,
+    blockinfile::MODULES,
+    command::MODULES,
+    compose::MODULES,
+    container::MODULES,
+    container_image::MODULES,
+    copy::MODULES,
+    cron::MODULES,
+    debug::MODULES,
+    dnf::MODULES,
+    fail::MODULES,
+    feature::MODULES,
+    fetch::MODULES,
+    file::MODULES,
+    get_url::MODULES,
+    git::MODULES,
+    group::MODULES,
+    health_check::MODULES,
+    hostname::MODULES,
+    lineinfile::MODULES,
+    package::MODULES,
+    pause::MODULES,
+    ping::MODULES,
+    quadlet::MODULES,
+    script::MODULES,
+    service::MODULES,
+    set_fact::MODULES,
+    setup::MODULES,
+    stat::MODULES,
+    sysctl::MODULES,
+    template::MODULES,
+    unarchive::MODULES,
+    uri::MODULES,
+    user::MODULES,
+    wait_for::MODULES,
 ];

@@ -1,13 +1,12 @@
 //! `package`: the host's own package manager, chosen from its facts
 //! (`ansible_pkg_mgr`) or, without facts, by asking the host.
 
+use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
+
+use super::Module;
 use crate::arguments::Arguments;
 use crate::packages::{Manager, Request, ensure};
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -43,14 +42,16 @@ pub(crate) async fn run(
     ensure(manager, &request, context).await
 }
 
-const PACKAGE: &[A] = &[super::PACKAGE_COMMON[0], super::PACKAGE_COMMON[1], A::new("use", Text)];
+const PACKAGE: &[A] = &[
+    super::PACKAGE_COMMON[0],
+    super::PACKAGE_COMMON[1],
+    A::new("use", Text),
+];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["package"],
-        PACKAGE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["package"],
+    PACKAGE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use crate::arguments::Arguments;
-use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Raw, String as Text}, ArgumentSpec as A};
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Raw, String as Text},
+    ArgumentSpec as A,
+};
 
 use super::Module;
+use crate::arguments::Arguments;
+use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -35,11 +37,9 @@ const PAUSE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["pause"],
-        PAUSE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["pause"],
+    PAUSE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

@@ -9,16 +9,17 @@
 
 use std::fmt::Write as _;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{List, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 use serde_json::{Value as Json, json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, run_checked, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{List, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// Where rootful Quadlet units live.
 const DIRECTORY: &str = "/etc/containers/systemd";
@@ -311,7 +312,6 @@ fn release_record(
     Ok(record)
 }
 
-
 const QUADLET: &[A] = &[
     A::new("name", Text).required(),
     A::new("image", Text),
@@ -327,14 +327,12 @@ const QUADLET: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["quadlet"],
-        QUADLET,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["quadlet"],
+    QUADLET,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,12 @@
 //! `script`: copy a local script to the host and run it there.
 
+use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::modules::command::exists;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// Numbers uploads: hosts (and delegations) may share a /tmp.
 static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -96,12 +94,10 @@ const SCRIPT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["script"],
-        SCRIPT,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    )
-    .free_form(),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["script"],
+    SCRIPT,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)
+.free_form()];

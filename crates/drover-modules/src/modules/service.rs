@@ -5,15 +5,16 @@
 
 use std::fmt::Write as _;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 use serde_json::{Map, Value as Json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// What the service should be doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,7 +274,6 @@ fn describe_after(request: &Request, status: &Status) -> String {
     describe(active, request.enabled.unwrap_or(status.enabled))
 }
 
-
 const SERVICE: &[A] = &[
     A::new("name", Text).aliases(&["service", "unit"]),
     A::new("state", Text).choices(&["started", "stopped", "restarted", "reloaded"]),
@@ -291,14 +291,12 @@ const SERVICE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["service", "systemd", "systemd_service"],
-        SERVICE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["service", "systemd", "systemd_service"],
+    SERVICE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

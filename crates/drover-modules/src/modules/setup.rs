@@ -1,14 +1,15 @@
 //! `setup` (and `gather_facts`): the host's facts, in one round trip.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Integer, List, String as Text},
+    ArgumentSpec as A,
+};
 use serde_json::{Map, Value as Json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::facts::{Subset, parse};
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Integer, List, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -62,11 +63,9 @@ const SETUP: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["setup", "gather_facts"],
-        SETUP,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["setup", "gather_facts"],
+    SETUP,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

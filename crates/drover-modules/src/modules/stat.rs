@@ -1,14 +1,15 @@
 //! `stat`: facts about a path, for `register` and `when`.
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use serde_json::json;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::path_state;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -46,11 +47,9 @@ const STAT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["stat"],
-        STAT,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["stat"],
+    STAT,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

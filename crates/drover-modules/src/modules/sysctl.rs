@@ -2,15 +2,16 @@
 //! to the running kernel.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The file's new content with `name` set to `value` (or removed when
 /// `value` is `None`); every earlier setting of `name` is replaced by one line.
@@ -113,7 +114,6 @@ fn normalise(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-
 const SYSCTL: &[A] = &[
     A::new("name", Text).aliases(&["key"]).required(),
     A::new("value", Text).aliases(&["val"]),
@@ -125,14 +125,12 @@ const SYSCTL: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["sysctl"],
-        SYSCTL,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["sysctl"],
+    SYSCTL,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

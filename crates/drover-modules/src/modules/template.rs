@@ -1,14 +1,15 @@
 //! `template`: render a Jinja template on the controller and put it on the host.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, String as Text},
+    ArgumentSpec as A,
+};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::modules::copy::{SMALL_FILE, put};
 use crate::{Error, ModuleContext, ModuleResult, PathQuery};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// What `run` asks first, when the template is small enough that its
 /// output will likely be compared whole (for a read-ahead; a wrong guess
@@ -70,12 +71,10 @@ const TEMPLATE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["template"],
-        TEMPLATE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    )
-    .reads_ahead(first_query),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["template"],
+    TEMPLATE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)
+.reads_ahead(first_query)];

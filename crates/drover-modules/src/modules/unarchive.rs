@@ -4,15 +4,16 @@
 //! second run changes nothing.
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, List, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::upload_temporary;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, List, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The command that unpacks archive `$a` into directory `$t`.
 pub(crate) fn unpack_command(name: &str, extra: &[String]) -> String {
@@ -134,11 +135,9 @@ const UNARCHIVE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["unarchive"],
-        UNARCHIVE,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["unarchive"],
+    UNARCHIVE,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];

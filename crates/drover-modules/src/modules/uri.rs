@@ -4,15 +4,16 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, List, Raw, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 use serde_json::{Map, Value as Json};
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, List, Raw, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 const HEADERS_END: &str = "--drover-uri-headers-end--";
 
@@ -268,7 +269,6 @@ pub(crate) async fn run(
     Ok(result.message(format!("OK ({} bytes)", response.body.len())))
 }
 
-
 const URI: &[A] = &[
     A::new("url", Text).required(),
     A::new("method", Text),
@@ -286,14 +286,12 @@ const URI: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["uri"],
-        URI,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["uri"],
+    URI,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

@@ -5,15 +5,16 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, Integer, List, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 use serde_json::Value as Json;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Bool, Integer, List, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 /// The account as the host reports it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -385,7 +386,6 @@ fn describe(account: Option<&Account>) -> String {
     )
 }
 
-
 const USER: &[A] = &[
     A::new("name", Text).aliases(&["user"]).required(),
     A::new("state", Text).choices(&["present", "absent"]),
@@ -412,14 +412,12 @@ const USER: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["user"],
-        USER,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["user"],
+    USER,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
 
 #[cfg(test)]
 mod tests {

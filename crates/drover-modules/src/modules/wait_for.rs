@@ -2,14 +2,15 @@
 
 use std::time::{Duration, Instant};
 
+use drover_playbook::catalog::{
+    ArgumentKind::{Integer, String as Text},
+    ArgumentSpec as A,
+};
 use drover_ssh::quote;
 
+use super::Module;
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext, ModuleResult};
-
-use drover_playbook::catalog::{ArgumentKind::{Integer, String as Text}, ArgumentSpec as A};
-
-use super::Module;
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
@@ -84,11 +85,9 @@ const WAIT_FOR: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["wait_for"],
-        WAIT_FOR,
-        |_, arguments, context| Box::pin(run(arguments, context)),
-        module_path!(),
-    ),
-];
+pub(crate) const MODULES: &[Module] = &[Module::new(
+    &["wait_for"],
+    WAIT_FOR,
+    |_, arguments, context| Box::pin(run(arguments, context)),
+    module_path!(),
+)];
