@@ -29,24 +29,12 @@ struct Bed {
 impl Bed {
     /// Runs `playbook` with `--output json`; its exit code and events.
     fn play(&self, playbook: &Path, extra: &[&str]) -> (Option<i32>, Vec<Json>) {
-        let output = Command::new(env!("CARGO_BIN_EXE_drover"))
-            .current_dir(repository())
-            .arg("play")
-            .arg(playbook)
-            .arg("-i")
-            .arg(&self.bed.inventory)
-            .arg("-i")
-            .arg(&self.runtimes)
-            .arg("--known-hosts")
-            .arg(&self.bed.known_hosts)
-            .args(["--output", "json"])
+        let output = super::play_command(&self.bed, &self.runtimes, playbook)
             .args([
                 "-e",
                 &format!("image_dir={}", self.scratch.path().display()),
             ])
             .args(extra)
-            .env("NO_COLOR", "1")
-            .env_remove("SSH_AUTH_SOCK")
             .output()
             .expect("drover runs");
         let events = text(&output.stdout)
@@ -111,12 +99,7 @@ fn issue_14_images_reach_hosts_over_ssh_without_a_registry() {
     for (version, healthy) in [(1, true), (2, true), (3, true), (4, true)] {
         app_image(scratch.path(), version, healthy).expect("the app image is built");
     }
-    let runtimes = scratch.path().join("runtimes.yml");
-    std::fs::write(
-        &runtimes,
-        "all:\n  hosts:\n    dv-1: {app_runtime: docker}\n    dv-2: {app_runtime: podman}\n",
-    )
-    .expect("the runtimes are written");
+    let runtimes = super::write_runtimes(scratch.path(), &[("dv-1", "docker"), ("dv-2", "podman")]);
     let bed = Bed {
         bed,
         runtimes,

@@ -121,6 +121,39 @@ fn on_host(bed: &FullBed, host: &str, command: &str) -> String {
     result["stdout"].as_str().unwrap_or_default().to_owned()
 }
 
+/// `drover play PLAYBOOK --output json` on `bed`, with `runtimes` (see
+/// [`write_runtimes`]) as a second inventory, from the repository.
+fn play_command(bed: &FullBed, runtimes: &Path, playbook: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
+    command
+        .current_dir(repository())
+        .arg("play")
+        .arg(playbook)
+        .arg("-i")
+        .arg(&bed.inventory)
+        .arg("-i")
+        .arg(runtimes)
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts)
+        .args(["--output", "json"])
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK");
+    command
+}
+
+/// Writes `DIRECTORY/runtimes.yml`, an inventory giving each host its
+/// container engine (`app_runtime`); its path.
+fn write_runtimes(directory: &Path, runtimes: &[(&str, &str)]) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut text = String::from("all:\n  hosts:\n");
+    for (host, runtime) in runtimes {
+        let _ = writeln!(text, "    {host}: {{app_runtime: {runtime}}}");
+    }
+    let path = directory.join("runtimes.yml");
+    std::fs::write(&path, text).expect("the runtimes are written");
+    path
+}
+
 /// Only one full bed runs at a time (its bridge and addresses are fixed).
 static FULL_BED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -46,23 +46,12 @@ struct Fleet {
 
 impl Fleet {
     fn command(&self, playbook: &Path, version: u32, extra: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
+        let mut command = super::play_command(&self.bed, &self.runtimes, playbook);
         command
-            .current_dir(repository())
-            .arg("play")
-            .arg(playbook)
-            .arg("-i")
-            .arg(&self.bed.inventory)
-            .arg("-i")
-            .arg(&self.runtimes)
-            .arg("--known-hosts")
-            .arg(&self.bed.known_hosts)
-            .args(["--output", "json", "-e", &self.image_dir])
+            .args(["-e", &self.image_dir])
             .args(["-e", &format!("version={version}")])
             .args(extra)
-            .env("NO_COLOR", "1")
-            .env("DROVER_RUN_DIR", self.scratch.path().join("run"))
-            .env_remove("SSH_AUTH_SOCK");
+            .env("DROVER_RUN_DIR", self.scratch.path().join("run"));
         command
     }
 
@@ -163,13 +152,10 @@ fn issue_14_failed_releases_never_strand_a_host() {
     for version in [1, 2] {
         app_image(scratch.path(), version, true).expect("the app image is built");
     }
-    let runtimes = scratch.path().join("runtimes.yml");
-    std::fs::write(
-        &runtimes,
-        "all:\n  hosts:\n    dv-1: {app_runtime: docker}\n    dv-2: {app_runtime: podman}\n    \
-         dv-3: {app_runtime: docker}\n",
-    )
-    .expect("the runtimes are written");
+    let runtimes = super::write_runtimes(
+        scratch.path(),
+        &[("dv-1", "docker"), ("dv-2", "podman"), ("dv-3", "docker")],
+    );
     let fleet = Fleet {
         image_dir: format!("image_dir={}", scratch.path().display()),
         runtimes,
