@@ -89,11 +89,34 @@ impl Fleet {
     }
 }
 
-/// Polls every host until stopped; returns the most hosts seen down at
-/// once and the number of rounds.
+/// Polls every host until stopped, and keeps what it saw: the most hosts
+/// down at once, which they were and why, and every miss with its time, so
+/// that a failed check says what happened.
 struct Prober {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<(usize, usize)>,
+    thread: JoinHandle<Probed>,
+}
+
+/// What a prober saw.
+#[derive(Default)]
+struct Probed {
+    rounds: usize,
+    most_down: usize,
+    /// The hosts down in the round with the most, with why.
+    worst: Vec<String>,
+    /// Every miss: milliseconds since the start, the host and why.
+    misses: Vec<String>,
+}
+
+impl Probed {
+    /// The misses, for an assertion message.
+    fn account(&self) -> String {
+        format!(
+            "worst round: {:?}\nmisses:\n{}",
+            self.worst,
+            self.misses.join("\n")
+        )
+    }
 }
 
 impl Prober {
@@ -102,41 +125,76 @@ impl Prober {
         let thread = {
             let stop = stop.clone();
             std::thread::spawn(move || {
-                let (mut most_down, mut rounds) = (0, 0);
+                let started = std::time::Instant::now();
+                let mut probed = Probed::default();
                 while !stop.load(Ordering::Relaxed) {
-                    let down = addresses.iter().filter(|address| !serves(address)).count();
-                    most_down = most_down.max(down);
-                    rounds += 1;
+                    let down: Vec<String> = addresses
+                        .iter()
+                        .zip(HOSTS)
+                        .filter_map(|(address, host)| {
+                            serves(address).err().map(|why| format!("{host}: {why}"))
+                        })
+                        .collect();
+                    let at = started.elapsed().as_millis();
+                    probed
+                        .misses
+                        .extend(down.iter().map(|miss| format!("{at:>6} ms {miss}")));
+                    if down.len() > probed.most_down {
+                        probed.most_down = down.len();
+                        probed.worst = down;
+                    }
+                    probed.rounds += 1;
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                (most_down, rounds)
+                probed
             })
         };
         Self { stop, thread }
     }
 
-    fn finish(self) -> (usize, usize) {
+    fn finish(self) -> Probed {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().expect("the prober ends")
     }
 }
 
-/// Whether `address` answers `GET /` with 200 within two seconds: a host
-/// slow to answer on this loaded 2-core machine is still serving; one that
-/// refuses, or hangs longer, is not.
-fn serves(address: &SocketAddr) -> bool {
-    use std::io::{Read as _, Write as _};
-    let timeout = Duration::from_secs(2);
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(address, timeout) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(timeout));
-    if stream.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
-        return false;
+/// Whether `address` answers `GET /` with 200, and if not, why. A host
+/// that refuses, resets or answers otherwise is down at once. One that
+/// takes longer than two seconds is asked once more: on this loaded 2-core
+/// machine (other system tests boot hosts beside this one) a host that is
+/// serving can be slow to answer, and a second timeout in a row is needed
+/// to count it down.
+fn serves(address: &SocketAddr) -> Result<(), String> {
+    match ask(address) {
+        Err((why, true)) => ask(address).map_err(|(again, _)| format!("{why}, then {again}")),
+        answer => answer.map_err(|(why, _)| why),
     }
+}
+
+/// One `GET /`: the error says why, and whether it was a timeout.
+fn ask(address: &SocketAddr) -> Result<(), (String, bool)> {
+    use std::io::{ErrorKind, Read as _, Write as _};
+    let timeout = Duration::from_secs(2);
+    let failed = |what: &str, error: std::io::Error| {
+        let timed_out = matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
+        (format!("{what}: {error}"), timed_out)
+    };
+    let mut stream = std::net::TcpStream::connect_timeout(address, timeout)
+        .map_err(|error| failed("connect", error))?;
+    let _ = stream.set_read_timeout(Some(timeout));
+    stream
+        .write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .map_err(|error| failed("write", error))?;
     let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
+    let read = stream.read_to_string(&mut response);
+    if response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200") {
+        return Ok(());
+    }
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    Err(match read {
+        Err(error) => failed(&format!("read (got {status:?})"), error),
+        Ok(_) => (format!("answer {status:?}"), false),
+    })
 }
 
 #[test]
@@ -292,7 +350,7 @@ fn good_release(
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let prober = Prober::start(fleet.addresses());
     let output = fleet.play(playbook, version, &extra);
-    let (most_down, _) = prober.finish();
+    let probed = prober.finish();
     assert!(
         output.status.success(),
         "v{version} rolls out cleanly: {}",
@@ -302,9 +360,12 @@ fn good_release(
     assert_eq!(fleet.serving(), expected, "every host serves v{version}");
     if serving != 0 {
         assert!(
-            most_down <= batch,
-            "{}: at most {batch} host(s) down at once, saw {most_down}",
-            playbook.display()
+            probed.most_down <= batch,
+            "{}: at most {batch} host(s) down at once, saw {}\n{}\n{}",
+            playbook.display(),
+            probed.most_down,
+            probed.account(),
+            text(&output.stdout)
         );
     }
     version
@@ -333,14 +394,20 @@ fn failed_release_leaves_the_previous_one(
 ) {
     let prober = Prober::start(fleet.addresses());
     let output = fleet.play(playbook, next(serving), &fault_arguments(fault));
-    let (most_down, rounds) = prober.finish();
+    let probed = prober.finish();
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(2), "{fault:?} fails: {stdout}");
-    assert!(rounds > 5, "the prober ran throughout ({rounds} rounds)");
     assert!(
-        most_down <= batch,
-        "{fault:?} ({}): at most {batch} host(s) down at once, saw {most_down}",
-        playbook.display()
+        probed.rounds > 5,
+        "the prober ran throughout ({} rounds)",
+        probed.rounds
+    );
+    assert!(
+        probed.most_down <= batch,
+        "{fault:?} ({}): at most {batch} host(s) down at once, saw {}\n{}\n{stdout}",
+        playbook.display(),
+        probed.most_down,
+        probed.account()
     );
     let expected = vec![Some(format!("app v{serving}\n")); HOSTS.len()];
     assert_eq!(
@@ -409,7 +476,7 @@ fn killed_between_stop_and_start(
         );
     }
     let again = fleet.play(playbook, version, &[]);
-    let (most_down, _) = prober.finish();
+    let probed = prober.finish();
     assert!(
         again.status.success(),
         "the second run converges: {}",
@@ -418,8 +485,10 @@ fn killed_between_stop_and_start(
     let expected = vec![Some(format!("app v{version}\n")); HOSTS.len()];
     assert_eq!(fleet.serving(), expected, "every host serves v{version}");
     assert!(
-        most_down <= batch,
-        "killed: at most {batch} host(s) down at once, saw {most_down}"
+        probed.most_down <= batch,
+        "killed: at most {batch} host(s) down at once, saw {}\n{}",
+        probed.most_down,
+        probed.account()
     );
     version
 }

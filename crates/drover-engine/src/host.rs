@@ -33,17 +33,10 @@ pub(crate) struct HostState {
     pub(crate) inventory_vars: Arc<Vars>,
     /// Facts, `set_fact` results and registered results.
     pub(crate) facts: Vars,
-    /// The host failed a task; it takes no further part in the play.
-    pub(crate) failed: bool,
-    /// The host could not be reached.
-    pub(crate) unreachable: bool,
-    /// `meta: end_host` or `end_play` stopped it.
-    pub(crate) ended: bool,
+    /// Whether it takes part, and if not, why.
+    pub(crate) participation: Participation,
     /// Handlers this host has notified and not yet run.
     pub(crate) notified: Vec<String>,
-    /// Left out of the tasks being run for now (outside a block's `when`,
-    /// not notifying a handler, not failing into `rescue`).
-    pub(crate) paused: bool,
     /// Releases the `container` module made on this host in this play, in
     /// order: what a rollout's rollback undoes.
     pub(crate) deployed: Vec<Deployed>,
@@ -51,9 +44,7 @@ pub(crate) struct HostState {
     pub(crate) slots: Option<crate::slots::Slots>,
     /// Running the tasks in check mode, unreported, only to learn whether
     /// anything would change (a blue-green host already up to date).
-    pub(crate) probing: bool,
-    /// Something would change (set while probing).
-    pub(crate) would_change: bool,
+    pub(crate) probe: Option<Probe>,
     /// A task changed something on this host in this play.
     pub(crate) changed: bool,
 }
@@ -73,21 +64,77 @@ impl HostState {
             session,
             inventory_vars,
             facts: Vars::new(),
-            failed: false,
-            unreachable: false,
-            ended: false,
+            participation: Participation::Active,
             notified: Vec::new(),
-            paused: false,
             deployed: Vec::new(),
             slots: None,
-            probing: false,
-            would_change: false,
+            probe: None,
             changed: false,
         }
     }
 
-    /// Whether the host still takes part.
+    /// Whether the host runs the next task.
     pub(crate) fn active(&self) -> bool {
-        !self.failed && !self.unreachable && !self.ended && !self.paused
+        self.participation == Participation::Active
     }
+
+    /// Whether it failed a task (and was not rescued).
+    pub(crate) fn failed(&self) -> bool {
+        self.participation == Participation::Failed
+    }
+
+    /// Whether it could not be reached.
+    pub(crate) fn unreachable(&self) -> bool {
+        self.participation == Participation::Unreachable
+    }
+
+    /// Whether it failed or could not be reached: what counts against a
+    /// batch's failure budget.
+    pub(crate) fn lost(&self) -> bool {
+        self.failed() || self.unreachable()
+    }
+
+    /// Takes it back into the play for tasks that run whatever happened
+    /// before (`always`, a rollback, a switch back), unless it cannot be
+    /// reached; returns where it stood, for [`HostState::settle`].
+    pub(crate) fn revive(&mut self) -> Participation {
+        let before = self.participation;
+        if before != Participation::Unreachable {
+            self.participation = Participation::Active;
+        }
+        before
+    }
+
+    /// After [`HostState::revive`]: a host that was out before stays out
+    /// for the reason it was; one that was in keeps what happened since.
+    pub(crate) fn settle(&mut self, before: Participation) {
+        if before != Participation::Active {
+            self.participation = before;
+        }
+    }
+}
+
+/// Where a host stands in a play. Paused hosts come back; the others are
+/// out for the rest of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Participation {
+    /// It runs the next task.
+    Active,
+    /// Left out of the tasks being run for now (outside a block's `when`,
+    /// not notifying a handler, not failing into `rescue`).
+    Paused,
+    /// It failed a task.
+    Failed,
+    /// It could not be reached.
+    Unreachable,
+    /// `meta: end_host` or `end_play`, a fatal failure on another host, or
+    /// a blue-green host already up to date stopped it.
+    Ended,
+}
+
+/// A host running the tasks only to learn whether anything would change.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Probe {
+    /// Some task would change something, fail, or not reach the host.
+    pub(crate) would_change: bool,
 }

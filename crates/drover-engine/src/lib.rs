@@ -197,7 +197,7 @@ pub async fn run(
         for play in &playbook.plays {
             runner.run_play(play).await?;
             // An aborted rollout ends the playbook: what follows assumed it done.
-            if runner.aborted() || runner.interrupted() {
+            if runner.control().aborted() || runner.control().interrupted() {
                 break;
             }
         }
@@ -210,9 +210,9 @@ pub async fn run(
             result?;
             false
         }
-        () = watch_signals(runner.interruption(), reporter.clone()) => true,
+        () = watch_signals(runner.control().interruption(), reporter.clone()) => true,
     };
-    let stats = runner.stats();
+    let stats = runner.recap();
     if !stopped_at_once {
         reporter.event(Event::Recap {
             stats: stats.clone(),
@@ -220,8 +220,8 @@ pub async fn run(
     }
     Ok(Summary {
         stats,
-        aborted: runner.aborted(),
-        interrupted: runner.interrupted() || stopped_at_once,
+        aborted: runner.control().aborted(),
+        interrupted: runner.control().interrupted() || stopped_at_once,
     })
 }
 

@@ -460,7 +460,7 @@ pub(crate) fn module_context<'a>(
     search_paths.push(task.base.clone());
     ModuleContext {
         session,
-        check_mode: host.probing
+        check_mode: host.probe.is_some()
             || task
                 .settings
                 .check_mode

@@ -5,6 +5,7 @@ mod commands;
 mod diagnostics;
 mod environment;
 mod exit;
+mod failure;
 mod output;
 mod results;
 
@@ -38,32 +39,33 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     // Each host holds a socket; let a thousand of them be open at once.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    if let Some(vault) = cli.command.vault_arguments()
-        && let Err(message) = commands::vault::install(vault)
-    {
-        return ExitCode::from(output::usage_error(message));
+    let result = match cli.command.vault_arguments() {
+        Some(vault) => commands::vault::install(vault),
+        None => Ok(()),
     }
-    let result = match &cli.command {
+    .and_then(|()| execute(&cli));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            failure.print();
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Runs the command; its exit code, or why it could not run.
+fn execute(cli: &Cli) -> failure::Outcome {
+    match &cli.command {
         Command::Inventory(arguments) => commands::inventory::run(arguments),
         Command::Completions(arguments) => {
             commands::completions::completions(arguments.shell);
             Ok(exit::SUCCESS)
         }
-        Command::Man => commands::completions::man().map(|()| exit::SUCCESS),
+        Command::Man => Ok(commands::completions::man().map(|()| exit::SUCCESS)?),
         Command::Run(arguments) => commands::run::run(arguments),
         Command::Play(arguments) => commands::play::run(arguments, cli.verbose > 0),
         Command::Rollout(command) => commands::rollout::run(command),
-        Command::Vault(command) => Ok(commands::vault::run(command)),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("error: {}", drover_vault::mask(&format!("{error:#}")));
-            }
-            ExitCode::from(exit::USAGE_OR_CONFIG)
-        }
+        Command::Vault(command) => commands::vault::run(command),
     }
 }
 

@@ -21,15 +21,6 @@ pub(crate) fn eprint_report(report: &miette::Report) {
     }
 }
 
-/// Reports a usage or input error on stderr; returns the exit code for it.
-pub(crate) fn usage_error(message: impl std::fmt::Display) -> u8 {
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("error: {}", drover_vault::mask(&message.to_string()));
-    }
-    crate::exit::USAGE_OR_CONFIG
-}
-
 /// Standard error with every remembered secret masked: where logs go, so
 /// that even `-vvv` (which shows the commands sent to hosts) never shows a
 /// vault value or a become password.

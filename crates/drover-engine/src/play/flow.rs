@@ -6,7 +6,7 @@ use drover_playbook::{Play, Task};
 use serde_json::json;
 
 use super::Runner;
-use crate::host::HostState;
+use crate::host::{HostState, Participation};
 use crate::task::{Outcome, Verdict, when};
 use crate::vars::{self, PlayVars};
 use crate::{Event, Status};
@@ -72,7 +72,7 @@ impl Runner {
         // wait. A host whose condition could not be evaluated has failed
         // inside the block, as Ansible has it fail the block's first task:
         // its `rescue` and `always` run for it.
-        let failed_before: Vec<bool> = states.iter().map(|state| state.failed).collect();
+        let failed_before: Vec<bool> = states.iter().map(HostState::failed).collect();
         let (mut entering, failed) = self.hosts_where(task, states, play_vars);
         entering.extend(failed);
         let waiting = pause(states, |index, _| !entering.contains(&index));
@@ -80,19 +80,13 @@ impl Runner {
         let block_failed: Vec<usize> = entering
             .iter()
             .copied()
-            .filter(|index| {
-                states[*index].failed && !failed_before[*index] && !states[*index].unreachable
-            })
+            .filter(|index| states[*index].failed() && !failed_before[*index])
             .collect();
         if !rescue.is_empty() && !block_failed.is_empty() {
             let succeeded = pause(states, |index, _| !block_failed.contains(&index));
             for index in &block_failed {
-                states[*index].failed = false;
-                let name = states[*index].name.clone();
-                self.stat(&name, |stats| {
-                    stats.failed = stats.failed.saturating_sub(1);
-                    stats.rescued += 1;
-                });
+                states[*index].revive();
+                self.results.rescued(&states[*index].name);
             }
             self.run_tasks(rescue, states, play_vars, play).await;
             resume(states, &succeeded);
@@ -102,14 +96,14 @@ impl Runner {
             let failed: Vec<usize> = entering
                 .iter()
                 .copied()
-                .filter(|index| states[*index].failed && !failed_before[*index])
+                .filter(|index| states[*index].failed() && !failed_before[*index])
                 .collect();
             for index in &failed {
-                states[*index].failed = false;
+                states[*index].revive();
             }
             self.run_tasks(always, states, play_vars, play).await;
             for index in failed {
-                states[index].failed = true;
+                states[index].settle(Participation::Failed);
             }
         }
         resume(states, &waiting);
@@ -125,10 +119,13 @@ impl Runner {
     ) {
         match what {
             "flush_handlers" => self.flush_handlers(play, states, play_vars).await,
-            "end_play" => states.iter_mut().for_each(|state| state.ended = true),
+            "end_play" => states
+                .iter_mut()
+                .filter(|state| !state.lost())
+                .for_each(|state| state.participation = Participation::Ended),
             "end_host" => {
                 for index in self.hosts_where(task, states, play_vars).0 {
-                    states[index].ended = true;
+                    states[index].participation = Participation::Ended;
                 }
             }
             "clear_facts" => states.iter_mut().for_each(|state| state.facts.clear()),
@@ -241,7 +238,7 @@ pub(super) fn pause(
     let mut paused = Vec::new();
     for (index, state) in states.iter_mut().enumerate() {
         if state.active() && leave_out(index, state) {
-            state.paused = true;
+            state.participation = Participation::Paused;
             paused.push(index);
         }
     }
@@ -250,6 +247,6 @@ pub(super) fn pause(
 
 pub(super) fn resume(states: &mut [HostState], paused: &[usize]) {
     for index in paused {
-        states[*index].paused = false;
+        states[*index].participation = Participation::Active;
     }
 }

@@ -5,35 +5,41 @@ use std::sync::Arc;
 
 use drover_inventory::Inventory;
 use drover_playbook::{Action, Batch, Play, Playbook, Task};
-use drover_ssh::HostSession;
 use drover_template::Templar;
 use futures::StreamExt as _;
 use serde_json::{Value as Json, json};
-use tokio::sync::Semaphore;
 
-use crate::host::{HostState, Stats};
+use crate::host::{HostState, Participation, Stats};
 use crate::read_ahead;
 use crate::task::{self, Outcome, TaskEnvironment};
 use crate::vars::{self, PlayVars};
-use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
+use crate::{Error, Event, Reporter, RunOptions, Status};
 
+mod connections;
+mod control;
 mod flow;
+mod results;
 mod rollout;
+mod variables;
 
+use connections::Connections;
+pub(crate) use control::Control;
+use results::Results;
+
+/// Runs plays. Each concern is a part of its own: which tasks run and what
+/// stops the run ([`Control`]), the hosts' sessions ([`Connections`]), and
+/// the results ([`Results`]); the runner walks plays, batches, sections and
+/// tasks through them.
 pub(crate) struct Runner {
     inventory: Arc<Inventory>,
     options: Arc<RunOptions>,
     reporter: Arc<dyn Reporter>,
     templar: Templar,
+    /// The playbook's directory.
     base: PathBuf,
-    handshakes: Arc<Semaphore>,
-    stats: std::sync::Mutex<Vec<(String, Stats)>>,
-    /// Past `--start-at-task` once the named task is reached.
-    started: std::sync::atomic::AtomicBool,
-    /// An operator aborted a paused rollout.
-    aborted: std::sync::atomic::AtomicBool,
-    /// SIGINT or SIGTERM: start no new task.
-    interrupted: Arc<std::sync::atomic::AtomicBool>,
+    control: Control,
+    connections: Connections,
+    results: Results,
 }
 
 impl Runner {
@@ -48,55 +54,36 @@ impl Runner {
             .parent()
             .map(PathBuf::from)
             .unwrap_or_default();
-        let started = options.start_at_task.is_none();
         Self {
-            inventory,
             templar: Templar::new(base.clone()),
             base,
+            control: Control::new(&options),
+            connections: Connections::new(inventory.clone(), options.connection.clone()),
+            results: Results::new(reporter.clone()),
+            inventory,
             options,
             reporter,
-            handshakes: Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)),
-            stats: std::sync::Mutex::new(Vec::new()),
-            started: std::sync::atomic::AtomicBool::new(started),
-            aborted: std::sync::atomic::AtomicBool::new(false),
-            interrupted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
-    /// The flag a signal sets.
-    pub(crate) fn interruption(&self) -> Arc<std::sync::atomic::AtomicBool> {
-        self.interrupted.clone()
+    /// What steers the run: signals, an abort.
+    pub(crate) fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// The counts so far, host by host.
+    pub(crate) fn recap(&self) -> Vec<(String, Stats)> {
+        self.results.recap()
     }
 
     /// Whether a signal asked the run to stop.
-    pub(crate) fn interrupted(&self) -> bool {
-        self.interrupted.load(std::sync::atomic::Ordering::Relaxed)
+    fn interrupted(&self) -> bool {
+        self.control.interrupted()
     }
 
-    /// Whether an operator aborted a paused rollout.
-    pub(crate) fn aborted(&self) -> bool {
-        self.aborted.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub(crate) fn stats(&self) -> Vec<(String, Stats)> {
-        self.stats
-            .lock()
-            .map(|stats| stats.clone())
-            .unwrap_or_default()
-    }
-
-    /// Changes the statistics of `host`, adding it on first use.
-    fn stat(&self, host: &str, change: impl FnOnce(&mut Stats)) {
-        let Ok(mut stats) = self.stats.lock() else {
-            return;
-        };
-        if let Some((_, stat)) = stats.iter_mut().find(|(name, _)| name == host) {
-            change(stat);
-        } else {
-            let mut stat = Stats::default();
-            change(&mut stat);
-            stats.push((host.to_owned(), stat));
-        }
+    /// Reports and counts an outcome (see [`Results::record`]).
+    fn record(&self, state: &mut HostState, outcome: &Outcome, task: Option<&Task>) {
+        self.results.record(state, outcome, task);
     }
 
     /// The play's hosts: its pattern, narrowed by `--limit`.
@@ -135,11 +122,17 @@ impl Runner {
             }
         }
         for name in &names {
-            self.stat(name, |_| {});
+            self.results.count(name, |_| {});
         }
         // Variable files (perhaps vaulted) load before the play starts: a
         // missing file or a wrong vault password stops it before any host.
-        let play_vars = self.play_vars(play, &names)?;
+        let play_vars = variables::Sources {
+            inventory: &self.inventory,
+            options: &self.options,
+            templar: &self.templar,
+            base: &self.base,
+        }
+        .play_vars(play, &names)?;
         self.reporter.event(Event::PlayStart {
             name: play.name.clone().unwrap_or_else(|| play.hosts.clone()),
             hosts: names.clone(),
@@ -149,7 +142,12 @@ impl Runner {
             && rollout.strategy == drover_playbook::Strategy::BlueGreen
             && (undo.is_none() || undo == rollout.app.as_ref())
         {
-            let states = || hosts.iter().map(|id| self.host_state(*id, play)).collect();
+            let states = || {
+                hosts
+                    .iter()
+                    .map(|id| self.connections.host_state(*id, play))
+                    .collect()
+            };
             return match (rollout.groups.is_empty(), undo.is_some()) {
                 (false, undo) => {
                     self.group_blue_green(play, rollout, states(), &play_vars, undo)
@@ -191,8 +189,10 @@ impl Runner {
             if self.interrupted() {
                 break;
             }
-            let mut states: Vec<HostState> =
-                batch.iter().map(|id| self.host_state(*id, play)).collect();
+            let mut states: Vec<HostState> = batch
+                .iter()
+                .map(|id| self.connections.host_state(*id, play))
+                .collect();
             let blue_green = play
                 .rollout
                 .as_ref()
@@ -217,10 +217,7 @@ impl Runner {
                 continue;
             }
             futures::future::join_all(states.iter().map(|state| state.session.close())).await;
-            let failed = states
-                .iter()
-                .filter(|state| state.failed || state.unreachable)
-                .count();
+            let failed = states.iter().filter(|state| state.lost()).count();
             let limit = play.max_fail_percentage.unwrap_or(100.0);
             if failed > 0 && (play.any_errors_fatal || percent(failed, states.len()) > limit) {
                 break;
@@ -252,121 +249,6 @@ impl Runner {
                 break;
             }
         }
-    }
-
-    fn play_vars(&self, play: &Play, names: &[String]) -> Result<PlayVars, Error> {
-        let mut role_defaults = Vars::new();
-        let mut role_vars = Vars::new();
-        for role in &play.roles {
-            role_defaults.extend(role.defaults.clone());
-            role_vars.extend(role.vars.clone());
-        }
-        let mut vars_files = Vars::new();
-        let scope = self.templar.scope(vec![
-            Arc::new(play.vars.clone()),
-            Arc::new(self.options.extra_vars.clone()),
-        ]);
-        for file in &play.vars_files {
-            let rendered = self
-                .templar
-                .render_text(file, &scope)
-                .map_err(|error| Error::Play(format!("vars_files `{file}`: {error}")))?;
-            let path = self.base.join(rendered.as_str().unwrap_or(file));
-            let loaded = drover_inventory::read_vars_file(&path).map_err(|error| {
-                let hint = error
-                    .hint()
-                    .map(|hint| format!("\nhint: {hint}"))
-                    .unwrap_or_default();
-                Error::Play(format!("vars_files: {error}{hint}"))
-            })?;
-            vars_files.extend(loaded);
-        }
-        let mut groups = serde_json::Map::new();
-        for group in self.inventory.groups() {
-            if let Some(id) = self.inventory.group_id(&group.name) {
-                let members: Vec<Json> = self
-                    .inventory
-                    .group_hosts(id)
-                    .iter()
-                    .map(|host| Json::from(self.inventory.host(*host).name.clone()))
-                    .collect();
-                groups.insert(group.name.clone(), Json::Array(members));
-            }
-        }
-        let mut shared_magic = Vars::new();
-        shared_magic.insert("groups".to_owned(), Json::Object(groups));
-        shared_magic.insert("play_hosts".to_owned(), json!(names));
-        shared_magic.insert("ansible_play_hosts".to_owned(), json!(names));
-        shared_magic.insert("ansible_play_hosts_all".to_owned(), json!(names));
-        shared_magic.insert(
-            "ansible_check_mode".to_owned(),
-            Json::Bool(self.options.check),
-        );
-        shared_magic.insert(
-            "ansible_diff_mode".to_owned(),
-            Json::Bool(self.options.diff),
-        );
-        shared_magic.insert(
-            "playbook_dir".to_owned(),
-            Json::from(self.base.display().to_string()),
-        );
-        shared_magic.insert(
-            "ansible_version".to_owned(),
-            json!({"full": "2.19.0", "major": 2, "minor": 19, "string": "2.19.0"}),
-        );
-        Ok(PlayVars {
-            role_defaults: Arc::new(role_defaults),
-            play_vars: Arc::new(play.vars.clone()),
-            vars_files: Arc::new(vars_files),
-            role_vars: Arc::new(role_vars),
-            extra_vars: Arc::new(self.options.extra_vars.clone()),
-            shared_magic: Arc::new(shared_magic),
-            inventory_hostvars: Arc::new(self.inventory_hostvars()),
-        })
-    }
-
-    /// Every inventory host's variables (with `inventory_hostname` and
-    /// `group_names`), by name.
-    fn inventory_hostvars(&self) -> Vars {
-        let mut all = Vars::new();
-        for host in self.inventory.hosts() {
-            let Some(id) = self.inventory.host_id(&host.name) else {
-                continue;
-            };
-            let mut vars = self.inventory.host_variables(id);
-            vars.insert("inventory_hostname".to_owned(), json!(host.name));
-            all.insert(host.name.clone(), Json::Object(vars));
-        }
-        all
-    }
-
-    fn host_state(&self, id: usize, play: &Play) -> HostState {
-        let name = self.inventory.host(id).name.clone();
-        let mut vars = self.inventory.host_variables(id);
-        // As Ansible: every group but `all`, sorted.
-        let mut group_names: Vec<String> = self
-            .inventory
-            .host_groups(id)
-            .into_iter()
-            .map(|group| self.inventory.group(group).name.clone())
-            .filter(|group| group != "all")
-            .collect();
-        group_names.sort();
-        let group_names: Vec<Json> = group_names.into_iter().map(Json::from).collect();
-        vars.insert("group_names".to_owned(), Json::Array(group_names));
-        if play.settings.connection.as_deref() == Some("local") {
-            vars.insert("ansible_connection".to_owned(), Json::from("local"));
-        }
-        let mut defaults = self.options.connection.clone();
-        if let Some(user) = &play.settings.remote_user {
-            defaults.user = Some(user.clone());
-        }
-        let transport = drover_ssh::transport_for(&name, &vars, &defaults);
-        HostState::new(
-            name,
-            Arc::new(HostSession::new(transport, self.handshakes.clone())),
-            Arc::new(vars),
-        )
     }
 
     async fn gather_facts(&self, states: &mut [HostState], subset: &[String]) {
@@ -402,90 +284,6 @@ impl Runner {
         }
     }
 
-    /// Counts an outcome, reports it, and marks failed or unreachable hosts.
-    fn record(&self, state: &mut HostState, outcome: &Outcome, task: Option<&Task>) {
-        self.record_as(state, outcome, task, true);
-    }
-
-    fn record_as(
-        &self,
-        state: &mut HostState,
-        outcome: &Outcome,
-        task: Option<&Task>,
-        report: bool,
-    ) {
-        // A probe only learns whether anything would change.
-        if state.probing {
-            if matches!(
-                outcome.status,
-                Status::Changed | Status::Failed | Status::Unreachable
-            ) {
-                state.would_change = true;
-            }
-            return;
-        }
-        let no_log = task.is_some_and(|task| task.settings.no_log == Some(true));
-        let result = if no_log {
-            json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": outcome.result.get("changed").cloned().unwrap_or(Json::Bool(false))})
-        } else {
-            outcome.result.clone()
-        };
-        if report {
-            self.reporter.event(Event::HostResult {
-                host: state.name.clone(),
-                status: outcome.status,
-                item: if no_log {
-                    outcome.item.as_ref().map(|_| "(censored)".to_owned())
-                } else {
-                    outcome.item.clone()
-                },
-                result,
-                diff: if no_log { None } else { outcome.diff.clone() },
-                delegated_to: task.and_then(|task| task.delegate_to.clone()),
-                module: task.and_then(|task| match &task.action {
-                    drover_playbook::Action::Module { name, .. } => Some(name.clone()),
-                    _ => None,
-                }),
-            });
-        }
-        if outcome.item.is_some() {
-            return;
-        }
-        let ignore_unreachable =
-            task.is_some_and(|task| task.settings.ignore_unreachable == Some(true));
-        let mut failed = false;
-        let mut unreachable = false;
-        self.stat(&state.name, |stats| match outcome.status {
-            Status::Ok => stats.ok += 1,
-            Status::Changed => {
-                stats.ok += 1;
-                stats.changed += 1;
-            }
-            Status::Skipped => stats.skipped += 1,
-            Status::Ignored => {
-                stats.ok += 1;
-                stats.ignored += 1;
-            }
-            Status::Failed => {
-                stats.failed += 1;
-                failed = true;
-            }
-            Status::Unreachable => {
-                stats.unreachable += 1;
-                unreachable = true;
-            }
-        });
-        if failed {
-            state.failed = true;
-        }
-        if crate::task::changed_the_host(outcome) {
-            state.changed = true;
-        }
-        if unreachable && !ignore_unreachable {
-            state.unreachable = true;
-        }
-    }
-
     /// Runs a list of tasks, each on every active host before the next.
     pub(crate) fn run_tasks<'a>(
         &'a self,
@@ -501,13 +299,8 @@ impl Runner {
                 if states.iter().all(|state| !state.active()) || self.interrupted() {
                     return;
                 }
-                if !self.started.load(std::sync::atomic::Ordering::Relaxed) {
-                    if task.name.as_deref() == self.options.start_at_task.as_deref() {
-                        self.started
-                            .store(true, std::sync::atomic::Ordering::Relaxed);
-                    } else if !matches!(task.action, Action::Block { .. }) {
-                        continue;
-                    }
+                if !self.control.reached(task) {
+                    continue;
                 }
                 let window = if index < read_ahead_until {
                     &[][..]
@@ -532,8 +325,9 @@ impl Runner {
                             .await;
                     }
                     Action::Module { .. } => {
-                        if self.selected(task) {
-                            let failed_before = states.iter().filter(|state| state.failed).count();
+                        if self.control.selected(task) {
+                            let failed_before =
+                                states.iter().filter(|state| state.failed()).count();
                             self.run_module_task(task, states, play_vars, false, window)
                                 .await;
                             Self::stop_if_too_many_failed(play, task, states, failed_before);
@@ -552,37 +346,17 @@ impl Runner {
         states: &mut [HostState],
         failed_before: usize,
     ) {
-        let failed = states
-            .iter()
-            .filter(|state| state.failed || state.unreachable)
-            .count();
+        let failed = states.iter().filter(|state| state.lost()).count();
         let fatal = (play.any_errors_fatal || task.settings.any_errors_fatal == Some(true))
-            && states.iter().filter(|state| state.failed).count() > failed_before;
+            && states.iter().filter(|state| state.failed()).count() > failed_before;
         let too_many = play
             .max_fail_percentage
             .is_some_and(|limit| percent(failed, states.len()) > limit);
         if fatal || too_many {
-            for state in states.iter_mut() {
-                state.ended = true;
+            for state in states.iter_mut().filter(|state| !state.lost()) {
+                state.participation = Participation::Ended;
             }
         }
-    }
-
-    /// `--tags` and `--skip-tags`, with Ansible's `always` and `never`.
-    fn selected(&self, task: &Task) -> bool {
-        let has = |tag: &str| task.tags.iter().any(|own| own == tag);
-        if self.options.skip_tags.iter().any(|tag| has(tag)) {
-            return false;
-        }
-        if self.options.tags.is_empty() || self.options.tags.iter().any(|tag| tag == "all") {
-            return !has("never");
-        }
-        has("always")
-            || self.options.tags.iter().any(|tag| {
-                has(tag)
-                    || (tag == "tagged" && !task.tags.is_empty())
-                    || (tag == "untagged" && task.tags.is_empty())
-            })
     }
 
     /// Runs a module task on every active host, `forks` at a time.
@@ -614,7 +388,7 @@ impl Runner {
                     self.templar.render_string(target, &scope).ok()
                 })
                 .unwrap_or_else(|| target.clone());
-            self.delegate_session(&rendered)
+            self.connections.delegate(&rendered)
         });
         // `throttle: 0` means no limit of its own, as in Ansible.
         let forks = task
@@ -678,7 +452,7 @@ impl Runner {
             if items.is_empty() || task.loop_over.is_none() {
                 self.record(&mut states[index], &outcome, Some(task));
             } else {
-                self.count_only(&mut states[index], &outcome, task);
+                self.results.count_only(&mut states[index], &outcome, task);
             }
             if outcome.status == Status::Changed {
                 for handler in &task.notify {
@@ -688,25 +462,6 @@ impl Runner {
                 }
             }
         }
-    }
-
-    /// Counts a loop's summary without printing it again.
-    fn count_only(&self, state: &mut HostState, outcome: &Outcome, task: &Task) {
-        let summary = Outcome {
-            item: None,
-            ..outcome.clone()
-        };
-        self.record_as(state, &summary, Some(task), false);
-    }
-
-    fn delegate_session(&self, target: &str) -> Arc<HostSession> {
-        let vars = self
-            .inventory
-            .host_id(target)
-            .map(|id| self.inventory.host_variables(id))
-            .unwrap_or_default();
-        let transport = drover_ssh::transport_for(target, &vars, &self.options.connection);
-        Arc::new(HostSession::new(transport, self.handshakes.clone()))
     }
 }
 

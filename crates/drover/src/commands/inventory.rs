@@ -9,15 +9,16 @@ use serde_json::Value;
 use crate::cli::InventoryArgs;
 use crate::diagnostics::inventory_report;
 use crate::exit;
+use crate::failure::{Failure, Outcome};
 use crate::output::{eprint_report, print_warnings};
 
 /// Loads the inventory and prints what was asked for.
-pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(arguments: &InventoryArgs) -> Outcome {
     let inventory = match Inventory::load(&arguments.inventory.sources) {
         Ok(inventory) => inventory,
         Err(error) => {
             eprint_report(&inventory_report(&error));
-            return Ok(exit::USAGE_OR_CONFIG);
+            return Err(Failure::Reported);
         }
     };
     print_warnings(inventory.warnings());
@@ -25,7 +26,7 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
         let mut document = inventory.to_list_json();
         if let Some(limit) = &arguments.limit {
             let Some(selection) = select(&inventory, limit) else {
-                return Ok(exit::USAGE_OR_CONFIG);
+                return Err(Failure::Reported);
             };
             restrict(&inventory, &mut document, &selection);
         }
@@ -36,19 +37,19 @@ pub(crate) fn run(arguments: &InventoryArgs) -> anyhow::Result<u8> {
                 help = "`--graph` takes a group name; `drover inventory --graph` draws `all`",
                 "no group named `{group}`"
             ));
-            return Ok(exit::USAGE_OR_CONFIG);
+            return Err(Failure::Reported);
         };
         graph
     } else if let Some(host) = &arguments.host {
         let Some(selection) = select(&inventory, host) else {
-            return Ok(exit::USAGE_OR_CONFIG);
+            return Err(Failure::Reported);
         };
         let [id] = selection.hosts.as_slice() else {
             eprint_report(&miette::miette!(
                 help = "give one host's exact name; `drover inventory --list` shows them",
                 "`{host}` does not name exactly one host"
             ));
-            return Ok(exit::USAGE_OR_CONFIG);
+            return Err(Failure::Reported);
         };
         render(
             &Value::Object(inventory.host_variables(*id)),

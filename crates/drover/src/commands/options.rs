@@ -6,6 +6,7 @@ use std::time::Duration;
 use drover_ssh::{ConnectionDefaults, HostKeyCheck, HostKeyPolicy};
 
 use crate::cli::ConnectionArgs;
+use crate::failure::Failure;
 
 /// The connection settings the flags give, for every host.
 pub(crate) fn connection_defaults(arguments: &ConnectionArgs) -> ConnectionDefaults {
@@ -27,12 +28,12 @@ pub(crate) fn connection_defaults(arguments: &ConnectionArgs) -> ConnectionDefau
 
 /// `--limit @FILE` names the hosts in FILE (one per line, as a retry file
 /// holds them); any other limit is a pattern.
-pub(crate) fn resolve_limit(limit: &str) -> Result<String, String> {
+pub(crate) fn resolve_limit(limit: &str) -> Result<String, Failure> {
     let Some(file) = limit.strip_prefix('@') else {
         return Ok(limit.to_owned());
     };
     let text = std::fs::read_to_string(file).map_err(|error| {
-        format!("--limit @{file}: {error}\nhint: a retry file is written by `drover play --retry-failed`")
+        Failure::usage(format!("--limit @{file}: {error}\nhint: a retry file is written by `drover play --retry-failed`"))
     })?;
     let hosts: Vec<&str> = text
         .lines()
@@ -40,7 +41,7 @@ pub(crate) fn resolve_limit(limit: &str) -> Result<String, String> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .collect();
     if hosts.is_empty() {
-        return Err(format!("--limit @{file} names no hosts"));
+        return Err(Failure::usage(format!("--limit @{file} names no hosts")));
     }
     Ok(hosts.join(","))
 }

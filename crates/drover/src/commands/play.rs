@@ -16,20 +16,16 @@ use crate::commands::play_output::{JsonReporter, TextReporter};
 use crate::commands::targets::select_hosts;
 use crate::diagnostics::playbook_report;
 use crate::exit;
-use crate::output::{eprint_report, usage_error};
+use crate::failure::{Failure, Outcome};
+use crate::output::eprint_report;
 
 /// Validates and runs the playbook.
-pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
+pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
     let options = LoadOptions {
         roles_path: arguments.roles_path.clone(),
     };
-    let Some(playbook) = load_or_report(&arguments.playbook, &options) else {
-        return Ok(exit::USAGE_OR_CONFIG);
-    };
-    let extra_vars = match parse_extra_vars(&arguments.extra_vars) {
-        Ok(vars) => vars,
-        Err(message) => return Ok(usage_error(message)),
-    };
+    let playbook = load_or_report(&arguments.playbook, &options)?;
+    let extra_vars = parse_extra_vars(&arguments.extra_vars)?;
     let mut stdout = std::io::stdout().lock();
     if arguments.syntax_check {
         writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
@@ -39,14 +35,9 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
         list(&mut stdout, &playbook, arguments)?;
         return Ok(exit::SUCCESS);
     }
-    let Some((inventory, _)) = select_hosts(&arguments.inventory.sources, "all", None) else {
-        return Ok(exit::USAGE_OR_CONFIG);
-    };
+    let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
     if arguments.list_hosts {
-        let limit = match arguments.limit.as_deref().map(resolve_limit).transpose() {
-            Ok(limit) => limit,
-            Err(message) => return Ok(usage_error(message)),
-        };
+        let limit = arguments.limit.as_deref().map(resolve_limit).transpose()?;
         writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
         for (index, play) in playbook.plays.iter().enumerate() {
             let mut hosts = inventory
@@ -74,30 +65,26 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> anyhow::Result<u8> {
         return Ok(exit::SUCCESS);
     }
     drop(stdout);
-    let run_options = match base_options(&arguments.connection, arguments.limit.clone()) {
-        Ok(options) => RunOptions {
-            check: arguments.check,
-            diff: arguments.diff,
-            extra_vars,
-            tags: arguments.tags.clone(),
-            skip_tags: arguments.skip_tags.clone(),
-            start_at_task: arguments.start_at_task.clone(),
-            ..options
-        },
-        Err(message) => return Ok(usage_error(message)),
+    let run_options = RunOptions {
+        check: arguments.check,
+        diff: arguments.diff,
+        extra_vars,
+        tags: arguments.tags.clone(),
+        skip_tags: arguments.skip_tags.clone(),
+        start_at_task: arguments.start_at_task.clone(),
+        ..base_options(&arguments.connection, arguments.limit.clone())?
     };
     let reporter: Arc<dyn Reporter> = match arguments.output {
         OutputFormat::Text => Arc::new(TextReporter::new(verbose)),
         OutputFormat::Json => Arc::new(JsonReporter::new()),
     };
-    Ok(execute_and_retry(
+    execute_and_retry(
         &playbook,
         inventory,
         run_options,
         reporter,
         arguments.retry_failed,
-    )?
-    .unwrap_or_else(|code| code))
+    )
 }
 
 /// Writes the failed and unreachable hosts to `PLAYBOOK.retry` (or removes
@@ -122,9 +109,9 @@ fn write_retry_file(
 }
 
 /// Loads and validates a playbook; on failure, prints every problem.
-pub(crate) fn load_or_report(path: &Path, options: &LoadOptions) -> Option<Playbook> {
+pub(crate) fn load_or_report(path: &Path, options: &LoadOptions) -> Result<Playbook, Failure> {
     match drover_playbook::load(path, &ModuleCatalog, options) {
-        Ok(playbook) => Some(playbook),
+        Ok(playbook) => Ok(playbook),
         Err(errors) => {
             for error in &errors.errors {
                 eprint_report(&playbook_report(error));
@@ -137,7 +124,7 @@ pub(crate) fn load_or_report(path: &Path, options: &LoadOptions) -> Option<Playb
                     path.display()
                 );
             }
-            None
+            Err(Failure::Reported)
         }
     }
 }
@@ -147,7 +134,7 @@ pub(crate) fn load_or_report(path: &Path, options: &LoadOptions) -> Option<Playb
 pub(crate) fn base_options(
     connection: &ConnectionArgs,
     limit: Option<String>,
-) -> Result<RunOptions, String> {
+) -> Result<RunOptions, Failure> {
     let limit = limit.map(|limit| resolve_limit(&limit)).transpose()?;
     Ok(RunOptions {
         forks: connection.forks,
@@ -165,14 +152,13 @@ pub(crate) fn base_options(
     })
 }
 
-/// Runs a loaded playbook; its exit code, or `Err` with the usage-error
-/// code when the run could not start (the error is printed).
+/// Runs a loaded playbook; its exit code, or why the run could not start.
 pub(crate) fn execute(
     playbook: &Playbook,
     inventory: drover_inventory::Inventory,
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
-) -> anyhow::Result<Result<u8, u8>> {
+) -> Outcome {
     execute_and_retry(playbook, inventory, options, reporter, false)
 }
 
@@ -184,7 +170,7 @@ fn execute_and_retry(
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
     retry_failed: bool,
-) -> anyhow::Result<Result<u8, u8>> {
+) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -194,26 +180,22 @@ fn execute_and_retry(
         Arc::new(options),
         reporter,
     ));
-    Ok(match summary {
-        Ok(summary) => {
-            if retry_failed && let Some(path) = write_retry_file(&playbook.path, &summary)? {
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!("to retry the failed hosts: --limit @{}", path.display());
-                }
-            }
-            Ok(summary.exit_code())
+    let summary = summary.map_err(|error| Failure::usage(error.to_string()))?;
+    if retry_failed && let Some(path) = write_retry_file(&playbook.path, &summary)? {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("to retry the failed hosts: --limit @{}", path.display());
         }
-        Err(error) => Err(usage_error(error)),
-    })
+    }
+    Ok(summary.exit_code())
 }
 
 /// `-e k=v k2=v2`, `-e '{"json": 1}'`, `-e 'yaml: 1'` and `-e @file.yml`, later ones winning.
-pub(crate) fn parse_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, String> {
+pub(crate) fn parse_extra_vars(items: &[String]) -> Result<serde_json::Map<String, Json>, Failure> {
     read_extra_vars(items).map_err(|message| {
-        format!(
+        Failure::usage(format!(
             "{message}\nhint: -e takes `key=value key2=value2`, JSON (`'{{\"key\": 1}}'`), YAML (`'key: 1'`) or `@file.yml`"
-        )
+        ))
     })
 }
 

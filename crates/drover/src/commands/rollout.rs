@@ -21,7 +21,7 @@ use crate::commands::play::{base_options, execute, load_or_report, parse_extra_v
 use crate::commands::play_output::TextReporter;
 use crate::commands::targets::select_hosts;
 use crate::exit;
-use crate::output::usage_error;
+use crate::failure::{Failure, Outcome};
 
 const STATUS: &str = r"- name: release status of APP
   hosts: all
@@ -72,7 +72,7 @@ const UNDO: &str = r#"- name: undo the last release of APP
 "#;
 
 /// Runs `drover rollout ...`.
-pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: &RolloutCommand) -> Outcome {
     let (arguments, template, table) = match command {
         RolloutCommand::Status(arguments) => (arguments, STATUS, true),
         RolloutCommand::Undo(undo) if undo.playbook.is_some() => return switch_back(undo),
@@ -87,7 +87,7 @@ pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
             .chars()
             .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character))
     {
-        return Ok(usage_error(format!(
+        return Err(Failure::usage(format!(
             "`{}` is not an app name (letters, digits, `-`, `_` and `.`)",
             arguments.app
         )));
@@ -98,23 +98,15 @@ pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
     let playbook = drover_playbook::load(&path, &ModuleCatalog, &LoadOptions::default()).map_err(
         |errors| anyhow::anyhow!("the built-in rollout playbook is invalid: {errors:?}"),
     )?;
-    let Some((inventory, _)) = select_hosts(&arguments.inventory.sources, "all", None) else {
-        return Ok(exit::USAGE_OR_CONFIG);
-    };
-    let options = match base_options(&arguments.connection, arguments.limit.clone()) {
-        Ok(options) => options,
-        Err(message) => return Ok(usage_error(message)),
-    };
+    let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
+    let options = base_options(&arguments.connection, arguments.limit.clone())?;
     let collector = Arc::new(Collector::default());
     let reporter: Arc<dyn Reporter> = if table {
         collector.clone()
     } else {
         Arc::new(TextReporter::new(false))
     };
-    let code = match execute(&playbook, inventory, options, reporter)? {
-        Ok(code) => code,
-        Err(code) => return Ok(code),
-    };
+    let code = execute(&playbook, inventory, options, reporter)?;
     if table {
         print_table(&arguments.app, &collector.rows())?;
     }
@@ -123,14 +115,12 @@ pub(crate) fn run(command: &RolloutCommand) -> anyhow::Result<u8> {
 
 /// `drover rollout undo APP --playbook P`: the engine runs only P's
 /// blue-green play of APP, switching each host back to its previous slot.
-fn switch_back(undo: &UndoArgs) -> anyhow::Result<u8> {
+fn switch_back(undo: &UndoArgs) -> Outcome {
     let Some(path) = &undo.playbook else {
-        return Ok(exit::USAGE_OR_CONFIG);
+        return Err(Failure::Reported);
     };
     let arguments = &undo.rollout;
-    let Some(playbook) = load_or_report(path, &LoadOptions::default()) else {
-        return Ok(exit::USAGE_OR_CONFIG);
-    };
+    let playbook = load_or_report(path, &LoadOptions::default())?;
     let has_app = playbook.plays.iter().any(|play| {
         play.rollout.as_ref().is_some_and(|rollout| {
             rollout.strategy == drover_playbook::Strategy::BlueGreen
@@ -138,33 +128,25 @@ fn switch_back(undo: &UndoArgs) -> anyhow::Result<u8> {
         })
     });
     if !has_app {
-        return Ok(usage_error(format!(
+        return Err(Failure::usage(format!(
             "`{}` has no blue_green rollout of `{}`; without `--playbook`, undo runs each container's previous release",
             path.display(),
             arguments.app
         )));
     }
-    let extra_vars = match parse_extra_vars(&undo.extra_vars) {
-        Ok(vars) => vars,
-        Err(message) => return Ok(usage_error(message)),
-    };
-    let Some((inventory, _)) = select_hosts(&arguments.inventory.sources, "all", None) else {
-        return Ok(exit::USAGE_OR_CONFIG);
-    };
-    let options = match base_options(&arguments.connection, arguments.limit.clone()) {
-        Ok(options) => drover_engine::RunOptions {
-            extra_vars,
-            rollout_undo: Some(arguments.app.clone()),
-            ..options
-        },
-        Err(message) => return Ok(usage_error(message)),
+    let extra_vars = parse_extra_vars(&undo.extra_vars)?;
+    let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
+    let options = drover_engine::RunOptions {
+        extra_vars,
+        rollout_undo: Some(arguments.app.clone()),
+        ..base_options(&arguments.connection, arguments.limit.clone())?
     };
     let reporter: Arc<dyn Reporter> = Arc::new(TextReporter::new(false));
-    Ok(execute(&playbook, inventory, options, reporter)?.unwrap_or_else(|code| code))
+    execute(&playbook, inventory, options, reporter)
 }
 
 /// `drover rollout promote|abort [NAME]`: answers the paused rollout.
-fn decide(arguments: &DecisionArgs, decision: Decision) -> anyhow::Result<u8> {
+fn decide(arguments: &DecisionArgs, decision: Decision) -> Outcome {
     let directory = promotion::directory();
     let paused = promotion::paused(&directory);
     let chosen: Vec<&promotion::Paused> = paused
@@ -178,16 +160,18 @@ fn decide(arguments: &DecisionArgs, decision: Decision) -> anyhow::Result<u8> {
         .collect();
     let [rollout] = chosen.as_slice() else {
         let waiting: Vec<&str> = paused.iter().map(|rollout| rollout.name.as_str()).collect();
-        return Ok(usage_error(match (&arguments.name, waiting.is_empty()) {
-            (_, true) => format!("no rollout is paused (looked in {})", directory.display()),
-            (Some(name), false) => {
-                format!("`{name}` is not paused; paused: {}", waiting.join(", "))
-            }
-            (None, false) => format!(
-                "several rollouts are paused; name one of: {}",
-                waiting.join(", ")
-            ),
-        }));
+        return Err(Failure::usage(
+            match (&arguments.name, waiting.is_empty()) {
+                (_, true) => format!("no rollout is paused (looked in {})", directory.display()),
+                (Some(name), false) => {
+                    format!("`{name}` is not paused; paused: {}", waiting.join(", "))
+                }
+                (None, false) => format!(
+                    "several rollouts are paused; name one of: {}",
+                    waiting.join(", ")
+                ),
+            },
+        ));
     };
     promotion::decide(&directory, &rollout.name, decision)?;
     let next = rollout.details["step"]["next"]

@@ -11,33 +11,27 @@ use tokio::sync::Semaphore;
 use crate::cli::{AdHocModule, OutputFormat, RunArgs};
 use crate::commands::targets::select_hosts;
 use crate::exit;
-use crate::output::usage_error;
+use crate::failure::{Failure, Outcome};
 use crate::results::{HostResult, Status, print_json, print_text};
 
 /// Runs the command and prints the results.
-pub(crate) fn run(arguments: &RunArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(arguments: &RunArgs) -> Outcome {
     let Some(command) = command_line(arguments) else {
-        return Ok(usage_error("give a command after `--` or with `-a`"));
+        return Err(Failure::usage("give a command after `--` or with `-a`"));
     };
     let defaults = crate::commands::options::connection_defaults(&arguments.connection);
-    let limit = match arguments
+    let limit = arguments
         .limit
         .as_deref()
         .map(crate::commands::options::resolve_limit)
-        .transpose()
-    {
-        Ok(limit) => limit,
-        Err(message) => return Ok(usage_error(message)),
-    };
-    let Some((inventory, hosts)) = select_hosts(
+        .transpose()?;
+    let (inventory, hosts) = select_hosts(
         &arguments.inventory.sources,
         &arguments.pattern,
         limit.as_deref(),
-    ) else {
-        return Ok(exit::USAGE_OR_CONFIG);
-    };
+    )?;
     if hosts.is_empty() {
-        return Ok(usage_error(format!(
+        return Err(Failure::usage(format!(
             "no hosts match `{}`",
             arguments.pattern
         )));

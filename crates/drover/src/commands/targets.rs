@@ -3,6 +3,7 @@
 use drover_inventory::{HostId, Inventory, LOCALHOST_NAMES};
 
 use crate::diagnostics::inventory_report;
+use crate::failure::Failure;
 use crate::output::{eprint_report, print_warnings};
 
 /// Loads the inventory and evaluates `pattern` (and `limit`) on it.
@@ -13,21 +14,18 @@ pub(crate) fn select_hosts(
     sources: &[String],
     pattern: &str,
     limit: Option<&str>,
-) -> Option<(Inventory, Vec<HostId>)> {
-    let mut inventory = match Inventory::load(sources) {
-        Ok(inventory) => inventory,
-        Err(error) => {
-            eprint_report(&inventory_report(&error));
-            return None;
-        }
-    };
+) -> Result<(Inventory, Vec<HostId>), Failure> {
+    let mut inventory = Inventory::load(sources).map_err(|error| {
+        eprint_report(&inventory_report(&error));
+        Failure::Reported
+    })?;
     print_warnings(inventory.warnings());
-    let mut hosts = evaluate(&mut inventory, pattern)?;
+    let mut hosts = evaluate(&mut inventory, pattern).ok_or(Failure::Reported)?;
     if let Some(limit) = limit {
-        let allowed = evaluate(&mut inventory, limit)?;
+        let allowed = evaluate(&mut inventory, limit).ok_or(Failure::Reported)?;
         hosts.retain(|host| allowed.contains(host));
     }
-    Some((inventory, hosts))
+    Ok((inventory, hosts))
 }
 
 fn evaluate(inventory: &mut Inventory, pattern: &str) -> Option<Vec<HostId>> {

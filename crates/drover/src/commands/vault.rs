@@ -11,21 +11,25 @@ use drover_vault::{Keyring, VaultSecret};
 
 use crate::cli::{EncryptStringArgs, VaultArgs, VaultCommand, VaultFilesArgs};
 use crate::exit;
-use crate::output::usage_error;
+use crate::failure::Failure;
 
 /// Builds the run's keyring from the options and installs it; a password
 /// source that cannot be read is an error before anything else happens.
-pub(crate) fn install(arguments: &VaultArgs) -> Result<(), String> {
+pub(crate) fn install(arguments: &VaultArgs) -> Result<(), Failure> {
     let mut secrets = Vec::new();
     for file in &arguments.password_files {
-        secrets.push(VaultSecret::from_source("default", file).map_err(|error| describe(&error))?);
+        secrets.push(
+            VaultSecret::from_source("default", file)
+                .map_err(|error| Failure::usage(describe(&error)))?,
+        );
     }
     for id in &arguments.ids {
         let (label, source) = id.split_once('@').unwrap_or(("default", id.as_str()));
         secrets.push(if source == "prompt" {
             prompt(label)?
         } else {
-            VaultSecret::from_source(label, Path::new(source)).map_err(|error| describe(&error))?
+            VaultSecret::from_source(label, Path::new(source))
+                .map_err(|error| Failure::usage(describe(&error)))?
         });
     }
     if arguments.ask {
@@ -42,24 +46,24 @@ fn describe(error: &drover_vault::Error) -> String {
     }
 }
 
-fn prompt(label: &str) -> Result<VaultSecret, String> {
+fn prompt(label: &str) -> Result<VaultSecret, Failure> {
     let question = if label == "default" {
         "Vault password: ".to_owned()
     } else {
         format!("Vault password ({label}): ")
     };
     let password = rpassword::prompt_password(question)
-        .map_err(|error| format!("cannot ask for the vault password: {error}"))?;
+        .map_err(|error| Failure::usage(format!("cannot ask for the vault password: {error}")))?;
     Ok(VaultSecret::new(label, password.as_bytes()))
 }
 
 /// Runs `drover vault ...`.
-pub(crate) fn run(command: &VaultCommand) -> u8 {
+pub(crate) fn run(command: &VaultCommand) -> Result<u8, Failure> {
     let keyring = drover_vault::installed();
     if keyring.is_empty() {
-        return usage_error(
+        return Err(Failure::usage(
             "no vault password given\nhint: pass --vault-password-file FILE, --vault-id LABEL@FILE or --ask-vault-pass",
-        );
+        ));
     }
     let result = match command {
         VaultCommand::Encrypt(arguments) => files(arguments, &keyring, Action::Encrypt),
@@ -67,10 +71,7 @@ pub(crate) fn run(command: &VaultCommand) -> u8 {
         VaultCommand::View(arguments) => files(arguments, &keyring, Action::View),
         VaultCommand::EncryptString(arguments) => encrypt_string(arguments, &keyring),
     };
-    match result {
-        Ok(()) => exit::SUCCESS,
-        Err(message) => usage_error(message),
-    }
+    result.map(|()| exit::SUCCESS)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,12 +87,12 @@ enum Action {
 fn encrypting_secret<'a>(
     keyring: &'a Keyring,
     wanted: Option<&'a str>,
-) -> Result<(&'a VaultSecret, Option<&'a str>), String> {
+) -> Result<(&'a VaultSecret, Option<&'a str>), Failure> {
     let secret = keyring.secret(wanted).ok_or_else(|| {
-        format!(
+        Failure::usage(format!(
             "no vault password has the id `{}`",
             wanted.unwrap_or_default()
-        )
+        ))
     })?;
     Ok((
         secret,
@@ -99,21 +100,26 @@ fn encrypting_secret<'a>(
     ))
 }
 
-fn files(arguments: &VaultFilesArgs, keyring: &Keyring, action: Action) -> Result<(), String> {
+fn files(arguments: &VaultFilesArgs, keyring: &Keyring, action: Action) -> Result<(), Failure> {
     let (secret, label) = encrypting_secret(keyring, arguments.encrypt_vault_id.as_deref())?;
     for file in &arguments.files {
         let input = read(file)?;
         let text = String::from_utf8_lossy(&input);
         let output = match action {
             Action::Encrypt if drover_vault::is_encrypted(&text) => {
-                return Err(format!("{} is already encrypted", file.display()));
+                return Err(Failure::usage(format!(
+                    "{} is already encrypted",
+                    file.display()
+                )));
             }
             Action::Encrypt => drover_vault::encrypt(&input, secret.password(), label)
                 .map_err(|error| error.to_string())?
                 .into_bytes(),
             Action::Decrypt | Action::View => keyring
                 .decrypt(&text)
-                .map_err(|error| format!("{}: {}", file.display(), describe(&error)))?
+                .map_err(|error| {
+                    Failure::usage(format!("{}: {}", file.display(), describe(&error)))
+                })?
                 .to_vec(),
         };
         let destination = match (&arguments.output, action) {
@@ -137,7 +143,7 @@ fn files(arguments: &VaultFilesArgs, keyring: &Keyring, action: Action) -> Resul
     Ok(())
 }
 
-fn encrypt_string(arguments: &EncryptStringArgs, keyring: &Keyring) -> Result<(), String> {
+fn encrypt_string(arguments: &EncryptStringArgs, keyring: &Keyring) -> Result<(), Failure> {
     let (secret, label) = encrypting_secret(keyring, arguments.encrypt_vault_id.as_deref())?;
     let plaintext = match &arguments.plaintext {
         Some(text) => text.clone().into_bytes(),
@@ -158,26 +164,24 @@ fn encrypt_string(arguments: &EncryptStringArgs, keyring: &Keyring) -> Result<()
     write(Path::new("-"), text.as_bytes())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     if path == Path::new("-") {
         let mut input = Vec::new();
         std::io::stdin()
             .read_to_end(&mut input)
-            .map_err(|error| format!("standard input: {error}"))?;
+            .map_err(|error| Failure::usage(format!("standard input: {error}")))?;
         return Ok(input);
     }
-    std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))
+    std::fs::read(path).map_err(|error| Failure::usage(format!("{}: {error}", path.display())))
 }
 
 /// Writes `contents` to `path` (`-`: standard output) through a temporary
 /// file renamed into place, keeping the file's mode.
-fn write(path: &Path, contents: &[u8]) -> Result<(), String> {
+fn write(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     if path == Path::new("-") {
-        return std::io::stdout()
-            .write_all(contents)
-            .map_err(|error| error.to_string());
+        return std::io::stdout().write_all(contents).map_err(Failure::from);
     }
-    let failed = |error: std::io::Error| format!("{}: {error}", path.display());
+    let failed = |error: std::io::Error| Failure::usage(format!("{}: {error}", path.display()));
     let directory = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())

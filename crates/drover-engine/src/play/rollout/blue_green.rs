@@ -14,7 +14,7 @@ use drover_modules::ModuleContext;
 use drover_playbook::{Play, Rollout};
 use serde_json::{Value as Json, json};
 
-use crate::host::HostState;
+use crate::host::{HostState, Participation, Probe};
 use crate::play::Runner;
 use crate::slots::{Slot, Slots};
 use crate::task::Outcome;
@@ -111,26 +111,26 @@ impl Runner {
                 expose(state, &live, Some(&live));
             }
         }
-        self.dry_run(play, &mut probed, play_vars).await;
+        let would_change = self.dry_run(play, &mut probed, play_vars).await;
         self.reporter.event(Event::TaskStart {
             name: "UP TO DATE?".to_owned(),
             location: String::new(),
             handler: false,
         });
-        for state in &mut probed {
+        for (state, would_change) in probed.iter_mut().zip(would_change) {
             // Back to the idle slot, where a host that differs deploys.
             if let Some(slots) = state.slots.clone() {
                 expose(state, &slots.target, slots.live.as_ref());
             }
             let live = state.slots.as_ref().and_then(|slots| slots.live.clone());
-            let message = match (&live, state.would_change) {
+            let message = match (&live, would_change) {
                 (Some(live), false) => {
                     format!("the live slot {} already matches; nothing to do", live.name)
                 }
                 _ => "the live slot differs; deploying to the idle slot".to_owned(),
             };
-            if !state.would_change {
-                state.ended = true;
+            if !would_change {
+                state.participation = Participation::Ended;
             }
             let outcome = Outcome::ok(json!({"changed": false, "msg": message}));
             self.record(state, &outcome, None);
@@ -139,32 +139,35 @@ impl Runner {
     }
 
     /// Runs the play's tasks in check mode, unreported, on `states`, leaving
-    /// each host's `would_change` set and its facts, notifications and
-    /// releases as they were.
+    /// their facts, notifications and releases as they were; returns, host
+    /// by host, whether anything would change.
     pub(crate) async fn dry_run(
         &self,
         play: &Play,
         states: &mut [HostState],
         play_vars: &PlayVars,
-    ) {
+    ) -> Vec<bool> {
         let saved: Vec<(Vars, Vec<String>)> = states
             .iter()
             .map(|state| (state.facts.clone(), state.notified.clone()))
             .collect();
         for state in states.iter_mut() {
-            state.probing = true;
-            state.would_change = false;
+            state.probe = Some(Probe::default());
         }
         for section in &play.sections {
             self.run_tasks(&section.tasks, states, play_vars, play)
                 .await;
         }
-        for (state, (facts, notified)) in states.iter_mut().zip(saved) {
-            state.probing = false;
-            state.facts = facts;
-            state.notified = notified;
-            state.deployed.clear();
-        }
+        states
+            .iter_mut()
+            .zip(saved)
+            .map(|(state, (facts, notified))| {
+                state.facts = facts;
+                state.notified = notified;
+                state.deployed.clear();
+                state.probe.take().is_none_or(|probe| probe.would_change)
+            })
+            .collect()
     }
 
     /// Runs the `switch:` tasks on every active host of a blue-green batch
@@ -219,7 +222,7 @@ impl Runner {
         play_vars: &PlayVars,
     ) {
         let mut back = take(batch, |state| {
-            !state.unreachable
+            !state.unreachable()
                 && state
                     .slots
                     .as_ref()
@@ -228,10 +231,8 @@ impl Runner {
         if back.is_empty() {
             return;
         }
-        let failed: Vec<bool> = back.iter().map(|state| state.failed).collect();
+        let before: Vec<Participation> = back.iter_mut().map(HostState::revive).collect();
         for state in &mut back {
-            state.failed = false;
-            state.ended = false;
             if let Some(slots) = state.slots.clone()
                 && let Some(live) = &slots.live
             {
@@ -256,8 +257,8 @@ impl Runner {
                 .await;
             self.record(state, &outcome, None);
         }
-        for (state, failed) in back.iter_mut().zip(failed) {
-            state.failed |= failed;
+        for (state, before) in back.iter_mut().zip(before) {
+            state.settle(before);
             if let Some(slots) = &mut state.slots {
                 slots.switched = false;
             }

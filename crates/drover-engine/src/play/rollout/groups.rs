@@ -136,8 +136,8 @@ impl Runner {
             for state in &mut serving {
                 expose(state, live, Some(live), &hosts);
             }
-            self.dry_run(play, &mut serving, play_vars).await;
-            let up_to_date = serving.iter().all(|state| !state.would_change);
+            let would_change = self.dry_run(play, &mut serving, play_vars).await;
+            let up_to_date = !would_change.contains(&true);
             states.append(&mut serving);
             if up_to_date {
                 self.reporter.event(Event::TaskStart {
@@ -196,7 +196,7 @@ impl Runner {
                 location: String::new(),
                 handler: false,
             });
-            for state in states.iter_mut().filter(|state| !state.unreachable) {
+            for state in states.iter_mut().filter(|state| !state.unreachable()) {
                 let outcome = self
                     .write_record(play, state, &app, &record, play_vars)
                     .await;

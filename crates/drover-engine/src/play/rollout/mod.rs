@@ -12,7 +12,7 @@ use drover_ssh::ExecRequest;
 use serde_json::{Map, Value as Json, json};
 
 use super::{Runner, batches};
-use crate::host::HostState;
+use crate::host::{HostState, Participation};
 use crate::promotion::{self, Decision};
 use crate::task::Outcome;
 use crate::vars::{self, PlayVars};
@@ -240,8 +240,7 @@ impl Runner {
                 .await?
                 == Decision::Abort
             {
-                self.aborted
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.control.abort();
                 self.roll_back(play, rolled_out, play_vars).await;
                 return Ok(true);
             }
@@ -272,7 +271,7 @@ impl Runner {
         let failed = rolled_out
             .iter()
             .flatten()
-            .filter(|state| state.failed || state.unreachable)
+            .filter(|state| state.lost())
             .count();
         if failed <= allowed_failures(rollout, total) {
             return Ok(false);
@@ -284,8 +283,7 @@ impl Runner {
         };
         if decision == Decision::Abort {
             if rollout.on_failure == OnFailure::Pause {
-                self.aborted
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.control.abort();
             }
             self.roll_back(play, rolled_out, play_vars).await;
             return Ok(true);
@@ -315,7 +313,7 @@ impl Runner {
         let failed: Vec<&str> = rolled_out
             .iter()
             .flatten()
-            .filter(|state| state.failed || state.unreachable)
+            .filter(|state| state.lost())
             .map(|state| state.name.as_str())
             .collect();
         self.reporter.event(Event::TaskStart {
@@ -340,7 +338,7 @@ impl Runner {
         play_vars: &PlayVars,
     ) {
         self.reporter.event(Event::TaskStart {
-            name: if self.aborted() {
+            name: if self.control.aborted() {
                 "ROLLBACK (aborted by `drover rollout abort`)".to_owned()
             } else {
                 "ROLLBACK".to_owned()
@@ -359,19 +357,11 @@ impl Runner {
                 self.roll_back_containers(state).await;
             }
             if !play.rollback.is_empty() {
-                let failed: Vec<(bool, bool)> = batch
-                    .iter()
-                    .map(|state| (state.failed, state.ended))
-                    .collect();
-                for state in batch.iter_mut() {
-                    state.failed = false;
-                    state.ended = false;
-                }
+                let before: Vec<Participation> = batch.iter_mut().map(HostState::revive).collect();
                 self.run_tasks(&play.rollback, batch, play_vars, play).await;
                 self.flush_handlers(play, batch, play_vars).await;
-                for (state, (failed, ended)) in batch.iter_mut().zip(failed) {
-                    state.failed |= failed;
-                    state.ended |= ended;
+                for (state, before) in batch.iter_mut().zip(before) {
+                    state.settle(before);
                 }
             }
         }
@@ -423,10 +413,7 @@ impl Runner {
                 },
                 Err(error) => Outcome::failed(format!("rollback failed: {error}")),
             };
-            // Reported, and counted, without taking the host out again.
-            let was_failed = state.failed;
             self.record(state, &outcome, None);
-            state.failed = was_failed || outcome.status == Status::Failed;
         }
     }
 }

@@ -1,0 +1,72 @@
+//! Each host's session for a play: its transport, from its inventory
+//! variables and the play's connection settings, and one limit on SSH
+//! handshakes in flight shared by every session, delegated ones included.
+
+use std::sync::Arc;
+
+use drover_inventory::Inventory;
+use drover_playbook::Play;
+use drover_ssh::{ConnectionDefaults, HostSession};
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+
+use crate::host::HostState;
+
+pub(crate) struct Connections {
+    inventory: Arc<Inventory>,
+    defaults: ConnectionDefaults,
+    handshakes: Arc<Semaphore>,
+}
+
+impl Connections {
+    pub(crate) fn new(inventory: Arc<Inventory>, defaults: ConnectionDefaults) -> Self {
+        Self {
+            inventory,
+            defaults,
+            handshakes: Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)),
+        }
+    }
+
+    /// Host `id` at the start of `play`: its variables (with
+    /// `group_names`) and a session not yet connected.
+    pub(crate) fn host_state(&self, id: usize, play: &Play) -> HostState {
+        let name = self.inventory.host(id).name.clone();
+        let mut vars = self.inventory.host_variables(id);
+        // As Ansible: every group but `all`, sorted.
+        let mut group_names: Vec<String> = self
+            .inventory
+            .host_groups(id)
+            .into_iter()
+            .map(|group| self.inventory.group(group).name.clone())
+            .filter(|group| group != "all")
+            .collect();
+        group_names.sort();
+        let group_names: Vec<Json> = group_names.into_iter().map(Json::from).collect();
+        vars.insert("group_names".to_owned(), Json::Array(group_names));
+        if play.settings.connection.as_deref() == Some("local") {
+            vars.insert("ansible_connection".to_owned(), Json::from("local"));
+        }
+        let mut defaults = self.defaults.clone();
+        if let Some(user) = &play.settings.remote_user {
+            defaults.user = Some(user.clone());
+        }
+        let transport = drover_ssh::transport_for(&name, &vars, &defaults);
+        HostState::new(
+            name,
+            Arc::new(HostSession::new(transport, self.handshakes.clone())),
+            Arc::new(vars),
+        )
+    }
+
+    /// A session to `target` for `delegate_to`: an inventory host with its
+    /// variables, or any other name as it is.
+    pub(crate) fn delegate(&self, target: &str) -> Arc<HostSession> {
+        let vars = self
+            .inventory
+            .host_id(target)
+            .map(|id| self.inventory.host_variables(id))
+            .unwrap_or_default();
+        let transport = drover_ssh::transport_for(target, &vars, &self.defaults);
+        Arc::new(HostSession::new(transport, self.handshakes.clone()))
+    }
+}
