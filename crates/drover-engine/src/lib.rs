@@ -124,12 +124,28 @@ pub enum Event {
         delegated_to: Option<String>,
         /// The module that ran, if any.
         module: Option<String>,
+        /// When the task failed because of how it is written (an argument
+        /// its module does not take, a template that cannot render), what
+        /// is wrong and where; `None` for `no_log` tasks.
+        problem: Option<Box<Problem>>,
     },
     /// The run is over.
     Recap {
         /// Per-host statistics, in host order.
         stats: Vec<(String, Stats)>,
     },
+}
+
+/// A task that fails as written, whatever the host: the message, a hint,
+/// and the task's place in its file, for a report like a load error's.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// What is wrong.
+    pub message: String,
+    /// How to put it right.
+    pub hint: Option<String>,
+    /// Where the task is written.
+    pub location: drover_playbook::SourceLocation,
 }
 
 /// Receives events as the run goes.

@@ -20,6 +20,8 @@ pub(crate) struct Outcome {
     pub(crate) result: Json,
     pub(crate) diff: Option<String>,
     pub(crate) item: Option<String>,
+    /// The task failed as written (see [`crate::Problem`]).
+    pub(crate) problem: Option<crate::Problem>,
 }
 
 impl Outcome {
@@ -29,6 +31,7 @@ impl Outcome {
             result: json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condition}),
             diff: None,
             item: None,
+            problem: None,
         }
     }
 
@@ -39,6 +42,7 @@ impl Outcome {
             result,
             diff: None,
             item: None,
+            problem: None,
         }
     }
 
@@ -58,6 +62,7 @@ impl Outcome {
             result: json!({"unreachable": error.is_unreachable(), "changed": false, "msg": message}),
             diff: None,
             item: None,
+            problem: None,
         }
     }
 
@@ -68,6 +73,27 @@ impl Outcome {
             result: json!({"failed": true, "changed": false, "msg": message}),
             diff: None,
             item: None,
+            problem: None,
+        }
+    }
+
+    /// `task` fails as written: `message` names what is wrong, the result
+    /// says where the task is, and the problem carries its place for a
+    /// report.
+    pub(crate) fn in_task(task: &Task, message: String, hint: Option<String>) -> Self {
+        let shown = format!(
+            "{message}{}{}",
+            where_written(task),
+            hint.as_ref()
+                .map_or_else(String::new, |hint| format!("\nhint: {hint}"))
+        );
+        Self {
+            problem: Some(crate::Problem {
+                message,
+                hint,
+                location: task.location.clone(),
+            }),
+            ..Self::failed(shown)
         }
     }
 }
@@ -188,6 +214,7 @@ fn summarize(outcomes: &[Outcome]) -> Outcome {
         result,
         diff: None,
         item: None,
+        problem: None,
     }
 }
 
@@ -273,7 +300,7 @@ async fn run_item(
     match when(task, environment.templar, scope) {
         Verdict::Runs => {}
         Verdict::Skipped(condition) => return Outcome::skipped(&condition),
-        Verdict::Failed(message) => return Outcome::failed(message),
+        Verdict::Failed(message) => return Outcome::in_task(task, message, None),
     }
     let Action::Module { name, arguments } = &task.action else {
         return Outcome::failed("this action cannot run as a task".to_owned());
@@ -281,13 +308,7 @@ async fn run_item(
     let arguments = match render_arguments(arguments, scope, environment.templar) {
         Ok(arguments) => arguments,
         Err(error) => {
-            return Outcome::failed(format!(
-                "{error}{}{}",
-                where_written(task),
-                error
-                    .hint()
-                    .map_or_else(String::new, |hint| format!("\nhint: {hint}"))
-            ));
+            return Outcome::in_task(task, error.to_string(), error.hint());
         }
     };
     let mut attempts = 0;
@@ -362,8 +383,7 @@ pub(crate) fn when(task: &Task, templar: &drover_template::Templar, scope: &Scop
             Ok(false) => return Verdict::Skipped(condition.clone()),
             Err(error) => {
                 return Verdict::Failed(format!(
-                    "the condition `{condition}` could not be evaluated: {error}{}",
-                    where_written(task)
+                    "the condition `{condition}` could not be evaluated: {error}"
                 ));
             }
         }
@@ -418,10 +438,18 @@ async fn invoke(
                 result: Json::Object(value),
                 diff: result.diff.map(|diff| diff.unified()),
                 item: None,
+                problem: None,
             }
         }
         Err(drover_modules::Error::Transport(error)) if error.is_unreachable() => {
             Outcome::transport(&error)
+        }
+        Err(drover_modules::Error::Arguments(message)) => {
+            let (message, hint) = match message.split_once("\nhint: ") {
+                Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
+                None => (message, None),
+            };
+            Outcome::in_task(task, message, hint)
         }
         Err(error) => Outcome::failed(error.to_string()),
     }

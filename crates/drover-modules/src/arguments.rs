@@ -1,23 +1,34 @@
 //! Typed access to a module's templated arguments.
 
-use serde_json::Value as Json;
+use std::borrow::Cow;
+
+use drover_playbook::catalog::ArgumentSpec;
+use serde_json::{Map, Value as Json};
 
 use crate::Error;
 
-/// A module's arguments after templating.
+/// A module's arguments after templating, each under its own name: an
+/// alias given in the playbook is read under the name its module's table
+/// declares, so a module reads each argument by one name and the aliases
+/// are written once, in the table.
 pub(crate) struct Arguments<'a> {
     module: &'a str,
-    values: &'a serde_json::Map<String, Json>,
+    values: Cow<'a, Map<String, Json>>,
 }
 
 impl<'a> Arguments<'a> {
-    pub(crate) fn new(module: &'a str, values: &'a serde_json::Map<String, Json>) -> Self {
-        Self { module, values }
+    /// `values` as module `module` (any name it answers to) takes them.
+    pub(crate) fn new(module: &'a str, values: &'a Map<String, Json>) -> Self {
+        let specs = crate::catalog::spec(module).map_or(&[][..], |spec| &spec.arguments);
+        Self {
+            module,
+            values: canonical(specs, values),
+        }
     }
 
-    /// Every argument, as given.
-    pub(crate) fn all(&self) -> &serde_json::Map<String, Json> {
-        self.values
+    /// Every argument, each under its own name.
+    pub(crate) fn all(&self) -> &Map<String, Json> {
+        &self.values
     }
 
     fn get(&self, name: &str) -> Option<&Json> {
@@ -42,7 +53,7 @@ impl<'a> Arguments<'a> {
         }
     }
 
-    /// The first of several names (an argument and its aliases).
+    /// The first of several arguments given (free-form text or `cmd`).
     pub(crate) fn string_of(&self, names: &[&str]) -> Result<Option<String>, Error> {
         for name in names {
             if let Some(value) = self.string(name)? {
@@ -53,11 +64,11 @@ impl<'a> Arguments<'a> {
     }
 
     /// A required string argument.
-    pub(crate) fn required(&self, names: &[&str]) -> Result<String, Error> {
-        self.string_of(names)?.ok_or_else(|| {
+    pub(crate) fn required(&self, name: &str) -> Result<String, Error> {
+        self.string(name)?.ok_or_else(|| {
             Error::Arguments(format!(
-                "module `{}` needs the argument `{}`",
-                self.module, names[0]
+                "module `{}` needs the argument `{name}`",
+                self.module
             ))
         })
     }
@@ -163,4 +174,34 @@ impl<'a> Arguments<'a> {
     pub(crate) fn raw(&self, name: &str) -> Option<&Json> {
         self.get(name)
     }
+}
+
+/// `values` with every alias in `specs` renamed to its argument's name;
+/// where both are given, the argument's own name wins, as in Ansible.
+fn canonical<'a>(
+    specs: &[ArgumentSpec],
+    values: &'a Map<String, Json>,
+) -> Cow<'a, Map<String, Json>> {
+    let alias_of = |key: &str| {
+        specs
+            .iter()
+            .find(|spec| spec.aliases.contains(&key))
+            .map(|spec| spec.name)
+    };
+    if !values.keys().any(|key| alias_of(key).is_some()) {
+        return Cow::Borrowed(values);
+    }
+    let mut renamed = Map::new();
+    for (key, value) in values {
+        match alias_of(key) {
+            Some(name) if values.contains_key(name) => {}
+            Some(name) => {
+                renamed.insert(name.to_owned(), value.clone());
+            }
+            None => {
+                renamed.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Cow::Owned(renamed)
 }

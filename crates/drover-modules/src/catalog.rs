@@ -15,13 +15,18 @@ static SPECS: LazyLock<Vec<ModuleSpec>> = LazyLock::new(|| {
         .flat_map(|module| {
             module.names.iter().map(|name| ModuleSpec {
                 name,
-                arguments: module.arguments,
+                arguments: module.arguments.concat(),
                 free_form: module.free_form,
                 any_arguments: module.any_arguments,
             })
         })
         .collect()
 });
+
+/// The spec of the module called `name` (any name it answers to).
+pub(crate) fn spec(name: &str) -> Option<&'static ModuleSpec> {
+    SPECS.iter().find(|spec| spec.name == name)
+}
 
 /// Every module drover can run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -37,7 +42,7 @@ impl ModuleCatalog {
 
 impl Catalog for ModuleCatalog {
     fn module(&self, name: &str) -> Option<&ModuleSpec> {
-        SPECS.iter().find(|spec| spec.name == name)
+        spec(name)
     }
 
     fn names(&self) -> Vec<&'static str> {

@@ -35,7 +35,8 @@ pub enum Error {
     /// The host could not be reached.
     #[error(transparent)]
     Transport(#[from] drover_ssh::Error),
-    /// An argument is missing or has the wrong type after templating.
+    /// An argument is missing or has the wrong type after templating
+    /// (naming the module and the argument; a hint follows `\nhint: `).
     #[error("{0}")]
     Arguments(String),
 }
@@ -49,6 +50,28 @@ pub async fn run(
     let Some(module) = modules::find(name) else {
         return Err(Error::Arguments(format!("module `{name}` cannot run here")));
     };
+    check(name, arguments)?;
     let arguments = arguments::Arguments::new(name, arguments);
     (module.run)(name, &arguments, context).await
+}
+
+/// Checks the rendered `arguments` against the module's table, as the
+/// playbook's literal ones were checked when it was loaded: a template
+/// that renders to a value the module does not take fails here, naming
+/// the module and the argument, before the module runs.
+fn check(name: &str, arguments: &serde_json::Map<String, Json>) -> Result<(), Error> {
+    let Some(spec) = catalog::spec(name) else {
+        return Ok(());
+    };
+    let problems = drover_playbook::catalog::check_arguments(spec, arguments);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let (messages, hints): (Vec<String>, Vec<Option<String>>) = problems.into_iter().unzip();
+    let hints: Vec<String> = hints.into_iter().flatten().collect();
+    let mut message = messages.join("; ");
+    if !hints.is_empty() {
+        message = format!("{message}\nhint: {}", hints.join("; "));
+    }
+    Err(Error::Arguments(message))
 }

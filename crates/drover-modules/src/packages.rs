@@ -53,13 +53,7 @@ pub(crate) struct Request {
 impl Request {
     /// Reads the arguments common to every package module.
     pub(crate) fn read(arguments: &Arguments<'_>, manager: Manager) -> Result<Self, Error> {
-        let mut names = arguments.list("name")?;
-        if names.is_empty() {
-            names = arguments.list("pkg")?;
-        }
-        if names.is_empty() {
-            names = arguments.list("package")?;
-        }
+        let names = arguments.list("name")?;
         let wanted = match arguments.string("state")?.as_deref() {
             None | Some("present" | "installed") => Wanted::Present,
             Some("absent" | "removed") => Wanted::Absent,
@@ -71,9 +65,7 @@ impl Request {
             }
         };
         let cache_valid_time = arguments.unsigned("cache_valid_time")?.unwrap_or(0);
-        let update_cache = arguments.boolean("update_cache", false)?
-            || arguments.boolean("update-cache", false)?
-            || cache_valid_time > 0;
+        let update_cache = arguments.boolean("update_cache", false)? || cache_valid_time > 0;
         Ok(Self {
             packages: names
                 .iter()

@@ -71,10 +71,7 @@ pub fn first_query(
 /// The query of a module that starts by reading the file at its `path`
 /// (`lineinfile`, `blockinfile`).
 pub(crate) fn content_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
-    arguments
-        .required(&["path", "dest", "destfile", "name"])
-        .ok()
-        .map(PathQuery::content)
+    arguments.required("path").ok().map(PathQuery::content)
 }
 
 /// Marks where `stat`'s lines start in a read-ahead's output.
@@ -253,7 +250,7 @@ mod tests {
 
     use super::{PathQuery, read_ahead, script};
     use crate::ModuleContext;
-    use crate::remote::{path_metadata, path_state_and_content};
+    use crate::remote::{PathKind, path_metadata, path_state_and_content};
 
     fn run<T>(future: impl std::future::Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()
@@ -300,18 +297,18 @@ mod tests {
                 .await
                 .expect("asked");
             assert_eq!(
-                (state.kind.as_str(), content.as_deref()),
-                ("file", Some("port=8080\n"))
+                (state.kind, content.as_deref()),
+                (PathKind::File, Some("port=8080\n"))
             );
             assert_eq!(state.size, 10);
             let (state, content) = path_state_and_content(&context, &missing, true)
                 .await
                 .expect("asked");
-            assert_eq!((state.kind.as_str(), content), ("absent", None));
+            assert_eq!((state.kind, content), (PathKind::Absent, None));
             let state = path_metadata(&context, &folder).await.expect("asked");
-            assert_eq!(state.kind, "directory");
+            assert_eq!(state.kind, PathKind::Directory);
             let state = path_metadata(&context, &file).await.expect("asked");
-            assert_eq!((state.kind.as_str(), state.size), ("file", 10));
+            assert_eq!((state.kind, state.size), (PathKind::File, 10));
             // Asked again, the same answer; after a command, the host's.
             let (_, content) = path_state_and_content(&context, &file, true)
                 .await
@@ -329,14 +326,18 @@ mod tests {
             let (state, _) = path_state_and_content(&context, &missing, true)
                 .await
                 .expect("asked");
-            assert_eq!(state.kind, "file");
+            assert_eq!(state.kind, PathKind::File);
             read_ahead(&context, &queries).await.expect("read ahead");
             session.forget_read_ahead();
             std::fs::remove_file(&missing).expect("removed behind drover's back");
             let (state, _) = path_state_and_content(&context, &missing, true)
                 .await
                 .expect("asked");
-            assert_eq!(state.kind, "absent", "forgetting drops what was read ahead");
+            assert_eq!(
+                state.kind,
+                PathKind::Absent,
+                "forgetting drops what was read ahead"
+            );
         });
     }
 

@@ -7,11 +7,52 @@ use drover_ssh::quote;
 
 use crate::{Error, ModuleContext};
 
+/// What kind of thing a path on the host is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathKind {
+    File,
+    Directory,
+    /// A symbolic link (not followed).
+    Link,
+    /// A device, socket or pipe.
+    Other,
+    Absent,
+}
+
+impl PathKind {
+    /// The word the query script prints for it.
+    fn parse(word: &str) -> Self {
+        match word {
+            "file" => Self::File,
+            "directory" => Self::Directory,
+            "link" => Self::Link,
+            "absent" | "" => Self::Absent,
+            _ => Self::Other,
+        }
+    }
+
+    /// Its name, as Ansible's `state` names it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Directory => "directory",
+            Self::Link => "link",
+            Self::Other => "other",
+            Self::Absent => "absent",
+        }
+    }
+}
+
+impl std::fmt::Display for PathKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
 /// What a path on the host is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PathState {
-    /// `file`, `directory`, `link`, `other` or `absent`.
-    pub(crate) kind: String,
+    pub(crate) kind: PathKind,
     /// Permission bits.
     pub(crate) mode: u32,
     /// Owner and group names.
@@ -28,7 +69,7 @@ pub(crate) struct PathState {
 impl PathState {
     pub(crate) fn absent() -> Self {
         Self {
-            kind: "absent".to_owned(),
+            kind: PathKind::Absent,
             mode: 0,
             owner: String::new(),
             group: String::new(),
@@ -39,7 +80,7 @@ impl PathState {
     }
 
     pub(crate) fn exists(&self) -> bool {
-        self.kind != "absent"
+        self.kind != PathKind::Absent
     }
 }
 
@@ -106,7 +147,7 @@ async fn query_path(
             return Box::pin(query_path(context, path, Detail::ContentByCat)).await;
         };
         let state = PathState {
-            kind: "file".to_owned(),
+            kind: PathKind::File,
             mode: file.mode,
             owner: file.owner,
             group: file.group,
@@ -132,8 +173,8 @@ async fn query_path(
         None => (String::from_utf8_lossy(&output.stdout).into_owned(), None),
     };
     let mut lines = head.lines();
-    let kind = lines.next().unwrap_or("absent").trim().to_owned();
-    if kind == "absent" || !output.success() {
+    let kind = PathKind::parse(lines.next().unwrap_or_default().trim());
+    if kind == PathKind::Absent || !output.success() {
         return Ok((PathState::absent(), None));
     }
     let stat: Vec<&str> = lines
@@ -151,9 +192,11 @@ async fn query_path(
         group: stat.get(2).copied().unwrap_or_default().to_owned(),
         size: stat.get(3).and_then(|size| size.parse().ok()).unwrap_or(0),
         // `sha1sum` prints `HASH  PATH`; with the content here, it is hashed here.
-        checksum: match (kind.as_str(), detail, body) {
-            ("file", Detail::Content | Detail::ContentByCat, Some(body)) => Some(checksum(body)),
-            ("file", Detail::Checksum, _) => Some(
+        checksum: match (kind, detail, body) {
+            (PathKind::File, Detail::Content | Detail::ContentByCat, Some(body)) => {
+                Some(checksum(body))
+            }
+            (PathKind::File, Detail::Checksum, _) => Some(
                 last.split_whitespace()
                     .next()
                     .unwrap_or_default()
@@ -161,7 +204,7 @@ async fn query_path(
             ),
             _ => None,
         },
-        target: (kind == "link").then_some(last),
+        target: (kind == PathKind::Link).then_some(last),
         kind,
     };
     Ok((
@@ -299,7 +342,7 @@ pub(crate) async fn write_file(
     backup: bool,
 ) -> Result<Option<String>, Error> {
     let mut backup_file = None;
-    if backup && existing.kind == "file" {
+    if backup && existing.kind == PathKind::File {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs());

@@ -77,7 +77,7 @@ pub struct ModuleSpec {
     /// The module's short name (`copy`).
     pub name: &'static str,
     /// Its arguments.
-    pub arguments: &'static [ArgumentSpec],
+    pub arguments: Vec<ArgumentSpec>,
     /// Whether free text (`command: ls -l`) is its `_raw_params`.
     pub free_form: bool,
     /// Whether it accepts any argument (`set_fact`).

@@ -25,25 +25,25 @@ impl TestCatalog {
         Self(vec![
             ModuleSpec {
                 name: "copy",
-                arguments: &COPY_ARGUMENTS,
+                arguments: COPY_ARGUMENTS.to_vec(),
                 free_form: false,
                 any_arguments: false,
             },
             ModuleSpec {
                 name: "command",
-                arguments: &COMMAND_ARGUMENTS,
+                arguments: COMMAND_ARGUMENTS.to_vec(),
                 free_form: true,
                 any_arguments: false,
             },
             ModuleSpec {
                 name: "debug",
-                arguments: &DEBUG_ARGUMENTS,
+                arguments: DEBUG_ARGUMENTS.to_vec(),
                 free_form: false,
                 any_arguments: false,
             },
             ModuleSpec {
                 name: "set_fact",
-                arguments: &[],
+                arguments: Vec::new(),
                 free_form: false,
                 any_arguments: true,
             },

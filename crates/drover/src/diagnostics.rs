@@ -53,6 +53,16 @@ pub(crate) fn playbook_report(error: &drover_playbook::Error) -> miette::Report 
     )
 }
 
+/// A task that failed as written, reported as a load error is: the task's
+/// line in its file, what is wrong, and the hint.
+pub(crate) fn problem_report(problem: &drover_engine::Problem) -> miette::Report {
+    located_report(
+        problem.message.clone(),
+        problem.hint.clone(),
+        Some(&problem.location),
+    )
+}
+
 /// A report pointing at `location` in its file, when the file can be read.
 fn located_report(
     message: String,

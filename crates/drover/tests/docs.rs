@@ -81,7 +81,7 @@ fn render() -> String {
         text.push_str(
             "| argument | type | required | choices | aliases |\n|---|---|---|---|---|\n",
         );
-        for argument in spec.arguments {
+        for argument in &spec.arguments {
             let _ = writeln!(
                 text,
                 "| `{}` | {} | {} | {} | {} |",

@@ -49,7 +49,8 @@ impl Runner {
                 Verdict::Runs => holding.push(index),
                 Verdict::Skipped(_) => {}
                 Verdict::Failed(message) => {
-                    self.record(&mut states[index], &Outcome::failed(message), Some(task));
+                    let outcome = Outcome::in_task(task, message, None);
+                    self.record(&mut states[index], &outcome, Some(task));
                     failed.push(index);
                 }
             }
@@ -185,6 +186,7 @@ impl Runner {
                 result: json!({"failed": true, "msg": message}),
                 diff: None,
                 item: None,
+                problem: None,
             };
             self.record(state, &outcome, Some(task));
         }

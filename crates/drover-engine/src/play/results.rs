@@ -151,6 +151,11 @@ impl Results {
                 drover_playbook::Action::Module { name, .. } => Some(name.clone()),
                 _ => None,
             }),
+            problem: if no_log {
+                None
+            } else {
+                outcome.problem.clone().map(Box::new)
+            },
         });
     }
 }

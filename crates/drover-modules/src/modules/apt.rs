@@ -144,15 +144,10 @@ async fn install_deb(
 }
 
 const APT: &[A] = &[
-    super::PACKAGE_COMMON[0],
-    super::PACKAGE_COMMON[1],
-    super::PACKAGE_COMMON[2],
-    super::PACKAGE_COMMON[3],
-    super::PACKAGE_COMMON[4],
-    super::PACKAGE_COMMON[5],
-    super::PACKAGE_COMMON[6],
-    super::PACKAGE_COMMON[7],
-    super::PACKAGE_COMMON[8],
+    A::new("install_recommends", Bool).aliases(&["install-recommends"]),
+    A::new("cache_valid_time", Integer),
+    A::new("purge", Bool),
+    A::new("allow_downgrade", Bool),
     A::new("deb", Text),
     A::new("upgrade", Text),
     A::new("force_apt_get", Bool),
@@ -161,9 +156,8 @@ const APT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
+pub(crate) const MODULES: &[Module] = &[module!(
     &["apt"],
-    APT,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
+    &[&super::PACKAGES, &super::PACKAGE_MANAGER, APT],
+    run
 )];

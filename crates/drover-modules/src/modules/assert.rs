@@ -31,7 +31,7 @@ pub(crate) fn run(
             Ok(true) => {}
             Ok(false) => {
                 let message = arguments
-                    .string_of(&["fail_msg", "msg"])?
+                    .string("fail_msg")?
                     .unwrap_or_else(|| "Assertion failed".to_owned());
                 return Ok(ModuleResult::failed(message)
                     .with("assertion", condition.clone())
@@ -58,9 +58,4 @@ const ASSERT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["assert"],
-    ASSERT,
-    |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["assert"], &[ASSERT], sync run)];

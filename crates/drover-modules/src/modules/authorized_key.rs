@@ -142,8 +142,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let user = arguments.required(&["user"])?;
-    let key_text = arguments.required(&["key"])?;
+    let user = arguments.required("user")?;
+    let key_text = arguments.required("key")?;
     if key_text.starts_with("http://") || key_text.starts_with("https://") {
         return Err(Error::Arguments(
             "`key` as a URL is not supported; fetch the keys first (for example with `lookup('url', ...)` or `get_url`)".to_owned(),
@@ -252,12 +252,7 @@ const AUTHORIZED_KEY: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["authorized_key"],
-    AUTHORIZED_KEY,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["authorized_key"], &[AUTHORIZED_KEY], run)];
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let path = arguments.required(&["path", "dest", "destfile", "name"])?;
+    let path = arguments.required("path")?;
     let marker = arguments
         .string("marker")?
         .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".to_owned());
@@ -31,9 +31,7 @@ pub(crate) async fn run(
             .string("marker_end")?
             .unwrap_or_else(|| "END".to_owned()),
     );
-    let block = arguments
-        .string_of(&["block", "content"])?
-        .unwrap_or_default();
+    let block = arguments.string("block")?.unwrap_or_default();
     let present = arguments
         .string("state")?
         .is_none_or(|state| state != "absent");
@@ -157,19 +155,14 @@ const BLOCKINFILE: &[A] = &[
     A::new("insertbefore", Text),
     A::new("create", Bool),
     A::new("backup", Bool),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["blockinfile"],
-    BLOCKINFILE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)
-.reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments))];
+pub(crate) const MODULES: &[Module] =
+    &[
+        module!(&["blockinfile"], &[BLOCKINFILE, &super::ATTRIBUTES], run)
+            .reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments)),
+    ];
 
 #[cfg(test)]
 mod tests {

@@ -151,18 +151,6 @@ const COMMAND: &[A] = &[
 
 /// This file's modules, for the registry.
 pub(crate) const MODULES: &[Module] = &[
-    Module::new(
-        &["command", "shell"],
-        COMMAND,
-        |name, arguments, context| Box::pin(run(name, arguments, context)),
-        module_path!(),
-    )
-    .free_form(),
-    Module::new(
-        &["raw"],
-        &[A::new("executable", Text)],
-        |name, arguments, context| Box::pin(run(name, arguments, context)),
-        module_path!(),
-    )
-    .free_form(),
+    module!(&["command", "shell"], &[COMMAND], named run).free_form(),
+    module!(&["raw"], &[&[A::new("executable", Text)]], named run).free_form(),
 ];

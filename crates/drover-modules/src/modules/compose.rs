@@ -36,7 +36,7 @@ struct Project {
 
 impl Project {
     fn read(module: &str, arguments: &Arguments<'_>) -> Result<Self, Error> {
-        let source = arguments.required(&["project_src"])?;
+        let source = arguments.required("project_src")?;
         let name = match arguments.string("project_name")? {
             Some(name) => name,
             None => default_name(&source),
@@ -361,12 +361,8 @@ const COMPOSE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["compose", "docker_compose_v2"],
-    COMPOSE,
-    |name, arguments, context| Box::pin(run(name, arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] =
+    &[module!(&["compose", "docker_compose_v2"], &[COMPOSE], named run)];
 
 #[cfg(test)]
 mod tests {

@@ -41,7 +41,7 @@ pub(crate) struct Spec {
 
 impl Spec {
     pub(crate) fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
-        let name = arguments.required(&["name"])?;
+        let name = arguments.required("name")?;
         let state = arguments
             .string("state")?
             .unwrap_or_else(|| "started".to_owned());
@@ -70,9 +70,7 @@ impl Spec {
                 _ => Map::new(),
             }
         };
-        let mut ports = arguments.list("ports")?;
-        ports.extend(arguments.list("published_ports")?);
-        ports.extend(arguments.list("publish")?);
+        let ports = arguments.list("ports")?;
         let command = match arguments.raw("command") {
             Some(Json::Array(words)) => words
                 .iter()
@@ -93,7 +91,7 @@ impl Spec {
             "command": command,
             "restart_policy": arguments.string("restart_policy")?.unwrap_or_default(),
             "labels": mapping("labels"),
-            "network": arguments.string_of(&["network", "network_mode"])?.unwrap_or_default(),
+            "network": arguments.string("network")?.unwrap_or_default(),
             "healthcheck": arguments.raw("healthcheck").cloned().unwrap_or(Json::Null),
         });
         Ok(Self {
@@ -573,12 +571,8 @@ const CONTAINER: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["container", "docker_container", "podman_container"],
-    CONTAINER,
-    |name, arguments, context| Box::pin(run(name, arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] =
+    &[module!(&["container", "docker_container", "podman_container"], &[CONTAINER], named run)];
 
 #[cfg(test)]
 mod tests {

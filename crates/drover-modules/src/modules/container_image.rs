@@ -67,7 +67,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required(&["name"])?;
+    let name = arguments.required("name")?;
     let present = arguments.string("state")?.as_deref() != Some("absent");
     let force = arguments.boolean("force", false)?;
     // The archive is read and checked before the host is asked anything: a
@@ -345,12 +345,8 @@ const CONTAINER_IMAGE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["container_image", "docker_image", "podman_image"],
-    CONTAINER_IMAGE,
-    |name, arguments, context| Box::pin(run(name, arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] =
+    &[module!(&["container_image", "docker_image", "podman_image"], &[CONTAINER_IMAGE], named run)];
 
 #[cfg(test)]
 mod tests {

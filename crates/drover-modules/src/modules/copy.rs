@@ -10,7 +10,7 @@ use drover_playbook::catalog::{
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, checksum, converge, path_state_and_content};
+use crate::remote::{Attributes, PathKind, checksum, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
 use serde_json::Value as Json;
 
@@ -23,7 +23,7 @@ pub(crate) fn first_query(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Option<PathQuery> {
-    let destination = arguments.required(&["dest"]).ok()?;
+    let destination = arguments.required("dest").ok()?;
     if destination.ends_with('/') || arguments.boolean("remote_src", false).ok()? {
         return None;
     }
@@ -48,7 +48,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let mut destination = arguments.required(&["dest"])?;
+    let mut destination = arguments.required("dest")?;
     if arguments.boolean("remote_src", false)? {
         return copy_on_host(arguments, context, &destination).await;
     }
@@ -119,7 +119,7 @@ pub(crate) async fn put(
     // on the host (`tar`) rather than two (`stat`, `sha1sum`).
     let read_whole = context.diff || content.len() <= SMALL_FILE;
     let (mut state, mut before) = path_state_and_content(context, &destination, read_whole).await?;
-    if state.kind == "directory" {
+    if state.kind == PathKind::Directory {
         destination = format!(
             "{}/{}",
             destination.trim_end_matches('/'),
@@ -173,9 +173,9 @@ async fn copy_on_host(
     context: &ModuleContext<'_>,
     destination: &str,
 ) -> Result<ModuleResult, Error> {
-    let source = arguments.required(&["src"])?;
+    let source = arguments.required("src")?;
     let source_state = crate::remote::path_state(context, &source).await?;
-    if source_state.kind != "file" {
+    if source_state.kind != PathKind::File {
         return Ok(ModuleResult::failed(format!(
             "`{source}` is not a file on the host"
         )));
@@ -246,16 +246,8 @@ const COPY: &[A] = &[
     A::new("force", Bool).aliases(&["thirsty"]),
     A::new("validate", Text),
     A::new("remote_src", Bool),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["copy"],
-    COPY,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)
-.reads_ahead(first_query)];
+pub(crate) const MODULES: &[Module] =
+    &[module!(&["copy"], &[COPY, &super::ATTRIBUTES], run).reads_ahead(first_query)];

@@ -53,7 +53,7 @@ fn job_line(
     user: Option<&str>,
     in_cron_d: bool,
 ) -> Result<String, Error> {
-    let job = arguments.required(&["job", "value"])?;
+    let job = arguments.required("job")?;
     let schedule = match arguments.string("special_time")? {
         Some(special) => format!("@{special}"),
         None => {
@@ -85,7 +85,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required(&["name"])?;
+    let name = arguments.required("name")?;
     let present = arguments.string("state")?.as_deref() != Some("absent");
     let user = arguments.string("user")?;
     let cron_file = arguments.string("cron_file")?.map(|file| {
@@ -98,7 +98,7 @@ pub(crate) async fn run(
     let line = if !present {
         None
     } else if arguments.boolean("env", false)? {
-        Some(format!("{name}={}", arguments.required(&["job", "value"])?))
+        Some(format!("{name}={}", arguments.required("job")?))
     } else {
         Some(job_line(arguments, user.as_deref(), cron_file.is_some())?)
     };
@@ -191,12 +191,7 @@ const CRON: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["cron"],
-    CRON,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["cron"], &[CRON], run)];
 
 #[cfg(test)]
 mod tests {

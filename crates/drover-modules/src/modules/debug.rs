@@ -35,9 +35,4 @@ const DEBUG: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["debug"],
-    DEBUG,
-    |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["debug"], &[DEBUG], sync run)];

@@ -31,20 +31,11 @@ pub(crate) async fn run(
 }
 
 const DNF: &[A] = &[
-    super::PACKAGE_COMMON[0],
-    super::PACKAGE_COMMON[1],
-    super::PACKAGE_COMMON[2],
-    super::PACKAGE_COMMON[3],
-    super::PACKAGE_COMMON[4],
     A::new("disable_gpg_check", Bool),
     A::new("enablerepo", List),
     A::new("disablerepo", List),
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["dnf", "yum"],
-    DNF,
-    |name, arguments, context| Box::pin(run(name, arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] =
+    &[module!(&["dnf", "yum"], &[&super::PACKAGES, &super::PACKAGE_MANAGER, DNF], named run)];

@@ -4,9 +4,9 @@ use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::{Error, ModuleResult};
+use crate::{Error, ModuleContext, ModuleResult};
 
-fn run(arguments: &Arguments<'_>) -> Result<ModuleResult, Error> {
+fn run(arguments: &Arguments<'_>, _: &ModuleContext<'_>) -> Result<ModuleResult, Error> {
     Ok(ModuleResult::failed(
         arguments
             .string("msg")?
@@ -15,9 +15,4 @@ fn run(arguments: &Arguments<'_>) -> Result<ModuleResult, Error> {
 }
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["fail"],
-    &[A::new("msg", Text)],
-    |_, arguments, _| Box::pin(std::future::ready(run(arguments))),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["fail"], &[&[A::new("msg", Text)]], sync run)];

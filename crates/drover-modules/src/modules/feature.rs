@@ -55,8 +55,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let flag = arguments.required(&["name", "flag"])?;
-    let path = arguments.required(&["path", "dest"])?;
+    let flag = arguments.required("name")?;
+    let path = arguments.required("path")?;
     let enabled = match arguments.string("state")?.as_deref() {
         None | Some("on" | "enabled" | "True" | "true") => true,
         Some("off" | "disabled" | "False" | "false") => false,
@@ -109,18 +109,10 @@ const FEATURE: &[A] = &[
     A::new("path", Text).aliases(&["dest"]).required(),
     A::new("state", Text).choices(&["on", "off", "enabled", "disabled"]),
     A::new("format", Text).choices(&["json", "env"]),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["feature"],
-    FEATURE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["feature"], &[FEATURE, &super::ATTRIBUTES], run)];
 
 #[cfg(test)]
 mod tests {

@@ -16,8 +16,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let source = arguments.required(&["src"])?;
-    let destination = arguments.required(&["dest"])?;
+    let source = arguments.required("src")?;
+    let destination = arguments.required("dest")?;
     let host = context
         .scope
         .get("inventory_hostname")
@@ -78,9 +78,4 @@ const FETCH: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["fetch"],
-    FETCH,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["fetch"], &[FETCH], run)];

@@ -10,88 +10,91 @@ use super::Module;
 use crate::arguments::Arguments;
 use std::fmt::Write as _;
 
-use crate::remote::{path_metadata, set_attributes};
+use crate::remote::{PathKind, PathState, path_metadata, set_attributes};
 use crate::{Diff, Error, ModuleContext, ModuleResult, PathQuery};
 
 /// What `run` asks first: the path's metadata (for a read-ahead).
 pub(crate) fn first_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
-    arguments
-        .required(&["path", "dest", "name"])
-        .ok()
-        .map(PathQuery::metadata)
+    arguments.required("path").ok().map(PathQuery::metadata)
+}
+
+/// What `state` asks for: the file module's closed vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    Absent,
+    Directory,
+    /// An existing regular file (attributes only).
+    File,
+    /// A hard link to `src`.
+    Hard,
+    /// A symbolic link to `src`.
+    Link,
+    /// Created if absent, its times updated.
+    Touch,
+}
+
+impl Wanted {
+    /// The `state` argument; without one, Ansible's default: `link` when
+    /// `src` is given, else what the path already is, else `file`.
+    fn read(arguments: &Arguments<'_>, existing: PathKind) -> Result<Self, Error> {
+        Ok(match arguments.string("state")?.as_deref() {
+            Some("absent") => Self::Absent,
+            Some("directory") => Self::Directory,
+            Some("file") => Self::File,
+            Some("hard") => Self::Hard,
+            Some("link") => Self::Link,
+            Some("touch") => Self::Touch,
+            Some(other) => {
+                return Err(Error::Arguments(format!(
+                    "argument `state` of `file` cannot be `{other}`"
+                )));
+            }
+            None if arguments.string("src")?.is_some() => Self::Link,
+            None => match existing {
+                PathKind::Directory => Self::Directory,
+                PathKind::Link => Self::Link,
+                PathKind::Absent | PathKind::File | PathKind::Other => Self::File,
+            },
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Absent => "absent",
+            Self::Directory => "directory",
+            Self::File => "file",
+            Self::Hard => "hard",
+            Self::Link => "link",
+            Self::Touch => "touch",
+        }
+    }
 }
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let path = arguments.required(&["path", "dest", "name"])?;
+    let path = arguments.required("path")?;
     let state = path_metadata(context, &path).await?;
-    let wanted = match arguments.string("state")? {
-        Some(state) => state,
-        None if arguments.string("src")?.is_some() => "link".to_owned(),
-        None if state.exists() => state.kind.clone(),
-        None => "file".to_owned(),
+    let wanted = Wanted::read(arguments, state.kind)?;
+    let attributes = Attributes {
+        mode: arguments.mode()?,
+        owner: arguments.string("owner")?,
+        group: arguments.string("group")?,
     };
-    let mode = arguments.mode()?;
-    let owner = arguments.string("owner")?;
-    let group = arguments.string("group")?;
-    let recurse = arguments.boolean("recurse", false)?;
     let mut result = ModuleResult::ok()
         .with("path", path.clone())
-        .with("state", wanted.clone());
-    let command = match wanted.as_str() {
-        "absent" => state
-            .exists()
-            .then(|| format!("rm -rf -- {}", quote(&path))),
-        "directory" => match state.kind.as_str() {
-            "directory" => None,
-            "absent" => Some(format!("mkdir -p -- {}", quote(&path))),
-            other => {
-                return Ok(ModuleResult::failed(format!(
-                    "`{path}` exists and is a {other}, not a directory"
-                )));
-            }
-        },
-        "touch" => Some(format!("touch -- {}", quote(&path))),
-        "file" => match state.kind.as_str() {
-            "file" => None,
-            "absent" => {
-                return Ok(ModuleResult::failed(format!(
-                    "file `{path}` does not exist; use `state: touch` to create it"
-                )));
-            }
-            other => {
-                return Ok(ModuleResult::failed(format!(
-                    "`{path}` is a {other}, not a file"
-                )));
-            }
-        },
-        "link" => {
-            let source = arguments.required(&["src"])?;
-            if state.target.as_deref() == Some(source.as_str()) {
-                None
-            } else {
-                Some(format!("ln -sfn -- {} {}", quote(&source), quote(&path)))
-            }
-        }
-        "hard" => {
-            return Err(Error::Arguments(
-                "`state: hard` is not supported yet".to_owned(),
-            ));
-        }
-        other => {
-            return Err(Error::Arguments(format!(
-                "`state` of `file` cannot be `{other}`"
-            )));
-        }
+        .with("state", wanted.name());
+    let command = match command(arguments, context, wanted, &path, &state).await? {
+        Ok(command) => command,
+        Err(failure) => return Ok(ModuleResult::failed(failure)),
     };
     if let Some(command) = command {
         result.changed = true;
-        let after = if wanted == "touch" && state.exists() {
-            state.kind.clone()
+        let after = if wanted == Wanted::Touch && state.exists() {
+            state.kind.name()
         } else {
-            wanted.clone()
+            wanted.name()
         };
         result = result.with_diff(
             context.diff,
@@ -103,19 +106,7 @@ pub(crate) async fn run(
             },
         );
         if !context.check_mode {
-            // Create and set attributes in the same round trip.
-            let mut command = command;
-            if matches!(wanted.as_str(), "directory" | "touch") {
-                if let Some(mode) = mode {
-                    let _ = write!(command, " && chmod {mode:o} -- {}", quote(&path));
-                }
-                if let Some(owner) = &owner {
-                    let _ = write!(command, " && chown {} -- {}", quote(owner), quote(&path));
-                }
-                if let Some(group) = &group {
-                    let _ = write!(command, " && chgrp {} -- {}", quote(group), quote(&path));
-                }
-            }
+            let command = attributes.appended(command, wanted, &path);
             let output = context.exec(&command, None).await?;
             if !output.success() {
                 return Ok(ModuleResult::failed(
@@ -125,20 +116,118 @@ pub(crate) async fn run(
         }
         return Ok(result);
     }
-    if wanted != "absent" && wanted != "link" && state.exists() {
+    if !matches!(wanted, Wanted::Absent | Wanted::Link) && state.exists() {
+        let recurse = arguments.boolean("recurse", false)?;
         let changed = set_attributes(
             context,
             &path,
             &state,
-            mode,
-            owner.as_deref(),
-            group.as_deref(),
-            recurse && state.kind == "directory",
+            attributes.mode,
+            attributes.owner.as_deref(),
+            attributes.group.as_deref(),
+            recurse && state.kind == PathKind::Directory,
         )
         .await?;
         result.changed |= changed;
     }
     Ok(result)
+}
+
+/// The command that brings `path` to `wanted`; `None` when it is there
+/// already; the inner `Err` when it cannot be (a failed task, not an
+/// error in the arguments).
+async fn command(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    wanted: Wanted,
+    path: &str,
+    state: &PathState,
+) -> Result<Result<Option<String>, String>, Error> {
+    let quoted = quote(path);
+    Ok(Ok(match (wanted, state.kind) {
+        (Wanted::Absent, PathKind::Absent)
+        | (Wanted::Directory, PathKind::Directory)
+        | (Wanted::File, PathKind::File) => None,
+        (Wanted::Absent, _) => Some(format!("rm -rf -- {quoted}")),
+        (Wanted::Directory, PathKind::Absent) => Some(format!("mkdir -p -- {quoted}")),
+        (Wanted::Directory, other) => {
+            return Ok(Err(format!(
+                "`{path}` exists and is a {other}, not a directory"
+            )));
+        }
+        (Wanted::Touch, _) => Some(format!("touch -- {quoted}")),
+        (Wanted::File, PathKind::Absent) => {
+            return Ok(Err(format!(
+                "file `{path}` does not exist; use `state: touch` to create it"
+            )));
+        }
+        (Wanted::File, other) => return Ok(Err(format!("`{path}` is a {other}, not a file"))),
+        (Wanted::Link, _) => {
+            let source = arguments.required("src")?;
+            (state.target.as_deref() != Some(source.as_str()))
+                .then(|| format!("ln -sfn -- {} {quoted}", quote(&source)))
+        }
+        (Wanted::Hard, PathKind::Directory) => {
+            return Ok(Err(format!(
+                "`{path}` is a directory; a hard link cannot replace it"
+            )));
+        }
+        (Wanted::Hard, _) => return hard_link(arguments, context, path).await,
+    }))
+}
+
+/// `state: hard`: nothing when `path` is `src` already (the same inode),
+/// else a link made beside `path` and renamed over it, so that `path` is
+/// never missing.
+async fn hard_link(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    path: &str,
+) -> Result<Result<Option<String>, String>, Error> {
+    let source = arguments.required("src")?;
+    let (source_quoted, quoted) = (quote(&source), quote(path));
+    let query = format!(
+        "s=$(stat -c %d:%i -- {source_quoted}) || exit 3\n\
+         [ \"$s\" = \"$(stat -c %d:%i -- {quoted} 2>/dev/null)\" ]"
+    );
+    let output = context.exec_read_only(&query).await?;
+    Ok(match output.exit_status {
+        Some(0) => Ok(None),
+        Some(3) => Err(format!("`{source}`, the hard link's `src`, does not exist")),
+        _ => {
+            let temporary = quote(&format!("{path}.drover-{}", std::process::id()));
+            Ok(Some(format!(
+                "ln -f -- {source_quoted} {temporary} && mv -f -- {temporary} {quoted}"
+            )))
+        }
+    })
+}
+
+/// `mode`, `owner` and `group`, set in the same round trip as a directory
+/// or file is created.
+struct Attributes {
+    mode: Option<u32>,
+    owner: Option<String>,
+    group: Option<String>,
+}
+
+impl Attributes {
+    fn appended(&self, mut command: String, wanted: Wanted, path: &str) -> String {
+        if !matches!(wanted, Wanted::Directory | Wanted::Touch) {
+            return command;
+        }
+        let path = quote(path);
+        if let Some(mode) = self.mode {
+            let _ = write!(command, " && chmod {mode:o} -- {path}");
+        }
+        if let Some(owner) = &self.owner {
+            let _ = write!(command, " && chown {} -- {path}", quote(owner));
+        }
+        if let Some(group) = &self.group {
+            let _ = write!(command, " && chgrp {} -- {path}", quote(group));
+        }
+        command
+    }
 }
 
 const FILE: &[A] = &[
@@ -147,16 +236,8 @@ const FILE: &[A] = &[
     A::new("src", Text),
     A::new("recurse", Bool),
     A::new("follow", Bool),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["file"],
-    FILE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)
-.reads_ahead(|arguments, _| first_query(arguments))];
+pub(crate) const MODULES: &[Module] = &[module!(&["file"], &[FILE, &super::ATTRIBUTES], run)
+    .reads_ahead(|arguments, _| first_query(arguments))];

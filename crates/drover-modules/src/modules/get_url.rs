@@ -41,8 +41,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let url = arguments.required(&["url"])?;
-    let dest = arguments.required(&["dest"])?;
+    let url = arguments.required("url")?;
+    let dest = arguments.required("dest")?;
     let force = arguments.boolean("force", false)?;
     let checksum = arguments
         .string("checksum")?
@@ -154,15 +154,7 @@ const GET_URL: &[A] = &[
     A::new("url_username", Text).aliases(&["username"]),
     A::new("url_password", Text).aliases(&["password"]),
     A::new("backup", Bool),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["get_url"],
-    GET_URL,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["get_url"], &[GET_URL, &super::ATTRIBUTES], run)];

@@ -100,8 +100,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let repository = arguments.required(&["repo", "name", "repository"])?;
-    let dest = arguments.required(&["dest"])?;
+    let repository = arguments.required("repo")?;
+    let dest = arguments.required("dest")?;
     let version = arguments
         .string("version")?
         .unwrap_or_else(|| "HEAD".to_owned());
@@ -182,12 +182,7 @@ const GIT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["git"],
-    GIT,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["git"], &[GIT], run)];
 
 #[cfg(test)]
 mod tests {

@@ -44,7 +44,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required(&["name"])?;
+    let name = arguments.required("name")?;
     let present = arguments.present()?;
     let gid = arguments.string("gid")?;
     let output = context
@@ -118,12 +118,7 @@ const GROUP: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["group"],
-    GROUP,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["group"], &[GROUP], run)];
 
 #[cfg(test)]
 mod tests {

@@ -86,9 +86,4 @@ const HEALTH_CHECK: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["health_check"],
-    HEALTH_CHECK,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["health_check"], &[HEALTH_CHECK], run)];

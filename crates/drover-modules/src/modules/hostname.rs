@@ -25,7 +25,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required(&["name"])?;
+    let name = arguments.required("name")?;
     let using = arguments.string("use")?;
     let query = "echo \"current=$(hostname)\"; echo \"permanent=$(cat /etc/hostname 2>/dev/null)\"; \
                  if [ -d /run/systemd/system ] && command -v hostnamectl >/dev/null 2>&1; then echo using=systemd; else echo using=file; fi";
@@ -69,9 +69,4 @@ pub(crate) async fn run(
 const HOSTNAME: &[A] = &[A::new("name", Text).required(), A::new("use", Text)];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["hostname"],
-    HOSTNAME,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["hostname"], &[HOSTNAME], run)];

@@ -24,7 +24,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let path = arguments.required(&["path", "dest", "destfile", "name"])?;
+    let path = arguments.required("path")?;
     let present = arguments
         .string("state")?
         .is_none_or(|state| state != "absent");
@@ -34,7 +34,7 @@ pub(crate) async fn run(
             Regex::new(&regex::escape(&literal))
                 .map_err(|error| Error::Arguments(error.to_string()))?,
         ),
-        None => compile(arguments.string_of(&["regexp", "regex"])?.as_deref())?,
+        None => compile(arguments.string("regexp")?.as_deref())?,
     };
     let line = arguments.string("line")?;
     let (state, existing) = path_state_and_content(context, &path, true).await?;
@@ -213,19 +213,14 @@ const LINEINFILE: &[A] = &[
     A::new("firstmatch", Bool),
     A::new("search_string", Text),
     A::new("validate", Text),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["lineinfile"],
-    LINEINFILE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)
-.reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments))];
+pub(crate) const MODULES: &[Module] =
+    &[
+        module!(&["lineinfile"], &[LINEINFILE, &super::ATTRIBUTES], run)
+            .reads_ahead(|arguments, _| crate::read_ahead::content_query(arguments)),
+    ];
 
 #[cfg(test)]
 mod tests {

@@ -39,8 +39,9 @@ pub(crate) type FirstQuery =
 pub(crate) struct Module {
     /// The names it answers to; the first is its own.
     pub(crate) names: &'static [&'static str],
-    /// Its arguments.
-    pub(crate) arguments: &'static [ArgumentSpec],
+    /// Its arguments, in groups: its own, and those it shares with other
+    /// modules (file attributes, package lists).
+    pub(crate) arguments: &'static [&'static [ArgumentSpec]],
     /// Free text (`command: ls -l`) is its `_raw_params`.
     pub(crate) free_form: bool,
     /// It takes any argument (`set_fact`).
@@ -57,7 +58,7 @@ impl Module {
     /// A module called `names`, taking `arguments`, run by `run`.
     pub(crate) const fn new(
         names: &'static [&'static str],
-        arguments: &'static [ArgumentSpec],
+        arguments: &'static [&'static [ArgumentSpec]],
         run: Run,
         source: &'static str,
     ) -> Self {
@@ -103,8 +104,9 @@ pub(crate) const ATTRIBUTES: [ArgumentSpec; 3] = [
     ArgumentSpec::new("group", ArgumentKind::String),
 ];
 
-/// The arguments every package manager module takes.
-pub(crate) const PACKAGE_COMMON: [ArgumentSpec; 9] = [
+/// The packages, and the state wanted of them: what every package module
+/// takes (`package` too).
+pub(crate) const PACKAGES: [ArgumentSpec; 2] = [
     ArgumentSpec::new("name", ArgumentKind::List).aliases(&["pkg", "package"]),
     ArgumentSpec::new("state", ArgumentKind::String).choices(&[
         "present",
@@ -113,14 +115,45 @@ pub(crate) const PACKAGE_COMMON: [ArgumentSpec; 9] = [
         "removed",
         "latest",
     ]),
+];
+
+/// What a package manager module (`apt`, `dnf`) takes besides.
+pub(crate) const PACKAGE_MANAGER: [ArgumentSpec; 3] = [
     ArgumentSpec::new("update_cache", ArgumentKind::Bool).aliases(&["update-cache"]),
     ArgumentSpec::new("autoremove", ArgumentKind::Bool),
     ArgumentSpec::new("lock_timeout", ArgumentKind::Integer),
-    ArgumentSpec::new("install_recommends", ArgumentKind::Bool).aliases(&["install-recommends"]),
-    ArgumentSpec::new("cache_valid_time", ArgumentKind::Integer),
-    ArgumentSpec::new("purge", ArgumentKind::Bool),
-    ArgumentSpec::new("allow_downgrade", ArgumentKind::Bool),
 ];
+
+/// Declares a module of this file: the names it answers to, its argument
+/// groups, and its `run`: `async fn run(arguments, context)`; with
+/// `named`, `run(name, arguments, context)` (the name it was called by);
+/// with `sync`, a plain `fn run(arguments, context)`.
+macro_rules! module {
+    ($names:expr, $arguments:expr, run) => {
+        $crate::modules::Module::new(
+            $names,
+            $arguments,
+            |_, arguments, context| Box::pin(run(arguments, context)),
+            module_path!(),
+        )
+    };
+    ($names:expr, $arguments:expr, named run) => {
+        $crate::modules::Module::new(
+            $names,
+            $arguments,
+            |name, arguments, context| Box::pin(run(name, arguments, context)),
+            module_path!(),
+        )
+    };
+    ($names:expr, $arguments:expr, sync run) => {
+        $crate::modules::Module::new(
+            $names,
+            $arguments,
+            |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
+            module_path!(),
+        )
+    };
+}
 
 /// The module called `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Module> {

@@ -42,16 +42,7 @@ pub(crate) async fn run(
     ensure(manager, &request, context).await
 }
 
-const PACKAGE: &[A] = &[
-    super::PACKAGE_COMMON[0],
-    super::PACKAGE_COMMON[1],
-    A::new("use", Text),
-];
+const PACKAGE: &[A] = &[A::new("use", Text)];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["package"],
-    PACKAGE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["package"], &[&super::PACKAGES, PACKAGE], run)];

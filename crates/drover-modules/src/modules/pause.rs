@@ -37,9 +37,4 @@ const PAUSE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["pause"],
-    PAUSE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["pause"], &[PAUSE], run)];

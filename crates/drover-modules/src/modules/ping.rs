@@ -22,9 +22,4 @@ pub(crate) async fn run(
 }
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["ping"],
-    &[A::new("data", Text)],
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["ping"], &[&[A::new("data", Text)]], run)];

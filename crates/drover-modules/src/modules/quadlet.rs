@@ -29,7 +29,7 @@ fn unit(arguments: &Arguments<'_>, name: &str) -> Result<String, Error> {
     if let Some(content) = arguments.string("content")? {
         return Ok(content);
     }
-    let image = arguments.required(&["image"])?;
+    let image = arguments.required("image")?;
     let mut text = format!(
         "# Written by drover's quadlet module.\n[Unit]\nDescription={name} (podman, by drover)\n\n\
          [Container]\nContainerName={name}\nImage={image}\n"
@@ -88,7 +88,7 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required(&["name"])?;
+    let name = arguments.required("name")?;
     let state = arguments
         .string("state")?
         .unwrap_or_else(|| "started".to_owned());
@@ -327,12 +327,7 @@ const QUADLET: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["quadlet"],
-    QUADLET,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["quadlet"], &[QUADLET], run)];
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,13 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let line = arguments.required(&["_raw_params", "cmd"])?;
+    let line = arguments
+        .string_of(&["_raw_params", "cmd"])?
+        .ok_or_else(|| {
+            Error::Arguments(
+                "module `script` needs a script to run: free-form text or `cmd`".to_owned(),
+            )
+        })?;
     let mut words = shlex::split(&line).unwrap_or_default().into_iter();
     let name = words.next().unwrap_or_default();
     let rest: Vec<String> = words.map(|word| quote(&word)).collect();
@@ -94,10 +100,4 @@ const SCRIPT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["script"],
-    SCRIPT,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)
-.free_form()];
+pub(crate) const MODULES: &[Module] = &[module!(&["script"], &[SCRIPT], run).free_form()];

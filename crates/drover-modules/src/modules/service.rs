@@ -57,14 +57,11 @@ impl Request {
             }
         };
         Ok(Self {
-            name: arguments
-                .string_of(&["name", "service", "unit"])?
-                .unwrap_or_default(),
+            name: arguments.string("name")?.unwrap_or_default(),
             action,
             enabled: optional("enabled")?,
             masked: optional("masked")?,
-            daemon_reload: arguments.boolean("daemon_reload", false)?
-                || arguments.boolean("daemon-reload", false)?,
+            daemon_reload: arguments.boolean("daemon_reload", false)?,
             no_block: arguments.boolean("no_block", false)?,
         })
     }
@@ -291,11 +288,10 @@ const SERVICE: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
+pub(crate) const MODULES: &[Module] = &[module!(
     &["service", "systemd", "systemd_service"],
-    SERVICE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
+    &[SERVICE],
+    run
 )];
 
 #[cfg(test)]

@@ -63,9 +63,4 @@ const SETUP: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["setup", "gather_facts"],
-    SETUP,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["setup", "gather_facts"], &[SETUP], run)];

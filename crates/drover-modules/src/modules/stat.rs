@@ -8,22 +8,22 @@ use serde_json::json;
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::path_state;
+use crate::remote::{PathKind, path_state};
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let path = arguments.required(&["path", "dest", "name"])?;
+    let path = arguments.required("path")?;
     let state = path_state(context, &path).await?;
     let stat = if state.exists() {
         json!({
             "exists": true,
             "path": path,
-            "isdir": state.kind == "directory",
-            "isreg": state.kind == "file",
-            "islnk": state.kind == "link",
+            "isdir": state.kind == PathKind::Directory,
+            "isreg": state.kind == PathKind::File,
+            "islnk": state.kind == PathKind::Link,
             "mode": format!("{:04o}", state.mode),
             "pw_name": state.owner,
             "gr_name": state.group,
@@ -47,9 +47,4 @@ const STAT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["stat"],
-    STAT,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["stat"], &[STAT], run)];

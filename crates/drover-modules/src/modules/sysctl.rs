@@ -46,9 +46,9 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required(&["name", "key"])?;
+    let name = arguments.required("name")?;
     let present = arguments.string("state")?.as_deref() != Some("absent");
-    let value = arguments.string_of(&["value", "val"])?;
+    let value = arguments.string("value")?;
     if present && value.is_none() {
         return Err(Error::Arguments(
             "`sysctl` needs `value` when `state` is present".to_owned(),
@@ -125,12 +125,7 @@ const SYSCTL: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["sysctl"],
-    SYSCTL,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["sysctl"], &[SYSCTL], run)];
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,8 @@ pub(crate) fn first_query(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Option<PathQuery> {
-    let destination = arguments.required(&["dest"]).ok()?;
-    let local = context.find_file(&arguments.required(&["src"]).ok()?, "templates")?;
+    let destination = arguments.required("dest").ok()?;
+    let local = context.find_file(&arguments.required("src").ok()?, "templates")?;
     let size = usize::try_from(std::fs::metadata(local).ok()?.len()).ok()?;
     (context.diff || size <= SMALL_FILE / 2).then(|| PathQuery::content(destination))
 }
@@ -28,8 +28,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let source = arguments.required(&["src"])?;
-    let destination = arguments.required(&["dest"])?;
+    let source = arguments.required("src")?;
+    let destination = arguments.required("dest")?;
     let Some(local) = context.find_file(&source, "templates") else {
         return Ok(ModuleResult::failed(format!(
             "could not find the template `{source}` (looked in templates/ and next to the playbook)"
@@ -65,16 +65,8 @@ const TEMPLATE: &[A] = &[
     A::new("backup", Bool),
     A::new("force", Bool),
     A::new("validate", Text),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["template"],
-    TEMPLATE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)
-.reads_ahead(first_query)];
+pub(crate) const MODULES: &[Module] =
+    &[module!(&["template"], &[TEMPLATE, &super::ATTRIBUTES], run).reads_ahead(first_query)];

@@ -38,8 +38,8 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let source = arguments.required(&["src"])?;
-    let dest = arguments.required(&["dest"])?;
+    let source = arguments.required("src")?;
+    let dest = arguments.required("dest")?;
     let remote = arguments.boolean("remote_src", false)?;
     if let Some(creates) = arguments.string("creates")? {
         let output = context
@@ -129,15 +129,11 @@ const UNARCHIVE: &[A] = &[
     A::new("creates", Text),
     A::new("extra_opts", List),
     A::new("keep_newer", Bool),
-    super::ATTRIBUTES[0],
-    super::ATTRIBUTES[1],
-    super::ATTRIBUTES[2],
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
+pub(crate) const MODULES: &[Module] = &[module!(
     &["unarchive"],
-    UNARCHIVE,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
+    &[UNARCHIVE, &super::ATTRIBUTES],
+    run
 )];

@@ -93,14 +93,14 @@ impl Request {
             ),
         };
         let credentials = match (
-            arguments.string_of(&["url_username", "user"])?,
-            arguments.string_of(&["url_password", "password"])?,
+            arguments.string("url_username")?,
+            arguments.string("url_password")?,
         ) {
             (Some(user), password) => Some((user, password.unwrap_or_default())),
             (None, _) => None,
         };
         Ok(Self {
-            url: arguments.required(&["url"])?,
+            url: arguments.required("url")?,
             method: arguments
                 .string("method")?
                 .unwrap_or_else(|| "GET".to_owned())
@@ -286,12 +286,7 @@ const URI: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["uri"],
-    URI,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["uri"], &[URI], run)];
 
 #[cfg(test)]
 mod tests {

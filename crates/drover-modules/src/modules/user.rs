@@ -62,7 +62,7 @@ impl Request {
             Some(_) => Some(arguments.list("groups")?),
         };
         Ok(Self {
-            name: arguments.required(&["name", "user"])?,
+            name: arguments.required("name")?,
             present,
             uid: arguments.string("uid")?,
             group: arguments.string("group")?,
@@ -70,8 +70,7 @@ impl Request {
             append: arguments.boolean("append", false)?,
             shell: arguments.string("shell")?,
             home: arguments.string("home")?,
-            create_home: arguments.boolean("create_home", true)?
-                && arguments.boolean("createhome", true)?,
+            create_home: arguments.boolean("create_home", true)?,
             move_home: arguments.boolean("move_home", false)?,
             system: arguments.boolean("system", false)?,
             comment: arguments.string("comment")?,
@@ -412,12 +411,7 @@ const USER: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["user"],
-    USER,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["user"], &[USER], run)];
 
 #[cfg(test)]
 mod tests {

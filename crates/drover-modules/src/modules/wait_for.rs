@@ -85,9 +85,4 @@ const WAIT_FOR: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[Module::new(
-    &["wait_for"],
-    WAIT_FOR,
-    |_, arguments, context| Box::pin(run(arguments, context)),
-    module_path!(),
-)];
+pub(crate) const MODULES: &[Module] = &[module!(&["wait_for"], &[WAIT_FOR], run)];

@@ -8,11 +8,14 @@ use std::time::Instant;
 use drover_engine::{Event, Reporter, Status};
 use serde_json::{Value as Json, json};
 
-/// Text in Ansible's layout: play and task headers, a line per host, the recap.
+/// Text in Ansible's layout: play and task headers, a line per host, the
+/// recap; and, on standard error, a located report of each way a task
+/// failed as written (once per task, however many hosts it failed on).
 pub(crate) struct TextReporter {
     verbose: bool,
     started: Instant,
-    lock: Mutex<()>,
+    /// Held while printing; the problems reported for the current task.
+    reported: Mutex<Vec<String>>,
 }
 
 impl TextReporter {
@@ -20,7 +23,7 @@ impl TextReporter {
         Self {
             verbose,
             started: Instant::now(),
-            lock: Mutex::new(()),
+            reported: Mutex::new(Vec::new()),
         }
     }
 }
@@ -43,14 +46,19 @@ fn compact(result: &Json) -> String {
 
 impl Reporter for TextReporter {
     fn event(&self, event: Event) {
-        let _guard = self.lock.lock();
+        let Ok(mut reported) = self.reported.lock() else {
+            return;
+        };
         let mut out = std::io::stdout().lock();
         let text = match event {
             Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
-            Event::TaskStart { name, handler, .. } => banner(&format!(
-                "{} [{name}]",
-                if handler { "RUNNING HANDLER" } else { "TASK" }
-            )),
+            Event::TaskStart { name, handler, .. } => {
+                reported.clear();
+                banner(&format!(
+                    "{} [{name}]",
+                    if handler { "RUNNING HANDLER" } else { "TASK" }
+                ))
+            }
             Event::HostResult {
                 host,
                 status,
@@ -59,7 +67,14 @@ impl Reporter for TextReporter {
                 diff,
                 delegated_to,
                 module,
+                problem,
             } => {
+                if let Some(problem) = problem
+                    && !reported.contains(&problem.message)
+                {
+                    crate::output::eprint_report(&crate::diagnostics::problem_report(&problem));
+                    reported.push(problem.message);
+                }
                 let mut line = String::new();
                 if let Some(diff) = diff {
                     line.push_str(&diff);
@@ -154,9 +169,15 @@ impl Reporter for JsonReporter {
                 diff,
                 delegated_to,
                 module,
+                problem,
             } => json!({
                 "event": "host_result", "host": host, "status": status.word(), "item": item,
                 "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
+                "problem": problem.map(|problem| json!({
+                    "message": problem.message, "hint": problem.hint,
+                    "file": problem.location.path, "line": problem.location.line,
+                    "column": problem.location.column,
+                })),
             }),
             Event::Recap { stats } => json!({
                 "event": "recap",

@@ -294,6 +294,7 @@ impl Runner {
                 result: json!({"changed": true, "msg": "would record the live slot"}),
                 diff: None,
                 item: None,
+                problem: None,
             };
         }
         match drover_modules::releases::write(&context, &format!("{app}.rollout"), record).await {
@@ -302,6 +303,7 @@ impl Runner {
                 result: json!({"changed": true, "msg": format!("{} is live", record["current"]["slot"].as_str().unwrap_or("no slot"))}),
                 diff: None,
                 item: None,
+                problem: None,
             },
             Err(error) => {
                 Outcome::failed(format!("the live slot of {app} was not recorded: {error}"))

@@ -410,6 +410,7 @@ impl Runner {
                     }),
                     diff: None,
                     item: None,
+                    problem: None,
                 },
                 Err(error) => Outcome::failed(format!("rollback failed: {error}")),
             };
@@ -458,6 +459,7 @@ fn gate_outcome(
         result,
         diff: None,
         item: None,
+        problem: None,
     }
 }
 
