@@ -129,26 +129,14 @@ fn issue_4_every_module_changes_then_settles_and_check_mode_changes_nothing() {
         ("templates/server.conf.j2", TEMPLATE),
     ]);
     let check = project.play(&bed, &["--check"]);
-    let stdout = text(&check.stdout);
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&check.stderr)
-    );
+    let stdout = support::exited(&check, 0);
     assert!(
         !project.target.join("host1").exists(),
         "check mode created files:\n{stdout}"
     );
 
     let first = project.play(&bed, &[]);
-    let stdout = text(&first.stdout);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&first.stderr)
-    );
+    let stdout = support::exited(&first, 0);
     let [_, changed, unreachable, failed, ..] = recap(&stdout, "host1");
     assert!(changed >= 10, "the first run changes: {stdout}");
     assert_eq!((unreachable, failed), (0, 0));
@@ -308,13 +296,7 @@ fn issue_4_roles_with_defaults_templates_and_handlers() {
         ),
     ]);
     let output = project.play(&bed, &[]);
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&output.stderr)
-    );
+    let stdout = support::exited(&output, 0);
     let www = project.target.join("host1/www");
     assert_eq!(
         std::fs::read_to_string(www.join("site.conf")).unwrap(),
@@ -396,13 +378,7 @@ fn issue_4_the_readme_example_playbook_runs_and_settles() {
         &app_dir,
     ];
     let first = drover(&repository, &arguments);
-    let stdout = text(&first.stdout);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&first.stderr)
-    );
+    let stdout = support::exited(&first, 0);
     assert!(recap(&stdout, "localhost")[1] >= 3, "{stdout}");
     let second = drover(&repository, &arguments);
     assert_eq!(
@@ -484,13 +460,7 @@ fn issue_4_remaining_modules_and_keywords() {
         ("files/make-marker.sh", "#!/bin/sh\ntouch \"$1\"\n"),
     ]);
     let output = project.play(&bed, &[]);
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&output.stderr)
-    );
+    let stdout = support::exited(&output, 0);
     assert!(
         !stdout.contains("hunter2"),
         "no_log leaked the secret:\n{stdout}"

@@ -45,13 +45,7 @@ fn issue_3_identical_output_is_grouped_across_hosts() {
         &[],
         "echo hello from $(id -un)",
     );
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&output.stderr)
-    );
+    let stdout = support::exited(&output, 0);
     assert!(
         stdout.contains(&format!("host1-host5 (5): hello from {}", bed.user)),
         "{stdout}"

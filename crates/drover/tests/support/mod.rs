@@ -31,6 +31,20 @@ pub(crate) fn drover(directory: &Path, arguments: &[&str]) -> Output {
         .expect("drover runs")
 }
 
+/// Asserts that drover exited with `code`, showing both of its outputs
+/// when it did not; returns its standard output.
+#[track_caller]
+pub(crate) fn exited(output: &Output, code: i32) -> String {
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    stdout
+}
+
 /// Bytes as text, invalid UTF-8 replaced.
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
