@@ -54,6 +54,7 @@ pub(crate) fn parse(inventory: &mut Inventory, path: &Path) -> Result<(), Error>
     Ok(())
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn read_group(
     inventory: &mut Inventory,
     path: &Path,

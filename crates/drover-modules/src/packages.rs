@@ -326,6 +326,7 @@ pub(crate) fn plan<'a>(request: &'a Request, query: &Query) -> Plan<'a> {
 }
 
 /// Runs a package request: one query, then only the commands that change something.
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn ensure(
     manager: Manager,
     request: &Request,

@@ -61,6 +61,7 @@ pub(crate) async fn serve(
     }
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 async fn answer<B>(served: &Served, request: &Request<B>) -> Response<Full<Bytes>> {
     let head = request.method() == Method::HEAD;
     if request.method() != Method::GET && !head {

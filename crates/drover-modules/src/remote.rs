@@ -133,6 +133,7 @@ pub(crate) async fn path_state_and_content(
     query_path(context, path, detail).await
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 async fn query_path(
     context: &ModuleContext<'_>,
     path: &str,

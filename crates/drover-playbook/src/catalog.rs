@@ -96,6 +96,7 @@ pub trait Catalog: Sync {
 ///
 /// Values that are templates cannot be checked before they are rendered,
 /// so they pass here and are checked again at run time.
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub fn check_arguments(
     spec: &ModuleSpec,
     arguments: &serde_json::Map<String, Json>,

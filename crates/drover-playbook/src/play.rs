@@ -54,6 +54,53 @@ const PLAY_KEYWORDS: [&str; 39] = [
     "run_once",
 ];
 
+/// The keywords that hold tasks, in the order they run (`roles` runs
+/// its roles' tasks), then handlers and a rollout's `switch` and
+/// `rollback`.
+const SECTIONS: [&str; 7] = [
+    "pre_tasks",
+    "roles",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "switch",
+    "rollback",
+];
+
+/// A play while its keywords are read: its task sections wait until the
+/// settings they inherit are all known.
+struct PlayParts<'n> {
+    play: Play,
+    sections: [Option<&'n Node>; SECTIONS.len()],
+    has_hosts: bool,
+}
+
+/// A play at `location` with nothing in it yet: Ansible's defaults.
+fn empty_play(location: SourceLocation) -> Play {
+    Play {
+        location,
+        name: None,
+        hosts: String::new(),
+        vars: Vars::new(),
+        vars_files: Vec::new(),
+        gather_facts: true,
+        gather_subset: Vec::new(),
+        settings: TaskSettings::default(),
+        sections: Vec::new(),
+        handlers: Vec::new(),
+        tags: Vec::new(),
+        serial: Vec::new(),
+        rollout: None,
+        switch: Vec::new(),
+        rollback: Vec::new(),
+        strategy: PlayStrategy::Linear,
+        any_errors_fatal: false,
+        max_fail_percentage: None,
+        roles: Vec::new(),
+        prompts: Vec::new(),
+    }
+}
+
 impl Loader<'_> {
     /// Reads a playbook file: a list of plays and `import_playbook`s.
     pub(crate) fn playbook(
@@ -107,115 +154,15 @@ impl Loader<'_> {
 
     fn play(&mut self, node: &Node, entries: &[(Node, Node)], path: &Path) -> Option<Play> {
         let location = node.location(path);
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut play = Play {
-            location: location.clone(),
-            name: None,
-            hosts: String::new(),
-            vars: Vars::new(),
-            vars_files: Vec::new(),
-            gather_facts: true,
-            gather_subset: Vec::new(),
-            settings: TaskSettings::default(),
-            sections: Vec::new(),
-            handlers: Vec::new(),
-            tags: Vec::new(),
-            serial: Vec::new(),
-            rollout: None,
-            switch: Vec::new(),
-            rollback: Vec::new(),
-            strategy: PlayStrategy::Linear,
-            any_errors_fatal: false,
-            max_fail_percentage: None,
-            roles: Vec::new(),
-            prompts: Vec::new(),
+        let mut parts = PlayParts {
+            play: empty_play(location.clone()),
+            sections: [None; SECTIONS.len()],
+            has_hosts: false,
         };
-        let mut prompts = Vec::new();
-        let mut sections: [Option<&Node>; 7] = [None; 7];
-        let mut has_hosts = false;
         for (key, value) in entries {
-            let word = key.key_text();
-            let here = key.location(path).with_length(word.chars().count());
-            match word.as_str() {
-                "name" => play.name = text(value),
-                "hosts" => {
-                    has_hosts = true;
-                    play.hosts = string_list(value).unwrap_or_default().join(",");
-                }
-                "vars" => match value.to_json() {
-                    Json::Object(map) => {
-                        self.check_templates(&Json::Object(map.clone()), &value.location(path));
-                        play.vars = map;
-                    }
-                    Json::Null => {}
-                    _ => self.errors.invalid(here, "`vars` must be a mapping", None),
-                },
-                "vars_files" => {
-                    play.vars_files = string_list(value).unwrap_or_default();
-                    self.check_vars_files(&play.vars_files, &base, value, path);
-                }
-                "vars_prompt" => prompts = Self::prompts(value, path),
-                "gather_facts" => play.gather_facts = boolean(value).unwrap_or(true),
-                "gather_subset" => play.gather_subset = string_list(value).unwrap_or_default(),
-                "tags" => play.tags = string_list(value).unwrap_or_default(),
-                "serial" => play.serial = self.batches(value, &here),
-                "rollout" => match crate::rollout::parse(&value.to_json()) {
-                    Ok(rollout) => play.rollout = Some(rollout),
-                    Err(message) => self.errors.invalid(
-                        here,
-                        message,
-                        Some(
-                            "see the Rollouts section of docs/playbooks.md for the keys and their values"
-                                .to_owned(),
-                        ),
-                    ),
-                },
-                "strategy" => match text(value).as_deref() {
-                    None | Some("linear") => play.strategy = PlayStrategy::Linear,
-                    Some("free") => play.strategy = PlayStrategy::Free,
-                    Some(other) => self.errors.invalid(
-                        here,
-                        format!("unknown strategy `{other}`"),
-                        Some("drover has `linear` and `free`".to_owned()),
-                    ),
-                },
-                "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
-                "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),
-                "environment" => {
-                    if let Json::Object(map) = value.to_json() {
-                        play.settings.environment = map;
-                    }
-                }
-                "pre_tasks" => sections[0] = Some(value),
-                "roles" => sections[1] = Some(value),
-                "tasks" => sections[2] = Some(value),
-                "post_tasks" => sections[3] = Some(value),
-                "handlers" => sections[4] = Some(value),
-                "switch" => sections[5] = Some(value),
-                "rollback" => sections[6] = Some(value),
-                _ if PLAY_KEYWORDS.contains(&word.as_str()) => {
-                    if let Some(problem) = crate::task::setting_problem(&word, value) {
-                        self.errors.invalid(
-                            here.clone(),
-                            problem,
-                            Some(crate::task::setting_hint(&word)),
-                        );
-                    }
-                    apply_setting(&mut play.settings, &word, value);
-                }
-                _ => {
-                    let hint = did_you_mean(&word, PLAY_KEYWORDS).or_else(|| {
-                        Some(
-                            "a play holds `hosts`, `vars`, `tasks`, `handlers`, `roles` ..."
-                                .to_owned(),
-                        )
-                    });
-                    self.errors
-                        .invalid(here, format!("unknown play keyword `{word}`"), hint);
-                }
-            }
+            self.play_keyword(&mut parts, key, value, path);
         }
-        if !has_hosts {
+        if !parts.has_hosts {
             self.errors.invalid(
                 location,
                 "this play has no `hosts`",
@@ -223,9 +170,114 @@ impl Loader<'_> {
             );
             return None;
         }
+        Some(self.play_tasks(parts, path))
+    }
+
+    /// Reads one of a play's keywords into `parts`.
+    fn play_keyword<'n>(
+        &mut self,
+        parts: &mut PlayParts<'n>,
+        key: &Node,
+        value: &'n Node,
+        path: &Path,
+    ) {
+        let word = key.key_text();
+        let here = key.location(path).with_length(word.chars().count());
+        let play = &mut parts.play;
+        if let Some(index) = SECTIONS.iter().position(|section| *section == word) {
+            parts.sections[index] = Some(value);
+            return;
+        }
+        match word.as_str() {
+            "name" => play.name = text(value),
+            "hosts" => {
+                parts.has_hosts = true;
+                play.hosts = string_list(value).unwrap_or_default().join(",");
+            }
+            "vars" => match value.to_json() {
+                Json::Object(map) => {
+                    self.check_templates(&Json::Object(map.clone()), &value.location(path));
+                    play.vars = map;
+                }
+                Json::Null => {}
+                _ => self.errors.invalid(here, "`vars` must be a mapping", None),
+            },
+            "vars_files" => {
+                play.vars_files = string_list(value).unwrap_or_default();
+                let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                self.check_vars_files(&play.vars_files, &base, value, path);
+            }
+            "vars_prompt" => play.prompts = Self::prompts(value, path),
+            "gather_facts" => play.gather_facts = boolean(value).unwrap_or(true),
+            "gather_subset" => play.gather_subset = string_list(value).unwrap_or_default(),
+            "tags" => play.tags = string_list(value).unwrap_or_default(),
+            "serial" => play.serial = self.batches(value, &here),
+            "rollout" => self.play_rollout(play, value, here),
+            "strategy" => self.play_strategy(play, value, here),
+            "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
+            "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),
+            "environment" => {
+                if let Json::Object(map) = value.to_json() {
+                    play.settings.environment = map;
+                }
+            }
+            _ => self.play_setting(play, &word, value, here),
+        }
+    }
+
+    fn play_rollout(&mut self, play: &mut Play, value: &Node, here: SourceLocation) {
+        match crate::rollout::parse(&value.to_json()) {
+            Ok(rollout) => play.rollout = Some(rollout),
+            Err(message) => self.errors.invalid(
+                here,
+                message,
+                Some(
+                    "see the Rollouts section of docs/playbooks.md for the keys and their values"
+                        .to_owned(),
+                ),
+            ),
+        }
+    }
+
+    fn play_strategy(&mut self, play: &mut Play, value: &Node, here: SourceLocation) {
+        match text(value).as_deref() {
+            None | Some("linear") => play.strategy = PlayStrategy::Linear,
+            Some("free") => play.strategy = PlayStrategy::Free,
+            Some(other) => self.errors.invalid(
+                here,
+                format!("unknown strategy `{other}`"),
+                Some("drover has `linear` and `free`".to_owned()),
+            ),
+        }
+    }
+
+    /// A task setting written on the play (`become`, `environment` ...),
+    /// which its tasks inherit; or an unknown keyword.
+    fn play_setting(&mut self, play: &mut Play, word: &str, value: &Node, here: SourceLocation) {
+        if PLAY_KEYWORDS.contains(&word) {
+            if let Some(problem) = crate::task::setting_problem(word, value) {
+                self.errors
+                    .invalid(here, problem, Some(crate::task::setting_hint(word)));
+            }
+            apply_setting(&mut play.settings, word, value);
+            return;
+        }
+        let hint = did_you_mean(word, PLAY_KEYWORDS).or_else(|| {
+            Some("a play holds `hosts`, `vars`, `tasks`, `handlers`, `roles` ...".to_owned())
+        });
+        self.errors
+            .invalid(here, format!("unknown play keyword `{word}`"), hint);
+    }
+
+    /// The play's task sections, handlers and rollout tasks, read once its
+    /// keywords (the settings its tasks inherit) are known.
+    fn play_tasks(&mut self, parts: PlayParts<'_>, path: &Path) -> Play {
+        let PlayParts {
+            mut play, sections, ..
+        } = parts;
         let context = Context {
             path: path.to_path_buf(),
-            base,
+            base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             settings: play.settings.clone(),
             tags: play.tags.clone(),
             ..Context::default()
@@ -236,8 +288,7 @@ impl Loader<'_> {
         if let Some(roles) = sections[1] {
             role_tasks = self.play_roles(roles, &context);
         }
-        let names = ["pre_tasks", "roles", "tasks", "post_tasks"];
-        for (index, name) in names.into_iter().enumerate() {
+        for (index, name) in SECTIONS.into_iter().take(4).enumerate() {
             let tasks = if index == 1 {
                 std::mem::take(&mut role_tasks)
             } else {
@@ -255,8 +306,7 @@ impl Loader<'_> {
         play.handlers.append(&mut self.role_handlers);
         self.rollout_tasks(&mut play, sections[5], sections[6], &context);
         play.roles = self.roles.values().cloned().collect();
-        play.prompts = prompts;
-        Some(play)
+        play
     }
 
     /// A `vars_files` entry without variables in its name must exist.

@@ -82,6 +82,46 @@ pub(crate) fn short_module_name(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// A task while its keys are read: its module and arguments, and the
+/// parts (a block's sections, `loop_control`) read once every key is.
+struct TaskParts<'n> {
+    task: Task,
+    /// The module as written, with its key and value.
+    module: Option<(String, &'n Node, &'n Node)>,
+    arguments: Vars,
+    loop_control: Option<&'n Node>,
+    /// `block`, `rescue` and `always`.
+    block: [Option<&'n Node>; 3],
+}
+
+/// A task at `location` with nothing of its own yet: what it inherits
+/// from `context` (its block, role or play) and Ansible's defaults.
+fn empty_task(location: SourceLocation, context: &Context) -> Task {
+    Task {
+        location,
+        name: None,
+        action: Action::Meta("noop".to_owned()),
+        when: context.when.clone(),
+        loop_over: None,
+        register: None,
+        changed_when: None,
+        failed_when: None,
+        until: None,
+        retries: 3,
+        delay: 5.0,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        tags: context.tags.clone(),
+        delegate_to: None,
+        run_once: false,
+        throttle: None,
+        vars: context.vars.clone(),
+        settings: context.settings.clone(),
+        role: context.role.clone(),
+        base: context.base.clone(),
+    }
+}
+
 impl Loader<'_> {
     /// Reads a list of tasks.
     pub(crate) fn tasks(&mut self, node: &Node, context: &Context) -> Vec<Task> {
@@ -138,113 +178,23 @@ impl Loader<'_> {
             );
             return Vec::new();
         };
-        let mut task = Task {
-            location: location.clone(),
-            name: None,
-            action: Action::Meta("noop".to_owned()),
-            when: context.when.clone(),
-            loop_over: None,
-            register: None,
-            changed_when: None,
-            failed_when: None,
-            until: None,
-            retries: 3,
-            delay: 5.0,
-            notify: Vec::new(),
-            listen: Vec::new(),
-            tags: context.tags.clone(),
-            delegate_to: None,
-            run_once: false,
-            throttle: None,
-            vars: context.vars.clone(),
-            settings: context.settings.clone(),
-            role: context.role.clone(),
-            base: context.base.clone(),
+        let mut parts = TaskParts {
+            task: empty_task(location.clone(), context),
+            module: None,
+            arguments: Vars::new(),
+            loop_control: None,
+            block: [None, None, None],
         };
-        let mut module: Option<(String, &Node, &Node)> = None;
-        let mut arguments = Vars::new();
-        let mut loop_control: Option<&Node> = None;
-        let mut block: [Option<&Node>; 3] = [None, None, None];
         for (key, value) in entries {
-            let word = key.key_text();
-            let here = key
-                .location(&context.path)
-                .with_length(word.chars().count());
-            match word.as_str() {
-                "block" => block[0] = Some(value),
-                "rescue" => block[1] = Some(value),
-                "always" => block[2] = Some(value),
-                "loop_control" => loop_control = Some(value),
-                "args" => match value.to_json() {
-                    Json::Object(map) => arguments.extend(map),
-                    _ => self.errors.invalid(here, "`args` must be a mapping", None),
-                },
-                "action" | "local_action" => {
-                    let Some(line) = text(value) else {
-                        self.errors.invalid(
-                            here,
-                            format!("`{word}` must be `module arguments...`"),
-                            None,
-                        );
-                        continue;
-                    };
-                    let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
-                    module = Some((short_module_name(name).to_owned(), key, value));
-                    let free_form = self
-                        .catalog
-                        .module(short_module_name(name))
-                        .is_some_and(|spec| spec.free_form);
-                    arguments.extend(crate::arguments::parse(rest, free_form));
-                    if word == "local_action" {
-                        task.delegate_to = Some("localhost".to_owned());
-                    }
-                }
-                _ if word.starts_with("with_") => {
-                    match LOOPS.iter().find(|(name, _)| *name == word) {
-                        Some((_, kind)) => {
-                            task.loop_over = Some(Self::new_loop(value, kind.clone()));
-                        }
-                        None => self.errors.invalid(
-                            here,
-                            format!("the `{word}` loop is not supported"),
-                            Some("use `loop:` with a filter, as Ansible recommends".to_owned()),
-                        ),
-                    }
-                }
-                "loop" => {
-                    let literal =
-                        !matches!(value.value, NodeValue::Sequence(_) | NodeValue::String(_));
-                    let untemplated = matches!(&value.value, NodeValue::String(text) if !drover_template::is_template(text));
-                    if literal || untemplated {
-                        self.errors.invalid(
-                            here.clone(),
-                            format!("`loop` needs a list, not `{}`", value.to_json()),
-                            Some("write a YAML list, or a template such as `{{ users }}` that gives one".to_owned()),
-                        );
-                    }
-                    task.loop_over = Some(Self::new_loop(value, LoopKind::List));
-                }
-                _ if KEYWORDS.contains(&word.as_str()) => {
-                    self.keyword(&mut task, &word, value, &here);
-                }
-                _ => {
-                    let keyword = did_you_mean(&word, KEYWORDS);
-                    if let (Some(hint), Some(_)) = (&keyword, &module) {
-                        self.errors.invalid(
-                            here,
-                            format!("unknown task keyword `{word}`"),
-                            Some(hint.clone()),
-                        );
-                        continue;
-                    }
-                    if let Some((previous, _, _)) = &module {
-                        self.errors.invalid(here, format!("a task runs one module, but this one names `{previous}` and `{word}`"), Some("split it into two tasks, or fix the indentation".to_owned()));
-                        continue;
-                    }
-                    module = Some((word.clone(), key, value));
-                }
-            }
+            self.task_keyword(&mut parts, key, value, context);
         }
+        let TaskParts {
+            mut task,
+            module,
+            arguments,
+            loop_control,
+            block,
+        } = parts;
         if block.iter().any(Option::is_some) {
             return self.block_task(task, block, context);
         }
@@ -269,6 +219,123 @@ impl Loader<'_> {
             arguments,
             context,
         )
+    }
+
+    /// Reads one key of a task into `parts`.
+    fn task_keyword<'n>(
+        &mut self,
+        parts: &mut TaskParts<'n>,
+        key: &'n Node,
+        value: &'n Node,
+        context: &Context,
+    ) {
+        let word = key.key_text();
+        let here = key
+            .location(&context.path)
+            .with_length(word.chars().count());
+        match word.as_str() {
+            "block" => parts.block[0] = Some(value),
+            "rescue" => parts.block[1] = Some(value),
+            "always" => parts.block[2] = Some(value),
+            "loop_control" => parts.loop_control = Some(value),
+            "args" => match value.to_json() {
+                Json::Object(map) => parts.arguments.extend(map),
+                _ => self.errors.invalid(here, "`args` must be a mapping", None),
+            },
+            "action" | "local_action" => self.action_line(parts, &word, key, value, here),
+            "loop" => self.task_loop(&mut parts.task, value, here),
+            _ if word.starts_with("with_") => match LOOPS.iter().find(|(name, _)| *name == word) {
+                Some((_, kind)) => {
+                    parts.task.loop_over = Some(Self::new_loop(value, kind.clone()));
+                }
+                None => self.errors.invalid(
+                    here,
+                    format!("the `{word}` loop is not supported"),
+                    Some("use `loop:` with a filter, as Ansible recommends".to_owned()),
+                ),
+            },
+            _ if KEYWORDS.contains(&word.as_str()) => {
+                self.keyword(&mut parts.task, &word, value, &here);
+            }
+            _ => self.module_key(parts, word, key, value, here),
+        }
+    }
+
+    /// `action: MODULE ARGUMENTS` (and `local_action`, which also delegates
+    /// to `localhost`).
+    fn action_line<'n>(
+        &mut self,
+        parts: &mut TaskParts<'n>,
+        word: &str,
+        key: &'n Node,
+        value: &'n Node,
+        here: SourceLocation,
+    ) {
+        let Some(line) = text(value) else {
+            self.errors.invalid(
+                here,
+                format!("`{word}` must be `module arguments...`"),
+                None,
+            );
+            return;
+        };
+        let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        parts.module = Some((short_module_name(name).to_owned(), key, value));
+        let free_form = self
+            .catalog
+            .module(short_module_name(name))
+            .is_some_and(|spec| spec.free_form);
+        parts
+            .arguments
+            .extend(crate::arguments::parse(rest, free_form));
+        if word == "local_action" {
+            parts.task.delegate_to = Some("localhost".to_owned());
+        }
+    }
+
+    /// `loop:` a list, or a template that gives one.
+    fn task_loop(&mut self, task: &mut Task, value: &Node, here: SourceLocation) {
+        let literal = !matches!(value.value, NodeValue::Sequence(_) | NodeValue::String(_));
+        let untemplated =
+            matches!(&value.value, NodeValue::String(text) if !drover_template::is_template(text));
+        if literal || untemplated {
+            self.errors.invalid(
+                here,
+                format!("`loop` needs a list, not `{}`", value.to_json()),
+                Some(
+                    "write a YAML list, or a template such as `{{ users }}` that gives one"
+                        .to_owned(),
+                ),
+            );
+        }
+        task.loop_over = Some(Self::new_loop(value, LoopKind::List));
+    }
+
+    /// A key that is no keyword: the task's module, unless it already has
+    /// one (or the key is a misspelt keyword).
+    fn module_key<'n>(
+        &mut self,
+        parts: &mut TaskParts<'n>,
+        word: String,
+        key: &'n Node,
+        value: &'n Node,
+        here: SourceLocation,
+    ) {
+        let keyword = did_you_mean(&word, KEYWORDS);
+        if let (Some(hint), Some(_)) = (keyword, &parts.module) {
+            self.errors
+                .invalid(here, format!("unknown task keyword `{word}`"), Some(hint));
+            return;
+        }
+        if let Some((previous, _, _)) = &parts.module {
+            self.errors.invalid(
+                here,
+                format!("a task runs one module, but this one names `{previous}` and `{word}`"),
+                Some("split it into two tasks, or fix the indentation".to_owned()),
+            );
+            return;
+        }
+        parts.module = Some((word, key, value));
     }
 
     fn new_loop(value: &Node, kind: LoopKind) -> Loop {
@@ -329,58 +396,10 @@ impl Loader<'_> {
         };
         match word {
             "name" => task.name = text(value),
-            "when" => match string_list(value) {
-                Some(conditions) => {
-                    for condition in &conditions {
-                        self.check_expression(condition, here);
-                    }
-                    task.when.extend(conditions);
-                }
-                None => bad(self, "a condition or a list of them"),
-            },
-            "changed_when" | "failed_when" => match string_list(value) {
-                Some(conditions) => {
-                    for condition in &conditions {
-                        self.check_expression(condition, here);
-                    }
-                    if word == "changed_when" {
-                        task.changed_when = Some(conditions);
-                    } else {
-                        task.failed_when = Some(conditions);
-                    }
-                }
-                None => bad(self, "a condition or a list of them"),
-            },
-            "until" => {
-                task.until = text(value);
-                if let Some(condition) = task.until.clone() {
-                    self.check_expression(&condition, here);
-                }
+            "when" | "changed_when" | "failed_when" | "until" => {
+                self.conditions(task, word, value, here);
             }
-            "register" => {
-                task.register = text(value);
-                let valid = task.register.as_deref().is_some_and(|name| {
-                    name.chars()
-                        .next()
-                        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-                        && name
-                            .chars()
-                            .all(|character| character.is_ascii_alphanumeric() || character == '_')
-                });
-                if !valid {
-                    self.errors.invalid(
-                        here.clone(),
-                        format!(
-                            "`register` needs a variable name, not `{}`",
-                            value.to_json()
-                        ),
-                        Some(
-                            "a name is letters, digits and `_`, not starting with a digit"
-                                .to_owned(),
-                        ),
-                    );
-                }
-            }
+            "register" => self.register(task, value, here),
             "notify" => task.notify = string_list(value).unwrap_or_default(),
             "listen" => task.listen = string_list(value).unwrap_or_default(),
             "tags" => {
@@ -427,6 +446,61 @@ impl Loader<'_> {
                 }
                 apply_setting(&mut task.settings, word, value);
             }
+        }
+    }
+
+    /// `when`, `changed_when`, `failed_when` and `until`: conditions,
+    /// each checked as an expression now.
+    fn conditions(&mut self, task: &mut Task, word: &str, value: &Node, here: &SourceLocation) {
+        let Some(conditions) = string_list(value) else {
+            self.errors.invalid(
+                here.clone(),
+                format!(
+                    "`{word}` must be a condition or a list of them, found a {}",
+                    value.type_name()
+                ),
+                None,
+            );
+            return;
+        };
+        for condition in &conditions {
+            self.check_expression(condition, here);
+        }
+        match word {
+            "when" => task.when.extend(conditions),
+            "changed_when" => task.changed_when = Some(conditions),
+            "failed_when" => task.failed_when = Some(conditions),
+            // Ansible's `until` is a list too: all must hold.
+            _ => {
+                task.until = match conditions.as_slice() {
+                    [] => None,
+                    [one] => Some(one.clone()),
+                    many => Some(format!("({})", many.join(") and ("))),
+                };
+            }
+        }
+    }
+
+    /// `register: NAME`, which must be a variable name.
+    fn register(&mut self, task: &mut Task, value: &Node, here: &SourceLocation) {
+        task.register = text(value);
+        let valid = task.register.as_deref().is_some_and(|name| {
+            name.chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+                && name
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || character == '_')
+        });
+        if !valid {
+            self.errors.invalid(
+                here.clone(),
+                format!(
+                    "`register` needs a variable name, not `{}`",
+                    value.to_json()
+                ),
+                Some("a name is letters, digits and `_`, not starting with a digit".to_owned()),
+            );
         }
     }
 

@@ -87,6 +87,7 @@ pub fn transport_for(
     Transport::Ssh(ssh_settings(name, vars, defaults))
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn ssh_settings(
     name: &str,
     vars: &Map<String, Value>,

@@ -48,6 +48,7 @@ fn failure(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn run(
     state: &State,
     base: &Path,

@@ -1,3 +1,7 @@
+// A scenario test reads top to bottom as one story; the limit on function
+// size is for the product's code and its test harness.
+#![allow(clippy::too_many_lines)]
+
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};

@@ -77,6 +77,7 @@ pub(crate) fn print_text(results: &[HostResult], elapsed: Duration) -> anyhow::R
 /// What identifies a group: hosts print together when all of this is equal.
 type GroupKey<'a> = (Status, Option<u32>, &'a str, &'a str, Option<&'a str>);
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn render_text(results: &[HostResult], elapsed: Duration) -> String {
     // Groups in order of their first host, successes first, then failures, then unreachable.
     let mut groups: Vec<(GroupKey<'_>, Vec<&str>)> = Vec::new();

@@ -143,7 +143,7 @@ fn issue_7_a_connection_dropped_between_tasks_reconnects_and_runs_each_task_once
     std::thread::sleep(Duration::from_millis(300));
     bed.hosts[0].kill_sessions();
     let output = child.wait_with_output().expect("drover ends");
-    let stdout = support::exited(&output, 0);
+    support::exited(&output, 0);
     for host in ["host1", "host2"] {
         for task in ["first", "third"] {
             assert_eq!(

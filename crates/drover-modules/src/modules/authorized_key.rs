@@ -138,6 +138,7 @@ pub(crate) fn update(
 
 const MARKER: &str = "--drover-authorized-keys--";
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

@@ -11,6 +11,7 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

@@ -17,6 +17,7 @@ use crate::{Error, ModuleContext, ModuleResult};
 /// What the guard prints when `creates`/`removes` makes the command unnecessary.
 const SKIPPED: &str = "__drover_skipped__";
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     module: &str,
     arguments: &Arguments<'_>,

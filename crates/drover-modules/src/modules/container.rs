@@ -40,6 +40,7 @@ pub(crate) struct Spec {
 }
 
 impl Spec {
+    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     pub(crate) fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
         let name = arguments.required("name")?;
         let state = arguments

@@ -37,6 +37,7 @@ pub(crate) fn checksum_tool(checksum: &str) -> Result<(&'static str, String), Er
     Ok((tool, digest.trim().to_ascii_lowercase()))
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

@@ -96,6 +96,7 @@ pub(crate) struct Options {
     pub(crate) accept_hostkey: bool,
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

@@ -40,6 +40,7 @@ pub(crate) fn plan(
     }
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

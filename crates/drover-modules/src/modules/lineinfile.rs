@@ -20,6 +20,7 @@ enum Position {
     Before(Regex),
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

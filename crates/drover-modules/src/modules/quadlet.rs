@@ -84,6 +84,7 @@ fn systemd_quote(value: &str) -> String {
     }
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

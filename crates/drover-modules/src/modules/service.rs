@@ -180,6 +180,7 @@ pub(crate) fn plan(request: &Request, status: &Status) -> Vec<String> {
     commands
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

@@ -34,6 +34,7 @@ pub(crate) fn unpack_command(name: &str, extra: &[String]) -> String {
     }
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

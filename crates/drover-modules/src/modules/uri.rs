@@ -30,6 +30,7 @@ pub(crate) struct Request {
 }
 
 impl Request {
+    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
         let format = arguments
             .string("body_format")?

@@ -159,6 +159,7 @@ fn parse(output: &str) -> Option<Account> {
 }
 
 /// The `useradd`, `usermod` or `userdel` command bringing `account` to `request`.
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) fn plan(request: &Request, account: Option<&Account>) -> Option<String> {
     let name = quote(&request.name);
     let Some(account) = account else {
@@ -247,6 +248,7 @@ fn option(command: &mut String, flag: &str, value: Option<&str>) {
     }
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

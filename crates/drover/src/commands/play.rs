@@ -20,6 +20,7 @@ use crate::failure::{Failure, Outcome};
 use crate::output::eprint_report;
 
 /// Validates and runs the playbook.
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
     let options = LoadOptions {
         roles_path: arguments.roles_path.clone(),

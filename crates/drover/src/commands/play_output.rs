@@ -45,6 +45,7 @@ fn compact(result: &Json) -> String {
 }
 
 impl Reporter for TextReporter {
+    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     fn event(&self, event: Event) {
         let Ok(mut reported) = self.reported.lock() else {
             return;

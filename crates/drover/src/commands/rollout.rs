@@ -221,6 +221,7 @@ impl Reporter for Collector {
     }
 }
 
+#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
     let mut lines = vec![[
         "HOST".to_owned(),

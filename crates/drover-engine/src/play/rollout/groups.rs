@@ -90,6 +90,7 @@ fn expose(state: &mut HostState, side: &Side, live: Option<&Side>, hosts: &[Stri
 
 impl Runner {
     /// Runs a group blue-green play (or, with `undo`, switches it back).
+    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     pub(crate) async fn group_blue_green(
         &self,
         play: &Play,
