@@ -108,32 +108,37 @@ pub enum Event {
         /// Whether it is a handler.
         handler: bool,
     },
-    /// A host's result for the current task (one per loop item, then one for the task).
-    HostResult {
-        /// The host.
-        host: String,
-        /// How it went.
-        status: Status,
-        /// The loop item's label, for per-item results.
-        item: Option<String>,
-        /// The result, as Ansible would register it (hidden for `no_log`).
-        result: Json,
-        /// A unified diff, in diff mode.
-        diff: Option<String>,
-        /// Where the task ran, if delegated.
-        delegated_to: Option<String>,
-        /// The module that ran, if any.
-        module: Option<String>,
-        /// When the task failed because of how it is written (an argument
-        /// its module does not take, a template that cannot render), what
-        /// is wrong and where; `None` for `no_log` tasks.
-        problem: Option<Box<Problem>>,
-    },
+    /// A host's result for the current task (one per loop item, then one
+    /// for the task).
+    HostResult(Box<HostReport>),
     /// The run is over.
     Recap {
         /// Per-host statistics, in host order.
         stats: Vec<(String, Stats)>,
     },
+}
+
+/// How one host fared with the current task (or one loop item of it).
+#[derive(Debug, Clone)]
+pub struct HostReport {
+    /// The host.
+    pub host: String,
+    /// How it went.
+    pub status: Status,
+    /// The loop item's label, for per-item results.
+    pub item: Option<String>,
+    /// The result, as Ansible would register it (hidden for `no_log`).
+    pub result: Json,
+    /// A unified diff, in diff mode.
+    pub diff: Option<String>,
+    /// Where the task ran, if delegated.
+    pub delegated_to: Option<String>,
+    /// The module that ran, if any.
+    pub module: Option<String>,
+    /// When the task failed because of how it is written (an argument its
+    /// module does not take, a template that cannot render), what is wrong
+    /// and where; `None` for `no_log` tasks.
+    pub problem: Option<Problem>,
 }
 
 /// A task that fails as written, whatever the host: the message, a hint,

@@ -219,7 +219,6 @@ fn summarize(outcomes: &[Outcome]) -> Outcome {
 }
 
 /// Turns a loop's value into items, shaped as `with_*` shapes them.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
     let list = |value: Json| match value {
         Json::Array(items) => Ok(items),
@@ -256,39 +255,50 @@ fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
                 .into_iter()
                 .map(list)
                 .collect::<Result<_, _>>()?;
-            if matches!(kind, LoopKind::Together) {
-                let length = lists.iter().map(Vec::len).max().unwrap_or(0);
-                Ok((0..length)
-                    .map(|index| {
-                        Json::Array(
-                            lists
-                                .iter()
-                                .map(|list| list.get(index).cloned().unwrap_or(Json::Null))
-                                .collect(),
-                        )
-                    })
-                    .collect())
+            Ok(if matches!(kind, LoopKind::Together) {
+                together(&lists)
             } else {
-                Ok(lists
-                    .into_iter()
-                    .fold(vec![Vec::new()], |products, list| {
-                        products
-                            .into_iter()
-                            .flat_map(|prefix| {
-                                list.iter().map(move |item| {
-                                    let mut next = prefix.clone();
-                                    next.push(item.clone());
-                                    next
-                                })
-                            })
-                            .collect()
-                    })
-                    .into_iter()
-                    .map(Json::Array)
-                    .collect())
-            }
+                nested(lists)
+            })
         }
     }
+}
+
+/// `with_together`: the lists side by side, the shorter ones padded with
+/// nulls.
+fn together(lists: &[Vec<Json>]) -> Vec<Json> {
+    let length = lists.iter().map(Vec::len).max().unwrap_or(0);
+    (0..length)
+        .map(|index| {
+            Json::Array(
+                lists
+                    .iter()
+                    .map(|list| list.get(index).cloned().unwrap_or(Json::Null))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `with_nested`: every combination, the first list varying slowest.
+fn nested(lists: Vec<Vec<Json>>) -> Vec<Json> {
+    lists
+        .into_iter()
+        .fold(vec![Vec::new()], |products, list| {
+            products
+                .into_iter()
+                .flat_map(|prefix| {
+                    list.iter().map(move |item| {
+                        let mut next = prefix.clone();
+                        next.push(item.clone());
+                        next
+                    })
+                })
+                .collect()
+        })
+        .into_iter()
+        .map(Json::Array)
+        .collect()
 }
 
 /// Runs the task once (for one loop item, or without a loop).
@@ -549,7 +559,6 @@ pub(crate) fn settings_escalation(
 }
 
 /// Applies `changed_when`, `failed_when`, `ignore_errors` and `register`.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn finish(
     task: &Task,
     host: &mut HostState,
@@ -561,58 +570,8 @@ fn finish(
         register(task, host, &outcome);
         return outcome;
     }
-    let mut layer = Vars::new();
-    if let Some(name) = &task.register {
-        layer.insert(name.clone(), outcome.result.clone());
-    }
-    if let Json::Object(map) = &outcome.result {
-        for (key, value) in map {
-            layer.entry(key.clone()).or_insert_with(|| value.clone());
-        }
-    }
-    let result_scope = scope.with_layer(Arc::new(layer));
-    let all_hold = |conditions: &[String]| -> Result<bool, String> {
-        for condition in conditions {
-            if !environment
-                .templar
-                .condition(condition, &result_scope)
-                .map_err(|error| format!("`{condition}`: {error}"))?
-            {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    };
-    if let Some(conditions) = &task.changed_when {
-        match all_hold(conditions) {
-            Ok(changed) => {
-                outcome.result["changed"] = Json::Bool(changed);
-                if outcome.status != Status::Failed {
-                    outcome.status = if changed { Status::Changed } else { Status::Ok };
-                }
-            }
-            Err(message) => return Outcome::failed(format!("changed_when {message}")),
-        }
-    }
-    if let Some(conditions) = &task.failed_when {
-        match conditions
-            .iter()
-            .map(|condition| environment.templar.condition(condition, &result_scope))
-            .collect::<Result<Vec<bool>, _>>()
-        {
-            Ok(values) => {
-                // Several `failed_when` conditions fail the task if any holds.
-                let failed = values.iter().any(|value| *value);
-                outcome.result["failed"] = Json::Bool(failed);
-                outcome.status =
-                    match (failed, outcome.result["changed"].as_bool().unwrap_or(false)) {
-                        (true, _) => Status::Failed,
-                        (false, true) => Status::Changed,
-                        (false, false) => Status::Ok,
-                    };
-            }
-            Err(error) => return Outcome::failed(format!("failed_when: {error}")),
-        }
+    if let Err(message) = judge(task, scope, environment.templar, &mut outcome) {
+        return Outcome::failed(message);
     }
     if outcome.status == Status::Failed && task.settings.ignore_errors == Some(true) {
         outcome.status = Status::Ignored;
@@ -641,6 +600,60 @@ fn finish(
     }
     register(task, host, &outcome);
     outcome
+}
+
+/// `changed_when` and `failed_when`, evaluated against the result (under
+/// its `register` name, and its keys as they are); an error names the
+/// condition that could not be evaluated.
+fn judge(
+    task: &Task,
+    scope: &Scope,
+    templar: &drover_template::Templar,
+    outcome: &mut Outcome,
+) -> Result<(), String> {
+    let mut layer = Vars::new();
+    if let Some(name) = &task.register {
+        layer.insert(name.clone(), outcome.result.clone());
+    }
+    if let Json::Object(map) = &outcome.result {
+        for (key, value) in map {
+            layer.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    let result_scope = scope.with_layer(Arc::new(layer));
+    let values = |keyword: &str, conditions: &[String]| -> Result<Vec<bool>, String> {
+        conditions
+            .iter()
+            .map(|condition| {
+                templar
+                    .condition(condition, &result_scope)
+                    .map_err(|error| format!("{keyword} `{condition}`: {error}"))
+            })
+            .collect()
+    };
+    if let Some(conditions) = &task.changed_when {
+        // Several `changed_when` conditions: changed if all hold.
+        let changed = values("changed_when", conditions)?
+            .iter()
+            .all(|value| *value);
+        outcome.result["changed"] = Json::Bool(changed);
+        if outcome.status != Status::Failed {
+            outcome.status = if changed { Status::Changed } else { Status::Ok };
+        }
+    }
+    if let Some(conditions) = &task.failed_when {
+        // Several `failed_when` conditions fail the task if any holds.
+        let failed = values("failed_when", conditions)?
+            .iter()
+            .any(|value| *value);
+        outcome.result["failed"] = Json::Bool(failed);
+        outcome.status = match (failed, outcome.result["changed"].as_bool().unwrap_or(false)) {
+            (true, _) => Status::Failed,
+            (false, true) => Status::Changed,
+            (false, false) => Status::Ok,
+        };
+    }
+    Ok(())
 }
 
 /// Whether a task changed the host: it reports a change, or it failed

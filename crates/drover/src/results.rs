@@ -77,7 +77,6 @@ pub(crate) fn print_text(results: &[HostResult], elapsed: Duration) -> anyhow::R
 /// What identifies a group: hosts print together when all of this is equal.
 type GroupKey<'a> = (Status, Option<u32>, &'a str, &'a str, Option<&'a str>);
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn render_text(results: &[HostResult], elapsed: Duration) -> String {
     // Groups in order of their first host, successes first, then failures, then unreachable.
     let mut groups: Vec<(GroupKey<'_>, Vec<&str>)> = Vec::new();
@@ -98,43 +97,8 @@ fn render_text(results: &[HostResult], elapsed: Duration) -> String {
     }
     groups.sort_by_key(|((status, ..), _)| *status);
     let mut text = String::new();
-    for ((status, exit_status, stdout, stderr, message), hosts) in &groups {
-        let label = match status {
-            Status::Ok => String::new(),
-            Status::Failed => match exit_status {
-                Some(code) => format!("FAILED rc={code} "),
-                None => "FAILED ".to_owned(),
-            },
-            Status::Unreachable => "UNREACHABLE ".to_owned(),
-        };
-        let _ = write!(text, "{label}{} ({}):", compress_hosts(hosts), hosts.len());
-        let mut body = String::new();
-        if let Some(message) = message {
-            body.push_str(message);
-            body.push('\n');
-        }
-        body.push_str(stdout);
-        if !stderr.is_empty() {
-            if !body.is_empty() && !body.ends_with('\n') {
-                body.push('\n');
-            }
-            for line in stderr.lines() {
-                let _ = writeln!(body, "stderr: {line}");
-            }
-        }
-        let lines: Vec<&str> = body.lines().collect();
-        match lines.as_slice() {
-            [] => text.push('\n'),
-            [single] => {
-                let _ = writeln!(text, " {single}");
-            }
-            many => {
-                text.push('\n');
-                for line in many {
-                    let _ = writeln!(text, "  {line}");
-                }
-            }
-        }
+    for (key, hosts) in &groups {
+        render_group(&mut text, *key, hosts);
     }
     let count = |wanted: Status| {
         results
@@ -152,6 +116,48 @@ fn render_text(results: &[HostResult], elapsed: Duration) -> String {
         elapsed.as_secs_f64()
     );
     text
+}
+
+/// One group of hosts that answered alike: a heading with the hosts, then
+/// the answer (on the heading's line when it is one line).
+fn render_group(text: &mut String, key: GroupKey<'_>, hosts: &[&str]) {
+    let (status, exit_status, stdout, stderr, message) = key;
+    let label = match status {
+        Status::Ok => String::new(),
+        Status::Failed => match exit_status {
+            Some(code) => format!("FAILED rc={code} "),
+            None => "FAILED ".to_owned(),
+        },
+        Status::Unreachable => "UNREACHABLE ".to_owned(),
+    };
+    let _ = write!(text, "{label}{} ({}):", compress_hosts(hosts), hosts.len());
+    let mut body = String::new();
+    if let Some(message) = message {
+        body.push_str(message);
+        body.push('\n');
+    }
+    body.push_str(stdout);
+    if !stderr.is_empty() {
+        if !body.is_empty() && !body.ends_with('\n') {
+            body.push('\n');
+        }
+        for line in stderr.lines() {
+            let _ = writeln!(body, "stderr: {line}");
+        }
+    }
+    let lines: Vec<&str> = body.lines().collect();
+    match lines.as_slice() {
+        [] => text.push('\n'),
+        [single] => {
+            let _ = writeln!(text, " {single}");
+        }
+        many => {
+            text.push('\n');
+            for line in many {
+                let _ = writeln!(text, "  {line}");
+            }
+        }
+    }
 }
 
 /// `web1,web3,web4,web5,db` becomes `db,web1,web3-web5`: runs of consecutive

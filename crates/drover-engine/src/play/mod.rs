@@ -13,7 +13,7 @@ use crate::host::{HostState, Participation, Stats};
 use crate::read_ahead;
 use crate::task::{self, Outcome, TaskEnvironment};
 use crate::vars::{self, PlayVars};
-use crate::{Error, Event, Reporter, RunOptions, Status};
+use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 
 mod connections;
 mod control;
@@ -79,6 +79,16 @@ impl Runner {
     /// Whether a signal asked the run to stop.
     fn interrupted(&self) -> bool {
         self.control.interrupted()
+    }
+
+    /// A header line of drover's own (a gate, a rollback, a switch) where
+    /// a task's would be.
+    fn announce(&self, name: impl Into<String>) {
+        self.reporter.event(Event::TaskStart {
+            name: name.into(),
+            location: String::new(),
+            handler: false,
+        });
     }
 
     /// Reports and counts an outcome (see [`Results::record`]).
@@ -252,11 +262,7 @@ impl Runner {
     }
 
     async fn gather_facts(&self, states: &mut [HostState], subset: &[String]) {
-        self.reporter.event(Event::TaskStart {
-            name: "Gathering Facts".to_owned(),
-            location: String::new(),
-            handler: false,
-        });
+        self.announce("Gathering Facts");
         let forks = self.options.forks.get();
         let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
             .map(|(index, state)| async move {
@@ -360,7 +366,6 @@ impl Runner {
     }
 
     /// Runs a module task on every active host, `forks` at a time.
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     async fn run_module_task(
         &self,
         task: &Task,
@@ -375,59 +380,36 @@ impl Runner {
             handler,
         });
         let hostvars = vars::shared(play_vars, states);
-        // `delegate_to` may be a template (`{{ groups['lb'][0] }}`): it is
-        // rendered once per task, with the first active host's variables.
-        let delegate = task.delegate_to.as_ref().map(|target| {
-            let rendered = states
-                .iter()
-                .find(|state| state.active())
-                .filter(|_| drover_template::is_template(target))
-                .and_then(|state| {
-                    let scope = self
-                        .templar
-                        .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
-                    self.templar.render_string(target, &scope).ok()
-                })
-                .unwrap_or_else(|| target.clone());
-            self.connections.delegate(&rendered)
-        });
+        let environment = TaskEnvironment {
+            templar: &self.templar,
+            options: &self.options,
+            delegate: self.delegate(task, states, play_vars, &hostvars),
+        };
         // `throttle: 0` means no limit of its own, as in Ansible.
         let forks = task
             .throttle
             .filter(|throttle| *throttle > 0)
             .unwrap_or(self.options.forks.get());
-        let templar = self.templar.clone();
-        let options = self.options.clone();
-        let run_once = task.run_once;
         let mut active: Vec<(usize, &mut HostState)> = states
             .iter_mut()
             .enumerate()
             .filter(|(_, state)| state.active())
             .collect();
-        if run_once {
+        if task.run_once {
             active.truncate(1);
         }
         let mut outcomes: Vec<(usize, Vec<Outcome>, Outcome)> = futures::stream::iter(active)
             .map(|(index, state)| {
-                let scope = templar.scope(vars::layers(play_vars, state, &task.vars, &hostvars));
-                let environment = TaskEnvironment {
-                    templar: &templar,
-                    options: &options,
-                    delegate: delegate.clone(),
-                };
-                let hostvars = &hostvars;
+                let scope = self
+                    .templar
+                    .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
+                let (environment, hostvars) = (&environment, &hostvars);
                 async move {
                     if read_ahead.len() > 1 {
-                        read_ahead::read_ahead(
-                            read_ahead,
-                            state,
-                            play_vars,
-                            hostvars,
-                            &environment,
-                        )
-                        .await;
+                        read_ahead::read_ahead(read_ahead, state, play_vars, hostvars, environment)
+                            .await;
                     }
-                    let (items, outcome) = task::run(task, state, &scope, &environment).await;
+                    let (items, outcome) = task::run(task, state, &scope, environment).await;
                     (index, items, outcome)
                 }
             })
@@ -435,35 +417,79 @@ impl Runner {
             .collect()
             .await;
         outcomes.sort_by_key(|(index, _, _)| *index);
-        if run_once && let Some((first, _, outcome)) = outcomes.first().cloned() {
-            for (index, state) in states.iter_mut().enumerate() {
-                if index != first && state.active() {
-                    if let Some(name) = &task.register {
-                        state.facts.insert(name.clone(), outcome.result.clone());
-                    }
-                    outcomes.push((index, Vec::new(), outcome.clone()));
-                }
-            }
-            outcomes.sort_by_key(|(index, _, _)| *index);
+        if task.run_once {
+            share_the_one_run(task, states, &mut outcomes);
         }
         for (index, items, outcome) in outcomes {
-            for item in &items {
-                self.record(&mut states[index], item, Some(task));
-            }
-            if items.is_empty() || task.loop_over.is_none() {
-                self.record(&mut states[index], &outcome, Some(task));
-            } else {
-                self.results.count_only(&mut states[index], &outcome, task);
-            }
-            if outcome.status == Status::Changed {
-                for handler in &task.notify {
-                    if !states[index].notified.contains(handler) {
-                        states[index].notified.push(handler.clone());
-                    }
+            self.settle(task, &mut states[index], &items, &outcome);
+        }
+    }
+
+    /// The session a `delegate_to` task runs on. The target may be a
+    /// template (`{{ groups['lb'][0] }}`): it is rendered once per task,
+    /// with the first active host's variables.
+    fn delegate(
+        &self,
+        task: &Task,
+        states: &[HostState],
+        play_vars: &PlayVars,
+        hostvars: &Arc<Vars>,
+    ) -> Option<Arc<drover_ssh::HostSession>> {
+        let target = task.delegate_to.as_ref()?;
+        let rendered = states
+            .iter()
+            .find(|state| state.active())
+            .filter(|_| drover_template::is_template(target))
+            .and_then(|state| {
+                let scope = self
+                    .templar
+                    .scope(vars::layers(play_vars, state, &task.vars, hostvars));
+                self.templar.render_string(target, &scope).ok()
+            })
+            .unwrap_or_else(|| target.clone());
+        Some(self.connections.delegate(&rendered))
+    }
+
+    /// Records a host's outcome (and its loop items'), and the handlers a
+    /// change notifies.
+    fn settle(&self, task: &Task, state: &mut HostState, items: &[Outcome], outcome: &Outcome) {
+        for item in items {
+            self.record(state, item, Some(task));
+        }
+        if items.is_empty() || task.loop_over.is_none() {
+            self.record(state, outcome, Some(task));
+        } else {
+            self.results.count_only(state, outcome, task);
+        }
+        if outcome.status == Status::Changed {
+            for handler in &task.notify {
+                if !state.notified.contains(handler) {
+                    state.notified.push(handler.clone());
                 }
             }
         }
     }
+}
+
+/// `run_once`: the one host's outcome stands for every active host, and
+/// its registered result is theirs too.
+fn share_the_one_run(
+    task: &Task,
+    states: &mut [HostState],
+    outcomes: &mut Vec<(usize, Vec<Outcome>, Outcome)>,
+) {
+    let Some((first, _, outcome)) = outcomes.first().cloned() else {
+        return;
+    };
+    for (index, state) in states.iter_mut().enumerate() {
+        if index != first && state.active() {
+            if let Some(name) = &task.register {
+                state.facts.insert(name.clone(), outcome.result.clone());
+            }
+            outcomes.push((index, Vec::new(), outcome.clone()));
+        }
+    }
+    outcomes.sort_by_key(|(index, _, _)| *index);
 }
 
 fn percent(part: usize, whole: usize) -> f64 {

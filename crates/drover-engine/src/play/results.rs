@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::host::{HostState, Participation, Stats};
 use crate::task::Outcome;
-use crate::{Event, Reporter, Status};
+use crate::{Event, HostReport, Reporter, Status};
 
 /// What Ansible prints in place of a `no_log` result.
 const CENSORED: &str =
@@ -136,7 +136,7 @@ impl Results {
         } else {
             outcome.result.clone()
         };
-        self.reporter.event(Event::HostResult {
+        self.reporter.event(Event::HostResult(Box::new(HostReport {
             host: host.to_owned(),
             status: outcome.status,
             item: if no_log {
@@ -154,8 +154,8 @@ impl Results {
             problem: if no_log {
                 None
             } else {
-                outcome.problem.clone().map(Box::new)
+                outcome.problem.clone()
             },
-        });
+        })));
     }
 }

@@ -20,7 +20,6 @@ use crate::failure::{Failure, Outcome};
 use crate::output::eprint_report;
 
 /// Validates and runs the playbook.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
     let options = LoadOptions {
         roles_path: arguments.roles_path.clone(),
@@ -38,31 +37,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
     }
     let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
     if arguments.list_hosts {
-        let limit = arguments.limit.as_deref().map(resolve_limit).transpose()?;
-        writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
-        for (index, play) in playbook.plays.iter().enumerate() {
-            let mut hosts = inventory
-                .select(&play.hosts)
-                .map(|selection| selection.hosts)
-                .unwrap_or_default();
-            if let Some(limit) = &limit {
-                let allowed = inventory
-                    .select(limit)
-                    .map(|selection| selection.hosts)
-                    .unwrap_or_default();
-                hosts.retain(|host| allowed.contains(host));
-            }
-            writeln!(stdout, "{}", play_header(index, play))?;
-            writeln!(
-                stdout,
-                "    pattern: ['{}']\n    hosts ({}):",
-                play.hosts,
-                hosts.len()
-            )?;
-            for host in hosts {
-                writeln!(stdout, "      {}", inventory.host(host).name)?;
-            }
-        }
+        list_hosts(&mut stdout, &playbook, &inventory, arguments)?;
         return Ok(exit::SUCCESS);
     }
     drop(stdout);
@@ -86,6 +61,42 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         reporter,
         arguments.retry_failed,
     )
+}
+
+/// `--list-hosts`: each play's pattern and the hosts it matches (narrowed
+/// by `--limit`).
+fn list_hosts(
+    stdout: &mut impl std::io::Write,
+    playbook: &Playbook,
+    inventory: &drover_inventory::Inventory,
+    arguments: &PlayArgs,
+) -> Result<(), Failure> {
+    let limit = arguments.limit.as_deref().map(resolve_limit).transpose()?;
+    writeln!(stdout, "\nplaybook: {}", arguments.playbook.display())?;
+    for (index, play) in playbook.plays.iter().enumerate() {
+        let mut hosts = inventory
+            .select(&play.hosts)
+            .map(|selection| selection.hosts)
+            .unwrap_or_default();
+        if let Some(limit) = &limit {
+            let allowed = inventory
+                .select(limit)
+                .map(|selection| selection.hosts)
+                .unwrap_or_default();
+            hosts.retain(|host| allowed.contains(host));
+        }
+        writeln!(stdout, "{}", play_header(index, play))?;
+        writeln!(
+            stdout,
+            "    pattern: ['{}']\n    hosts ({}):",
+            play.hosts,
+            hosts.len()
+        )?;
+        for host in hosts {
+            writeln!(stdout, "      {}", inventory.host(host).name)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the failed and unreachable hosts to `PLAYBOOK.retry` (or removes

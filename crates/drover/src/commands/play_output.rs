@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use drover_engine::{Event, Reporter, Status};
+use drover_engine::{Event, HostReport, Reporter, Stats, Status};
 use serde_json::{Value as Json, json};
 
 /// Text in Ansible's layout: play and task headers, a line per host, the
@@ -45,12 +45,10 @@ fn compact(result: &Json) -> String {
 }
 
 impl Reporter for TextReporter {
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     fn event(&self, event: Event) {
         let Ok(mut reported) = self.reported.lock() else {
             return;
         };
-        let mut out = std::io::stdout().lock();
         let text = match event {
             Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
             Event::TaskStart { name, handler, .. } => {
@@ -60,80 +58,81 @@ impl Reporter for TextReporter {
                     if handler { "RUNNING HANDLER" } else { "TASK" }
                 ))
             }
-            Event::HostResult {
-                host,
-                status,
-                item,
-                result,
-                diff,
-                delegated_to,
-                module,
-                problem,
-            } => {
-                if let Some(problem) = problem
+            Event::HostResult(report) => {
+                if let Some(problem) = &report.problem
                     && !reported.contains(&problem.message)
                 {
-                    crate::output::eprint_report(&crate::diagnostics::problem_report(&problem));
-                    reported.push(problem.message);
+                    crate::output::eprint_report(&crate::diagnostics::problem_report(problem));
+                    reported.push(problem.message.clone());
                 }
-                let mut line = String::new();
-                if let Some(diff) = diff {
-                    line.push_str(&diff);
-                }
-                let target = match &delegated_to {
-                    Some(delegate) => format!("[{host} -> {delegate}]"),
-                    None => format!("[{host}]"),
-                };
-                let item = item.map_or_else(String::new, |item| format!(" => (item={item})"));
-                let detail = match status {
-                    Status::Failed | Status::Unreachable | Status::Ignored => {
-                        format!(" => {}", compact(&result))
-                    }
-                    Status::Skipped if !self.verbose => String::new(),
-                    _ if self.verbose || module.as_deref() == Some("debug") => {
-                        format!(" => {}", compact(&result))
-                    }
-                    _ => String::new(),
-                };
-                let head = match status {
-                    Status::Failed | Status::Ignored => {
-                        format!("fatal: {target}: FAILED!{item}{detail}")
-                    }
-                    Status::Unreachable => format!("fatal: {target}: UNREACHABLE!{item}{detail}"),
-                    other => format!("{}: {target}{item}{detail}", other.word()),
-                };
-                line.push_str(&head);
-                if status == Status::Ignored {
-                    line.push_str("\n...ignoring");
-                }
-                line
+                self.host_line(&report)
             }
-            Event::Recap { stats } => {
-                let mut recap = banner("PLAY RECAP");
-                for (host, stat) in stats {
-                    let _ = write!(
-                        recap,
-                        "\n{host:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}",
-                        stat.ok,
-                        stat.changed,
-                        stat.unreachable,
-                        stat.failed,
-                        stat.skipped,
-                        stat.rescued,
-                        stat.ignored
-                    );
-                }
-                let _ = write!(
-                    recap,
-                    "\n\nFinished in {:.2} s",
-                    self.started.elapsed().as_secs_f64()
-                );
-                recap
-            }
+            Event::Recap { stats } => recap(&stats, self.started),
         };
         // A secret a task revealed (a vault value, a become password) never reaches the terminal.
-        let _ = writeln!(out, "{}", drover_vault::mask(&text));
+        let _ = writeln!(std::io::stdout().lock(), "{}", drover_vault::mask(&text));
     }
+}
+
+impl TextReporter {
+    /// `ok: [host]`, `changed: [host -> delegate] => (item=x)`, `fatal:
+    /// [host]: FAILED! => {...}`, after the diff in diff mode.
+    fn host_line(&self, report: &HostReport) -> String {
+        let mut line = report.diff.clone().unwrap_or_default();
+        let host = &report.host;
+        let target = match &report.delegated_to {
+            Some(delegate) => format!("[{host} -> {delegate}]"),
+            None => format!("[{host}]"),
+        };
+        let item = report
+            .item
+            .as_ref()
+            .map_or_else(String::new, |item| format!(" => (item={item})"));
+        let detail = match report.status {
+            Status::Failed | Status::Unreachable | Status::Ignored => {
+                format!(" => {}", compact(&report.result))
+            }
+            Status::Skipped if !self.verbose => String::new(),
+            _ if self.verbose || report.module.as_deref() == Some("debug") => {
+                format!(" => {}", compact(&report.result))
+            }
+            _ => String::new(),
+        };
+        let head = match report.status {
+            Status::Failed | Status::Ignored => format!("fatal: {target}: FAILED!{item}{detail}"),
+            Status::Unreachable => format!("fatal: {target}: UNREACHABLE!{item}{detail}"),
+            other => format!("{}: {target}{item}{detail}", other.word()),
+        };
+        line.push_str(&head);
+        if report.status == Status::Ignored {
+            line.push_str("\n...ignoring");
+        }
+        line
+    }
+}
+
+/// `PLAY RECAP`: a line of counts per host, and the time the run took.
+fn recap(stats: &[(String, Stats)], started: Instant) -> String {
+    let mut recap = banner("PLAY RECAP");
+    for (host, stat) in stats {
+        let _ = write!(
+            recap,
+            "\n{host:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}",
+            stat.ok,
+            stat.changed,
+            stat.unreachable,
+            stat.failed,
+            stat.skipped,
+            stat.rescued,
+            stat.ignored
+        );
+    }
+    let _ = write!(
+        recap,
+        "\n\nFinished in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    recap
 }
 
 /// One JSON object per event, per line.
@@ -162,24 +161,27 @@ impl Reporter for JsonReporter {
             } => {
                 json!({"event": "task_start", "task": name, "location": location, "handler": handler})
             }
-            Event::HostResult {
-                host,
-                status,
-                item,
-                result,
-                diff,
-                delegated_to,
-                module,
-                problem,
-            } => json!({
-                "event": "host_result", "host": host, "status": status.word(), "item": item,
-                "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
-                "problem": problem.map(|problem| json!({
-                    "message": problem.message, "hint": problem.hint,
-                    "file": problem.location.path, "line": problem.location.line,
-                    "column": problem.location.column,
-                })),
-            }),
+            Event::HostResult(report) => {
+                let HostReport {
+                    host,
+                    status,
+                    item,
+                    result,
+                    diff,
+                    delegated_to,
+                    module,
+                    problem,
+                } = *report;
+                json!({
+                    "event": "host_result", "host": host, "status": status.word(), "item": item,
+                    "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
+                    "problem": problem.map(|problem| json!({
+                        "message": problem.message, "hint": problem.hint,
+                        "file": problem.location.path, "line": problem.location.line,
+                        "column": problem.location.column,
+                    })),
+                })
+            }
             Event::Recap { stats } => json!({
                 "event": "recap",
                 "hosts": stats.iter().map(|(host, stat)| json!({

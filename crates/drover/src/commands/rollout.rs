@@ -213,69 +213,27 @@ impl Collector {
 
 impl Reporter for Collector {
     fn event(&self, event: Event) {
-        if let Event::HostResult { host, result, .. } = event
+        if let Event::HostResult(report) = event
             && let Ok(mut rows) = self.rows.lock()
         {
-            rows.push((host, result));
+            rows.push((report.host, report.result));
         }
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// Prints the hosts' releases as a table, then their last failed
+/// attempts.
 fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
-    let mut lines = vec![[
-        "HOST".to_owned(),
-        "CURRENT".to_owned(),
-        "DEPLOYED".to_owned(),
-        "BY".to_owned(),
-        "PREVIOUS".to_owned(),
-    ]];
+    let mut lines = vec![["HOST", "CURRENT", "DEPLOYED", "BY", "PREVIOUS"].map(str::to_owned)];
     let mut failures = Vec::new();
     for (host, result) in rows {
         let stdout = result["stdout"].as_str().unwrap_or_default();
         let (record, failure) = stdout.split_once("#failed").unwrap_or((stdout, ""));
-        let record: Option<Json> = serde_json::from_str(record).ok();
         if let Ok(failure) = serde_json::from_str::<Json>(failure) {
             failures.push((host.clone(), failure));
         }
-        let field = |release: &str, key: &str| {
-            record
-                .as_ref()
-                .and_then(|record| record[release][key].as_str())
-                .unwrap_or("-")
-                .to_owned()
-        };
-        // A blue-green record also names each release's slot.
-        let release = |which: &str| match record
-            .as_ref()
-            .and_then(|record| record[which]["slot"].as_str())
-        {
-            Some(slot) => format!("{} ({slot})", field(which, "image")),
-            None => field(which, "image"),
-        };
-        lines.push(match &record {
-            Some(_) => [
-                host.clone(),
-                release("current"),
-                field("current", "time"),
-                field("current", "deployed_by"),
-                release("previous"),
-            ],
-            None if result["unreachable"] == true => [
-                host.clone(),
-                "unreachable".to_owned(),
-                "-".to_owned(),
-                "-".to_owned(),
-                "-".to_owned(),
-            ],
-            None => [
-                host.clone(),
-                format!("no release of {app}"),
-                "-".to_owned(),
-                "-".to_owned(),
-                "-".to_owned(),
-            ],
-        });
+        let record: Option<Json> = serde_json::from_str(record).ok();
+        lines.push(row(app, host, record.as_ref(), result));
     }
     let mut widths = [0; 5];
     for line in &lines {
@@ -307,4 +265,30 @@ fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// One host's row: its current release (and slot), when and by whom it
+/// was deployed, and the previous one; or why there is none.
+fn row(app: &str, host: &str, record: Option<&Json>, result: &Json) -> [String; 5] {
+    let Some(record) = record else {
+        let missing = if result["unreachable"] == true {
+            "unreachable".to_owned()
+        } else {
+            format!("no release of {app}")
+        };
+        return [host.to_owned(), missing, "-".into(), "-".into(), "-".into()];
+    };
+    let field = |release: &str, key: &str| record[release][key].as_str().unwrap_or("-").to_owned();
+    // A blue-green record also names each release's slot.
+    let release = |which: &str| match record[which]["slot"].as_str() {
+        Some(slot) => format!("{} ({slot})", field(which, "image")),
+        None => field(which, "image"),
+    };
+    [
+        host.to_owned(),
+        release("current"),
+        field("current", "time"),
+        field("current", "deployed_by"),
+        release("previous"),
+    ]
 }

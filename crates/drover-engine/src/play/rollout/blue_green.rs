@@ -19,7 +19,7 @@ use crate::play::Runner;
 use crate::slots::{Slot, Slots};
 use crate::task::Outcome;
 use crate::vars::{self, PlayVars};
-use crate::{Event, Status, Vars};
+use crate::{Status, Vars};
 
 /// Sets `rollout_slot`/`rollout_port` to `slot` and `rollout_live_slot`/
 /// `rollout_live_port` to the live one (null before the first switch).
@@ -58,11 +58,7 @@ impl Runner {
     /// previous slot to undo to, fails.
     pub(crate) async fn read_slots(&self, rollout: &Rollout, states: &mut [HostState], undo: bool) {
         let app = rollout.app.clone().unwrap_or_default();
-        self.reporter.event(Event::TaskStart {
-            name: format!("SLOTS [{app}]"),
-            location: String::new(),
-            handler: false,
-        });
+        self.announce(format!("SLOTS [{app}]"));
         // A host that cannot be read has its failure recorded already.
         let records = self.read_records(&app, states).await;
         for (state, record) in states.iter_mut().zip(records) {
@@ -112,11 +108,7 @@ impl Runner {
             }
         }
         let would_change = self.dry_run(play, &mut probed, play_vars).await;
-        self.reporter.event(Event::TaskStart {
-            name: "UP TO DATE?".to_owned(),
-            location: String::new(),
-            handler: false,
-        });
+        self.announce("UP TO DATE?");
         for (state, would_change) in probed.iter_mut().zip(would_change) {
             // Back to the idle slot, where a host that differs deploys.
             if let Some(slots) = state.slots.clone() {
@@ -191,11 +183,7 @@ impl Runner {
         self.run_tasks(&play.switch, &mut switching, play_vars, play)
             .await;
         self.flush_handlers(play, &mut switching, play_vars).await;
-        self.reporter.event(Event::TaskStart {
-            name: format!("RECORD LIVE SLOT [{app}]"),
-            location: String::new(),
-            handler: false,
-        });
+        self.announce(format!("RECORD LIVE SLOT [{app}]"));
         for state in switching.iter_mut().filter(|state| state.active()) {
             let Some(slots) = &state.slots else { continue };
             let image = state
@@ -239,11 +227,7 @@ impl Runner {
                 expose(state, live, Some(&slots.target));
             }
         }
-        self.reporter.event(Event::TaskStart {
-            name: format!("SWITCH BACK [{app}]"),
-            location: String::new(),
-            handler: false,
-        });
+        self.announce(format!("SWITCH BACK [{app}]"));
         self.run_tasks(&play.switch, &mut back, play_vars, play)
             .await;
         self.flush_handlers(play, &mut back, play_vars).await;

@@ -12,12 +12,12 @@ use drover_ssh::ExecRequest;
 use serde_json::{Value as Json, json};
 
 use super::blue_green::take;
+use crate::Error;
 use crate::host::HostState;
 use crate::play::Runner;
 use crate::slots::switched_record;
 use crate::task::Outcome;
 use crate::vars::PlayVars;
-use crate::{Error, Event};
 
 /// One side: its slot name and inventory group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,23 @@ fn sides(
     (live, target, record)
 }
 
+/// One run of a group blue-green play: what every step needs.
+struct GroupRun<'a> {
+    play: &'a Play,
+    rollout: &'a Rollout,
+    play_vars: &'a PlayVars,
+    app: String,
+    undo: bool,
+    /// The group serving now, if any.
+    live: Option<Side>,
+    /// The group deployed to (or, undoing, switched back to).
+    target: Side,
+    /// The record the hosts hold.
+    record: Json,
+    /// The target group's hosts.
+    hosts: Vec<String>,
+}
+
 fn in_group(state: &HostState, group: &str) -> bool {
     state.inventory_vars["group_names"]
         .as_array()
@@ -90,7 +107,6 @@ fn expose(state: &mut HostState, side: &Side, live: Option<&Side>, hosts: &[Stri
 
 impl Runner {
     /// Runs a group blue-green play (or, with `undo`, switches it back).
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     pub(crate) async fn group_blue_green(
         &self,
         play: &Play,
@@ -118,93 +134,141 @@ impl Runner {
                 target.group, play.hosts
             )));
         }
-        self.reporter.event(Event::TaskStart {
-            name: format!(
-                "GROUPS [{app}]: {} is live; {} {}",
-                live.as_ref().map_or("no group", |live| live.group.as_str()),
-                if undo {
-                    "switching back to"
-                } else {
-                    "deploying to"
-                },
-                target.group
-            ),
-            location: String::new(),
-            handler: false,
-        });
-        if !undo && let Some(live) = &live {
-            let mut serving = take(&mut states, |state| in_group(state, &live.group));
-            for state in &mut serving {
-                expose(state, live, Some(live), &hosts);
-            }
-            let would_change = self.dry_run(play, &mut serving, play_vars).await;
-            let up_to_date = !would_change.contains(&true);
-            states.append(&mut serving);
-            if up_to_date {
-                self.reporter.event(Event::TaskStart {
-                    name: format!("UP TO DATE: the live group {} already matches", live.group),
-                    location: String::new(),
-                    handler: false,
-                });
-                return Ok(());
-            }
-        }
-        let mut deploying = take(&mut states, |state| in_group(state, &target.group));
-        for state in &mut deploying {
-            expose(state, &target, live.as_ref(), &hosts);
-        }
-        if !undo {
-            if play.gather_facts {
-                self.gather_facts(&mut deploying, &play.gather_subset).await;
-            }
-            self.run_sections(play, &mut deploying, play_vars).await;
-        }
-        self.readiness_gate(rollout, &mut deploying, play_vars)
-            .await?;
-        let failed = deploying.iter().filter(|state| !state.active()).count();
-        if failed > super::allowed_failures(rollout, deploying.len()) || failed == deploying.len() {
-            if !undo {
-                self.roll_back(play, &mut [deploying], play_vars).await;
-            }
+        let run = GroupRun {
+            play,
+            rollout,
+            play_vars,
+            app,
+            undo,
+            live,
+            target,
+            record,
+            hosts,
+        };
+        self.announce(format!(
+            "GROUPS [{}]: {} is live; {} {}",
+            run.app,
+            run.live
+                .as_ref()
+                .map_or("no group", |live| live.group.as_str()),
+            if undo {
+                "switching back to"
+            } else {
+                "deploying to"
+            },
+            run.target.group
+        ));
+        if !undo && self.live_group_is_up_to_date(&run, &mut states).await {
             return Ok(());
         }
-        let image = deploying
+        let Some(mut deploying) = self.deploy_group(&run, &mut states).await? else {
+            return Ok(());
+        };
+        if self.switch_group(&run, &mut deploying).await {
+            states.append(&mut deploying);
+            self.record_live_group(&run, &mut states).await;
+        }
+        Ok(())
+    }
+
+    /// Runs the tasks in check mode against the live group: when nothing
+    /// would change, the rollout has nothing to do.
+    async fn live_group_is_up_to_date(
+        &self,
+        run: &GroupRun<'_>,
+        states: &mut Vec<HostState>,
+    ) -> bool {
+        let Some(live) = &run.live else {
+            return false;
+        };
+        let mut serving = take(states, |state| in_group(state, &live.group));
+        for state in &mut serving {
+            expose(state, live, Some(live), &run.hosts);
+        }
+        let would_change = self.dry_run(run.play, &mut serving, run.play_vars).await;
+        states.append(&mut serving);
+        let up_to_date = !would_change.contains(&true);
+        if up_to_date {
+            self.announce(format!(
+                "UP TO DATE: the live group {} already matches",
+                live.group
+            ));
+        }
+        up_to_date
+    }
+
+    /// Deploys to the target group (unless undoing) and gates its
+    /// readiness; the group's hosts when enough of them are ready, else
+    /// `None` (rolled back).
+    async fn deploy_group(
+        &self,
+        run: &GroupRun<'_>,
+        states: &mut Vec<HostState>,
+    ) -> Result<Option<Vec<HostState>>, Error> {
+        let mut deploying = take(states, |state| in_group(state, &run.target.group));
+        for state in &mut deploying {
+            expose(state, &run.target, run.live.as_ref(), &run.hosts);
+        }
+        if !run.undo {
+            if run.play.gather_facts {
+                self.gather_facts(&mut deploying, &run.play.gather_subset)
+                    .await;
+            }
+            self.run_sections(run.play, &mut deploying, run.play_vars)
+                .await;
+        }
+        self.readiness_gate(run.rollout, &mut deploying, run.play_vars)
+            .await?;
+        let failed = deploying.iter().filter(|state| !state.active()).count();
+        if failed > super::allowed_failures(run.rollout, deploying.len())
+            || failed == deploying.len()
+        {
+            if !run.undo {
+                self.roll_back(run.play, &mut [deploying], run.play_vars)
+                    .await;
+            }
+            return Ok(None);
+        }
+        Ok(Some(deploying))
+    }
+
+    /// Runs the `switch:` tasks once, on the first ready host of the new
+    /// group; whether they succeeded.
+    async fn switch_group(&self, run: &GroupRun<'_>, deploying: &mut Vec<HostState>) -> bool {
+        let mut switching = take(deploying, HostState::active);
+        let mut rest = switching.split_off(1);
+        self.run_tasks(&run.play.switch, &mut switching, run.play_vars, run.play)
+            .await;
+        self.flush_handlers(run.play, &mut switching, run.play_vars)
+            .await;
+        let switched = switching.iter().all(HostState::active);
+        switching.append(&mut rest);
+        deploying.append(&mut switching);
+        switched
+    }
+
+    /// Every reachable host of both groups records the new live group.
+    async fn record_live_group(&self, run: &GroupRun<'_>, states: &mut [HostState]) {
+        let image = states
             .iter()
             .find_map(|state| state.deployed.last())
             .and_then(|deployed| deployed.release["current"]["image"].as_str())
             .map(str::to_owned);
-        // The switch runs once, on the first ready host of the new group.
-        let mut switching = take(&mut deploying, HostState::active);
-        let mut rest = switching.split_off(1);
-        self.run_tasks(&play.switch, &mut switching, play_vars, play)
-            .await;
-        self.flush_handlers(play, &mut switching, play_vars).await;
-        let switched = switching.iter().all(HostState::active);
-        switching.append(&mut rest);
-        deploying.append(&mut switching);
-        if switched {
-            let record = switched_record(
-                &app,
-                json!({"slot": target.slot, "group": target.group}),
-                &target.slot,
-                image.as_deref(),
-                &record,
-                undo,
-            );
-            states.append(&mut deploying);
-            self.reporter.event(Event::TaskStart {
-                name: format!("RECORD LIVE GROUP [{app}]"),
-                location: String::new(),
-                handler: false,
-            });
-            for state in states.iter_mut().filter(|state| !state.unreachable()) {
-                let outcome = self
-                    .write_record(play, state, &app, &record, play_vars)
-                    .await;
-                self.record(state, &outcome, None);
-            }
+        let record = switched_record(
+            &run.app,
+            json!({"slot": run.target.slot, "group": run.target.group}),
+            &run.target.slot,
+            image.as_deref(),
+            &run.record,
+            run.undo,
+        );
+        self.announce(format!("RECORD LIVE GROUP [{}]", run.app));
+        for state in states.iter_mut().filter(|state| !state.unreachable()) {
+            let outcome = self
+                .write_record(run.play, state, &run.app, &record, run.play_vars)
+                .await;
+            self.record(state, &outcome, None);
         }
-        Ok(())
     }
 
     /// Each host's rollout record of `app` (null when it has none); a host

@@ -16,7 +16,7 @@ use crate::host::{HostState, Participation};
 use crate::promotion::{self, Decision};
 use crate::task::Outcome;
 use crate::vars::{self, PlayVars};
-use crate::{Error, Event, Status, Vars};
+use crate::{Error, Status, Vars};
 
 pub(crate) mod blue_green;
 mod groups;
@@ -113,11 +113,7 @@ impl Runner {
         }
         let described =
             HealthSpec::parse(check).map_or_else(|_| kind.to_owned(), |spec| spec.describe());
-        self.reporter.event(Event::TaskStart {
-            name: format!("{} [{described}]", kind.to_uppercase()),
-            location: String::new(),
-            handler: false,
-        });
+        self.announce(format!("{} [{described}]", kind.to_uppercase()));
         let request = ExecRequest {
             reuse_shell: true,
             ..ExecRequest::new(String::new())
@@ -316,13 +312,9 @@ impl Runner {
             .filter(|state| state.lost())
             .map(|state| state.name.as_str())
             .collect();
-        self.reporter.event(Event::TaskStart {
-            name: format!(
+        self.announce(format!(
                 "PAUSED: run `drover rollout promote {name}` to go on, or `drover rollout abort {name}` to roll back"
-            ),
-            location: String::new(),
-            handler: false,
-        });
+            ));
         let details = json!({"done": changed, "failed": failed, "next": next});
         promotion::wait(&promotion::directory(), &name, details).await
     }
@@ -337,14 +329,10 @@ impl Runner {
         rolled_out: &mut [Vec<HostState>],
         play_vars: &PlayVars,
     ) {
-        self.reporter.event(Event::TaskStart {
-            name: if self.control.aborted() {
-                "ROLLBACK (aborted by `drover rollout abort`)".to_owned()
-            } else {
-                "ROLLBACK".to_owned()
-            },
-            location: String::new(),
-            handler: false,
+        self.announce(if self.control.aborted() {
+            "ROLLBACK (aborted by `drover rollout abort`)".to_owned()
+        } else {
+            "ROLLBACK".to_owned()
         });
         let app = play
             .rollout
