@@ -96,7 +96,6 @@ pub trait Catalog: Sync {
 ///
 /// Values that are templates cannot be checked before they are rendered,
 /// so they pass here and are checked again at run time.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub fn check_arguments(
     spec: &ModuleSpec,
     arguments: &serde_json::Map<String, Json>,
@@ -106,43 +105,16 @@ pub fn check_arguments(
         return problems;
     }
     for (name, value) in arguments {
-        let Some(argument) = find(spec, name) else {
-            if name == "_raw_params" && spec.free_form {
-                continue;
-            }
-            if name == "_raw_params" {
-                problems.push((
-                    format!(
-                        "`{}` takes `key=value` arguments, but `{}` is not one",
-                        spec.name,
-                        value.as_str().unwrap_or_default()
-                    ),
-                    Some("quote values that contain spaces: `msg='two words'`".to_owned()),
-                ));
-                continue;
-            }
-            let names = spec.arguments.iter().map(|argument| argument.name);
-            problems.push((
-                format!("module `{}` has no argument `{name}`", spec.name),
-                crate::error::did_you_mean(name, names).or_else(|| {
-                    Some(format!(
-                        "its arguments are: {}",
-                        spec.arguments
-                            .iter()
-                            .map(|argument| argument.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                }),
-            ));
-            continue;
+        let problem = match find(spec, name) {
+            Some(argument) => check_value(argument, value).map(|(problem, hint)| {
+                (
+                    format!("argument `{name}` of `{}` {problem}", spec.name),
+                    Some(hint),
+                )
+            }),
+            None => unknown_argument(spec, name, value),
         };
-        if let Some((problem, hint)) = check_value(argument, value) {
-            problems.push((
-                format!("argument `{name}` of `{}` {problem}", spec.name),
-                Some(hint),
-            ));
-        }
+        problems.extend(problem);
     }
     for argument in spec.arguments.iter().filter(|argument| argument.required) {
         let given = arguments.contains_key(argument.name)
@@ -165,6 +137,39 @@ pub fn check_arguments(
         }
     }
     problems
+}
+
+/// What is wrong with `name`, which `spec` does not declare: free text
+/// where only `key=value` is taken, or a name it has not (with the
+/// nearest it has, or all of them).
+fn unknown_argument(
+    spec: &ModuleSpec,
+    name: &str,
+    value: &Json,
+) -> Option<(String, Option<String>)> {
+    if name == "_raw_params" {
+        return (!spec.free_form).then(|| {
+            (
+                format!(
+                    "`{}` takes `key=value` arguments, but `{}` is not one",
+                    spec.name,
+                    value.as_str().unwrap_or_default()
+                ),
+                Some("quote values that contain spaces: `msg='two words'`".to_owned()),
+            )
+        });
+    }
+    let names = spec.arguments.iter().map(|argument| argument.name);
+    let hint = crate::error::did_you_mean(name, names.clone()).unwrap_or_else(|| {
+        format!(
+            "its arguments are: {}",
+            names.collect::<Vec<_>>().join(", ")
+        )
+    });
+    Some((
+        format!("module `{}` has no argument `{name}`", spec.name),
+        Some(hint),
+    ))
 }
 
 /// The argument `name` answers to, by name or alias.

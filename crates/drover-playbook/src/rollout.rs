@@ -104,7 +104,6 @@ const KEYS: [&str; 11] = [
 ];
 
 /// Reads `rollout:`; an error explains what is wrong or not built.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
     let Json::Object(map) = value else {
         return Err("`rollout` must be a mapping with `strategy`".to_owned());
@@ -125,14 +124,8 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         )
     })?;
     let app = map.get("app").and_then(Json::as_str).map(str::to_owned);
-    let slots = match map.get("slots") {
-        None => Vec::new(),
-        Some(value) => parse_slots(value)?,
-    };
-    let groups = match map.get("groups") {
-        None => Vec::new(),
-        Some(value) => parse_groups(value)?,
-    };
+    let slots = map.get("slots").map_or(Ok(Vec::new()), parse_slots)?;
+    let groups = map.get("groups").map_or(Ok(Vec::new()), parse_groups)?;
     if strategy == Strategy::BlueGreen && (app.is_none() || slots.is_empty() == groups.is_empty()) {
         return Err(
             "the blue_green strategy needs `app` and either `slots` (on each host, such as `{blue: 8081, green: 8082}`) \
@@ -141,11 +134,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
         );
     }
     let batch = map.get("batch").map_or(Ok(Batch::Count(1)), parse_batch)?;
-    let steps = match map.get("steps") {
-        None => Vec::new(),
-        Some(Json::Array(items)) => items.iter().map(parse_batch).collect::<Result<_, _>>()?,
-        Some(single) => vec![parse_batch(single)?],
-    };
+    let steps = parse_steps(map.get("steps"))?;
     if matches!(strategy, Strategy::Canary | Strategy::Toggle) && steps.is_empty() {
         return Err(format!(
             "the {} strategy needs `steps`, such as [1, \"50%\", \"100%\"]",
@@ -160,20 +149,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             seconds(value).ok_or("`pause` must be a duration such as 30 or \"30s\", or `manual`")?
         }
     };
-    let on_failure = match map
-        .get("on_failure")
-        .and_then(Json::as_str)
-        .unwrap_or("rollback")
-    {
-        "rollback" => OnFailure::Rollback,
-        "pause" => OnFailure::Pause,
-        "continue" => OnFailure::Continue,
-        other => {
-            return Err(format!(
-                "`on_failure` must be rollback, pause or continue, not `{other}`"
-            ));
-        }
-    };
+    let on_failure = parse_on_failure(map.get("on_failure"))?;
     Ok(Rollout {
         strategy,
         app,
@@ -190,6 +166,27 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             .map_or(Ok(Batch::Count(0)), parse_batch)?,
         on_failure,
     })
+}
+
+/// `on_failure`: `rollback` (the default), `pause` or `continue`.
+fn parse_on_failure(value: Option<&Json>) -> Result<OnFailure, String> {
+    match value.and_then(Json::as_str).unwrap_or("rollback") {
+        "rollback" => Ok(OnFailure::Rollback),
+        "pause" => Ok(OnFailure::Pause),
+        "continue" => Ok(OnFailure::Continue),
+        other => Err(format!(
+            "`on_failure` must be rollback, pause or continue, not `{other}`"
+        )),
+    }
+}
+
+/// `steps`: one batch or a list of them.
+fn parse_steps(value: Option<&Json>) -> Result<Vec<Batch>, String> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(Json::Array(items)) => items.iter().map(parse_batch).collect(),
+        Some(single) => Ok(vec![parse_batch(single)?]),
+    }
 }
 
 /// `slots: {blue: 8081, green: 8082}`: exactly two named ports.

@@ -87,7 +87,6 @@ pub fn transport_for(
     Transport::Ssh(ssh_settings(name, vars, defaults))
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 fn ssh_settings(
     name: &str,
     vars: &Map<String, Value>,
@@ -112,25 +111,7 @@ fn ssh_settings(
         .or_else(|| config.as_ref().and_then(|params| params.user.clone()))
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "root".to_owned());
-    let mut identity_files = Vec::new();
-    identity_files.extend(defaults.private_key.clone());
-    identity_files.extend(
-        text(
-            vars,
-            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
-        )
-        .map(|path| expand_home(&path)),
-    );
-    if let Some(files) = config
-        .as_ref()
-        .and_then(|params| params.identity_file.clone())
-    {
-        identity_files.extend(files);
-    }
-    let ssh_directory = home_directory().join(".ssh");
-    for default in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-        identity_files.push(ssh_directory.join(default));
-    }
+    let identity_files = identity_files(vars, defaults, config.as_ref());
     let jump = proxy_jump(vars)
         .or_else(|| {
             config
@@ -160,6 +141,33 @@ fn ssh_settings(
             .map_or(defaults.connect_timeout, Duration::from_secs),
         host_keys: defaults.host_keys.clone(),
     }
+}
+
+/// The keys to offer, in order: `--private-key`, the host's
+/// `ansible_ssh_private_key_file`, `IdentityFile` from `~/.ssh/config`,
+/// then OpenSSH's default key files.
+fn identity_files(
+    vars: &Map<String, Value>,
+    defaults: &ConnectionDefaults,
+    config: Option<&ssh2_config::HostParams>,
+) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    files.extend(defaults.private_key.clone());
+    files.extend(
+        text(
+            vars,
+            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+        )
+        .map(|path| expand_home(&path)),
+    );
+    if let Some(configured) = config.and_then(|params| params.identity_file.clone()) {
+        files.extend(configured);
+    }
+    let ssh_directory = home_directory().join(".ssh");
+    for default in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+        files.push(ssh_directory.join(default));
+    }
+    files
 }
 
 /// `-J host` or `-o ProxyJump=host` in `ansible_ssh_common_args`/`ansible_ssh_extra_args`.

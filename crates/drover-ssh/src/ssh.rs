@@ -350,7 +350,6 @@ impl SshConnection {
     }
 
     /// Runs one command on a channel of its own.
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     async fn exec_on_channel(
         &self,
         command: String,
@@ -379,26 +378,7 @@ impl SshConnection {
         let mut started = false;
         let collect = async {
             while let Some(message) = channel.wait().await {
-                match message {
-                    ChannelMsg::Success => started = true,
-                    ChannelMsg::Data { data } => {
-                        started = true;
-                        output.stdout.extend_from_slice(&data);
-                    }
-                    ChannelMsg::ExtendedData { data, ext: 1 } => {
-                        started = true;
-                        output.stderr.extend_from_slice(&data);
-                    }
-                    ChannelMsg::ExitStatus { exit_status } => {
-                        started = true;
-                        output.exit_status = Some(exit_status);
-                    }
-                    ChannelMsg::ExitSignal { signal_name, .. } => {
-                        started = true;
-                        output.signal = Some(format!("{signal_name:?}"));
-                    }
-                    _ => {}
-                }
+                started |= collect_message(&mut output, message);
             }
         };
         match timeout {
@@ -534,4 +514,20 @@ async fn signature_hash(
         .ok()
         .flatten()
         .flatten()
+}
+
+/// Adds what a channel message carries to `output`; whether the message
+/// shows the server accepted the command.
+fn collect_message(output: &mut ExecOutput, message: ChannelMsg) -> bool {
+    match message {
+        ChannelMsg::Success => {}
+        ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
+        ChannelMsg::ExtendedData { data, ext: 1 } => output.stderr.extend_from_slice(&data),
+        ChannelMsg::ExitStatus { exit_status } => output.exit_status = Some(exit_status),
+        ChannelMsg::ExitSignal { signal_name, .. } => {
+            output.signal = Some(format!("{signal_name:?}"));
+        }
+        _ => return false,
+    }
+    true
 }
