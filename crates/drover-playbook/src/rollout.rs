@@ -141,14 +141,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             strategy.name()
         ));
     }
-    let manual = map.get("pause").and_then(Json::as_str) == Some("manual");
-    let pause = match map.get("pause") {
-        None => 0.0,
-        Some(_) if manual => 0.0,
-        Some(value) => {
-            seconds(value).ok_or("`pause` must be a duration such as 30 or \"30s\", or `manual`")?
-        }
-    };
+    let (pause, manual) = parse_pause(map.get("pause"))?;
     let on_failure = parse_on_failure(map.get("on_failure"))?;
     Ok(Rollout {
         strategy,
@@ -166,6 +159,20 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             .map_or(Ok(Batch::Count(0)), parse_batch)?,
         on_failure,
     })
+}
+
+/// `pause` between batches: a duration, or `manual` (wait for `drover
+/// rollout promote`); its seconds, and whether it is manual.
+fn parse_pause(value: Option<&Json>) -> Result<(f64, bool), String> {
+    match value {
+        None => Ok((0.0, false)),
+        Some(Json::String(word)) if word == "manual" => Ok((0.0, true)),
+        Some(value) => seconds(value)
+            .map(|seconds| (seconds, false))
+            .ok_or_else(|| {
+                "`pause` must be a duration such as 30 or \"30s\", or `manual`".to_owned()
+            }),
+    }
 }
 
 /// `on_failure`: `rollback` (the default), `pause` or `continue`.
