@@ -54,21 +54,14 @@ pub(crate) fn parse(inventory: &mut Inventory, path: &Path) -> Result<(), Error>
     Ok(())
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
-fn read_group(
-    inventory: &mut Inventory,
-    path: &Path,
-    group: GroupId,
-    name: &str,
-    data: Value,
-    named_hosts: &mut Vec<String>,
-) -> Result<(), Error> {
-    // Old scripts print a bare list of hosts, or a bare mapping of variables.
-    let mut data = match data {
+/// A group's entry as a mapping of `hosts`, `vars` and `children`: old
+/// scripts print a bare list of hosts, or a bare mapping of variables.
+fn group_data(name: &str, data: Value) -> Vars {
+    match data {
         Value::Object(map)
             if ["hosts", "vars", "children"]
                 .iter()
-                .any(|k| map.contains_key(*k)) =>
+                .any(|key| map.contains_key(*key)) =>
         {
             map
         }
@@ -83,7 +76,18 @@ fn read_group(
             wrapped.insert("hosts".to_owned(), other);
             wrapped
         }
-    };
+    }
+}
+
+fn read_group(
+    inventory: &mut Inventory,
+    path: &Path,
+    group: GroupId,
+    name: &str,
+    data: Value,
+    named_hosts: &mut Vec<String>,
+) -> Result<(), Error> {
+    let mut data = group_data(name, data);
     if let Some(hosts) = data.remove("hosts") {
         let Value::Array(hosts) = hosts else {
             return Err(output_error(path, &format!("`{name}.hosts` is not a list")));

@@ -38,46 +38,44 @@ enum Resume {
 }
 
 /// Splits `line` into words, removing quotes and the trailing comment.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) fn split(line: &str) -> Result<Vec<String>, SplitError> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut has_word = false;
-    let mut state = State::Between;
+    let mut splitter = Splitter {
+        words: Vec::new(),
+        word: String::new(),
+        has_word: false,
+        state: State::Between,
+    };
     for character in line.chars() {
-        match state {
-            State::Between | State::Word => {
-                if character.is_whitespace() {
-                    if has_word {
-                        words.push(std::mem::take(&mut word));
-                        has_word = false;
-                    }
-                    state = State::Between;
-                } else if character == '#' {
-                    break;
-                } else if character == '\\' {
-                    state = State::Escaped {
-                        resume: Resume::Word,
-                    };
-                    has_word = true;
-                } else if character == '\'' || character == '"' {
-                    state = State::Quoted(character);
-                    has_word = true;
-                } else {
-                    word.push(character);
-                    has_word = true;
-                    state = State::Word;
-                }
-            }
+        if !splitter.feed(character) {
+            break;
+        }
+    }
+    splitter.finish()
+}
+
+/// The words so far, the one being read, and where in it the splitter is.
+struct Splitter {
+    words: Vec<String>,
+    word: String,
+    /// A word has begun (it may be empty: `''`).
+    has_word: bool,
+    state: State,
+}
+
+impl Splitter {
+    /// Takes one character; `false` at a comment, which ends the line.
+    fn feed(&mut self, character: char) -> bool {
+        match self.state {
+            State::Between | State::Word => return self.outside_quotes(character),
             State::Quoted(quote) => {
                 if character == quote {
-                    state = State::Word;
+                    self.state = State::Word;
                 } else if character == '\\' && quote == '"' {
-                    state = State::Escaped {
+                    self.state = State::Escaped {
                         resume: Resume::Quoted(quote),
                     };
                 } else {
-                    word.push(character);
+                    self.word.push(character);
                 }
             }
             State::Escaped { resume } => {
@@ -86,24 +84,55 @@ pub(crate) fn split(line: &str) -> Result<Vec<String>, SplitError> {
                     && character != quote
                     && character != '\\'
                 {
-                    word.push('\\');
+                    self.word.push('\\');
                 }
-                word.push(character);
-                state = match resume {
+                self.word.push(character);
+                self.state = match resume {
                     Resume::Word => State::Word,
                     Resume::Quoted(quote) => State::Quoted(quote),
                 };
             }
         }
+        true
     }
-    match state {
-        State::Quoted(_) => Err(SplitError::NoClosingQuotation),
-        State::Escaped { .. } => Err(SplitError::NoEscapedCharacter),
-        State::Between | State::Word => {
-            if has_word {
-                words.push(word);
+
+    /// A character between words or inside an unquoted one.
+    fn outside_quotes(&mut self, character: char) -> bool {
+        if character.is_whitespace() {
+            if self.has_word {
+                self.words.push(std::mem::take(&mut self.word));
+                self.has_word = false;
             }
-            Ok(words)
+            self.state = State::Between;
+            return true;
+        }
+        if character == '#' {
+            return false;
+        }
+        self.has_word = true;
+        self.state = match character {
+            '\\' => State::Escaped {
+                resume: Resume::Word,
+            },
+            '\'' | '"' => State::Quoted(character),
+            _ => {
+                self.word.push(character);
+                State::Word
+            }
+        };
+        true
+    }
+
+    fn finish(mut self) -> Result<Vec<String>, SplitError> {
+        match self.state {
+            State::Quoted(_) => Err(SplitError::NoClosingQuotation),
+            State::Escaped { .. } => Err(SplitError::NoEscapedCharacter),
+            State::Between | State::Word => {
+                if self.has_word {
+                    self.words.push(self.word);
+                }
+                Ok(self.words)
+            }
         }
     }
 }

@@ -366,7 +366,57 @@ fn hardware_facts(get: &dyn Fn(&str) -> String) -> Map<String, Json> {
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// `ansible_default_ipv4.*` (`ipv4` of an interface): an address with
+/// its prefix length, mask, network and broadcast.
+fn ipv4_fact(address: std::net::Ipv4Addr, prefix: u32) -> Json {
+    let mask = u32::MAX.checked_shl(32 - prefix.min(32)).unwrap_or(0);
+    json!({
+        "address": address.to_string(),
+        "netmask": std::net::Ipv4Addr::from(mask).to_string(),
+        "network": std::net::Ipv4Addr::from(u32::from(address) & mask).to_string(),
+        "broadcast": std::net::Ipv4Addr::from(u32::from(address) | !mask).to_string(),
+        "prefix": prefix.to_string(),
+    })
+}
+
+/// `ansible_default_ipv4`: the default route's interface, its address,
+/// gateway and MAC; empty when there is no default route.
+fn default_ipv4(
+    interface: &str,
+    gateway: &str,
+    per_interface: &Map<String, Json>,
+    macs: &Map<String, Json>,
+) -> Json {
+    let mut fact = per_interface
+        .get(interface)
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Json::Object(map) = &mut fact
+        && !interface.is_empty()
+    {
+        map.insert("interface".to_owned(), Json::from(interface));
+        map.insert("alias".to_owned(), Json::from(interface));
+        map.insert("gateway".to_owned(), Json::from(gateway));
+        if let Some(mac) = macs.get(interface) {
+            map.insert("macaddress".to_owned(), mac.clone());
+        }
+    }
+    fact
+}
+
+/// `ansible_DEVICE`: an interface, its MAC and its first IPv4 address.
+fn interface_fact(device: &str, mac: Option<&Json>, ipv4: Option<&Json>) -> Json {
+    let mut fact = json!({
+        "device": device,
+        "active": true,
+        "macaddress": mac.cloned().unwrap_or(Json::Null),
+    });
+    if let Some(ipv4) = ipv4 {
+        fact["ipv4"] = ipv4.clone();
+    }
+    fact
+}
+
 fn network_facts(values: &[(&str, &str)]) -> Map<String, Json> {
     let lines = |key: &str| -> Vec<Vec<&str>> {
         values
@@ -394,17 +444,9 @@ fn network_facts(values: &[(&str, &str)]) -> Map<String, Json> {
         let [device, address, prefix] = fields[..] else {
             continue;
         };
-        let prefix: u32 = prefix.parse().unwrap_or(32);
         let address: std::net::Ipv4Addr =
             address.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-        let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
-        let ipv4 = json!({
-            "address": address.to_string(),
-            "netmask": std::net::Ipv4Addr::from(mask).to_string(),
-            "network": std::net::Ipv4Addr::from(u32::from(address) & mask).to_string(),
-            "broadcast": std::net::Ipv4Addr::from(u32::from(address) | !mask).to_string(),
-            "prefix": prefix.to_string(),
-        });
+        let ipv4 = ipv4_fact(address, prefix.parse().unwrap_or(32));
         if !address.is_loopback() {
             all_ipv4.push(Json::from(address.to_string()));
         }
@@ -419,31 +461,15 @@ fn network_facts(values: &[(&str, &str)]) -> Map<String, Json> {
         .map(|fields| Json::from(fields[1]))
         .collect();
     for device in &interfaces {
-        let mut fact = json!({
-            "device": device,
-            "active": true,
-            "macaddress": macs.get(device).cloned().unwrap_or(Json::Null),
-        });
-        if let Some(ipv4) = per_interface.get(device) {
-            fact["ipv4"] = ipv4.clone();
-        }
+        let fact = interface_fact(device, macs.get(device), per_interface.get(device));
         facts.insert(device.replace(['-', ':', '.'], "_"), fact);
     }
-    let default_interface = single("default_interface");
-    let mut default_ipv4 = per_interface
-        .get(default_interface)
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    if let Json::Object(map) = &mut default_ipv4
-        && !default_interface.is_empty()
-    {
-        map.insert("interface".to_owned(), Json::from(default_interface));
-        map.insert("alias".to_owned(), Json::from(default_interface));
-        map.insert("gateway".to_owned(), Json::from(single("gateway")));
-        if let Some(mac) = macs.get(default_interface) {
-            map.insert("macaddress".to_owned(), mac.clone());
-        }
-    }
+    let default_ipv4 = default_ipv4(
+        single("default_interface"),
+        single("gateway"),
+        &per_interface,
+        &macs,
+    );
     interfaces.sort();
     facts.insert("interfaces".to_owned(), json!(interfaces));
     facts.insert("default_ipv4".to_owned(), default_ipv4);

@@ -326,7 +326,6 @@ pub(crate) fn plan<'a>(request: &'a Request, query: &Query) -> Plan<'a> {
 }
 
 /// Runs a package request: one query, then only the commands that change something.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn ensure(
     manager: Manager,
     request: &Request,
@@ -377,6 +376,18 @@ pub(crate) async fn ensure(
     if context.check_mode {
         return Ok(result);
     }
+    apply(manager, request, context, commands, result).await
+}
+
+/// Runs the planned commands, then `autoremove` when asked; the result
+/// with their output, or the first failure.
+async fn apply(
+    manager: Manager,
+    request: &Request,
+    context: &ModuleContext<'_>,
+    commands: Vec<String>,
+    mut result: ModuleResult,
+) -> Result<ModuleResult, Error> {
     let mut stdout = String::new();
     for command in commands {
         let output = context.exec(&command, None).await?;

@@ -61,7 +61,6 @@ pub(crate) async fn serve(
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 async fn answer<B>(served: &Served, request: &Request<B>) -> Response<Full<Bytes>> {
     let head = request.method() == Method::HEAD;
     if request.method() != Method::GET && !head {
@@ -95,48 +94,54 @@ async fn answer<B>(served: &Served, request: &Request<B>) -> Response<Full<Bytes
         );
     }
     if let Some((_, digest)) = rest.rsplit_once("/blobs/") {
-        if !served.image.blobs.iter().any(|blob| blob == digest) {
-            return error(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", digest);
+        return blob(served, digest, head).await;
+    }
+    error(StatusCode::NOT_FOUND, "UNSUPPORTED", path)
+}
+
+/// `GET` or `HEAD /v2/NAME/blobs/DIGEST`: a layer or the config, read
+/// from the archive (and counted) only for `GET`.
+async fn blob(served: &Served, digest: &str, head: bool) -> Response<Full<Bytes>> {
+    if !served.image.blobs.iter().any(|blob| blob == digest) {
+        return error(StatusCode::NOT_FOUND, "BLOB_UNKNOWN", digest);
+    }
+    if head {
+        let size = served.archive.blob_size(digest).unwrap_or(0);
+        let mut answer = response(
+            StatusCode::OK,
+            "application/octet-stream",
+            Some(digest),
+            Bytes::new(),
+            true,
+        );
+        if let Ok(length) = hyper::header::HeaderValue::from_str(&size.to_string()) {
+            answer
+                .headers_mut()
+                .insert(hyper::header::CONTENT_LENGTH, length);
         }
-        if head {
-            let size = served.archive.blob_size(digest).unwrap_or(0);
-            let mut answer = response(
+        return answer;
+    }
+    match served.archive.blob(digest).await {
+        Ok(data) => {
+            served
+                .sent
+                .bytes
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            served.sent.blobs.fetch_add(1, Ordering::Relaxed);
+            response(
                 StatusCode::OK,
                 "application/octet-stream",
                 Some(digest),
-                Bytes::new(),
-                true,
-            );
-            if let Ok(length) = hyper::header::HeaderValue::from_str(&size.to_string()) {
-                answer
-                    .headers_mut()
-                    .insert(hyper::header::CONTENT_LENGTH, length);
-            }
-            return answer;
+                data,
+                false,
+            )
         }
-        return match served.archive.blob(digest).await {
-            Ok(data) => {
-                served
-                    .sent
-                    .bytes
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
-                served.sent.blobs.fetch_add(1, Ordering::Relaxed);
-                response(
-                    StatusCode::OK,
-                    "application/octet-stream",
-                    Some(digest),
-                    data,
-                    false,
-                )
-            }
-            Err(failure) => error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN",
-                &failure.to_string(),
-            ),
-        };
+        Err(failure) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            &failure.to_string(),
+        ),
     }
-    error(StatusCode::NOT_FOUND, "UNSUPPORTED", path)
 }
 
 fn response(

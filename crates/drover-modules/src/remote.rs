@@ -133,7 +133,47 @@ pub(crate) async fn path_state_and_content(
     query_path(context, path, detail).await
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// The query script's answer: the kind on the first line, then `MODE
+/// OWNER GROUP SIZE`, then the checksum line or the link's target; a
+/// file's checksum from its `body` when the content was read.
+fn parse_state(head: &str, detail: Detail, body: Option<&[u8]>) -> PathState {
+    let mut lines = head.lines();
+    let kind = PathKind::parse(lines.next().unwrap_or_default().trim());
+    if kind == PathKind::Absent {
+        return PathState::absent();
+    }
+    let stat: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let last = lines.next().unwrap_or_default().trim().to_owned();
+    PathState {
+        mode: stat
+            .first()
+            .and_then(|mode| u32::from_str_radix(mode, 8).ok())
+            .unwrap_or(0),
+        owner: stat.get(1).copied().unwrap_or_default().to_owned(),
+        group: stat.get(2).copied().unwrap_or_default().to_owned(),
+        size: stat.get(3).and_then(|size| size.parse().ok()).unwrap_or(0),
+        // `sha1sum` prints `HASH  PATH`; with the content here, it is hashed here.
+        checksum: match (kind, detail, body) {
+            (PathKind::File, Detail::Content | Detail::ContentByCat, Some(body)) => {
+                Some(checksum(body))
+            }
+            (PathKind::File, Detail::Checksum, _) => Some(
+                last.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            _ => None,
+        },
+        target: (kind == PathKind::Link).then_some(last),
+        kind,
+    }
+}
+
 async fn query_path(
     context: &ModuleContext<'_>,
     path: &str,
@@ -173,41 +213,10 @@ async fn query_path(
         ),
         None => (String::from_utf8_lossy(&output.stdout).into_owned(), None),
     };
-    let mut lines = head.lines();
-    let kind = PathKind::parse(lines.next().unwrap_or_default().trim());
-    if kind == PathKind::Absent || !output.success() {
+    if !output.success() {
         return Ok((PathState::absent(), None));
     }
-    let stat: Vec<&str> = lines
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let last = lines.next().unwrap_or_default().trim().to_owned();
-    let state = PathState {
-        mode: stat
-            .first()
-            .and_then(|mode| u32::from_str_radix(mode, 8).ok())
-            .unwrap_or(0),
-        owner: stat.get(1).copied().unwrap_or_default().to_owned(),
-        group: stat.get(2).copied().unwrap_or_default().to_owned(),
-        size: stat.get(3).and_then(|size| size.parse().ok()).unwrap_or(0),
-        // `sha1sum` prints `HASH  PATH`; with the content here, it is hashed here.
-        checksum: match (kind, detail, body) {
-            (PathKind::File, Detail::Content | Detail::ContentByCat, Some(body)) => {
-                Some(checksum(body))
-            }
-            (PathKind::File, Detail::Checksum, _) => Some(
-                last.split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            _ => None,
-        },
-        target: (kind == PathKind::Link).then_some(last),
-        kind,
-    };
+    let state = parse_state(&head, detail, body);
     Ok((
         state,
         body.map(|body| String::from_utf8_lossy(body).into_owned()),

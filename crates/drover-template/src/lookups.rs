@@ -48,7 +48,28 @@ fn failure(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// `lookup('pipe', COMMAND)`: the command's output, run by `/bin/sh` on
+/// this machine in the playbook's directory.
+fn pipe(base: &Path, command: &str) -> Result<Value, Error> {
+    let output = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(base)
+        .output()
+        .map_err(|error| failure(format!("lookup('pipe', '{command}'): {error}")))?;
+    if !output.status.success() {
+        return Err(failure(format!(
+            "lookup('pipe', '{command}') exited with {}",
+            output.status
+        )));
+    }
+    Ok(Value::from(
+        String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned(),
+    ))
+}
+
 fn run(
     state: &State,
     base: &Path,
@@ -76,27 +97,7 @@ fn run(
         "env" => Ok(texts()
             .map(|variable| Value::from(std::env::var(&variable).unwrap_or_default()))
             .collect()),
-        "pipe" => texts()
-            .map(|command| {
-                let output = Command::new("/bin/sh")
-                    .arg("-c")
-                    .arg(&command)
-                    .current_dir(base)
-                    .output()
-                    .map_err(|error| failure(format!("lookup('pipe', '{command}'): {error}")))?;
-                if !output.status.success() {
-                    return Err(failure(format!(
-                        "lookup('pipe', '{command}') exited with {}",
-                        output.status
-                    )));
-                }
-                Ok(Value::from(
-                    String::from_utf8_lossy(&output.stdout)
-                        .trim_end()
-                        .to_owned(),
-                ))
-            })
-            .collect(),
+        "pipe" => texts().map(|command| pipe(base, &command)).collect(),
         "template" => texts()
             .map(|path| {
                 let full = base.join(&path);
