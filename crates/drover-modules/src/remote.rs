@@ -512,3 +512,32 @@ pub(crate) async fn run_checked(context: &ModuleContext<'_>, command: &str) -> R
         )))
     }
 }
+
+/// `mode`, `owner` and `group` from a module's arguments, set on `path`
+/// (when it exists and any was given); whether that changed anything.
+pub(crate) async fn set_file_attributes(
+    arguments: &crate::arguments::Arguments<'_>,
+    context: &ModuleContext<'_>,
+    path: &str,
+) -> Result<bool, Error> {
+    let mode = arguments.mode()?;
+    let owner = arguments.string("owner")?;
+    let group = arguments.string("group")?;
+    if mode.is_none() && owner.is_none() && group.is_none() {
+        return Ok(false);
+    }
+    let state = path_state(context, path).await?;
+    if !state.exists() {
+        return Ok(false);
+    }
+    set_attributes(
+        context,
+        path,
+        &state,
+        mode,
+        owner.as_deref(),
+        group.as_deref(),
+        false,
+    )
+    .await
+}

@@ -138,21 +138,9 @@ pub(crate) fn update(
 
 const MARKER: &str = "--drover-authorized-keys--";
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
-pub(crate) async fn run(
-    arguments: &Arguments<'_>,
-    context: &ModuleContext<'_>,
-) -> Result<ModuleResult, Error> {
-    let user = arguments.required("user")?;
-    let key_text = arguments.required("key")?;
-    if key_text.starts_with("http://") || key_text.starts_with("https://") {
-        return Err(Error::Arguments(
-            "`key` as a URL is not supported; fetch the keys first (for example with `lookup('url', ...)` or `get_url`)".to_owned(),
-        ));
-    }
-    let present = arguments.string("state")?.as_deref() != Some("absent");
-    let exclusive = arguments.boolean("exclusive", false)?;
-    let manage_directory = arguments.boolean("manage_dir", true)?;
+/// The key lines `key` holds, each with `key_options` and `comment` when
+/// they are given.
+fn wanted_keys(arguments: &Arguments<'_>, key_text: &str) -> Result<Vec<KeyLine>, Error> {
     let options = arguments.string("key_options")?;
     let comment = arguments.string("comment")?;
     let mut wanted = Vec::new();
@@ -170,18 +158,57 @@ pub(crate) async fn run(
         }
         wanted.push(key);
     }
-    let path = arguments.string("path")?;
-    let query = format!(
+    Ok(wanted)
+}
+
+/// Asks for the user's home (or `path`), primary group and current keys
+/// in one round trip.
+fn query_script(user: &str, path: Option<&str>) -> String {
+    format!(
         "entry=$(getent passwd {user}) || {{ echo 'no such user'; exit 3; }}\n\
          home=$(echo \"$entry\" | cut -d: -f6); group=$(id -gn {user})\n\
          f={file}\n\
          echo \"path=$f\"; echo \"group=$group\"\n\
          echo {MARKER}; cat \"$f\" 2>/dev/null; true\n",
-        user = quote(&user),
-        file = path
-            .as_deref()
-            .map_or_else(|| "\"$home/.ssh/authorized_keys\"".to_owned(), quote),
+        user = quote(user),
+        file = path.map_or_else(|| "\"$home/.ssh/authorized_keys\"".to_owned(), quote),
+    )
+}
+
+/// `~/.ssh`, made private to `user` when it is missing (`manage_dir`).
+async fn make_ssh_directory(
+    context: &ModuleContext<'_>,
+    file: &str,
+    user: &str,
+    group: &str,
+) -> Result<(), Error> {
+    let directory = file.trim_end_matches("/authorized_keys");
+    let owner = quote(&format!("{user}:{group}"));
+    let command = format!(
+        "[ -d {dir} ] || {{ mkdir -p {dir} && chmod 700 {dir} && chown {owner} {dir}; }}",
+        dir = quote(directory)
     );
+    context.exec(&command, None).await?;
+    Ok(())
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let user = arguments.required("user")?;
+    let key_text = arguments.required("key")?;
+    if key_text.starts_with("http://") || key_text.starts_with("https://") {
+        return Err(Error::Arguments(
+            "`key` as a URL is not supported; fetch the keys first (for example with `lookup('url', ...)` or `get_url`)".to_owned(),
+        ));
+    }
+    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let exclusive = arguments.boolean("exclusive", false)?;
+    let manage_directory = arguments.boolean("manage_dir", true)?;
+    let wanted = wanted_keys(arguments, &key_text)?;
+    let path = arguments.string("path")?;
+    let query = query_script(&user, path.as_deref());
     let output = context.exec(&query, None).await?;
     if !output.success() {
         return Ok(ModuleResult::failed(format!(
@@ -213,13 +240,7 @@ pub(crate) async fn run(
         return Ok(result);
     }
     if manage_directory && path.is_none() {
-        let directory = file.trim_end_matches("/authorized_keys");
-        let owner = quote(&format!("{user}:{group}"));
-        let command = format!(
-            "[ -d {dir} ] || {{ mkdir -p {dir} && chmod 700 {dir} && chown {owner} {dir}; }}",
-            dir = quote(directory)
-        );
-        context.exec(&command, None).await?;
+        make_ssh_directory(context, &file, &user, &group).await?;
     }
     let attributes = Attributes {
         mode: Some(0o600),
@@ -227,15 +248,9 @@ pub(crate) async fn run(
         group: Some(group),
         validate: None,
     };
-    write_file(
-        context,
-        &file,
-        Bytes::from(content),
-        &attributes,
-        &PathState::absent(),
-        false,
-    )
-    .await?;
+    let content = Bytes::from(content);
+    let absent = PathState::absent();
+    write_file(context, &file, content, &attributes, &absent, false).await?;
     Ok(result)
 }
 

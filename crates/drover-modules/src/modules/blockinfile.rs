@@ -11,27 +11,65 @@ use crate::arguments::Arguments;
 use crate::remote::{Attributes, converge, path_state_and_content};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// The block's first and last lines: `marker` with `{mark}` replaced by
+/// `marker_begin` and `marker_end`.
+fn markers(arguments: &Arguments<'_>) -> Result<(String, String), Error> {
+    let marker = arguments
+        .string("marker")?
+        .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".to_owned());
+    let mark = |key: &str, default: &str| -> Result<String, Error> {
+        Ok(marker.replace(
+            "{mark}",
+            &arguments.string(key)?.unwrap_or_else(|| default.to_owned()),
+        ))
+    };
+    Ok((mark("marker_begin", "BEGIN")?, mark("marker_end", "END")?))
+}
+
+/// `original` with the block between `begin` and `end` taken out, and
+/// `block` (when given) put back where it was, or where `insertafter` or
+/// `insertbefore` says.
+fn with_block(
+    original: &str,
+    begin: &str,
+    end: &str,
+    block: Option<&str>,
+    arguments: &Arguments<'_>,
+) -> Result<String, Error> {
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    let start = lines.iter().position(|line| line == begin);
+    let stop = lines.iter().position(|line| line == end);
+    let (insert_at, removed) = match (start, stop) {
+        (Some(start), Some(stop)) if start <= stop => {
+            lines.drain(start..=stop);
+            (start, true)
+        }
+        _ => (lines.len(), false),
+    };
+    if let Some(block) = block {
+        let mut new_lines = vec![begin.to_owned()];
+        new_lines.extend(block.lines().map(str::to_owned));
+        new_lines.push(end.to_owned());
+        let at = if removed {
+            insert_at
+        } else {
+            insertion_point(&lines, arguments)?
+        };
+        lines.splice(at..at, new_lines);
+    }
+    let mut content = lines.join("\n");
+    if !lines.is_empty() {
+        content.push('\n');
+    }
+    Ok(content)
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let path = arguments.required("path")?;
-    let marker = arguments
-        .string("marker")?
-        .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".to_owned());
-    let begin = marker.replace(
-        "{mark}",
-        &arguments
-            .string("marker_begin")?
-            .unwrap_or_else(|| "BEGIN".to_owned()),
-    );
-    let end = marker.replace(
-        "{mark}",
-        &arguments
-            .string("marker_end")?
-            .unwrap_or_else(|| "END".to_owned()),
-    );
+    let (begin, end) = markers(arguments)?;
     let block = arguments.string("block")?.unwrap_or_default();
     let present = arguments
         .string("state")?
@@ -47,31 +85,8 @@ pub(crate) async fn run(
             "path `{path}` does not exist; add `create: yes`"
         )));
     };
-    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
-    let start = lines.iter().position(|line| *line == begin);
-    let stop = lines.iter().position(|line| *line == end);
-    let (insert_at, removed) = match (start, stop) {
-        (Some(start), Some(stop)) if start <= stop => {
-            lines.drain(start..=stop);
-            (start, true)
-        }
-        _ => (lines.len(), false),
-    };
-    if present && !block.is_empty() {
-        let mut new_lines = vec![begin.clone()];
-        new_lines.extend(block.lines().map(str::to_owned));
-        new_lines.push(end.clone());
-        let at = if removed {
-            insert_at
-        } else {
-            insertion_point(&lines, arguments)?
-        };
-        lines.splice(at..at, new_lines);
-    }
-    let mut content = lines.join("\n");
-    if !lines.is_empty() {
-        content.push('\n');
-    }
+    let wanted = (present && !block.is_empty()).then_some(block.as_str());
+    let content = with_block(&original, &begin, &end, wanted, arguments)?;
     let attributes = Attributes::from_arguments(arguments)?;
     let backup = arguments.boolean("backup", false)?;
     if content == original {

@@ -17,60 +17,13 @@ use crate::{Error, ModuleContext, ModuleResult};
 /// What the guard prints when `creates`/`removes` makes the command unnecessary.
 const SKIPPED: &str = "__drover_skipped__";
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     module: &str,
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let argv = arguments.list("argv")?;
-    let text = arguments.string_of(&["_raw_params", "cmd"])?;
-    let command = match (module, text, argv.is_empty()) {
-        ("raw", Some(text), _) => text,
-        // Without stdin the text goes through the long-lived `/bin/sh`
-        // itself (one process fewer on the host); another shell, or a
-        // command reading stdin, gets a shell of its own.
-        ("shell", Some(text), _) => match arguments.string("executable")? {
-            None if arguments.string("stdin")?.is_none() => text,
-            executable => format!(
-                "{} -c {}",
-                quote(executable.as_deref().unwrap_or("/bin/sh")),
-                quote(&text)
-            ),
-        },
-        ("command", Some(text), _) => shlex::split(&text)
-            .ok_or_else(|| {
-                Error::Arguments(format!(
-                    "cannot split the command `{text}` (unbalanced quotes?)"
-                ))
-            })?
-            .iter()
-            .map(|word| quote(word))
-            .collect::<Vec<_>>()
-            .join(" "),
-        ("command", None, false) => argv
-            .iter()
-            .map(|word| quote(word))
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => return Err(Error::Arguments(format!("`{module}` needs a command"))),
-    };
-    // `creates` and `removes` are checked in the same round trip as the command.
-    let mut guard = String::new();
-    if let Some(path) = arguments.string("creates")? {
-        let _ = write!(
-            guard,
-            "if [ -e {} ]; then printf %s {SKIPPED} >&2; exit 0; fi; ",
-            quote(&path)
-        );
-    }
-    if let Some(path) = arguments.string("removes")? {
-        let _ = write!(
-            guard,
-            "if [ ! -e {} ]; then printf %s {SKIPPED} >&2; exit 0; fi; ",
-            quote(&path)
-        );
-    }
+    let command = command_line(module, arguments)?;
+    let guard = guard(arguments)?;
     if context.check_mode {
         if !guard.is_empty()
             && context
@@ -106,6 +59,70 @@ pub(crate) async fn run(
             .message("skipped, since `creates`/`removes` says it has run")
             .with("rc", 0));
     }
+    Ok(command_result(&output))
+}
+
+/// The command line to run: `raw` as written, `shell` through `/bin/sh`
+/// (or its `executable`), `command` split into words and quoted one by
+/// one, or its `argv`.
+fn command_line(module: &str, arguments: &Arguments<'_>) -> Result<String, Error> {
+    let argv = arguments.list("argv")?;
+    let text = arguments.string_of(&["_raw_params", "cmd"])?;
+    let quoted = |words: &[String]| {
+        words
+            .iter()
+            .map(|word| quote(word))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    Ok(match (module, text, argv.is_empty()) {
+        ("raw", Some(text), _) => text,
+        // Without stdin the text goes through the long-lived `/bin/sh`
+        // itself (one process fewer on the host); another shell, or a
+        // command reading stdin, gets a shell of its own.
+        ("shell", Some(text), _) => match arguments.string("executable")? {
+            None if arguments.string("stdin")?.is_none() => text,
+            executable => format!(
+                "{} -c {}",
+                quote(executable.as_deref().unwrap_or("/bin/sh")),
+                quote(&text)
+            ),
+        },
+        ("command", Some(text), _) => quoted(&shlex::split(&text).ok_or_else(|| {
+            Error::Arguments(format!(
+                "cannot split the command `{text}` (unbalanced quotes?)"
+            ))
+        })?),
+        ("command", None, false) => quoted(&argv),
+        _ => return Err(Error::Arguments(format!("`{module}` needs a command"))),
+    })
+}
+
+/// `creates` and `removes`, checked in the same round trip as the command:
+/// a prefix that ends the script, marked as skipped, when the command has
+/// run already.
+fn guard(arguments: &Arguments<'_>) -> Result<String, Error> {
+    let mut guard = String::new();
+    if let Some(path) = arguments.string("creates")? {
+        let _ = write!(
+            guard,
+            "if [ -e {} ]; then printf %s {SKIPPED} >&2; exit 0; fi; ",
+            quote(&path)
+        );
+    }
+    if let Some(path) = arguments.string("removes")? {
+        let _ = write!(
+            guard,
+            "if [ ! -e {} ]; then printf %s {SKIPPED} >&2; exit 0; fi; ",
+            quote(&path)
+        );
+    }
+    Ok(guard)
+}
+
+/// The result Ansible registers for a command: `rc`, `stdout`, `stderr`
+/// and their lines; failed on a non-zero code or a signal.
+fn command_result(output: &drover_ssh::ExecOutput) -> ModuleResult {
     let stdout = String::from_utf8_lossy(&output.stdout)
         .trim_end_matches('\n')
         .to_owned();
@@ -122,12 +139,12 @@ pub(crate) async fn run(
         .with("stderr", stderr);
     if rc != 0 {
         result.failed = true;
-        result.message = Some(output.signal.map_or_else(
+        result.message = Some(output.signal.as_ref().map_or_else(
             || "non-zero return code".to_owned(),
             |signal| format!("killed by signal {signal}"),
         ));
     }
-    Ok(result)
+    result
 }
 
 pub(crate) async fn exists(context: &ModuleContext<'_>, path: &str) -> Result<bool, Error> {

@@ -11,7 +11,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::{output_value, path_state, set_attributes};
+use crate::remote::{output_value, set_file_attributes};
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// `algorithm:hex` → the coreutils tool that computes it, and the digest.
@@ -37,18 +37,59 @@ pub(crate) fn checksum_tool(checksum: &str) -> Result<(&'static str, String), Er
     Ok((tool, digest.trim().to_ascii_lowercase()))
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
-pub(crate) async fn run(
+/// The host-side script: skip a file already there (unless `force`, and
+/// with a `checksum` that matches), download to a temporary file beside
+/// it, verify, and rename it into place when it differs.
+fn download_script(
     arguments: &Arguments<'_>,
-    context: &ModuleContext<'_>,
-) -> Result<ModuleResult, Error> {
-    let url = arguments.required("url")?;
-    let dest = arguments.required("dest")?;
+    url: &str,
+    dest: &str,
+    check_mode: bool,
+) -> Result<String, Error> {
     let force = arguments.boolean("force", false)?;
     let checksum = arguments
         .string("checksum")?
         .map(|text| checksum_tool(&text))
         .transpose()?;
+    let fetch = curl_command(arguments)?;
+    let verify = checksum.as_ref().map_or_else(String::new, |(tool, digest)| {
+        format!(
+            "sum=$({tool} \"$t\" | cut -d' ' -f1); [ \"$sum\" = {digest} ] || {{ echo \"checksum mismatch: got $sum\"; exit 1; }}\n",
+            digest = quote(digest)
+        )
+    });
+    let up_to_date = match &checksum {
+        Some((tool, digest)) => format!(
+            "[ \"$({tool} \"$dest\" | cut -d' ' -f1)\" = {} ]",
+            quote(digest)
+        ),
+        None => "true".to_owned(),
+    };
+    Ok(format!(
+        "url={url}; dest={dest}\n\
+         if [ -d \"$dest\" ]; then name=${{url##*/}}; name=${{name%%\\?*}}; dest=\"$dest/$name\"; fi\n\
+         echo \"dest=$dest\"\n\
+         if [ -e \"$dest\" ] && [ {force} = no ] && {up_to_date}; then echo outcome=present; exit 0; fi\n\
+         command -v curl >/dev/null 2>&1 || {{ echo 'get_url needs curl on the host'; exit 1; }}\n\
+         t=$(mktemp \"$(dirname \"$dest\")/.drover-get_url.XXXXXX\") || exit 1\n\
+         trap 'rm -f \"$t\"' EXIT\n\
+         {fetch} -o \"$t\" \"$url\" 2>\"$t.err\" || {{ echo \"download failed: $(cat \"$t.err\")\"; rm -f \"$t.err\"; exit 1; }}\n\
+         rm -f \"$t.err\"\n\
+         {verify}\
+         if [ -e \"$dest\" ] && cmp -s \"$t\" \"$dest\"; then echo outcome=same; exit 0; fi\n\
+         if [ {check} = yes ]; then echo outcome=would-change; exit 0; fi\n\
+         if [ -e \"$dest\" ]; then chmod \"$(stat -c %a \"$dest\")\" \"$t\"; else chmod 644 \"$t\"; fi\n\
+         mv -f \"$t\" \"$dest\" && echo outcome=changed\n",
+        url = quote(url),
+        dest = quote(dest),
+        force = if force { "yes" } else { "no" },
+        check = if check_mode { "yes" } else { "no" },
+    ))
+}
+
+/// The `curl` command line for the download: its timeout, certificate
+/// checking, headers and credentials.
+fn curl_command(arguments: &Arguments<'_>) -> Result<String, Error> {
     let mut fetch = format!(
         "curl -fsSL --max-time {}",
         arguments.unsigned("timeout")?.unwrap_or(10)
@@ -70,39 +111,16 @@ pub(crate) async fn run(
         let password = arguments.string("url_password")?.unwrap_or_default();
         let _ = write!(fetch, " -u {}", quote(&format!("{user}:{password}")));
     }
-    let verify = checksum.as_ref().map_or_else(String::new, |(tool, digest)| {
-        format!(
-            "sum=$({tool} \"$t\" | cut -d' ' -f1); [ \"$sum\" = {digest} ] || {{ echo \"checksum mismatch: got $sum\"; exit 1; }}\n",
-            digest = quote(digest)
-        )
-    });
-    let up_to_date = match &checksum {
-        Some((tool, digest)) => format!(
-            "[ \"$({tool} \"$dest\" | cut -d' ' -f1)\" = {} ]",
-            quote(digest)
-        ),
-        None => "true".to_owned(),
-    };
-    let script = format!(
-        "url={url}; dest={dest}\n\
-         if [ -d \"$dest\" ]; then name=${{url##*/}}; name=${{name%%\\?*}}; dest=\"$dest/$name\"; fi\n\
-         echo \"dest=$dest\"\n\
-         if [ -e \"$dest\" ] && [ {force} = no ] && {up_to_date}; then echo outcome=present; exit 0; fi\n\
-         command -v curl >/dev/null 2>&1 || {{ echo 'get_url needs curl on the host'; exit 1; }}\n\
-         t=$(mktemp \"$(dirname \"$dest\")/.drover-get_url.XXXXXX\") || exit 1\n\
-         trap 'rm -f \"$t\"' EXIT\n\
-         {fetch} -o \"$t\" \"$url\" 2>\"$t.err\" || {{ echo \"download failed: $(cat \"$t.err\")\"; rm -f \"$t.err\"; exit 1; }}\n\
-         rm -f \"$t.err\"\n\
-         {verify}\
-         if [ -e \"$dest\" ] && cmp -s \"$t\" \"$dest\"; then echo outcome=same; exit 0; fi\n\
-         if [ {check} = yes ]; then echo outcome=would-change; exit 0; fi\n\
-         if [ -e \"$dest\" ]; then chmod \"$(stat -c %a \"$dest\")\" \"$t\"; else chmod 644 \"$t\"; fi\n\
-         mv -f \"$t\" \"$dest\" && echo outcome=changed\n",
-        url = quote(&url),
-        dest = quote(&dest),
-        force = if force { "yes" } else { "no" },
-        check = if context.check_mode { "yes" } else { "no" },
-    );
+    Ok(fetch)
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let url = arguments.required("url")?;
+    let dest = arguments.required("dest")?;
+    let script = download_script(arguments, &url, &dest, context.check_mode)?;
     let output = context.exec(&script, None).await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let value = |key: &str| output_value(&stdout, key);
@@ -123,24 +141,7 @@ pub(crate) async fn run(
     } else {
         ModuleResult::ok()
     };
-    let mode = arguments.mode()?;
-    let owner = arguments.string("owner")?;
-    let group = arguments.string("group")?;
-    if mode.is_some() || owner.is_some() || group.is_some() {
-        let state = path_state(context, &final_dest).await?;
-        if state.exists() {
-            result.changed |= set_attributes(
-                context,
-                &final_dest,
-                &state,
-                mode,
-                owner.as_deref(),
-                group.as_deref(),
-                false,
-            )
-            .await?;
-        }
-    }
+    result.changed |= set_file_attributes(arguments, context, &final_dest).await?;
     Ok(result.with("dest", final_dest).with("url", url))
 }
 
