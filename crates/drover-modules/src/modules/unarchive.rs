@@ -34,38 +34,28 @@ pub(crate) fn unpack_command(name: &str, extra: &[String]) -> String {
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
-pub(crate) async fn run(
+/// Sends the archive from this machine (the role's or playbook's
+/// `files`) to a temporary file on the host; its path there.
+async fn upload_archive(context: &ModuleContext<'_>, source: &str) -> Result<String, Error> {
+    let local = context.find_file(source, "files").ok_or_else(|| {
+        Error::Arguments(format!(
+            "could not find `{source}` in the role's or playbook's files"
+        ))
+    })?;
+    let data = std::fs::read(&local)
+        .map_err(|error| Error::Arguments(format!("cannot read {}: {error}", local.display())))?;
+    upload_temporary(context, Bytes::from(data)).await
+}
+
+/// The host-side script: unpack into a temporary directory, compare with
+/// `dest`, and copy over (then chown) only when something differs.
+fn unpack_script(
     arguments: &Arguments<'_>,
-    context: &ModuleContext<'_>,
-) -> Result<ModuleResult, Error> {
-    let source = arguments.required("src")?;
-    let dest = arguments.required("dest")?;
-    let remote = arguments.boolean("remote_src", false)?;
-    if let Some(creates) = arguments.string("creates")? {
-        let output = context
-            .exec(&format!("test -e {}", quote(&creates)), None)
-            .await?;
-        if output.success() {
-            return Ok(ModuleResult::ok().message(format!("skipped, since {creates} exists")));
-        }
-    }
-    let mut uploaded = None;
-    let archive = if remote {
-        source.clone()
-    } else {
-        let local = context.find_file(&source, "files").ok_or_else(|| {
-            Error::Arguments(format!(
-                "could not find `{source}` in the role's or playbook's files"
-            ))
-        })?;
-        let data = std::fs::read(&local).map_err(|error| {
-            Error::Arguments(format!("cannot read {}: {error}", local.display()))
-        })?;
-        let path = upload_temporary(context, Bytes::from(data)).await?;
-        uploaded = Some(path.clone());
-        path
-    };
+    source: &str,
+    archive: &str,
+    dest: &str,
+    check_mode: bool,
+) -> Result<String, Error> {
     let owner = match (arguments.string("owner")?, arguments.string("group")?) {
         (Some(owner), Some(group)) => Some(format!("{owner}:{group}")),
         (Some(owner), None) => Some(owner),
@@ -78,8 +68,8 @@ pub(crate) async fn run(
             quote(&owner)
         )
     });
-    let unpack = unpack_command(&source, &arguments.list("extra_opts")?);
-    let script = format!(
+    let unpack = unpack_command(source, &arguments.list("extra_opts")?);
+    Ok(format!(
         "a={archive}; dest={dest}\n\
          [ -d \"$dest\" ] || {{ echo \"destination $dest is not a directory\"; exit 2; }}\n\
          [ -f \"$a\" ] || {{ echo \"archive $a does not exist\"; exit 2; }}\n\
@@ -95,10 +85,34 @@ pub(crate) async fn run(
          echo \"files=$(cd \"$t\" && find . -mindepth 1 | wc -l)\"\n\
          if [ $differs = yes ] && [ {check} = no ]; then (cd \"$t\" && find . -mindepth 1 -maxdepth 1 -exec cp -a {{}} \"$dest/\" \\;) || exit 1\n{chown}fi\n\
          echo \"differs=$differs\"\n",
-        archive = quote(&archive),
-        dest = quote(&dest),
-        check = if context.check_mode { "yes" } else { "no" },
-    );
+        archive = quote(archive),
+        dest = quote(dest),
+        check = if check_mode { "yes" } else { "no" },
+    ))
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let source = arguments.required("src")?;
+    let dest = arguments.required("dest")?;
+    let remote = arguments.boolean("remote_src", false)?;
+    if let Some(creates) = arguments.string("creates")? {
+        let output = context
+            .exec(&format!("test -e {}", quote(&creates)), None)
+            .await?;
+        if output.success() {
+            return Ok(ModuleResult::ok().message(format!("skipped, since {creates} exists")));
+        }
+    }
+    let uploaded = if remote {
+        None
+    } else {
+        Some(upload_archive(context, &source).await?)
+    };
+    let archive = uploaded.clone().unwrap_or_else(|| source.clone());
+    let script = unpack_script(arguments, &source, &archive, &dest, context.check_mode)?;
     let output = context.exec(&script, None).await?;
     if let Some(path) = uploaded {
         context

@@ -30,69 +30,14 @@ pub(crate) struct Request {
 }
 
 impl Request {
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
         let format = arguments
             .string("body_format")?
             .unwrap_or_else(|| "raw".to_owned());
-        let mut headers: Vec<(String, String)> = match arguments.raw("headers") {
-            Some(Json::Object(map)) => map
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.clone(),
-                        value
-                            .as_str()
-                            .map_or_else(|| value.to_string(), str::to_owned),
-                    )
-                })
-                .collect(),
-            Some(_) => return Err(Error::Arguments("`headers` must be a mapping".to_owned())),
-            None => Vec::new(),
-        };
-        let has_header = |headers: &[(String, String)], name: &str| {
-            headers
-                .iter()
-                .any(|(header, _)| header.eq_ignore_ascii_case(name))
-        };
-        let body = match (arguments.raw("body"), format.as_str()) {
-            (None, _) => None,
-            (Some(value), "json") => {
-                if !has_header(&headers, "Content-Type") {
-                    headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-                }
-                // A string is sent as it is, already JSON; anything else is serialised.
-                Some(
-                    value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned),
-                )
-            }
-            (Some(Json::Object(map)), "form-urlencoded") => {
-                if !has_header(&headers, "Content-Type") {
-                    headers.push((
-                        "Content-Type".to_owned(),
-                        "application/x-www-form-urlencoded".to_owned(),
-                    ));
-                }
-                let mut form = String::new();
-                for (name, value) in map {
-                    if !form.is_empty() {
-                        form.push('&');
-                    }
-                    let value = value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned);
-                    let _ = write!(form, "{}={}", percent_encode(name), percent_encode(&value));
-                }
-                Some(form)
-            }
-            (Some(value), _) => Some(
-                value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_owned),
-            ),
-        };
+        let mut headers = headers(arguments)?;
+        let body = arguments
+            .raw("body")
+            .map(|value| body(value, &format, &mut headers));
         let credentials = match (
             arguments.string("url_username")?,
             arguments.string("url_password")?,
@@ -152,16 +97,50 @@ impl Request {
     }
 }
 
-fn percent_encode(text: &str) -> String {
-    let mut encoded = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
-        }
+/// `headers`, as name and text pairs.
+fn headers(arguments: &Arguments<'_>) -> Result<Vec<(String, String)>, Error> {
+    match arguments.raw("headers") {
+        Some(Json::Object(map)) => Ok(map
+            .iter()
+            .map(|(name, value)| (name.clone(), text(value)))
+            .collect()),
+        Some(_) => Err(Error::Arguments("`headers` must be a mapping".to_owned())),
+        None => Ok(Vec::new()),
     }
-    encoded
+}
+
+/// The request body `body_format` makes of `value`, with the
+/// `Content-Type` it implies unless one is given.
+fn body(value: &Json, format: &str, headers: &mut Vec<(String, String)>) -> String {
+    let mut content_type = |kind: &str| {
+        if !headers
+            .iter()
+            .any(|(header, _)| header.eq_ignore_ascii_case("Content-Type"))
+        {
+            headers.push(("Content-Type".to_owned(), kind.to_owned()));
+        }
+    };
+    match (value, format) {
+        // A string is sent as it is, already JSON; anything else is serialised.
+        (value, "json") => {
+            content_type("application/json");
+            text(value)
+        }
+        (Json::Object(map), "form-urlencoded") => {
+            content_type("application/x-www-form-urlencoded");
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(map.iter().map(|(name, value)| (name, text(value))))
+                .finish()
+        }
+        (value, _) => text(value),
+    }
+}
+
+/// A string as it is; anything else as JSON.
+fn text(value: &Json) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// The response: status, headers (the last response's, after redirects) and body.
@@ -291,7 +270,9 @@ pub(crate) const MODULES: &[Module] = &[module!(&["uri"], &[URI], run)];
 
 #[cfg(test)]
 mod tests {
-    use super::{HEADERS_END, parse, percent_encode};
+    use serde_json::json;
+
+    use super::{HEADERS_END, body, parse};
 
     #[test]
     fn responses_keep_the_last_headers_and_the_status() {
@@ -306,6 +287,23 @@ mod tests {
         assert_eq!(response.body, "{\"a\": 1}");
         let refused = parse(&format!("{HEADERS_END}\n\n7 000"));
         assert_eq!((refused.curl_exit, refused.status), (7, -1));
-        assert_eq!(percent_encode("a b&c"), "a%20b%26c");
+    }
+
+    #[test]
+    fn form_bodies_are_encoded_as_browsers_and_ansible_encode_them() {
+        let mut headers = Vec::new();
+        let form = body(
+            &json!({"q": "a b&c", "n": 1}),
+            "form-urlencoded",
+            &mut headers,
+        );
+        assert_eq!(form, "q=a+b%26c&n=1");
+        assert_eq!(
+            headers,
+            [(
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned()
+            )]
+        );
     }
 }
