@@ -20,7 +20,44 @@ enum Position {
     Before(Regex),
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// `original` with the line put in place (or, `state: absent`, the
+/// matching lines taken out); and what was done, when anything was.
+fn edited(
+    arguments: &Arguments<'_>,
+    original: &str,
+    regexp: Option<&Regex>,
+    line: Option<String>,
+    present: bool,
+) -> Result<(String, Option<String>), Error> {
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    let message = if present {
+        let line = line.ok_or_else(|| {
+            Error::Arguments("`lineinfile` with `state: present` needs `line`".to_owned())
+        })?;
+        edit_present(
+            &mut lines,
+            regexp,
+            &line,
+            arguments.boolean("backrefs", false)?,
+            &position(arguments)?,
+            arguments.boolean("firstmatch", false)?,
+        )
+    } else {
+        let before = lines.len();
+        lines.retain(|candidate| match (regexp, &line) {
+            (Some(regexp), _) => !regexp.is_match(candidate),
+            (None, Some(line)) => candidate != line,
+            (None, None) => true,
+        });
+        (before != lines.len()).then(|| format!("{} line(s) removed", before - lines.len()))
+    };
+    let mut content = lines.join("\n");
+    if !lines.is_empty() {
+        content.push('\n');
+    }
+    Ok((content, message))
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -50,34 +87,7 @@ pub(crate) async fn run(
             ModuleResult::ok().message("file not present")
         });
     };
-    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
-    let message = if present {
-        let line = line.ok_or_else(|| {
-            Error::Arguments("`lineinfile` with `state: present` needs `line`".to_owned())
-        })?;
-        let position = position(arguments)?;
-        let first_match = arguments.boolean("firstmatch", false)?;
-        edit_present(
-            &mut lines,
-            regexp.as_ref(),
-            &line,
-            arguments.boolean("backrefs", false)?,
-            &position,
-            first_match,
-        )
-    } else {
-        let before = lines.len();
-        lines.retain(|candidate| match (&regexp, &line) {
-            (Some(regexp), _) => !regexp.is_match(candidate),
-            (None, Some(line)) => candidate != line,
-            (None, None) => true,
-        });
-        (before != lines.len()).then(|| format!("{} line(s) removed", before - lines.len()))
-    };
-    let mut content = lines.join("\n");
-    if !lines.is_empty() {
-        content.push('\n');
-    }
+    let (content, message) = edited(arguments, &original, regexp.as_ref(), line, present)?;
     let attributes = Attributes::from_arguments(arguments)?;
     let changes = message.is_some() || (existing.is_none() && present);
     let mut result = ModuleResult::ok();

@@ -159,36 +159,44 @@ fn parse(output: &str) -> Option<Account> {
 }
 
 /// The `useradd`, `usermod` or `userdel` command bringing `account` to `request`.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) fn plan(request: &Request, account: Option<&Account>) -> Option<String> {
     let name = quote(&request.name);
-    let Some(account) = account else {
-        if !request.present {
-            return None;
-        }
-        let mut command = String::from("useradd");
-        option(&mut command, "-u", request.uid.as_deref());
-        option(&mut command, "-g", request.group.as_deref());
-        if let Some(groups) = request.groups.as_ref().filter(|groups| !groups.is_empty()) {
-            option(&mut command, "-G", Some(&groups.join(",")));
-        }
-        option(&mut command, "-s", request.shell.as_deref());
-        option(&mut command, "-d", request.home.as_deref());
-        option(&mut command, "-c", request.comment.as_deref());
-        option(&mut command, "-p", request.password.as_deref());
-        if request.system {
-            command.push_str(" -r");
-        }
-        command.push_str(if request.create_home { " -m" } else { " -M" });
-        let _ = write!(command, " {name}");
-        return Some(command);
-    };
-    if !request.present {
-        return Some(format!(
+    match (account, request.present) {
+        (None, false) => None,
+        (None, true) => Some(format!("{} {name}", useradd(request))),
+        (Some(_), false) => Some(format!(
             "userdel{} {name}",
             if request.remove { " -r" } else { "" }
-        ));
+        )),
+        (Some(account), true) => {
+            let command = usermod(request, account);
+            (command != "usermod").then(|| format!("{command} {name}"))
+        }
     }
+}
+
+/// `useradd` with the options the request gives (the name not yet added).
+fn useradd(request: &Request) -> String {
+    let mut command = String::from("useradd");
+    option(&mut command, "-u", request.uid.as_deref());
+    option(&mut command, "-g", request.group.as_deref());
+    if let Some(groups) = request.groups.as_ref().filter(|groups| !groups.is_empty()) {
+        option(&mut command, "-G", Some(&groups.join(",")));
+    }
+    option(&mut command, "-s", request.shell.as_deref());
+    option(&mut command, "-d", request.home.as_deref());
+    option(&mut command, "-c", request.comment.as_deref());
+    option(&mut command, "-p", request.password.as_deref());
+    if request.system {
+        command.push_str(" -r");
+    }
+    command.push_str(if request.create_home { " -m" } else { " -M" });
+    command
+}
+
+/// `usermod` with an option for each thing that differs from the account
+/// (just `usermod` when nothing does; the name not yet added).
+fn usermod(request: &Request, account: &Account) -> String {
     let mut command = String::from("usermod");
     let differs =
         |wanted: Option<&String>, current: &str| wanted.filter(|value| *value != current).cloned();
@@ -239,7 +247,7 @@ pub(crate) fn plan(request: &Request, account: Option<&Account>) -> Option<Strin
             differs(request.password.as_ref(), &account.password).as_deref(),
         );
     }
-    (command != "usermod").then(|| format!("{command} {name}"))
+    command
 }
 
 fn option(command: &mut String, flag: &str, value: Option<&str>) {
@@ -248,7 +256,39 @@ fn option(command: &mut String, flag: &str, value: Option<&str>) {
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// The account as it is, and the command that will change it (with the
+/// password hash hidden: a secret is never shown, as Ansible hides it).
+fn planned_diff(request: &Request, account: Option<&Account>, command: Option<&str>) -> Diff {
+    Diff {
+        before: describe(account),
+        after: command.map_or_else(String::new, |command| {
+            request.password.as_deref().map_or_else(
+                || command.to_owned(),
+                |password| command.replace(&quote(password), "********"),
+            )
+        }),
+        before_header: format!("user {}", request.name),
+        after_header: format!("user {}", request.name),
+    }
+}
+
+/// The account's details in the result, as Ansible reports them.
+fn with_account(result: ModuleResult, account: &Account) -> ModuleResult {
+    result
+        .with(
+            "uid",
+            account.uid.parse::<u64>().map_or(Json::Null, Json::from),
+        )
+        .with("group", account.group.clone())
+        .with(
+            "groups",
+            account.groups.iter().cloned().collect::<Vec<_>>().join(","),
+        )
+        .with("home", account.home.clone())
+        .with("shell", account.shell.clone())
+        .with("comment", account.comment.clone())
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -271,18 +311,7 @@ pub(crate) async fn run(
         .with("state", if request.present { "present" } else { "absent" })
         .with_diff(
             context.diff && changed,
-            Diff {
-                before: describe(account.as_ref()),
-                // The password hash is a secret: never shown, as Ansible hides it.
-                after: command.as_deref().map_or_else(String::new, |command| {
-                    request.password.as_deref().map_or_else(
-                        || command.to_owned(),
-                        |password| command.replace(&quote(password), "********"),
-                    )
-                }),
-                before_header: format!("user {}", request.name),
-                after_header: format!("user {}", request.name),
-            },
+            planned_diff(&request, account.as_ref(), command.as_deref()),
         );
     if !context.check_mode
         && let Some(command) = &command
@@ -309,19 +338,7 @@ pub(crate) async fn run(
         parse(&String::from_utf8_lossy(&output.stdout))
     };
     if let Some(account) = &now {
-        result = result
-            .with(
-                "uid",
-                account.uid.parse::<u64>().map_or(Json::Null, Json::from),
-            )
-            .with("group", account.group.clone())
-            .with(
-                "groups",
-                account.groups.iter().cloned().collect::<Vec<_>>().join(","),
-            )
-            .with("home", account.home.clone())
-            .with("shell", account.shell.clone())
-            .with("comment", account.comment.clone());
+        result = with_account(result, account);
         if request.generate_ssh_key {
             result = generate_key(&request, account, context, result).await?;
         }
