@@ -98,6 +98,17 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// The before and after of one file (or thing), both sides labelled
+    /// with its name.
+    pub fn of_file(name: &str, before: String, after: String) -> Self {
+        Self {
+            before,
+            after,
+            before_header: name.to_owned(),
+            after_header: name.to_owned(),
+        }
+    }
+
     /// A unified diff of the two sides.
     pub fn unified(&self) -> String {
         similar::TextDiff::from_lines(&self.before, &self.after)

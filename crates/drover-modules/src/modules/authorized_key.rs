@@ -229,12 +229,7 @@ pub(crate) async fn run(
         .with("path", file.clone())
         .with_diff(
             context.diff,
-            Diff {
-                before: existing.to_owned(),
-                after: content.clone(),
-                before_header: file.clone(),
-                after_header: file.clone(),
-            },
+            Diff::of_file(&file, existing.to_owned(), content.clone()),
         );
     if context.check_mode {
         return Ok(result);

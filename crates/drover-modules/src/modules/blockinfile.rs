@@ -109,12 +109,7 @@ pub(crate) async fn run(
         })
         .with_diff(
             context.diff,
-            Diff {
-                before: original,
-                after: content.clone(),
-                before_header: path.clone(),
-                after_header: path.clone(),
-            },
+            Diff::of_file(&path, original, content.clone()),
         );
     converge(
         context,

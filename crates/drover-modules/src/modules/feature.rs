@@ -87,15 +87,7 @@ pub(crate) async fn run(
     if new == old {
         return Ok(result);
     }
-    let mut result = result.with_diff(
-        context.diff,
-        Diff {
-            before: old,
-            after: new.clone(),
-            before_header: path.clone(),
-            after_header: path.clone(),
-        },
-    );
+    let mut result = result.with_diff(context.diff, Diff::of_file(&path, old, new.clone()));
     result.changed = true;
     if !context.check_mode {
         let attributes = Attributes::from_arguments(arguments)?;

@@ -98,12 +98,11 @@ pub(crate) async fn run(
         };
         result = result.with_diff(
             context.diff,
-            Diff {
-                before: format!("state: {}\n", state.kind),
-                after: format!("state: {after}\n"),
-                before_header: path.clone(),
-                after_header: path.clone(),
-            },
+            Diff::of_file(
+                &path,
+                format!("state: {}\n", state.kind),
+                format!("state: {after}\n"),
+            ),
         );
         if !context.check_mode {
             let command = attributes.appended(command, wanted, &path);

@@ -95,12 +95,7 @@ pub(crate) async fn run(
         result.message = message;
         result = result.with_diff(
             context.diff,
-            Diff {
-                before: original.clone(),
-                after: content.clone(),
-                before_header: path.clone(),
-                after_header: path.clone(),
-            },
+            Diff::of_file(&path, original.clone(), content.clone()),
         );
     }
     let backup = arguments.boolean("backup", false)?;

@@ -84,7 +84,29 @@ fn systemd_quote(value: &str) -> String {
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// What the service needs to reach `state`: stopped or started, and
+/// restarted when its unit changed while it ran.
+fn action(state: &str, active: bool, differs: bool) -> Option<&'static str> {
+    match (state, active, differs) {
+        ("stopped", true, _) => Some("stop"),
+        ("stopped", false, _) | ("present", _, _) | (_, true, false) => None,
+        (_, true, true) => Some("restart"),
+        (_, false, _) => Some("start"),
+    }
+}
+
+/// A host whose podman has no Quadlet (or no podman at all).
+fn no_quadlet(podman: &str) -> ModuleResult {
+    ModuleResult::failed(format!(
+        "this host's podman has no Quadlet ({}); it needs podman 4.4 or later",
+        if podman.is_empty() {
+            "podman is not installed"
+        } else {
+            podman
+        }
+    ))
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -98,15 +120,7 @@ pub(crate) async fn run(
     let answer = probe(context, &service, &name).await?;
     let value = |key: &str| crate::remote::output_value(&answer, key);
     if value("quadlet") != "yes" && state != "absent" {
-        let podman = value("podman");
-        return Ok(ModuleResult::failed(format!(
-            "this host's podman has no Quadlet ({}); it needs podman 4.4 or later",
-            if podman.is_empty() {
-                "podman is not installed".to_owned()
-            } else {
-                podman
-            }
-        )));
+        return Ok(no_quadlet(&value("podman")));
     }
     let active = value("active") == "active";
     let (existing, current) = path_state_and_content(context, &path, true).await?;
@@ -114,47 +128,37 @@ pub(crate) async fn run(
         .with("unit", path.clone())
         .with("service", service.clone());
     if state == "absent" {
-        if existing.exists() {
-            result.changed = true;
+        result.changed = existing.exists();
+        if result.changed {
             remove(context, &service, &path).await?;
         }
         return Ok(result);
     }
     let wanted = unit(arguments, &name)?;
     let differs = current.as_deref() != Some(wanted.as_str());
-    let diff = Diff {
-        before: current.clone().unwrap_or_default(),
-        after: wanted.clone(),
-        before_header: path.clone(),
-        after_header: path.clone(),
-    };
-    let action = match (state.as_str(), active, differs) {
-        ("stopped", true, _) => Some("stop"),
-        ("stopped", false, _) | ("present", _, _) | (_, true, false) => None,
-        (_, true, true) => Some("restart"),
-        (_, false, _) => Some("start"),
-    };
+    let action = action(&state, active, differs);
     result.changed = differs || action.is_some();
-    result = result.with_diff(context.diff && differs, diff);
+    result = result.with_diff(
+        context.diff && differs,
+        Diff::of_file(&path, current.clone().unwrap_or_default(), wanted.clone()),
+    );
     if context.check_mode || !result.changed {
         return Ok(result);
     }
+    let systemctl = |action: &str| format!("systemctl {action} {}", quote(&service));
+    match (differs, action) {
+        (false, Some(action)) => run_checked(context, &systemctl(action)).await?,
+        (false, None) => {}
+        (true, _) => install(context, &path, &wanted, &existing).await?,
+    }
     if !differs {
-        if let Some(action) = action {
-            run_checked(context, &format!("systemctl {action} {}", quote(&service))).await?;
-        }
         return Ok(result);
     }
-    install(context, &path, &wanted, &existing).await?;
     let release = release_record(&name, &wanted, arguments, &value("release"))?;
-    let started = match action {
-        Some(action) => {
-            context
-                .exec(&format!("systemctl {action} {}", quote(&service)), None)
-                .await?
-        }
-        None => return finish(context, &name, result, release).await,
+    let Some(action) = action else {
+        return finish(context, &name, result, release).await;
     };
+    let started = context.exec(&systemctl(action), None).await?;
     if started.success() {
         return finish(context, &name, result, release).await;
     }

@@ -79,12 +79,7 @@ pub(crate) async fn run(
     }
     .with_diff(
         context.diff && file_changed,
-        Diff {
-            before: old,
-            after: new.clone(),
-            before_header: file.clone(),
-            after_header: file.clone(),
-        },
+        Diff::of_file(&file, old, new.clone()),
     );
     if context.check_mode {
         return Ok(result);
