@@ -122,7 +122,7 @@ fn guard(arguments: &Arguments<'_>) -> Result<String, Error> {
 
 /// The result Ansible registers for a command: `rc`, `stdout`, `stderr`
 /// and their lines; failed on a non-zero code or a signal.
-fn command_result(output: &drover_ssh::ExecOutput) -> ModuleResult {
+pub(crate) fn command_result(output: &drover_ssh::ExecOutput) -> ModuleResult {
     let stdout = String::from_utf8_lossy(&output.stdout)
         .trim_end_matches('\n')
         .to_owned();

@@ -39,8 +39,39 @@ pub(crate) struct Spec {
     pub(crate) configuration: Json,
 }
 
+/// A mapping argument (`env`, `labels`) with every value as text.
+fn text_mapping(value: Option<&Json>) -> Map<String, Json> {
+    match value {
+        Some(Json::Object(map)) => map
+            .iter()
+            .map(|(key, value)| {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                (key.clone(), Json::from(text))
+            })
+            .collect(),
+        _ => Map::new(),
+    }
+}
+
+/// `command`: a list of words, or a line split as a shell would.
+fn command_words(value: Option<&Json>) -> Result<Vec<String>, Error> {
+    Ok(match value {
+        Some(Json::Array(words)) => words
+            .iter()
+            .map(|word| {
+                word.as_str()
+                    .map_or_else(|| word.to_string(), str::to_owned)
+            })
+            .collect(),
+        Some(Json::String(text)) => shlex::split(text)
+            .ok_or_else(|| Error::Arguments(format!("cannot split the command `{text}`")))?,
+        _ => Vec::new(),
+    })
+}
+
 impl Spec {
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
     pub(crate) fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
         let name = arguments.required("name")?;
         let state = arguments
@@ -57,33 +88,9 @@ impl Spec {
                 "`container` needs `image` unless `state` is absent".to_owned(),
             ));
         }
-        let mapping = |name: &str| -> Map<String, Json> {
-            match arguments.raw(name) {
-                Some(Json::Object(map)) => map
-                    .iter()
-                    .map(|(key, value)| {
-                        let text = value
-                            .as_str()
-                            .map_or_else(|| value.to_string(), str::to_owned);
-                        (key.clone(), Json::from(text))
-                    })
-                    .collect(),
-                _ => Map::new(),
-            }
-        };
+        let mapping = |name: &str| text_mapping(arguments.raw(name));
         let ports = arguments.list("ports")?;
-        let command = match arguments.raw("command") {
-            Some(Json::Array(words)) => words
-                .iter()
-                .map(|word| {
-                    word.as_str()
-                        .map_or_else(|| word.to_string(), str::to_owned)
-                })
-                .collect(),
-            Some(Json::String(text)) => shlex::split(text)
-                .ok_or_else(|| Error::Arguments(format!("cannot split the command `{text}`")))?,
-            _ => Vec::new(),
-        };
+        let command = command_words(arguments.raw("command"))?;
         let configuration = json!({
             "image": image,
             "ports": ports,

@@ -168,7 +168,6 @@ pub(crate) async fn put(
 
 /// `remote_src: yes`: the source is a file on the host; copy it there,
 /// atomically, when its checksum differs from the destination's.
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 async fn copy_on_host(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -206,18 +205,31 @@ async fn copy_on_host(
     if context.check_mode {
         return Ok(result);
     }
-    let directory = destination.rsplit_once('/').map_or(".", |(directory, _)| {
-        if directory.is_empty() { "/" } else { directory }
-    });
     let mode = attributes.mode.unwrap_or(if state.exists() {
         state.mode
     } else {
         source_state.mode
     });
+    let script = copy_script(&source, destination, mode, &attributes);
+    let output = context.exec(&script, None).await?;
+    if !output.success() {
+        return Ok(ModuleResult::failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(result)
+}
+
+/// Copies `source` to a temporary file beside `destination`, gives it its
+/// mode and owners, and renames it into place.
+fn copy_script(source: &str, destination: &str, mode: u32, attributes: &Attributes) -> String {
+    let directory = destination.rsplit_once('/').map_or(".", |(directory, _)| {
+        if directory.is_empty() { "/" } else { directory }
+    });
     let mut script = format!(
         "tmp=$(mktemp {template}) || exit 1; trap 'rm -f \"$tmp\"' EXIT; cp -- {source} \"$tmp\" && chmod {mode:o} \"$tmp\"",
         template = drover_ssh::quote(&format!("{directory}/.drover.XXXXXXXX")),
-        source = drover_ssh::quote(&source),
+        source = drover_ssh::quote(source),
     );
     if let Some(owner) = &attributes.owner {
         let _ = write!(script, " && chown {} \"$tmp\"", drover_ssh::quote(owner));
@@ -230,13 +242,7 @@ async fn copy_on_host(
         " && mv -f \"$tmp\" {} && trap - EXIT",
         drover_ssh::quote(destination)
     );
-    let output = context.exec(&script, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(
-            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        ));
-    }
-    Ok(result)
+    script
 }
 
 const COPY: &[A] = &[

@@ -3,6 +3,8 @@
 //! marker line Ansible writes, so either tool manages the other's entries.
 
 use bytes::Bytes;
+use std::path::Path;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
     ArgumentSpec as A,
@@ -11,7 +13,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, path_state_and_content, write_file};
+use crate::remote::{Attributes, PathState, path_state_and_content, write_file};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 const MARKER: &str = "#Ansible: ";
@@ -81,7 +83,6 @@ fn job_line(
     Ok(line)
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -89,13 +90,10 @@ pub(crate) async fn run(
     let name = arguments.required("name")?;
     let present = arguments.string("state")?.as_deref() != Some("absent");
     let user = arguments.string("user")?;
-    let cron_file = arguments.string("cron_file")?.map(|file| {
-        if file.starts_with('/') {
-            file
-        } else {
-            format!("/etc/cron.d/{file}")
-        }
-    });
+    // A relative `cron_file` is in /etc/cron.d.
+    let cron_file = arguments
+        .string("cron_file")?
+        .map(|file| Path::new("/etc/cron.d").join(file).display().to_string());
     let line = if !present {
         None
     } else if arguments.boolean("env", false)? {
@@ -106,15 +104,7 @@ pub(crate) async fn run(
     let user_flag = user
         .as_deref()
         .map_or_else(String::new, |user| format!(" -u {}", quote(user)));
-    let (state, old) = if let Some(file) = &cron_file {
-        let (state, content) = path_state_and_content(context, file, true).await?;
-        (Some(state), content.unwrap_or_default())
-    } else {
-        let output = context
-            .exec(&format!("crontab -l{user_flag} 2>/dev/null; true"), None)
-            .await?;
-        (None, String::from_utf8_lossy(&output.stdout).into_owned())
-    };
+    let (state, old) = current(context, cron_file.as_deref(), &user_flag).await?;
     let new = update(&old, &name, line.as_deref());
     let where_written = cron_file
         .clone()
@@ -124,12 +114,7 @@ pub(crate) async fn run(
     }
     let result = ModuleResult::changed().with("jobs", jobs(&new)).with_diff(
         context.diff,
-        Diff {
-            before: old,
-            after: new.clone(),
-            before_header: where_written.clone(),
-            after_header: where_written,
-        },
+        Diff::of_file(&where_written, old, new.clone()),
     );
     if context.check_mode {
         return Ok(result);
@@ -161,6 +146,23 @@ pub(crate) async fn run(
         )));
     }
     Ok(result)
+}
+
+/// The entries as they are: the `cron_file` (with its state), or the
+/// user's crontab.
+async fn current(
+    context: &ModuleContext<'_>,
+    cron_file: Option<&str>,
+    user_flag: &str,
+) -> Result<(Option<PathState>, String), Error> {
+    if let Some(file) = cron_file {
+        let (state, content) = path_state_and_content(context, file, true).await?;
+        return Ok((Some(state), content.unwrap_or_default()));
+    }
+    let output = context
+        .exec(&format!("crontab -l{user_flag} 2>/dev/null; true"), None)
+        .await?;
+    Ok((None, String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
 /// The names of the managed entries.

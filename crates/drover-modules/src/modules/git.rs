@@ -96,7 +96,21 @@ pub(crate) struct Options {
     pub(crate) accept_hostkey: bool,
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+impl Options {
+    fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            remote: arguments
+                .string("remote")?
+                .unwrap_or_else(|| "origin".to_owned()),
+            depth: arguments.unsigned("depth")?,
+            clone: arguments.boolean("clone", true)?,
+            update: arguments.boolean("update", true)?,
+            force: arguments.boolean("force", false)?,
+            accept_hostkey: arguments.boolean("accept_hostkey", false)?,
+        })
+    }
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -106,16 +120,7 @@ pub(crate) async fn run(
     let version = arguments
         .string("version")?
         .unwrap_or_else(|| "HEAD".to_owned());
-    let options = Options {
-        remote: arguments
-            .string("remote")?
-            .unwrap_or_else(|| "origin".to_owned()),
-        depth: arguments.unsigned("depth")?,
-        clone: arguments.boolean("clone", true)?,
-        update: arguments.boolean("update", true)?,
-        force: arguments.boolean("force", false)?,
-        accept_hostkey: arguments.boolean("accept_hostkey", false)?,
-    };
+    let options = Options::read(arguments)?;
     let output = context
         .exec(
             &script(&repository, &dest, &version, &options, context.check_mode),
@@ -158,12 +163,7 @@ pub(crate) async fn run(
     .with("after", after.clone())
     .with_diff(
         context.diff && changed,
-        Diff {
-            before: format!("{before}\n"),
-            after: format!("{after}\n"),
-            before_header: dest.clone(),
-            after_header: dest,
-        },
+        Diff::of_file(&dest, format!("{before}\n"), format!("{after}\n")),
     ))
 }
 

@@ -40,7 +40,14 @@ pub(crate) fn plan(
     }
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// The group's gid before and after, for diff mode.
+fn group_diff(name: &str, present: bool, gid: Option<&str>, current: Option<&str>) -> Diff {
+    let state =
+        |gid: Option<&str>| gid.map_or_else(|| "absent\n".to_owned(), |gid| format!("gid={gid}\n"));
+    let after = present.then(|| gid.or(current).unwrap_or_default());
+    Diff::of_file(&format!("group {name}"), state(current), state(after))
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -73,21 +80,7 @@ pub(crate) async fn run(
         .with("state", if present { "present" } else { "absent" })
         .with_diff(
             context.diff && command.is_some(),
-            Diff {
-                before: current
-                    .as_ref()
-                    .map_or_else(|| "absent\n".to_owned(), |gid| format!("gid={gid}\n")),
-                after: if present {
-                    format!(
-                        "gid={}\n",
-                        gid.clone().or(current.clone()).unwrap_or_default()
-                    )
-                } else {
-                    "absent\n".to_owned()
-                },
-                before_header: format!("group {name}"),
-                after_header: format!("group {name}"),
-            },
+            group_diff(&name, present, gid.as_deref(), current.as_deref()),
         );
     if let (Some(command), false) = (&command, context.check_mode) {
         let output = context.exec(command, None).await?;

@@ -11,7 +11,33 @@ use crate::{Error, ModuleContext, ModuleResult};
 /// Numbers uploads: hosts (and delegations) may share a /tmp.
 static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
+/// Sends the script to a private file on the host; its path there, or
+/// the failed result when it could not be written.
+async fn upload(
+    context: &ModuleContext<'_>,
+    local: &std::path::Path,
+) -> Result<Result<String, ModuleResult>, Error> {
+    let body = std::fs::read(local)
+        .map_err(|error| Error::Arguments(format!("cannot read `{}`: {error}", local.display())))?;
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let remote = format!("/tmp/.drover-script-{}-{call}", std::process::id());
+    let options = drover_ssh::UploadOptions {
+        mode: Some(0o700),
+        become_user: context.become_user.clone(),
+        ..drover_ssh::UploadOptions::default()
+    };
+    let output = context
+        .session
+        .upload(body.into(), &remote, &options)
+        .await?;
+    if !output.success() {
+        return Ok(Err(ModuleResult::failed(
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )));
+    }
+    Ok(Ok(remote))
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -41,27 +67,10 @@ pub(crate) async fn run(
         result.skipped = true;
         return Ok(result);
     }
-    let body = std::fs::read(&local)
-        .map_err(|error| Error::Arguments(format!("cannot read `{}`: {error}", local.display())))?;
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let remote = format!("/tmp/.drover-script-{}-{call}", std::process::id());
-    let output = context
-        .session
-        .upload(
-            body.into(),
-            &remote,
-            &drover_ssh::UploadOptions {
-                mode: Some(0o700),
-                become_user: context.become_user.clone(),
-                ..drover_ssh::UploadOptions::default()
-            },
-        )
-        .await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        ));
-    }
+    let remote = match upload(context, &local).await? {
+        Ok(remote) => remote,
+        Err(failed) => return Ok(failed),
+    };
     let chdir = arguments
         .string("chdir")?
         .map_or_else(String::new, |directory| {
@@ -77,19 +86,7 @@ pub(crate) async fn run(
             None,
         )
         .await?;
-    let rc = output.exit_status.map_or(-1, i64::from);
-    let mut result = ModuleResult::changed()
-        .with("rc", rc)
-        .with(
-            "stdout",
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-        )
-        .with(
-            "stderr",
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        );
-    result.failed = rc != 0;
-    Ok(result)
+    Ok(crate::modules::command::command_result(&output))
 }
 
 const SCRIPT: &[A] = &[

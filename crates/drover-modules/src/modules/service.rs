@@ -180,7 +180,6 @@ pub(crate) fn plan(request: &Request, status: &Status) -> Vec<String> {
     commands
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -191,14 +190,11 @@ pub(crate) async fn run(
             "the service module needs `name`".to_owned(),
         ));
     }
-    if request.daemon_reload && !context.check_mode {
-        let output = context.exec("systemctl daemon-reload", None).await?;
-        if !output.success() {
-            return Ok(ModuleResult::failed(format!(
-                "systemctl daemon-reload failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
+    if request.daemon_reload
+        && !context.check_mode
+        && let Some(failed) = apply(context, &["systemctl daemon-reload".to_owned()]).await?
+    {
+        return Ok(failed);
     }
     let output = context.exec(&query_script(&request.name), None).await?;
     let status = parse_status(&String::from_utf8_lossy(&output.stdout));
@@ -221,12 +217,11 @@ pub(crate) async fn run(
         .with("status", Json::Object(status.properties.clone()))
         .with_diff(
             context.diff && !commands.is_empty(),
-            Diff {
-                before: describe(status.active, status.enabled),
-                after: describe_after(&request, &status),
-                before_header: request.name.clone(),
-                after_header: request.name.clone(),
-            },
+            Diff::of_file(
+                &request.name,
+                describe(status.active, status.enabled),
+                describe_after(&request, &status),
+            ),
         );
     if let Some(action) = request.action {
         let word = match action {
@@ -241,19 +236,27 @@ pub(crate) async fn run(
     if context.check_mode || commands.is_empty() {
         return Ok(result);
     }
+    Ok(apply(context, &commands).await?.unwrap_or(result))
+}
+
+/// Runs the planned commands in one script, stopping at the first that
+/// fails; the failed result when one did.
+async fn apply(
+    context: &ModuleContext<'_>,
+    commands: &[String],
+) -> Result<Option<ModuleResult>, Error> {
     let mut script = String::from("set -e\n");
-    for command in &commands {
+    for command in commands {
         let _ = writeln!(script, "{command}");
     }
     let output = context.exec(&script, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
+    Ok((!output.success()).then(|| {
+        ModuleResult::failed(format!(
             "`{}` failed: {}",
             commands.join("; "),
             String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(result)
+        ))
+    }))
 }
 
 fn describe(active: bool, enabled: bool) -> String {

@@ -42,7 +42,6 @@ pub(crate) fn update(content: &str, name: &str, value: Option<&str>) -> String {
     text
 }
 
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,

@@ -8,32 +8,15 @@ use std::path::{Path, PathBuf};
 use super::command::{self, Error, Result, run, text, write};
 
 /// Builds `drover/app:VERSION` into `directory/app-vVERSION.tar` (once).
-#[allow(clippy::too_many_lines)] // to be split (issue 15)
 pub fn app_image(directory: &Path, version: u32, healthy: bool) -> Result<PathBuf> {
     let archive = directory.join(format!("app-v{version}.tar"));
     if archive.exists() {
         return Ok(archive);
     }
-    let busybox = busybox()?;
     let work = directory.join(format!("app-v{version}.build"));
     command::run_quietly("rm", &["-rf", &text(&work)]);
     let root = work.join("root");
-    for sub in ["bin", "www", "tmp"] {
-        command::create_directory(&root.join(sub))?;
-    }
-    run("cp", &[&text(&busybox), &text(&root.join("bin/busybox"))])?;
-    for applet in ["sh", "httpd", "wget", "cat", "sleep", "echo"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).map_err(|source| {
-            Error::Io {
-                path: root.join("bin").join(applet),
-                source,
-            }
-        })?;
-    }
-    write(&root.join("www/index.html"), format!("app v{version}\n"))?;
-    if healthy {
-        write(&root.join("www/healthz"), "ok\n")?;
-    }
+    file_tree(&root, version, healthy)?;
     let image = work.join("image");
     command::create_directory(&image)?;
     // Two layers: the programs, the same bytes in every version (so a host
@@ -41,30 +24,7 @@ pub fn app_image(directory: &Path, version: u32, healthy: bool) -> Result<PathBu
     // the version's pages.
     let mut layers = Vec::new();
     for (index, parts) in [&["bin", "tmp"][..], &["www"][..]].iter().enumerate() {
-        let layer = work.join(format!("layer{index}.tar"));
-        let mut arguments = vec![
-            "--numeric-owner".to_owned(),
-            "--owner=0".to_owned(),
-            "--group=0".to_owned(),
-            "--sort=name".to_owned(),
-            "--mtime=@0".to_owned(),
-            "-C".to_owned(),
-            text(&root),
-            "-cf".to_owned(),
-            text(&layer),
-        ];
-        arguments.extend(parts.iter().map(|part| (*part).to_owned()));
-        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
-        run("tar", &arguments)?;
-        let digest = sha256(&layer)?;
-        command::create_directory(&image.join(&digest))?;
-        std::fs::rename(&layer, image.join(&digest).join("layer.tar")).map_err(|source| {
-            Error::Io {
-                path: layer.clone(),
-                source,
-            }
-        })?;
-        layers.push(digest);
+        layers.push(layer(&work, &root, &image, index, parts)?);
     }
     let diff_ids = layers
         .iter()
@@ -111,6 +71,56 @@ pub fn app_image(directory: &Path, version: u32, healthy: bool) -> Result<PathBu
     run("tar", &members)?;
     command::run_quietly("rm", &["-rf", &text(&work)]);
     Ok(archive)
+}
+
+/// The image's files: busybox and its applets in `/bin`, the page (and
+/// the health page, when healthy) in `/www`, and `/tmp`.
+fn file_tree(root: &Path, version: u32, healthy: bool) -> Result<()> {
+    let busybox = busybox()?;
+    for sub in ["bin", "www", "tmp"] {
+        command::create_directory(&root.join(sub))?;
+    }
+    run("cp", &[&text(&busybox), &text(&root.join("bin/busybox"))])?;
+    for applet in ["sh", "httpd", "wget", "cat", "sleep", "echo"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).map_err(|source| {
+            Error::Io {
+                path: root.join("bin").join(applet),
+                source,
+            }
+        })?;
+    }
+    write(&root.join("www/index.html"), format!("app v{version}\n"))?;
+    if healthy {
+        write(&root.join("www/healthz"), "ok\n")?;
+    }
+    Ok(())
+}
+
+/// Packs `parts` of `root` into a reproducible layer (same bytes for the
+/// same files), stored in `image` under its digest; the digest.
+fn layer(work: &Path, root: &Path, image: &Path, index: usize, parts: &[&str]) -> Result<String> {
+    let layer = work.join(format!("layer{index}.tar"));
+    let mut arguments = vec![
+        "--numeric-owner".to_owned(),
+        "--owner=0".to_owned(),
+        "--group=0".to_owned(),
+        "--sort=name".to_owned(),
+        "--mtime=@0".to_owned(),
+        "-C".to_owned(),
+        text(root),
+        "-cf".to_owned(),
+        text(&layer),
+    ];
+    arguments.extend(parts.iter().map(|part| (*part).to_owned()));
+    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+    run("tar", &arguments)?;
+    let digest = sha256(&layer)?;
+    command::create_directory(&image.join(&digest))?;
+    std::fs::rename(&layer, image.join(&digest).join("layer.tar")).map_err(|source| Error::Io {
+        path: layer.clone(),
+        source,
+    })?;
+    Ok(digest)
 }
 
 /// The static busybox binary, from Debian's package (downloaded once into the cache).

@@ -158,7 +158,28 @@ impl Machine {
             .collect()
     }
 
-    #[allow(clippy::too_many_lines)] // to be split (issue 15)
+    /// What the host may do: with container engines, their storage bound
+    /// from outside and every capability; without, only its own `net.*`
+    /// kernel settings (it has its own network namespace) may change.
+    fn allow(&self, nspawn: &mut Command, engines: bool) -> Result<()> {
+        if !engines {
+            nspawn.env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "network");
+            return Ok(());
+        }
+        for (inside, outside) in [
+            ("/var/lib/docker", "docker"),
+            ("/var/lib/containers", "containers"),
+        ] {
+            let outside = self.directory.join(outside);
+            command::create_directory(&outside)?;
+            nspawn.arg(format!("--bind={}:{inside}", outside.display()));
+        }
+        nspawn
+            .args(["--capability=all", "--system-call-filter=@keyring bpf"])
+            .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1");
+        Ok(())
+    }
+
     fn boot(&self, engines: bool) -> Result<()> {
         // Each host's nspawn starts in a cgroup of its own: sharing one, the
         // guests' systemds would manage the same `system.slice` directories
@@ -189,24 +210,7 @@ impl Machine {
             .arg(format!("--machine={}", self.name))
             .arg(format!("--hostname={}", self.name))
             .arg(format!("--network-namespace-path=/run/netns/{}", self.name));
-        if engines {
-            for (inside, outside) in [
-                ("/var/lib/docker", "docker"),
-                ("/var/lib/containers", "containers"),
-            ] {
-                let outside = self.directory.join(outside);
-                command::create_directory(&outside)?;
-                nspawn.arg(format!("--bind={}:{inside}", outside.display()));
-            }
-            nspawn
-                .args(["--capability=all", "--system-call-filter=@keyring bpf"])
-                .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1");
-        }
-        if !engines {
-            // The host has its own network namespace, so its `net.*` kernel
-            // settings are its own: let `sysctl` change them, and nothing else.
-            nspawn.env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "network");
-        }
+        self.allow(&mut nspawn, engines)?;
         let log = std::fs::File::create(self.directory.join("console.log")).map_err(|source| {
             Error::Io {
                 path: self.directory.join("console.log"),
