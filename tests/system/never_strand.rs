@@ -159,25 +159,43 @@ impl Prober {
 }
 
 /// Whether `address` answers `GET /` with 200, and if not, why. A host
-/// that refuses, resets or answers otherwise is down at once. One that
-/// takes longer than two seconds is asked once more: on this loaded 2-core
-/// machine (other system tests boot hosts beside this one) a host that is
-/// serving can be slow to answer, and a second timeout in a row is needed
-/// to count it down.
+/// whose app is down refuses the connection (or answers otherwise): that
+/// counts at once. A timeout, or the network not reaching the host at all
+/// (`No route to host` while the test bridge re-resolves a neighbour: seen
+/// once on a host no task had touched), says nothing about the app, so
+/// the host is asked again, up to twice, a quarter second apart.
 fn serves(address: &SocketAddr) -> Result<(), String> {
-    match ask(address) {
-        Err((why, true)) => ask(address).map_err(|(again, _)| format!("{why}, then {again}")),
-        answer => answer.map_err(|(why, _)| why),
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        match ask(address) {
+            Ok(()) => return Ok(()),
+            Err((why, false)) => {
+                tries.push(why);
+                break;
+            }
+            Err((why, true)) => {
+                tries.push(why);
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
     }
+    Err(tries.join(", then "))
 }
 
-/// One `GET /`: the error says why, and whether it was a timeout.
+/// One `GET /`: the error says why, and whether it says nothing of the
+/// app (a timeout, or no route to the host).
 fn ask(address: &SocketAddr) -> Result<(), (String, bool)> {
     use std::io::{ErrorKind, Read as _, Write as _};
     let timeout = Duration::from_secs(2);
     let failed = |what: &str, error: std::io::Error| {
-        let timed_out = matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
-        (format!("{what}: {error}"), timed_out)
+        let unsure = matches!(
+            error.kind(),
+            ErrorKind::TimedOut
+                | ErrorKind::WouldBlock
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+        );
+        (format!("{what}: {error}"), unsure)
     };
     let mut stream = std::net::TcpStream::connect_timeout(address, timeout)
         .map_err(|error| failed("connect", error))?;

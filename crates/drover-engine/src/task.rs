@@ -35,15 +35,20 @@ impl Outcome {
         }
     }
 
-    /// A result that changed nothing.
-    pub(crate) fn ok(result: Json) -> Self {
+    /// A result with `status`, no diff, item or problem.
+    pub(crate) fn new(status: Status, result: Json) -> Self {
         Self {
-            status: Status::Ok,
+            status,
             result,
             diff: None,
             item: None,
             problem: None,
         }
+    }
+
+    /// A result that changed nothing.
+    pub(crate) fn ok(result: Json) -> Self {
+        Self::new(Status::Ok, result)
     }
 
     /// A host the transport could not reach (UNREACHABLE) or use (failed),
@@ -209,13 +214,7 @@ fn summarize(outcomes: &[Outcome]) -> Outcome {
     if all_skipped || outcomes.is_empty() {
         result["skipped"] = Json::Bool(true);
     }
-    Outcome {
-        status,
-        result,
-        diff: None,
-        item: None,
-        problem: None,
-    }
+    Outcome::new(status, result)
 }
 
 /// Turns a loop's value into items, shaped as `with_*` shapes them.

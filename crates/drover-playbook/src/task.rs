@@ -75,6 +75,20 @@ pub(crate) struct Context {
     pub(crate) role: Option<Arc<Role>>,
 }
 
+impl Context {
+    /// What the tasks an include, import or block holds inherit from
+    /// `task`, which holds them: its settings, tags, conditions and vars.
+    pub(crate) fn inside(&self, task: &Task) -> Self {
+        Self {
+            settings: task.settings.clone(),
+            tags: task.tags.clone(),
+            when: task.when.clone(),
+            vars: task.vars.clone(),
+            ..self.clone()
+        }
+    }
+}
+
 /// Module names as written, with Ansible's collection prefixes removed.
 pub(crate) fn short_module_name(name: &str) -> &str {
     name.strip_prefix("ansible.builtin.")
@@ -694,13 +708,7 @@ impl Loader<'_> {
             };
             return vec![task];
         }
-        let inner = Context {
-            settings: task.settings.clone(),
-            tags: task.tags.clone(),
-            when: task.when.clone(),
-            vars: task.vars.clone(),
-            ..context.clone()
-        };
+        let inner = context.inside(&task);
         let path = resolve_task_file(&context.base, &file);
         self.task_file(&path, &inner, Some(here.clone()))
     }
@@ -732,13 +740,7 @@ impl Loader<'_> {
             return Vec::new();
         };
         let tasks_from = get("tasks_from").unwrap_or_else(|| "main".to_owned());
-        let inner = Context {
-            settings: task.settings.clone(),
-            tags: task.tags.clone(),
-            when: task.when.clone(),
-            vars: task.vars.clone(),
-            ..context.clone()
-        };
+        let inner = context.inside(task);
         self.role_tasks(&name, &tasks_from, &Vars::new(), &inner, here)
     }
 }

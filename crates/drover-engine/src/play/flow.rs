@@ -181,13 +181,7 @@ impl Runner {
             handler: false,
         });
         for state in states.iter_mut().filter(|state| state.active()) {
-            let outcome = Outcome {
-                status: Status::Failed,
-                result: json!({"failed": true, "msg": message}),
-                diff: None,
-                item: None,
-                problem: None,
-            };
+            let outcome = Outcome::new(Status::Failed, json!({"failed": true, "msg": message}));
             self.record(state, &outcome, Some(task));
         }
     }

@@ -273,22 +273,16 @@ impl Runner {
             scope: &scope,
         };
         if self.options.check {
-            return Outcome {
-                status: Status::Changed,
-                result: json!({"changed": true, "msg": "would record the live slot"}),
-                diff: None,
-                item: None,
-                problem: None,
-            };
+            return Outcome::new(
+                Status::Changed,
+                json!({"changed": true, "msg": "would record the live slot"}),
+            );
         }
         match drover_modules::releases::write(&context, &format!("{app}.rollout"), record).await {
-            Ok(()) => Outcome {
-                status: Status::Changed,
-                result: json!({"changed": true, "msg": format!("{} is live", record["current"]["slot"].as_str().unwrap_or("no slot"))}),
-                diff: None,
-                item: None,
-                problem: None,
-            },
+            Ok(()) => Outcome::new(
+                Status::Changed,
+                json!({"changed": true, "msg": format!("{} is live", record["current"]["slot"].as_str().unwrap_or("no slot"))}),
+            ),
             Err(error) => {
                 Outcome::failed(format!("the live slot of {app} was not recorded: {error}"))
             }

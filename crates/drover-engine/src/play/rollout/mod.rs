@@ -66,6 +66,24 @@ pub(crate) fn pause(rollout: &Rollout) -> Duration {
     Duration::from_secs_f64(rollout.pause)
 }
 
+/// The two health gates of a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// A batch's hosts, once deployed, before the next batch.
+    Readiness,
+    /// Every host deployed so far, after the pause between batches.
+    Liveness,
+}
+
+impl std::fmt::Display for Gate {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Readiness => "readiness",
+            Self::Liveness => "liveness",
+        })
+    }
+}
+
 impl Runner {
     /// Checks every active host of a batch for readiness; returns how many
     /// failed. The check is templated for each host (a blue-green gate
@@ -77,7 +95,10 @@ impl Runner {
         play_vars: &PlayVars,
     ) -> Result<usize, Error> {
         match &rollout.readiness {
-            Some(readiness) => self.gate("readiness", readiness, states, play_vars).await,
+            Some(readiness) => {
+                self.gate(Gate::Readiness, readiness, states, play_vars)
+                    .await
+            }
             None => Ok(0),
         }
     }
@@ -96,14 +117,16 @@ impl Runner {
         };
         let mut failed = 0;
         for batch in rolled_out.iter_mut() {
-            failed += self.gate("liveness", liveness, batch, play_vars).await?;
+            failed += self
+                .gate(Gate::Liveness, liveness, batch, play_vars)
+                .await?;
         }
         Ok(failed)
     }
 
     async fn gate(
         &self,
-        kind: &str,
+        kind: Gate,
         check: &Json,
         states: &mut [HostState],
         play_vars: &PlayVars,
@@ -112,8 +135,8 @@ impl Runner {
             return Ok(0);
         }
         let described =
-            HealthSpec::parse(check).map_or_else(|_| kind.to_owned(), |spec| spec.describe());
-        self.announce(format!("{} [{described}]", kind.to_uppercase()));
+            HealthSpec::parse(check).map_or_else(|_| kind.to_string(), |spec| spec.describe());
+        self.announce(format!("{} [{described}]", kind.to_string().to_uppercase()));
         let request = ExecRequest {
             reuse_shell: true,
             ..ExecRequest::new(String::new())
@@ -148,7 +171,9 @@ impl Runner {
             let outcome = gate_outcome(kind, &state.name, outcome);
             if outcome.status == Status::Failed {
                 failed += 1;
-                let reason = outcome.result["msg"].as_str().unwrap_or(kind).to_owned();
+                let reason = outcome.result["msg"]
+                    .as_str()
+                    .map_or_else(|| kind.to_string(), str::to_owned);
                 self.note_failed_releases(state, &reason).await;
             }
             self.record(state, &outcome, None);
@@ -383,23 +408,20 @@ impl Runner {
             };
             let context = self.release_context(state, release, &scope);
             let outcome = match drover_modules::run(module, &arguments, &context).await {
-                Ok(result) => Outcome {
-                    status: if result.failed {
+                Ok(result) => Outcome::new(
+                    if result.failed {
                         Status::Failed
                     } else if result.changed {
                         Status::Changed
                     } else {
                         Status::Ok
                     },
-                    result: json!({
+                    json!({
                         "changed": result.changed, "failed": result.failed,
                         "msg": result.message.unwrap_or_else(|| format!("rolled back {}", arguments["name"].as_str().unwrap_or_default())),
                         "image": arguments.get("image").cloned().unwrap_or(Json::Null),
                     }),
-                    diff: None,
-                    item: None,
-                    problem: None,
-                },
+                ),
                 Err(error) => Outcome::failed(format!("rollback failed: {error}")),
             };
             self.record(state, &outcome, None);
@@ -407,9 +429,9 @@ impl Runner {
     }
 }
 
-/// How a host's readiness check went, as a task outcome.
+/// How a host's readiness (or liveness) check went, as a task outcome.
 fn gate_outcome(
-    kind: &str,
+    kind: Gate,
     host: &str,
     outcome: Result<
         (
@@ -442,13 +464,7 @@ fn gate_outcome(
             json!({"changed": false, "failed": true, "msg": format!("{kind} check {}: {error}", spec.describe())}),
         ),
     };
-    Outcome {
-        status,
-        result,
-        diff: None,
-        item: None,
-        problem: None,
-    }
+    Outcome::new(status, result)
 }
 
 /// The module (`container` or `quadlet`) and arguments that bring back the
