@@ -412,10 +412,6 @@ fn ansible_finds_the_same_state(bed: &FullBed) {
         .args(["playbooks/provision.yml", "-i"])
         .arg(&bed.inventory)
         .env(
-            "ANSIBLE_COLLECTIONS_PATH",
-            repository().join(".venv/collections"),
-        )
-        .env(
             "ANSIBLE_SSH_ARGS",
             format!("-o UserKnownHostsFile={}", bed.known_hosts.display()),
         )

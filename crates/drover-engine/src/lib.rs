@@ -10,6 +10,7 @@
 
 mod facts;
 mod host;
+mod loops;
 mod play;
 pub mod promotion;
 mod read_ahead;

@@ -122,19 +122,9 @@ pub(crate) async fn run(
         let outcome = run_item(task, host, scope, environment).await;
         return (Vec::new(), outcome);
     };
-    let items = match environment
-        .templar
-        .render(&looping.items, scope)
-        .map(|items| shape(items, &looping.kind))
-    {
-        Ok(Ok(items)) => items,
-        Ok(Err(message)) => return (Vec::new(), Outcome::failed(message)),
-        Err(error) => {
-            return (
-                Vec::new(),
-                Outcome::failed(format!("the loop could not be evaluated: {error}")),
-            );
-        }
+    let items = match loop_items(task, looping, scope, environment.templar) {
+        Ok(items) => items,
+        Err(message) => return (Vec::new(), Outcome::failed(message)),
     };
     let mut outcomes = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
@@ -217,6 +207,37 @@ fn summarize(outcomes: &[Outcome]) -> Outcome {
     Outcome::new(status, result)
 }
 
+/// The loop's items: rendered, then shaped (or looked up) by its kind.
+fn loop_items(
+    task: &Task,
+    looping: &drover_playbook::Loop,
+    scope: &Scope,
+    templar: &Templar,
+) -> Result<Vec<Json>, String> {
+    let items = templar
+        .render(&looping.items, scope)
+        .map_err(|error| format!("the loop could not be evaluated: {error}"))?;
+    match looping.kind {
+        LoopKind::FirstFound => crate::loops::first_found(&items, &search_directories(task)),
+        LoopKind::Subelements => crate::loops::subelements(&items),
+        _ => shape(items, &looping.kind),
+    }
+}
+
+/// Where a task's relative file names are looked for on this machine, as
+/// Ansible's search path has it: the role's `files/` and the role, then
+/// the task file's directory's `files/` and the directory itself.
+pub(crate) fn search_directories(task: &Task) -> Vec<std::path::PathBuf> {
+    let mut directories = Vec::new();
+    if let Some(role) = &task.role {
+        directories.push(role.path.join("files"));
+        directories.push(role.path.clone());
+    }
+    directories.push(task.base.join("files"));
+    directories.push(task.base.clone());
+    directories
+}
+
 /// Turns a loop's value into items, shaped as `with_*` shapes them.
 fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
     let list = |value: Json| match value {
@@ -249,6 +270,9 @@ fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
             .enumerate()
             .map(|(index, item)| json!([index, item]))
             .collect()),
+        LoopKind::FirstFound | LoopKind::Subelements => {
+            Err(format!("the {kind:?} loop is shaped elsewhere"))
+        }
         LoopKind::Together | LoopKind::Nested => {
             let lists: Vec<Vec<Json>> = list(items)?
                 .into_iter()

@@ -48,7 +48,9 @@ pub async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let Some(module) = modules::find(name) else {
-        return Err(Error::Arguments(format!("module `{name}` cannot run here")));
+        return Err(Error::Arguments(format!(
+            "`{name}` is not implemented by drover\nhint: see `docs/modules.md` for the modules drover has"
+        )));
     };
     check(name, arguments)?;
     let arguments = arguments::Arguments::new(name, arguments);

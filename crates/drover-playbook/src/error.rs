@@ -78,11 +78,17 @@ impl Error {
     }
 }
 
-/// Every error found in a playbook, in the order found.
+/// Every error found in a playbook, in the order found, and the problems
+/// that wait for their task to run.
 #[derive(Debug, Default)]
 pub struct Errors {
     /// The errors.
     pub errors: Vec<Error>,
+    /// Problems Ansible finds only when the task runs; errors too when
+    /// `strict`.
+    pub warnings: Vec<Error>,
+    /// `--strict`.
+    pub(crate) strict: bool,
 }
 
 impl Errors {
@@ -101,6 +107,27 @@ impl Errors {
             message: message.into(),
             hint,
         });
+    }
+
+    /// A problem Ansible reports only when the task runs (an argument, a
+    /// module drover lacks, a missing controller file): a warning now, and
+    /// the task fails if it runs; an error under `--strict`.
+    pub(crate) fn defer(
+        &mut self,
+        location: SourceLocation,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        let problem = Error::Invalid {
+            location,
+            message: message.into(),
+            hint,
+        };
+        if self.strict {
+            self.errors.push(problem);
+        } else {
+            self.warnings.push(problem);
+        }
     }
 
     /// True when nothing was wrong.

@@ -7,6 +7,7 @@
 //! Nothing runs here.
 #![deny(missing_docs)]
 
+mod ansible_names;
 mod arguments;
 pub mod catalog;
 mod checks;
@@ -19,6 +20,7 @@ mod task;
 
 use std::path::{Path, PathBuf};
 
+pub use ansible_names::known_to_ansible;
 pub use catalog::{ArgumentKind, ArgumentSpec, Catalog, ModuleSpec};
 pub use error::{Error, Errors, SourceLocation};
 pub use model::{
@@ -32,12 +34,18 @@ pub use rollout::{OnFailure, Rollout, Strategy};
 pub struct LoadOptions {
     /// `--roles-path` directories.
     pub roles_path: Vec<PathBuf>,
+    /// `--strict`: what Ansible finds only when a task runs (an argument
+    /// its module does not take, a module drover does not implement, a
+    /// file missing on the controller) is an error before any host is
+    /// touched, not a warning.
+    pub strict: bool,
 }
 
 /// Loads and validates the playbook at `path`.
 pub fn load(path: &Path, catalog: &dyn Catalog, options: &LoadOptions) -> Result<Playbook, Errors> {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = loader::Loader::new(catalog, options.roles_path.clone(), base);
+    loader.errors.strict = options.strict;
     let mut plays = Vec::new();
     loader.playbook(path, &mut plays, None);
     for play in &plays {
@@ -54,6 +62,7 @@ pub fn load(path: &Path, catalog: &dyn Catalog, options: &LoadOptions) -> Result
         Ok(Playbook {
             path: path.to_path_buf(),
             plays,
+            warnings: loader.errors.warnings,
         })
     } else {
         Err(loader.errors)

@@ -17,6 +17,9 @@ pub struct Playbook {
     pub path: PathBuf,
     /// Its plays, in order.
     pub plays: Vec<Play>,
+    /// What Ansible would find only when a task runs: each fails its task
+    /// if the task runs on a host (see `LoadOptions::strict`).
+    pub warnings: Vec<crate::Error>,
 }
 
 /// How many hosts each batch of a play takes.
@@ -162,6 +165,12 @@ pub enum LoopKind {
     Together,
     /// `with_nested:`: the product of lists.
     Nested,
+    /// `with_first_found:`: the first file that exists of those named
+    /// (names, or `{files, paths, skip}`), as one item; none with `skip`.
+    FirstFound,
+    /// `with_subelements: [LIST, KEY]`: each element of each entry's
+    /// `KEY` list, as `[entry, element]`.
+    Subelements,
 }
 
 /// A task's loop.

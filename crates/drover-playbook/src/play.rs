@@ -325,7 +325,7 @@ impl Loader<'_> {
                 }
                 continue;
             }
-            self.errors.invalid(
+            self.errors.defer(
                 node.location(path),
                 format!("the vars file `{file}` does not exist"),
                 Some(format!(

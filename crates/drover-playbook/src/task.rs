@@ -54,13 +54,16 @@ const KEYWORDS: [&str; 38] = [
 ];
 
 /// Loop keywords, and how each shapes its items.
-const LOOPS: [(&str, LoopKind); 6] = [
+const LOOPS: [(&str, LoopKind); 9] = [
     ("loop", LoopKind::List),
     ("with_list", LoopKind::List),
     ("with_items", LoopKind::Items),
     ("with_dict", LoopKind::Dict),
     ("with_indexed_items", LoopKind::Indexed),
     ("with_together", LoopKind::Together),
+    ("with_nested", LoopKind::Nested),
+    ("with_first_found", LoopKind::FirstFound),
+    ("with_subelements", LoopKind::Subelements),
 ];
 
 /// What tasks inherit from where they are written.
@@ -557,7 +560,15 @@ impl Loader<'_> {
             .location(&context.path)
             .with_length(name.chars().count());
         match name {
-            "import_tasks" | "include_tasks" | "include" => {
+            "include" => {
+                self.errors.invalid(
+                    here,
+                    "`include` was removed in Ansible 2.19",
+                    Some("use `include_tasks` (read when the task runs) or `import_tasks` (read now)".to_owned()),
+                );
+                return Vec::new();
+            }
+            "import_tasks" | "include_tasks" => {
                 return self.include(task, name, value, &arguments, context, &here);
             }
             "import_role" | "include_role" => return self.role_task(&task, value, context, &here),
@@ -568,11 +579,7 @@ impl Loader<'_> {
             _ => {}
         }
         let Some(spec) = self.catalog.module(name) else {
-            let hint = did_you_mean(name, self.catalog.names())
-                .or_else(|| Some("see `docs/modules.md` for the modules drover has".to_owned()));
-            self.errors
-                .invalid(here, format!("unknown module `{name}`"), hint);
-            return Vec::new();
+            return self.unimplemented(task, name, value, arguments, here);
         };
         match &value.value {
             NodeValue::Mapping(_) => {
@@ -588,7 +595,7 @@ impl Loader<'_> {
         }
         for (message, hint) in check_arguments(spec, &arguments) {
             self.errors
-                .invalid(value.location(&context.path), message, hint);
+                .defer(value.location(&context.path), message, hint);
         }
         self.check_templates(
             &Json::Object(arguments.clone()),
@@ -603,6 +610,47 @@ impl Loader<'_> {
         );
         task.action = Action::Module {
             name: spec.name.to_owned(),
+            arguments,
+        };
+        vec![task]
+    }
+
+    /// A module drover does not have: one Ansible knows loads with a
+    /// warning (the task fails if it runs: the roles that use such modules
+    /// mostly guard them with `when:` for other systems); any other name
+    /// is an error, as Ansible has it.
+    fn unimplemented(
+        &mut self,
+        mut task: Task,
+        name: &str,
+        value: &Node,
+        mut arguments: Vars,
+        here: SourceLocation,
+    ) -> Vec<Task> {
+        if !crate::known_to_ansible(name) {
+            let hint = did_you_mean(name, self.catalog.names())
+                .or_else(|| Some("see `docs/modules.md` for the modules drover has".to_owned()));
+            self.errors
+                .invalid(here, format!("unknown module `{name}`"), hint);
+            return Vec::new();
+        }
+        self.errors.defer(
+            here,
+            format!("`{name}` is not implemented by drover; the task fails if it runs"),
+            Some("see `docs/modules.md` for the modules drover has".to_owned()),
+        );
+        match value.to_json() {
+            Json::Object(map) => arguments.extend(map),
+            Json::Null => {}
+            other => arguments.extend(crate::arguments::parse(
+                &other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_owned),
+                false,
+            )),
+        }
+        task.action = Action::Module {
+            name: name.to_owned(),
             arguments,
         };
         vec![task]
@@ -652,7 +700,7 @@ impl Loader<'_> {
                 .find(|candidate| candidate.exists())
         };
         let Some(found) = found else {
-            self.errors.invalid(
+            self.errors.defer(
                 here.clone(),
                 format!("the {module} source `{source}` does not exist"),
                 Some(format!(

@@ -278,6 +278,13 @@ pub(crate) struct PlayArgs {
     #[arg(long = "syntax-check")]
     pub(crate) syntax_check: bool,
 
+    /// Refuse, before touching any host, what Ansible finds only when a
+    /// task runs: an argument a module does not take, a module drover does
+    /// not implement, a file missing on this machine. Without it these are
+    /// warnings, and fail only the tasks that run.
+    #[arg(long)]
+    pub(crate) strict: bool,
+
     /// List the tasks each play would run, and exit.
     #[arg(long = "list-tasks")]
     pub(crate) list_tasks: bool,

@@ -19,6 +19,20 @@ pub(crate) struct SourceDiagnostic {
     hint: Option<String>,
 }
 
+/// A problem that waits for its task to run, pointing into a source file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(severity(Warning))]
+pub(crate) struct SourceWarning {
+    message: String,
+    #[source_code]
+    source_code: NamedSource<String>,
+    #[label("here")]
+    span: SourceSpan,
+    #[help]
+    hint: Option<String>,
+}
+
 /// An error with no source to show.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("{message}")]
@@ -51,6 +65,21 @@ pub(crate) fn playbook_report(error: &drover_playbook::Error) -> miette::Report 
         error.hint().map(str::to_owned),
         error.location(),
     )
+}
+
+/// A problem that fails its task only if the task runs, reported as a
+/// warning with the offending line.
+pub(crate) fn playbook_warning(problem: &drover_playbook::Error) -> miette::Report {
+    let report = playbook_report(problem);
+    match report.downcast::<SourceDiagnostic>() {
+        Ok(diagnostic) => miette::Report::new(SourceWarning {
+            message: diagnostic.message,
+            source_code: diagnostic.source_code,
+            span: diagnostic.span,
+            hint: diagnostic.hint,
+        }),
+        Err(report) => report,
+    }
 }
 
 /// A task that failed as written, reported as a load error is: the task's

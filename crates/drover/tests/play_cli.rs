@@ -538,20 +538,6 @@ fn issue_4_undefined_variables_start_at_task_end_play_and_prompts() {
     assert_eq!(given.status.code(), Some(0), "{}", text(&given.stdout));
 }
 
-/// Where `ansible-playbook` is, if installed (`.venv/` from `scripts/setup-oracles`, or PATH).
-fn ansible_playbook() -> Option<PathBuf> {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/ansible-playbook");
-    if local.is_file() {
-        return Some(local);
-    }
-    Command::new("ansible-playbook")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|_| PathBuf::from("ansible-playbook"))
-}
-
 /// Every file under `root` (but `stamp`, whose time differs) with its mode and content.
 fn tree(root: &Path) -> Vec<(String, u32, String)> {
     let mut files = Vec::new();
@@ -586,12 +572,7 @@ fn tree(root: &Path) -> Vec<(String, u32, String)> {
 
 #[test]
 fn issue_4_drover_leaves_the_files_ansible_leaves() {
-    let Some(ansible) = ansible_playbook() else {
-        assert!(
-            std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
-            "DROVER_REQUIRE_ORACLES is set but ansible-playbook was not found"
-        );
-        eprintln!("skipped: ansible-playbook is not installed");
+    let Some(ansible) = support::ansible_tool("ansible-playbook") else {
         return;
     };
     let bed = TestBed::start(2);
@@ -649,11 +630,7 @@ fn issue_4_drover_leaves_the_files_ansible_leaves() {
 
 #[test]
 fn issue_4_listings_match_ansible_playbook() {
-    let Some(ansible) = ansible_playbook() else {
-        assert!(
-            std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
-            "ansible-playbook is missing"
-        );
+    let Some(ansible) = support::ansible_tool("ansible-playbook") else {
         return;
     };
     let project = Project::new(&[(

@@ -13,7 +13,7 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use drover_test_harness::{SUDO_PASSWORD, SUDO_USER, TestBed};
@@ -21,23 +21,6 @@ use support::{drover, text};
 
 const DB_PASSWORD: &str = "Tr0ub4dor&3-db-secret";
 const API_TOKEN: &str = "tok-5512-api-secret";
-
-/// An Ansible tool from the project's `.venv` (which `.ci/run` creates),
-/// or `None` (then the test is skipped, unless oracles are required).
-fn ansible_tool(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/bin")
-        .join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
-        "DROVER_REQUIRE_ORACLES is set but {name} was not found"
-    );
-    eprintln!("skipped: {name} is not installed");
-    None
-}
 
 fn run_tool(tool: &Path, directory: &Path, arguments: &[&str]) -> String {
     let output = Command::new(tool)
@@ -98,7 +81,7 @@ impl Project {
 
 #[test]
 fn issue_7_vaulted_files_and_strings_are_used_and_never_printed() {
-    let Some(ansible_vault) = ansible_tool("ansible-vault") else {
+    let Some(ansible_vault) = support::ansible_tool("ansible-vault") else {
         return;
     };
     let project = Project::new();
@@ -200,7 +183,7 @@ fn issue_7_vaulted_files_and_strings_are_used_and_never_printed() {
 
 #[test]
 fn issue_7_what_drover_vault_encrypts_ansible_vault_reads() {
-    let Some(ansible_vault) = ansible_tool("ansible-vault") else {
+    let Some(ansible_vault) = support::ansible_tool("ansible-vault") else {
         return;
     };
     let directory = tempfile::tempdir().expect("a directory");
@@ -273,7 +256,7 @@ fn issue_7_what_drover_vault_encrypts_ansible_vault_reads() {
     );
     assert!(string.status.success(), "{}", text(&string.stderr));
     std::fs::write(directory.join("string.yml"), string.stdout).expect("string");
-    let Some(ansible) = ansible_tool("ansible") else {
+    let Some(ansible) = support::ansible_tool("ansible") else {
         return;
     };
     let shown = run_tool(

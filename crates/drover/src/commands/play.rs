@@ -14,7 +14,7 @@ use crate::cli::{ConnectionArgs, OutputFormat, PlayArgs};
 use crate::commands::options::{connection_defaults, resolve_limit};
 use crate::commands::play_output::{JsonReporter, TextReporter};
 use crate::commands::targets::select_hosts;
-use crate::diagnostics::playbook_report;
+use crate::diagnostics::{playbook_report, playbook_warning};
 use crate::exit;
 use crate::failure::{Failure, Outcome};
 use crate::output::eprint_report;
@@ -23,6 +23,7 @@ use crate::output::eprint_report;
 pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
     let options = LoadOptions {
         roles_path: arguments.roles_path.clone(),
+        strict: arguments.strict,
     };
     let playbook = load_or_report(&arguments.playbook, &options)?;
     let extra_vars = parse_extra_vars(&arguments.extra_vars)?;
@@ -123,7 +124,12 @@ fn write_retry_file(
 /// Loads and validates a playbook; on failure, prints every problem.
 pub(crate) fn load_or_report(path: &Path, options: &LoadOptions) -> Result<Playbook, Failure> {
     match drover_playbook::load(path, &ModuleCatalog, options) {
-        Ok(playbook) => Ok(playbook),
+        Ok(playbook) => {
+            for warning in &playbook.warnings {
+                eprint_report(&playbook_warning(warning));
+            }
+            Ok(playbook)
+        }
         Err(errors) => {
             for error in &errors.errors {
                 eprint_report(&playbook_report(error));

@@ -3,7 +3,7 @@
 //! what it needs (`mod support;`), so some of it goes unused in each.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// `drover`, in `directory` (when given), with none of the caller's
@@ -80,4 +80,25 @@ pub(crate) fn changed_per_host(output: &str) -> Vec<u32> {
                 .and_then(|count| count.parse().ok())
         })
         .collect()
+}
+
+/// An Ansible tool (`ansible-playbook`, `ansible-vault` ...) from the
+/// project's `.venv`, which `scripts/test` creates; `None` (the test is
+/// skipped) when it is missing, unless `DROVER_REQUIRE_ORACLES` is set.
+pub(crate) fn ansible_tool(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/bin")
+        .join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
+        "DROVER_REQUIRE_ORACLES is set but {name} was not found"
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("skipped: {name} is not installed");
+    }
+    None
 }
