@@ -185,12 +185,20 @@ fn every_error_is_reported_with_its_location() {
     - name: no module
 ",
     );
-    let errors = load(
+    let strict = LoadOptions {
+        strict: true,
+        ..LoadOptions::default()
+    };
+    let errors = load(&root.join("bad.yml"), &TestCatalog::new(), &strict).unwrap_err();
+    // Without `--strict`, the argument and file problems wait for their
+    // tasks to run: warnings, beside the same errors.
+    let lenient = load(
         &root.join("bad.yml"),
         &TestCatalog::new(),
         &LoadOptions::default(),
     )
     .unwrap_err();
+    assert_eq!((lenient.errors.len(), lenient.warnings.len()), (6, 3));
     let messages: Vec<String> = errors
         .errors
         .iter()

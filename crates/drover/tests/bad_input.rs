@@ -479,7 +479,13 @@ fn issue_7_bad_input_is_reported_with_its_place_and_a_hint_before_anything_runs(
             std::fs::create_dir_all(full.parent().expect("a parent")).expect("a directory");
             std::fs::write(full, content).expect("a project file");
         }
-        let output = drover(directory.path(), case.arguments);
+        // What Ansible finds only when a task runs is an error before
+        // anything runs only under `--strict` (issue 16).
+        let mut arguments = case.arguments.to_vec();
+        if arguments.first() == Some(&"play") {
+            arguments.push("--strict");
+        }
+        let output = drover(directory.path(), &arguments);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr)
             .replace(&directory.path().display().to_string(), "[PROJECT]");

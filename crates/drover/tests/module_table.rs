@@ -127,3 +127,44 @@ fn issue_15_a_rendered_value_the_table_refuses_fails_with_the_task_place() {
     assert_eq!(problem["line"], 6);
     assert_eq!(problem["file"], "site.yml");
 }
+
+/// What Ansible finds only when a task runs (an argument the module does
+/// not take, a module drover does not implement) is a warning with its
+/// place, and fails only the task that runs; `--strict` refuses it before
+/// anything runs. Regression test for issue 16.
+#[test]
+fn issue_16_what_ansible_finds_when_a_task_runs_fails_only_that_task() {
+    let directory = tempfile::tempdir().expect("a directory");
+    inventory(directory.path());
+    std::fs::write(
+        directory.path().join("site.yml"),
+        "- hosts: one\n  gather_facts: no\n  tasks:\n\
+         \x20   - name: on other systems\n      package: {name: git, enablerepo: epel}\n      when: false\n\
+         \x20   - name: not here either\n      rpm_key: {key: /tmp/key}\n      when: false\n\
+         \x20   - name: this one runs\n      pip: {name: requests}\n",
+    )
+    .expect("the playbook is written");
+    let output = support::drover(directory.path(), &["play", "site.yml", "-i", "hosts.ini"]);
+    let (stdout, stderr) = (support::text(&output.stdout), support::text(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    assert_eq!(support::recap(&stdout, "one")[3..5], [1, 2], "{stdout}");
+    assert!(
+        stderr.contains("! module `package` has no argument `enablerepo`")
+            && stderr
+                .contains("! `rpm_key` is not implemented by drover; the task fails if it runs"),
+        "warnings at load time: {stderr}"
+    );
+    assert!(
+        stdout
+            .contains("`pip` is not implemented by drover, in task `this one runs` at site.yml:10"),
+        "{stdout}"
+    );
+    let strict = support::drover(
+        directory.path(),
+        &["play", "site.yml", "-i", "hosts.ini", "--strict"],
+    );
+    let stderr = support::text(&strict.stderr);
+    assert_eq!(strict.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("3 problem(s)"), "{stderr}");
+    assert!(!support::text(&strict.stdout).contains("TASK ["));
+}

@@ -357,7 +357,7 @@ fn issue_4_invalid_playbooks_report_every_error_before_running() {
     )]);
     let output = drover(
         project.root.path(),
-        &["play", "site.yml", "-i", "localhost,"],
+        &["play", "site.yml", "-i", "localhost,", "--strict"],
     );
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1));
