@@ -8,6 +8,7 @@
 //! `meta: flush_handlers`. Results stream to a [`Reporter`].
 #![deny(missing_docs)]
 
+mod asynchronous;
 mod facts;
 mod host;
 mod loops;

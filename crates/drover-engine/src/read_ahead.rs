@@ -49,6 +49,7 @@ fn reads_ahead(task: &Task) -> bool {
         && task.delegate_to.is_none()
         && !task.run_once
         && task.settings.environment.is_empty()
+        && task.settings.environment_template.is_none()
 }
 
 /// Whether two tasks reach the host the same way and find files in the same places.

@@ -345,10 +345,18 @@ async fn run_item(
             return Outcome::in_task(task, error.to_string(), error.hint());
         }
     };
+    let (retries, delay) = match (
+        number(&task.retries, scope, environment.templar),
+        number(&task.delay, scope, environment.templar),
+    ) {
+        (Ok(retries), Ok(delay)) => (retries, delay),
+        (Err(message), _) | (_, Err(message)) => return Outcome::in_task(task, message, None),
+    };
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let outcome = invoke(name, &arguments, task, host, scope, environment).await;
+        let outcome =
+            crate::asynchronous::invoke(name, &arguments, task, host, scope, environment).await;
         let Some(until) = &task.until else {
             return finish(task, host, scope, environment, outcome);
         };
@@ -357,26 +365,45 @@ async fn run_item(
         if outcome.status == Status::Skipped {
             return outcome;
         }
-        let register = task.register.clone().unwrap_or_else(|| "result".to_owned());
+        let name = task.register.clone().unwrap_or_else(|| "result".to_owned());
         let mut layer = Vars::new();
-        layer.insert(register, outcome.result.clone());
+        layer.insert(name, outcome.result.clone());
         let done = environment
             .templar
             .condition(until, &scope.with_layer(Arc::new(layer)))
             .unwrap_or(false);
-        if done || attempts > task.retries || outcome.status == Status::Unreachable {
+        if done || f64::from(attempts) > retries || outcome.status == Status::Unreachable {
             let mut outcome = outcome;
             if let Json::Object(map) = &mut outcome.result {
                 map.insert("attempts".to_owned(), Json::from(attempts));
             }
             if !done && outcome.status != Status::Unreachable {
-                outcome.status = Status::Failed;
+                outcome.status = if task.settings.ignore_errors == Some(true) {
+                    Status::Ignored
+                } else {
+                    Status::Failed
+                };
                 outcome.result["failed"] = Json::Bool(true);
             }
+            // Registered again: with its attempts, and failed if they ran out.
+            register(task, host, &outcome);
             return outcome;
         }
-        tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
+        tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
     }
+}
+
+/// `retries:` or `delay:` as a number, rendered first when a template.
+pub(crate) fn number(value: &Json, scope: &Scope, templar: &Templar) -> Result<f64, String> {
+    let rendered = templar
+        .render(value, scope)
+        .map_err(|error| format!("`{value}`: {error}"))?;
+    match &rendered {
+        Json::Number(number) => number.as_f64(),
+        Json::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`retries`, `delay`, `async` and `poll` take numbers, not `{rendered}`"))
 }
 
 /// A module's arguments rendered for `scope`, those that render to `omit` left out.
@@ -435,7 +462,7 @@ fn where_written(task: &Task) -> String {
 }
 
 /// Calls the module on the host (or its delegate).
-async fn invoke(
+pub(crate) async fn invoke(
     name: &str,
     arguments: &Vars,
     task: &Task,
@@ -498,23 +525,38 @@ pub(crate) fn module_context<'a>(
     scope: &'a Scope,
     environment: &TaskEnvironment<'a>,
 ) -> ModuleContext<'a> {
-    let environment_vars: Vec<(String, String)> = match environment
-        .templar
-        .render(&Json::Object(task.settings.environment.clone()), scope)
-    {
-        Ok(Json::Object(map)) => map
-            .into_iter()
-            .map(|(key, value)| {
-                (
-                    key,
-                    value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned),
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    // A templated `environment` gives the mapping; its own keys win.
+    let mut variables = task
+        .settings
+        .environment_template
+        .as_ref()
+        .and_then(|template| {
+            environment
+                .templar
+                .render(&Json::String(template.clone()), scope)
+                .ok()
+        })
+        .and_then(|rendered| match rendered {
+            Json::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default();
+    variables.extend(task.settings.environment.clone());
+    let environment_vars: Vec<(String, String)> =
+        match environment.templar.render(&Json::Object(variables), scope) {
+            Ok(Json::Object(map)) => map
+                .into_iter()
+                .map(|(key, value)| {
+                    (
+                        key,
+                        value
+                            .as_str()
+                            .map_or_else(|| value.to_string(), str::to_owned),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
     let mut search_paths = Vec::new();
     if let Some(role) = &task.role {
         search_paths.push(role.path.clone());

@@ -24,10 +24,11 @@ pub use ansible_names::known_to_ansible;
 pub use catalog::{ArgumentKind, ArgumentSpec, Catalog, ModuleSpec};
 pub use error::{Error, Errors, SourceLocation};
 pub use model::{
-    Action, Batch, Loop, LoopKind, Play, PlayStrategy, Playbook, Prompt, Role, Section, Task,
-    TaskSettings, Vars,
+    Action, Asynchronous, Batch, Loop, LoopKind, Play, PlayStrategy, Playbook, Prompt, Role,
+    Section, Task, TaskSettings, Vars,
 };
 pub use rollout::{OnFailure, Rollout, Strategy};
+pub use task::resolve_task_file;
 
 /// Where to look for roles besides `roles/` next to the playbook.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +86,7 @@ pub fn load_task_file(
         when: Vec::new(),
         vars: template.vars.clone(),
         role: template.role.clone(),
+        handlers: false,
     };
     let tasks = loader.task_file(path, &context, Some(template.location.clone()));
     if loader.errors.is_empty() {

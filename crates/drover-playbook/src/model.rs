@@ -123,6 +123,9 @@ pub struct TaskSettings {
     pub connection: Option<String>,
     /// `environment:`.
     pub environment: Vars,
+    /// `environment: "{{ proxy_env }}"`: a template that gives the whole
+    /// mapping, rendered when the task runs (the mapping's keys win).
+    pub environment_template: Option<String>,
     /// `ignore_errors:`.
     pub ignore_errors: Option<bool>,
     /// `ignore_unreachable:`.
@@ -171,6 +174,18 @@ pub enum LoopKind {
     /// `with_subelements: [LIST, KEY]`: each element of each entry's
     /// `KEY` list, as `[entry, element]`.
     Subelements,
+}
+
+/// `async: SECONDS` and `poll: SECONDS` (numbers, or templates rendered
+/// when the task runs). With `poll: 0`, a command starts on the host and
+/// the play goes on without waiting; otherwise the task waits at most
+/// `async` seconds.
+#[derive(Debug, Clone)]
+pub struct Asynchronous {
+    /// `async:`: how long the task may take.
+    pub seconds: Json,
+    /// `poll:` (Ansible's default is 15).
+    pub poll: Json,
 }
 
 /// A task's loop.
@@ -241,10 +256,11 @@ pub struct Task {
     pub failed_when: Option<Vec<String>>,
     /// `until:`.
     pub until: Option<String>,
-    /// `retries:` (Ansible's default is 3 with `until`).
-    pub retries: u32,
-    /// `delay:` in seconds.
-    pub delay: f64,
+    /// `retries:` (Ansible's default is 3 with `until`): a number, or a
+    /// template rendered when the task runs.
+    pub retries: Json,
+    /// `delay:` in seconds: a number, or a template.
+    pub delay: Json,
     /// `notify:`.
     pub notify: Vec<String>,
     /// `listen:` (handlers).
@@ -257,6 +273,8 @@ pub struct Task {
     pub run_once: bool,
     /// `throttle:`.
     pub throttle: Option<usize>,
+    /// `async:` and `poll:`.
+    pub asynchronous: Option<Asynchronous>,
     /// `vars:` of the task and its enclosing blocks.
     pub vars: Vars,
     /// Inherited and own settings.

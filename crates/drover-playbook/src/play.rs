@@ -217,8 +217,12 @@ impl Loader<'_> {
             "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
             "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),
             "environment" => {
-                if let Json::Object(map) = value.to_json() {
-                    play.settings.environment = map;
+                if !crate::task::set_environment(&mut play.settings, value) {
+                    self.errors.invalid(
+                        here,
+                        "`environment` must be a mapping (or a template that gives one)",
+                        None,
+                    );
                 }
             }
             _ => self.play_setting(play, &word, value, here),
@@ -301,6 +305,10 @@ impl Loader<'_> {
             }
         }
         if let Some(handlers) = sections[4] {
+            let context = Context {
+                handlers: true,
+                ..context.clone()
+            };
             play.handlers = self.tasks(handlers, &context);
         }
         play.handlers.append(&mut self.role_handlers);
@@ -541,12 +549,24 @@ impl Loader<'_> {
                 None,
             );
         }
-        let handlers = main_file(&directory.join("handlers"), "main");
-        if first_time && handlers.exists() {
-            let handler_tasks = self.task_file(&handlers, &role_context, Some(here.clone()));
-            self.role_handlers.extend(handler_tasks);
+        if first_time {
+            self.read_role_handlers(&directory, &role_context, here);
         }
         tasks
+    }
+
+    /// A role's `handlers/main.yml`, read once however often it is used.
+    fn read_role_handlers(&mut self, directory: &Path, context: &Context, here: &SourceLocation) {
+        let handlers = main_file(&directory.join("handlers"), "main");
+        if !handlers.exists() {
+            return;
+        }
+        let context = Context {
+            handlers: true,
+            ..context.clone()
+        };
+        let handler_tasks = self.task_file(&handlers, &context, Some(here.clone()));
+        self.role_handlers.extend(handler_tasks);
     }
 
     fn role_dependencies(

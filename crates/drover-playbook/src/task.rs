@@ -9,10 +9,10 @@ use serde_json::Value as Json;
 use crate::catalog::check_arguments;
 use crate::error::{SourceLocation, did_you_mean};
 use crate::loader::{Loader, MAX_NESTING, boolean, mapping, sequence, string_list, text};
-use crate::model::{Action, Loop, LoopKind, Role, Task, TaskSettings, Vars};
+use crate::model::{Action, Asynchronous, Loop, LoopKind, Role, Task, TaskSettings, Vars};
 
 /// Task keywords drover understands.
-const KEYWORDS: [&str; 38] = [
+const KEYWORDS: [&str; 40] = [
     "name",
     "action",
     "local_action",
@@ -51,6 +51,8 @@ const KEYWORDS: [&str; 38] = [
     "delegate_facts",
     "timeout",
     "collections",
+    "async",
+    "poll",
 ];
 
 /// Loop keywords, and how each shapes its items.
@@ -76,6 +78,9 @@ pub(crate) struct Context {
     pub(crate) when: Vec<String>,
     pub(crate) vars: Vars,
     pub(crate) role: Option<Arc<Role>>,
+    /// Reading handlers: an `include_tasks` handler keeps its name and
+    /// includes its file when notified.
+    pub(crate) handlers: bool,
 }
 
 impl Context {
@@ -90,6 +95,50 @@ impl Context {
             ..self.clone()
         }
     }
+}
+
+/// A number, a string holding one, or a template (rendered when the task
+/// runs); `None` for anything else.
+fn number_or_template(value: &Node) -> Option<Json> {
+    match value.to_json() {
+        Json::Number(number) => Some(Json::Number(number)),
+        Json::String(text) if drover_template::is_template(&text) => Some(Json::String(text)),
+        Json::String(text) => text.trim().parse::<f64>().ok().map(Json::from),
+        _ => None,
+    }
+}
+
+/// `retries`, `delay`, `async` or `poll` (Ansible's default `poll` is 15).
+fn set_number(task: &mut Task, word: &str, number: Json) {
+    match word {
+        "retries" => task.retries = number,
+        "delay" => task.delay = number,
+        _ => {
+            let asynchronous = task.asynchronous.get_or_insert_with(|| Asynchronous {
+                seconds: Json::from(0),
+                poll: Json::from(15),
+            });
+            if word == "async" {
+                asynchronous.seconds = number;
+            } else {
+                asynchronous.poll = number;
+            }
+        }
+    }
+}
+
+/// `environment:` on a task or play: a mapping merged into what the task
+/// inherits, or a template giving one; whether the value was either.
+pub(crate) fn set_environment(settings: &mut TaskSettings, value: &Node) -> bool {
+    match value.to_json() {
+        Json::Object(map) => settings.environment.extend(map),
+        Json::String(text) if drover_template::is_template(&text) => {
+            settings.environment_template = Some(text);
+        }
+        Json::Null => {}
+        _ => return false,
+    }
+    true
 }
 
 /// Module names as written, with Ansible's collection prefixes removed.
@@ -124,14 +173,15 @@ fn empty_task(location: SourceLocation, context: &Context) -> Task {
         changed_when: None,
         failed_when: None,
         until: None,
-        retries: 3,
-        delay: 5.0,
+        retries: Json::from(3),
+        delay: Json::from(5),
         notify: Vec::new(),
         listen: Vec::new(),
         tags: context.tags.clone(),
         delegate_to: None,
         run_once: false,
         throttle: None,
+        asynchronous: None,
         vars: context.vars.clone(),
         settings: context.settings.clone(),
         role: context.role.clone(),
@@ -434,13 +484,9 @@ impl Loader<'_> {
             }
             "delegate_to" => task.delegate_to = text(value),
             "run_once" => task.run_once = boolean(value).unwrap_or(false),
-            "retries" => match value.to_json().as_u64() {
-                Some(retries) => task.retries = u32::try_from(retries).unwrap_or(u32::MAX),
-                None => bad(self, "a number"),
-            },
-            "delay" => match value.to_json().as_f64() {
-                Some(delay) => task.delay = delay,
-                None => bad(self, "a number"),
+            "retries" | "delay" | "async" | "poll" => match number_or_template(value) {
+                Some(number) => set_number(task, word, number),
+                None => bad(self, "a number (or a template that gives one)"),
             },
             "throttle" => {
                 task.throttle = value
@@ -452,10 +498,11 @@ impl Loader<'_> {
                 Json::Object(map) => task.vars.extend(map),
                 _ => bad(self, "a mapping"),
             },
-            "environment" => match value.to_json() {
-                Json::Object(map) => task.settings.environment.extend(map),
-                _ => bad(self, "a mapping"),
-            },
+            "environment" => {
+                if !set_environment(&mut task.settings, value) {
+                    bad(self, "a mapping (or a template that gives one)");
+                }
+            }
             _ => {
                 if let Some(problem) = setting_problem(word, value) {
                     self.errors
@@ -744,7 +791,7 @@ impl Loader<'_> {
                 return Vec::new();
             }
         };
-        if drover_template::is_template(&file) {
+        if drover_template::is_template(&file) || (context.handlers && name == "include_tasks") {
             if name == "import_tasks" {
                 self.errors.invalid(here.clone(), "`import_tasks` is read before the play runs and cannot use variables in its file name", Some("use `include_tasks`".to_owned()));
                 return Vec::new();
@@ -757,7 +804,22 @@ impl Loader<'_> {
             return vec![task];
         }
         let inner = context.inside(&task);
-        let path = resolve_task_file(&context.base, &file);
+        let role = context.role.as_ref().map(|role| role.path.as_path());
+        let path = resolve_task_file(&context.base, role, &file);
+        if !path.exists() && name == "include_tasks" {
+            // Ansible reads an `include_tasks` file when the task runs.
+            self.errors.defer(
+                here.clone(),
+                format!("the task file `{file}` does not exist; the task fails if it runs"),
+                Some("relative names start at the including file's directory, or the role's `tasks/`".to_owned()),
+            );
+            let mut task = task;
+            task.action = Action::IncludeTasks {
+                file,
+                base: context.base.clone(),
+            };
+            return vec![task];
+        }
         self.task_file(&path, &inner, Some(here.clone()))
     }
 
@@ -848,12 +910,17 @@ pub(crate) fn apply_setting(settings: &mut TaskSettings, word: &str, value: &Nod
     }
 }
 
-/// Task files are found next to the including file, or in a `tasks/` beside it.
-pub(crate) fn resolve_task_file(base: &Path, file: &str) -> PathBuf {
+/// Where an included task file is: beside the including file (or in its
+/// `tasks/`), else in the role's `tasks/` or the role, as Ansible looks.
+pub fn resolve_task_file(base: &Path, role: Option<&Path>, file: &str) -> PathBuf {
     let direct = base.join(file);
-    if direct.exists() {
-        return direct;
+    let mut candidates = vec![direct.clone(), base.join("tasks").join(file)];
+    if let Some(role) = role {
+        candidates.push(role.join("tasks").join(file));
+        candidates.push(role.join(file));
     }
-    let in_tasks = base.join("tasks").join(file);
-    if in_tasks.exists() { in_tasks } else { direct }
+    candidates
+        .into_iter()
+        .find(|candidate| candidate.exists())
+        .unwrap_or(direct)
 }

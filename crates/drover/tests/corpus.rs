@@ -156,28 +156,7 @@ fn cases(corpus: &Path, scratch: &Path) -> Vec<Case> {
 /// Cases where drover's verdict is not yet Ansible's, each with the reason.
 /// The test fails when one of them starts to agree (take it off the list)
 /// and when a case not listed disagrees.
-const NOT_YET: &[(&str, &str)] = &[
-    (
-        "playbooks/ansible-for-devops/deployments/playbooks/deploy.yml",
-        "`environment` given as a template (`{{ proxy_env }}`) is refused",
-    ),
-    (
-        "playbooks/ansible-for-devops/deployments/playbooks/main.yml",
-        "`environment` given as a template (`{{ proxy_env }}`) is refused",
-    ),
-    (
-        "playbooks/ansible-for-devops/https-nginx-proxy/provisioning/main.yml",
-        "`async` and `poll` are not read",
-    ),
-    (
-        "playbooks/ansible-for-devops/jenkins/provision.yml",
-        "`retries` given as a template is refused",
-    ),
-    (
-        "roles/geerlingguy.jenkins",
-        "`retries` given as a template is refused",
-    ),
-];
+const NOT_YET: &[(&str, &str)] = &[];
 
 /// Both tools' verdicts on every case, three cases at a time, by name.
 fn verdicts(cases: &[Case], ansible: &Path, drover: &Path) -> Vec<(String, Verdict, Verdict)> {

@@ -159,7 +159,8 @@ impl Runner {
                 return;
             }
         };
-        let path = base.join(&name);
+        let role = task.role.as_ref().map(|role| role.path.as_path());
+        let path = drover_playbook::resolve_task_file(base, role, &name);
         match drover_playbook::load_task_file(&path, &ModuleCatalog, task) {
             Ok(tasks) => self.run_tasks(&tasks, states, play_vars, play).await,
             Err(errors) => {

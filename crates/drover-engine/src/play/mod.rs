@@ -49,11 +49,14 @@ impl Runner {
         reporter: Arc<dyn Reporter>,
         playbook: &Playbook,
     ) -> Self {
+        // `playbook_dir` is absolute, as Ansible has it, also for a
+        // playbook named without a directory.
         let base = playbook
             .path
             .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default();
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
         Self {
             templar: Templar::new(base.clone()),
             base,

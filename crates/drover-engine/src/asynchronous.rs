@@ -1,0 +1,106 @@
+//! `async:` and `poll:`. With `poll: 0`, a `command` or `shell` task starts
+//! its command on the host, detached, and the play goes on without waiting
+//! (the result carries the process as `ansible_job_id`); any other task
+//! runs to its end. Otherwise the task waits at most `async` seconds, and
+//! fails when that runs out.
+
+use std::time::Duration;
+
+use drover_playbook::Task;
+use drover_ssh::quote;
+use drover_template::Scope;
+use serde_json::Value as Json;
+
+use crate::Vars;
+use crate::host::HostState;
+use crate::task::{self, Outcome, TaskEnvironment};
+
+/// Runs the module as the task's `async` and `poll` say.
+pub(crate) async fn invoke(
+    name: &str,
+    arguments: &Vars,
+    task: &Task,
+    host: &HostState,
+    scope: &Scope,
+    environment: &TaskEnvironment<'_>,
+) -> Outcome {
+    let Some(asynchronous) = &task.asynchronous else {
+        return task::invoke(name, arguments, task, host, scope, environment).await;
+    };
+    let templar = environment.templar;
+    let (seconds, poll) = match (
+        task::number(&asynchronous.seconds, scope, templar),
+        task::number(&asynchronous.poll, scope, templar),
+    ) {
+        (Ok(seconds), Ok(poll)) => (seconds, poll),
+        (Err(message), _) | (_, Err(message)) => return Outcome::in_task(task, message, None),
+    };
+    if poll <= 0.0 && matches!(name, "command" | "shell") {
+        return in_background(arguments, task, host, scope, environment).await;
+    }
+    if seconds <= 0.0 {
+        return task::invoke(name, arguments, task, host, scope, environment).await;
+    }
+    let limit = Duration::from_secs_f64(seconds);
+    match tokio::time::timeout(
+        limit,
+        task::invoke(name, arguments, task, host, scope, environment),
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::failed(format!(
+            "the task did not finish within its `async: {seconds}` seconds"
+        )),
+    }
+}
+
+/// `poll: 0`: the command starts in a session of its own, its input and
+/// output closed, and the task ends at once.
+async fn in_background(
+    arguments: &Vars,
+    task: &Task,
+    host: &HostState,
+    scope: &Scope,
+    environment: &TaskEnvironment<'_>,
+) -> Outcome {
+    let text = ["_raw_params", "cmd"]
+        .iter()
+        .find_map(|key| arguments.get(*key).and_then(Json::as_str))
+        .map(str::to_owned)
+        .or_else(|| {
+            arguments.get("argv").and_then(Json::as_array).map(|words| {
+                words
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .map(quote)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        })
+        .unwrap_or_default();
+    let mut detached = arguments.clone();
+    for key in ["cmd", "argv", "stdin", "executable"] {
+        detached.remove(key);
+    }
+    detached.insert(
+        "_raw_params".to_owned(),
+        Json::from(format!(
+            "setsid sh -c {} </dev/null >/dev/null 2>&1 & echo $!",
+            quote(&text)
+        )),
+    );
+    let mut outcome = task::invoke("shell", &detached, task, host, scope, environment).await;
+    if let Json::Object(result) = &mut outcome.result {
+        let job = result
+            .get("stdout")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        result.insert("ansible_job_id".to_owned(), Json::from(job));
+        result.insert("started".to_owned(), Json::from(1));
+        result.insert("finished".to_owned(), Json::from(0));
+    }
+    outcome
+}

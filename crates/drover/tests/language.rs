@@ -1,0 +1,114 @@
+//! The parts of Ansible's language that public roles use, run on this
+//! machine through the local connection: `with_first_found` (the way roles
+//! pick their OS-specific variables), `with_subelements`, `with_nested`,
+//! a templated `environment`, templated `retries` and `delay`, and
+//! `async` with `poll`.
+//!
+//! Regression tests for issue 16 ("Real Ansible content runs unchanged,
+//! part 1").
+
+mod support;
+
+use std::path::Path;
+
+/// A project in a temporary directory: `hosts.ini` (this machine) and the
+/// given files.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("a directory");
+    let mut all = vec![("hosts.ini", "here ansible_connection=local\n")];
+    all.extend(files);
+    for (path, content) in all {
+        let full = directory.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("a parent")).expect("a directory");
+        std::fs::write(full, content).expect("a project file");
+    }
+    directory
+}
+
+/// `drover play site.yml`; its standard output, once it succeeded.
+fn play(directory: &Path) -> String {
+    let output = support::drover(directory, &["play", "site.yml", "-i", "hosts.ini"]);
+    support::exited(&output, 0)
+}
+
+#[test]
+fn issue_16_loops_that_look_things_up() {
+    let directory = project(&[
+        ("vars/Debian.yml", "flavour: debian\n"),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  vars:\n    family: Debian\n\
+             \x20   users:\n      - {name: ann, keys: [k1, k2]}\n      - {name: bob}\n\
+             \x20 tasks:\n\
+             \x20   - name: the first file that exists\n      debug: {msg: 'found {{ item | basename }}'}\n\
+             \x20     with_first_found:\n        - files: ['{{ family }}-12.yml', '{{ family }}.yml']\n          paths: [vars]\n\
+             \x20   - name: none, skipped\n      debug: {msg: never}\n\
+             \x20     with_first_found:\n        - files: [nowhere.yml]\n          skip: true\n\
+             \x20   - name: each key of each user\n      debug: {msg: '{{ item.0.name }}:{{ item.1 }}'}\n\
+             \x20     with_subelements:\n        - '{{ users }}'\n        - keys\n        - {skip_missing: true}\n\
+             \x20   - name: every pair\n      debug: {msg: '{{ item.0 }}{{ item.1 }}'}\n\
+             \x20     with_nested:\n        - [a, b]\n        - [1, 2]\n",
+        ),
+    ]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("found Debian.yml"), "{stdout}");
+    assert!(!stdout.contains("never"), "{stdout}");
+    for pair in ["ann:k1", "ann:k2"] {
+        assert!(stdout.contains(pair), "{pair}: {stdout}");
+    }
+    for pair in ["a1", "a2", "b1", "b2"] {
+        assert!(
+            stdout.contains(&format!("\"msg\":\"{pair}\"")),
+            "{pair}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn issue_16_templated_environment_retries_and_delay() {
+    let directory = project(&[(
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  vars:\n    proxy_env: {GREETING: hello, OTHER: kept}\n    tries: '2'\n\
+         \x20 tasks:\n\
+         \x20   - name: the environment comes from a variable\n      shell: echo \"$GREETING $OTHER\"\n\
+         \x20     environment: '{{ proxy_env }}'\n      register: said\n\
+         \x20   - debug: {var: said.stdout}\n\
+         \x20   - name: retried as often as a variable says\n      shell: 'false'\n      register: tried\n\
+         \x20     until: tried.rc == 0\n      retries: '{{ tries }}'\n      delay: '{{ 0 }}'\n      ignore_errors: true\n\
+         \x20   - debug: {var: tried.attempts}\n",
+    )]);
+    let stdout = play(directory.path());
+    assert!(
+        stdout.contains("\"said.stdout\":\"hello kept\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"tried.attempts\":3"), "{stdout}");
+}
+
+#[test]
+fn issue_16_async_tasks_start_in_the_background_or_time_out() {
+    let directory = project(&[(
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - name: fire and forget\n      shell: sleep 3; touch {{ playbook_dir }}/late\n      async: 10\n      poll: 0\n      register: job\n\
+         \x20   - debug: {msg: 'job {{ job.ansible_job_id }} started {{ job.started }}'}\n\
+         \x20   - name: too slow\n      command: sleep 5\n      async: 1\n      poll: 1\n      ignore_errors: true\n",
+    )]);
+    let started = std::time::Instant::now();
+    let stdout = play(directory.path());
+    assert!(stdout.contains("started 1"), "{stdout}");
+    assert!(
+        stdout.contains("did not finish within its `async: 1` seconds"),
+        "{stdout}"
+    );
+    assert!(
+        !directory.path().join("late").exists(),
+        "the play did not wait for the background command"
+    );
+    // The background command goes on after the play, and finishes.
+    let deadline = started + std::time::Duration::from_secs(20);
+    while !directory.path().join("late").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(directory.path().join("late").exists(), "it ran to its end");
+}
