@@ -652,12 +652,13 @@ fn finish(
             become_user: escalation(task, scope, environment.options),
         });
     }
-    // Facts a module returns become the host's: `set_fact`'s replace what
-    // they name, gathered ones (`setup`) merge.
+    // Facts a module returns become the host's: `set_fact`'s and
+    // `include_vars`' replace what they name, gathered ones (`setup`) merge.
     if outcome.status != Status::Failed
         && let Some(Json::Object(facts)) = outcome.result.get("ansible_facts")
     {
-        if matches!(&task.action, Action::Module { name, .. } if name == "set_fact") {
+        if matches!(&task.action, Action::Module { name, .. } if name == "set_fact" || name == "include_vars")
+        {
             host.facts.extend(facts.clone());
         } else {
             crate::facts::merge(&mut host.facts, facts);

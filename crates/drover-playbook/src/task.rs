@@ -163,6 +163,16 @@ struct TaskParts<'n> {
 /// A task at `location` with nothing of its own yet: what it inherits
 /// from `context` (its block, role or play) and Ansible's defaults.
 fn empty_task(location: SourceLocation, context: &Context) -> Task {
+    let mut vars = context.vars.clone();
+    // A role's tasks see `role_path` and `role_name`, as in Ansible.
+    if let Some(role) = &context.role {
+        let path = std::path::absolute(&role.path).unwrap_or_else(|_| role.path.clone());
+        vars.insert(
+            "role_path".to_owned(),
+            Json::from(path.display().to_string()),
+        );
+        vars.insert("role_name".to_owned(), Json::from(role.name.clone()));
+    }
     Task {
         location,
         name: None,
@@ -182,7 +192,7 @@ fn empty_task(location: SourceLocation, context: &Context) -> Task {
         run_once: false,
         throttle: None,
         asynchronous: None,
-        vars: context.vars.clone(),
+        vars,
         settings: context.settings.clone(),
         role: context.role.clone(),
         base: context.base.clone(),

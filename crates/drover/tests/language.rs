@@ -1,6 +1,6 @@
 //! The parts of Ansible's language that public roles use, run on this
-//! machine through the local connection: `with_first_found` (the way roles
-//! pick their OS-specific variables), `with_subelements`, `with_nested`,
+//! machine through the local connection: `include_vars` and
+//! `with_first_found` (the way roles pick their OS-specific variables), `with_subelements`, `with_nested`,
 //! a templated `environment`, templated `retries` and `delay`, and
 //! `async` with `poll`.
 //!
@@ -111,4 +111,33 @@ fn issue_16_async_tasks_start_in_the_background_or_time_out() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert!(directory.path().join("late").exists(), "it ran to its end");
+}
+
+#[test]
+fn issue_16_include_vars_from_a_role_a_found_file_and_a_directory() {
+    let directory = project(&[
+        ("roles/web/vars/Debian.yml", "package: apache2\nport: 80\n"),
+        ("roles/web/vars/main.yml", "port: 8080\n"),
+        (
+            "roles/web/tasks/main.yml",
+            "- include_vars: '{{ family }}.yml'\n\
+             - debug: {msg: 'role {{ package }} {{ port }}'}\n\
+             - include_vars: '{{ item }}'\n  with_first_found:\n    - files: ['{{ family }}-12.yml', '{{ family }}.yml']\n      paths: ['{{ role_path }}/vars']\n\
+             - debug: {msg: 'found {{ package }}'}\n",
+        ),
+        ("settings/a.yml", "first: one\nshared: a\n"),
+        ("settings/b.yml", "shared: b\n"),
+        ("settings/skip.txt", "not: read\n"),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  vars:\n    family: Debian\n  roles: [web]\n  tasks:\n\
+             \x20   - include_vars: {dir: settings, name: settings}\n\
+             \x20   - debug: {msg: 'dir {{ settings.first }} {{ settings.shared }} {{ settings.not | default(\"unread\") }}'}\n",
+        ),
+    ]);
+    let stdout = play(directory.path());
+    // include_vars ranks above the role's vars/main.yml, as in Ansible.
+    assert!(stdout.contains("role apache2 80"), "{stdout}");
+    assert!(stdout.contains("found apache2"), "{stdout}");
+    assert!(stdout.contains("dir one b unread"), "{stdout}");
 }

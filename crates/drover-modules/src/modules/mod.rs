@@ -184,6 +184,7 @@ pub(crate) mod git;
 pub(crate) mod group;
 pub(crate) mod health_check;
 pub(crate) mod hostname;
+pub(crate) mod include_vars;
 pub(crate) mod lineinfile;
 pub(crate) mod package;
 pub(crate) mod pause;
@@ -224,6 +225,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     group::MODULES,
     health_check::MODULES,
     hostname::MODULES,
+    include_vars::MODULES,
     lineinfile::MODULES,
     package::MODULES,
     pause::MODULES,
