@@ -132,11 +132,15 @@ impl Templar {
         }
     }
 
-    /// Renders one string. A lone `{{ expression }}` keeps its value's type.
+    /// Renders one string from a playbook (YAML). A lone `{{ expression }}`
+    /// keeps its value's type. Backslashes in the string literals of its
+    /// expressions stay as written (`regex_replace(..., '\1')`), as Ansible
+    /// 2.19 has it for templates that come from YAML.
     pub fn render_text(&self, text: &str, scope: &Scope) -> Result<Json, Error> {
         if !is_template(text) {
             return Ok(Json::String(text.to_owned()));
         }
+        let text = &*keep_backslashes(text);
         if let Some(captures) = SINGLE_EXPRESSION.captures(text) {
             let inner = &captures[1];
             if !inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%") {
@@ -202,6 +206,52 @@ impl Templar {
             .map(|_| ())
             .map_err(|error| Error::from_syntax(&error, expression))
     }
+}
+
+/// `text` with every backslash inside a string literal of a `{{ }}`
+/// expression escaped, so that the literal keeps it: Jinja would read
+/// `'\1'` as the character U+0001, where Ansible (for templates from YAML)
+/// keeps the backslash and the digit.
+fn keep_backslashes(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut kept = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        kept.push_str(&rest[..start + 2]);
+        rest = &rest[start + 2..];
+        let mut characters = rest.char_indices().peekable();
+        let mut end = rest.len();
+        let mut quote: Option<char> = None;
+        while let Some((index, character)) = characters.next() {
+            match (quote, character) {
+                (None, '}') if rest[index..].starts_with("}}") => {
+                    end = index;
+                    break;
+                }
+                (None, '\'' | '"') => quote = Some(character),
+                (Some(open), '\\') => {
+                    kept.push_str("\\\\");
+                    // An escaped quote stays in the literal, its backslash kept.
+                    if let Some(&(_, next)) = characters.peek()
+                        && next == open
+                    {
+                        characters.next();
+                        kept.push('\\');
+                        kept.push(open);
+                    }
+                    continue;
+                }
+                (Some(open), _) if character == open => quote = None,
+                _ => {}
+            }
+            kept.push(character);
+        }
+        rest = &rest[end..];
+    }
+    kept.push_str(rest);
+    std::borrow::Cow::Owned(kept)
 }
 
 /// The envelope of a vaulted value: `{"__ansible_vault": ENVELOPE}`, the

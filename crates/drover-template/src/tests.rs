@@ -123,14 +123,11 @@ fn ansible_filters() {
             json!([[1, "a"], [2, "b"]]),
         ),
         (
-            "{{ text | regex_replace('(\\\\w+) (\\\\w+)', '\\\\2 \\\\1') }}",
+            r"{{ text | regex_replace('(\w+) (\w+)', '\2 \1') }}",
             json!("World Hello"),
         ),
-        ("{{ text | regex_search('W\\\\w+') }}", json!("World")),
-        (
-            "{{ 'a1b22' | regex_findall('\\\\d+') }}",
-            json!(["1", "22"]),
-        ),
+        (r"{{ text | regex_search('W\w+') }}", json!("World")),
+        (r"{{ 'a1b22' | regex_findall('\d+') }}", json!(["1", "22"])),
         ("{{ true | ternary('on', 'off') }}", json!("on")),
         ("{{ 'hi' | b64encode }}", json!("aGk=")),
         ("{{ 'aGk=' | b64decode }}", json!("hi")),
@@ -276,4 +273,28 @@ fn a_template_that_never_ends_runs_out_of_fuel() {
         "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
     let error = templar.render_string(endless, &scope).unwrap_err();
     assert!(error.to_string().contains("fuel"), "{error}");
+}
+
+/// Regression test for issue 16: a role derives a version with
+/// `regex_replace(..., '\1')`; the backslash must reach the filter.
+#[test]
+fn issue_16_backslashes_in_expression_literals_stay_as_written() {
+    let templar = Templar::new(std::path::PathBuf::new());
+    let scope = templar.scope(vec![std::sync::Arc::new(
+        serde_json::json!({"version": "nginx version: nginx/1.22.1"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    )]);
+    let rendered = templar
+        .render_text(
+            r"{{ version | regex_replace('^.*nginx/([0-9.]+).*$', '\1') }}",
+            &scope,
+        )
+        .unwrap();
+    assert_eq!(rendered, serde_json::json!("1.22.1"));
+    let rendered = templar
+        .render_text(r#"v{{ "a\1b" }} {{ 'it\'s' }} \n"#, &scope)
+        .unwrap();
+    assert_eq!(rendered, serde_json::json!(r"va\1b it\'s \n"));
 }
