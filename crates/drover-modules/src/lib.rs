@@ -35,6 +35,10 @@ pub enum Error {
     /// The host could not be reached.
     #[error(transparent)]
     Transport(#[from] drover_ssh::Error),
+    /// The host could not do what the task asked (a file it would not
+    /// write, a `validate` command that refused the content).
+    #[error("{0}")]
+    Failed(String),
     /// An argument is missing or has the wrong type after templating
     /// (naming the module and the argument; a hint follows `\nhint: `).
     #[error("{0}")]

@@ -388,9 +388,16 @@ pub(crate) async fn write_file(
         } else {
             ""
         };
-        return Err(Error::Arguments(format!(
+        // A `validate` command may say why on either stream (`visudo -c`
+        // writes to standard output).
+        let said: Vec<String> = [&output.stderr, &output.stdout]
+            .iter()
+            .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
+            .filter(|text| !text.is_empty())
+            .collect();
+        return Err(Error::Failed(format!(
             "{reason}cannot write `{path}`: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            said.join("\n")
         )));
     }
     Ok(backup_file)

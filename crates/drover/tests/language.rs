@@ -141,3 +141,19 @@ fn issue_16_include_vars_from_a_role_a_found_file_and_a_directory() {
     assert!(stdout.contains("found apache2"), "{stdout}");
     assert!(stdout.contains("dir one b unread"), "{stdout}");
 }
+
+/// A `validate` command that refuses the content says why on standard
+/// output (as `visudo -c` does): the failure shows it, not an empty message.
+#[test]
+fn issue_16_a_refused_validate_shows_what_the_command_said() {
+    let directory = project(&[(
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - copy:\n        content: \"bad\\n\"\n        dest: '{{ playbook_dir }}/checked.conf'\n\
+         \x20       validate: \"sh -c 'echo refused: bad content; exit 1' -- %s\"\n",
+    )]);
+    let output = support::drover(directory.path(), &["play", "site.yml", "-i", "hosts.ini"]);
+    let stdout = support::exited(&output, 2);
+    assert!(stdout.contains("refused: bad content"), "{stdout}");
+    assert!(!directory.path().join("checked.conf").exists());
+}
