@@ -348,23 +348,30 @@ impl Loader<'_> {
         value: &'n Node,
         here: SourceLocation,
     ) {
-        let Some(line) = text(value) else {
+        // The mapping form: `action: {module: NAME, ARGUMENT: VALUE ...}`.
+        if let Json::Object(mut map) = value.to_json()
+            && let Some(Json::String(name)) = map.remove("module")
+        {
+            parts.module = Some((short_module_name(&name).to_owned(), key, value));
+            parts.arguments.extend(map);
+        } else if let Some(line) = text(value) {
+            let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+            parts.module = Some((short_module_name(name).to_owned(), key, value));
+            let free_form = self
+                .catalog
+                .module(short_module_name(name))
+                .is_some_and(|spec| spec.free_form);
+            parts
+                .arguments
+                .extend(crate::arguments::parse(rest, free_form));
+        } else {
             self.errors.invalid(
                 here,
-                format!("`{word}` must be `module arguments...`"),
+                format!("`{word}` must be `module arguments...` or a mapping with `module:`"),
                 None,
             );
             return;
-        };
-        let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
-        parts.module = Some((short_module_name(name).to_owned(), key, value));
-        let free_form = self
-            .catalog
-            .module(short_module_name(name))
-            .is_some_and(|spec| spec.free_form);
-        parts
-            .arguments
-            .extend(crate::arguments::parse(rest, free_form));
+        }
         if word == "local_action" {
             parts.task.delegate_to = Some("localhost".to_owned());
         }
@@ -635,10 +642,14 @@ impl Loader<'_> {
             }
             _ => {}
         }
+        // `action:` and `local_action:` lines were read with their module.
+        let from_action = matches!(key.key_text().as_str(), "action" | "local_action");
         let Some(spec) = self.catalog.module(name) else {
+            let value = (!from_action).then_some(value);
             return self.unimplemented(task, name, value, arguments, here);
         };
         match &value.value {
+            _ if from_action => {}
             NodeValue::Mapping(_) => {
                 if let Json::Object(map) = value.to_json() {
                     arguments.extend(map);
@@ -680,7 +691,7 @@ impl Loader<'_> {
         &mut self,
         mut task: Task,
         name: &str,
-        value: &Node,
+        value: Option<&Node>,
         mut arguments: Vars,
         here: SourceLocation,
     ) -> Vec<Task> {
@@ -696,7 +707,7 @@ impl Loader<'_> {
             format!("`{name}` is not implemented by drover; the task fails if it runs"),
             Some("see `docs/modules.md` for the modules drover has".to_owned()),
         );
-        match value.to_json() {
+        match value.map_or(Json::Null, Node::to_json) {
             Json::Object(map) => arguments.extend(map),
             Json::Null => {}
             other => arguments.extend(crate::arguments::parse(

@@ -157,3 +157,25 @@ fn issue_16_a_refused_validate_shows_what_the_command_said() {
     assert!(stdout.contains("refused: bad content"), "{stdout}");
     assert!(!directory.path().join("checked.conf").exists());
 }
+
+/// `action:` and `local_action:` in the forms Ansible reads: a line for a
+/// key=value module and for a free-form one, and a mapping with `module:`.
+#[test]
+fn issue_16_action_and_local_action_in_every_form() {
+    let directory = project(&[(
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - action: ping data='Hi Mom'\n      register: pong\n\
+         \x20   - debug: {var: pong.ping}\n\
+         \x20   - local_action: shell echo from the controller\n      register: said\n\
+         \x20   - debug: {var: said.stdout}\n\
+         \x20   - action:\n        module: debug\n        msg: from a mapping\n",
+    )]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("\"pong.ping\":\"Hi Mom\""), "{stdout}");
+    assert!(
+        stdout.contains("\"said.stdout\":\"from the controller\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"msg\":\"from a mapping\""), "{stdout}");
+}
