@@ -127,8 +127,11 @@ impl<'a> Arguments<'a> {
         }
     }
 
-    /// A file mode: an octal string (`'0644'`), or a number YAML already read as octal.
-    pub(crate) fn mode(&self) -> Result<Option<u32>, Error> {
+    /// The mode a path ends up with: `mode:` as an octal string (`'0644'`),
+    /// a number YAML already read as octal, or symbolic clauses
+    /// (`u=rwx,g=rx,o=`, `a+x`) applied, as `chmod` applies them, to the
+    /// path's mode as it is (`state`), or as it would be once created.
+    pub(crate) fn mode_for(&self, state: &crate::remote::PathState) -> Result<Option<u32>, Error> {
         match self.get("mode") {
             None => Ok(None),
             // YAML 1.1 already read `0644` as octal; a number is the mode's value, as in Ansible.
@@ -139,12 +142,25 @@ impl<'a> Arguments<'a> {
                 .ok_or_else(|| self.wrong("mode", "an octal mode")),
             Some(Json::String(text)) => {
                 let digits = text.trim().trim_start_matches("0o");
-                u32::from_str_radix(digits, 8).map(Some).map_err(|_| {
-                    self.wrong(
-                        "mode",
-                        "an octal mode such as '0644' (symbolic modes are not supported yet)",
-                    )
-                })
+                if let Ok(bits) = u32::from_str_radix(digits, 8) {
+                    return Ok(Some(bits));
+                }
+                let directory = state.kind == crate::remote::PathKind::Directory;
+                let current = if state.exists() {
+                    state.mode
+                } else if directory {
+                    0o755
+                } else {
+                    0o644
+                };
+                symbolic_mode(text.trim(), current, directory)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        self.wrong(
+                            "mode",
+                            "an octal mode such as '0644', or symbolic clauses such as 'u=rwx,g=rx,o='",
+                        )
+                    })
             }
             Some(_) => Err(self.wrong("mode", "an octal mode")),
         }
@@ -204,4 +220,74 @@ fn canonical<'a>(
         }
     }
     Cow::Owned(renamed)
+}
+
+/// `chmod`'s symbolic clauses, separated by commas (`u=rwx,g+r-w,a+X`),
+/// applied to `mode`; `None` when they do not parse.
+pub(crate) fn symbolic_mode(text: &str, mut mode: u32, directory: bool) -> Option<u32> {
+    for clause in text.split(',') {
+        let operator_at = clause.find(['+', '-', '='])?;
+        let (who, mut rest) = clause.split_at(operator_at);
+        // The users' bits: rwx for each, and setuid, setgid and sticky.
+        let mut users = 0o0000;
+        for character in who.chars() {
+            users |= match character {
+                'u' => 0o4700,
+                'g' => 0o2070,
+                'o' => 0o1007,
+                'a' => 0o7777,
+                _ => return None,
+            };
+        }
+        if users == 0 {
+            users = 0o7777;
+        }
+        while let Some(operator) = rest.chars().next() {
+            let permissions_end = rest[1..]
+                .find(['+', '-', '='])
+                .map_or(rest.len(), |at| at + 1);
+            let permissions = &rest[1..permissions_end];
+            rest = &rest[permissions_end..];
+            let mut bits = 0;
+            for character in permissions.chars() {
+                bits |= match character {
+                    'r' => 0o444,
+                    'w' => 0o222,
+                    'x' => 0o111,
+                    'X' if directory || mode & 0o111 != 0 => 0o111,
+                    'X' => 0,
+                    's' => 0o6000,
+                    't' => 0o1000,
+                    _ => return None,
+                };
+            }
+            let bits = bits & users;
+            match operator {
+                '+' => mode |= bits,
+                '-' => mode &= !bits,
+                '=' => mode = (mode & !(users & 0o0777 | users & 0o6000)) | bits,
+                _ => return None,
+            }
+        }
+    }
+    Some(mode & 0o7777)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::symbolic_mode;
+
+    #[test]
+    fn symbolic_modes_apply_as_chmod_applies_them() {
+        assert_eq!(symbolic_mode("u=rwx,g=rx,o=", 0o644, false), Some(0o750));
+        assert_eq!(symbolic_mode("a+x", 0o644, false), Some(0o755));
+        assert_eq!(symbolic_mode("go-w", 0o666, false), Some(0o644));
+        assert_eq!(symbolic_mode("u+rw,g-x+r", 0o010, false), Some(0o640));
+        assert_eq!(symbolic_mode("a+X", 0o644, false), Some(0o644));
+        assert_eq!(symbolic_mode("a+X", 0o644, true), Some(0o755));
+        assert_eq!(symbolic_mode("u+s,+t", 0o755, false), Some(0o5755));
+        assert_eq!(symbolic_mode("=r", 0o777, false), Some(0o444));
+        assert_eq!(symbolic_mode("u=q", 0o644, false), None);
+        assert_eq!(symbolic_mode("644x", 0o644, false), None);
+    }
 }

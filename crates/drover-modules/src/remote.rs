@@ -317,11 +317,14 @@ pub(crate) struct Attributes {
 }
 
 impl Attributes {
+    /// The attributes a module's arguments ask for; a symbolic mode
+    /// applies to the path as `state` says it is.
     pub(crate) fn from_arguments(
         arguments: &crate::arguments::Arguments<'_>,
+        state: &PathState,
     ) -> Result<Self, Error> {
         Ok(Self {
-            mode: arguments.mode()?,
+            mode: arguments.mode_for(state)?,
             owner: arguments.string("owner")?,
             group: arguments.string("group")?,
             validate: arguments.string("validate")?,
@@ -527,16 +530,16 @@ pub(crate) async fn set_file_attributes(
     context: &ModuleContext<'_>,
     path: &str,
 ) -> Result<bool, Error> {
-    let mode = arguments.mode()?;
     let owner = arguments.string("owner")?;
     let group = arguments.string("group")?;
-    if mode.is_none() && owner.is_none() && group.is_none() {
+    if arguments.raw("mode").is_none() && owner.is_none() && group.is_none() {
         return Ok(false);
     }
     let state = path_state(context, path).await?;
     if !state.exists() {
         return Ok(false);
     }
+    let mode = arguments.mode_for(&state)?;
     set_attributes(
         context,
         path,

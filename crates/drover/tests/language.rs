@@ -179,3 +179,39 @@ fn issue_16_action_and_local_action_in_every_form() {
     );
     assert!(stdout.contains("\"msg\":\"from a mapping\""), "{stdout}");
 }
+
+/// Symbolic modes (`u=rwx,g=rx,o=`, `a+x`) give the bits `chmod` gives,
+/// and a second run changes nothing.
+#[test]
+fn issue_16_symbolic_modes() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let directory = project(&[
+        ("data.txt", "data\n"),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  tasks:\n\
+             \x20   - file: {path: '{{ playbook_dir }}/private', state: directory, mode: 'u=rwx,g=rx,o='}\n\
+             \x20   - copy: {src: data.txt, dest: '{{ playbook_dir }}/run.sh', mode: 'a+x'}\n\
+             \x20   - file: {path: '{{ playbook_dir }}/data.txt', mode: 'go-r'}\n",
+        ),
+    ]);
+    let mode = |name: &str| {
+        std::fs::metadata(directory.path().join(name))
+            .expect("the path")
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    std::fs::set_permissions(
+        directory.path().join("data.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("a mode");
+    play(directory.path());
+    assert_eq!(
+        (mode("private"), mode("run.sh"), mode("data.txt")),
+        (0o750, 0o755, 0o600)
+    );
+    let again = play(directory.path());
+    assert_eq!(support::recap(&again, "here")[1], 0, "{again}");
+}

@@ -87,7 +87,7 @@ pub(crate) async fn run(
     };
     let wanted = (present && !block.is_empty()).then_some(block.as_str());
     let content = with_block(&original, &begin, &end, wanted, arguments)?;
-    let attributes = Attributes::from_arguments(arguments)?;
+    let attributes = Attributes::from_arguments(arguments, &state)?;
     let backup = arguments.boolean("backup", false)?;
     if content == original {
         return converge(

@@ -127,7 +127,7 @@ pub(crate) async fn put(
         );
         (state, before) = path_state_and_content(context, &destination, read_whole).await?;
     }
-    let attributes = Attributes::from_arguments(arguments)?;
+    let attributes = Attributes::from_arguments(arguments, &state)?;
     let wanted = checksum(&content);
     let force = arguments.boolean("force", true)?;
     let mut result = ModuleResult::ok()
@@ -181,7 +181,7 @@ async fn copy_on_host(
         )));
     }
     let state = crate::remote::path_state(context, destination).await?;
-    let attributes = Attributes::from_arguments(arguments)?;
+    let attributes = Attributes::from_arguments(arguments, &state)?;
     let result = ModuleResult::ok()
         .with("dest", destination.to_owned())
         .with(

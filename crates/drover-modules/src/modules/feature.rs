@@ -90,7 +90,7 @@ pub(crate) async fn run(
     let mut result = result.with_diff(context.diff, Diff::of_file(&path, old, new.clone()));
     result.changed = true;
     if !context.check_mode {
-        let attributes = Attributes::from_arguments(arguments)?;
+        let attributes = Attributes::from_arguments(arguments, &state)?;
         write_file(context, &path, Bytes::from(new), &attributes, &state, false).await?;
     }
     Ok(result)

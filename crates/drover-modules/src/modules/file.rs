@@ -78,7 +78,7 @@ pub(crate) async fn run(
     let state = path_metadata(context, &path).await?;
     let wanted = Wanted::read(arguments, state.kind)?;
     let attributes = Attributes {
-        mode: arguments.mode()?,
+        mode: arguments.mode_for(&state)?,
         owner: arguments.string("owner")?,
         group: arguments.string("group")?,
     };

@@ -88,7 +88,7 @@ pub(crate) async fn run(
         });
     };
     let (content, message) = edited(arguments, &original, regexp.as_ref(), line, present)?;
-    let attributes = Attributes::from_arguments(arguments)?;
+    let attributes = Attributes::from_arguments(arguments, &state)?;
     let changes = message.is_some() || (existing.is_none() && present);
     let mut result = ModuleResult::ok();
     if changes {
