@@ -69,11 +69,22 @@ impl Fleet {
             .collect()
     }
 
-    /// What each host serves on port 8080.
+    /// What each host serves on port 8080, once the play is over. A host
+    /// that does not answer is asked twice more, a quarter second apart:
+    /// the test bed's network has been seen to drop one connection to the
+    /// podman host (`No route to host`), and a host without its app stays
+    /// silent every time.
     fn serving(&self) -> Vec<Option<String>> {
         self.addresses()
             .iter()
-            .map(super::strategies::fetch)
+            .map(|address| {
+                (0..3).find_map(|attempt| {
+                    if attempt > 0 {
+                        std::thread::sleep(Duration::from_millis(250));
+                    }
+                    super::strategies::fetch(address)
+                })
+            })
             .collect()
     }
 
