@@ -61,13 +61,7 @@ pub(crate) fn first_found(terms: &Json, directories: &[PathBuf]) -> Result<Vec<J
 /// semicolons, as `first_found` reads `files` and `paths`.
 fn names(value: Option<&Json>) -> Vec<String> {
     match value {
-        Some(Json::Array(items)) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .map_or_else(|| item.to_string(), str::to_owned)
-            })
-            .collect(),
+        Some(Json::Array(items)) => items.iter().map(drover_template::as_text).collect(),
         Some(Json::String(text)) => text
             .split([',', ';', ':'])
             .map(str::trim)

@@ -144,11 +144,7 @@ pub(crate) async fn run(
             .as_ref()
             .and_then(|label| environment.templar.render(label, &item_scope).ok())
             .unwrap_or_else(|| item.clone());
-        outcome.item = Some(
-            label
-                .as_str()
-                .map_or_else(|| label.to_string(), str::to_owned),
-        );
+        outcome.item = Some(drover_template::as_text(&label));
         if let Json::Object(map) = &mut outcome.result {
             map.insert(looping.variable.clone(), item);
             map.insert(
@@ -546,14 +542,7 @@ pub(crate) fn module_context<'a>(
         match environment.templar.render(&Json::Object(variables), scope) {
             Ok(Json::Object(map)) => map
                 .into_iter()
-                .map(|(key, value)| {
-                    (
-                        key,
-                        value
-                            .as_str()
-                            .map_or_else(|| value.to_string(), str::to_owned),
-                    )
-                })
+                .map(|(key, value)| (key, drover_template::as_text(&value)))
                 .collect(),
             _ => Vec::new(),
         };

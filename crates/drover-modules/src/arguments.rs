@@ -19,7 +19,16 @@ pub(crate) struct Arguments<'a> {
 impl<'a> Arguments<'a> {
     /// `values` as module `module` (any name it answers to) takes them.
     pub(crate) fn new(module: &'a str, values: &'a Map<String, Json>) -> Self {
-        let specs = crate::catalog::spec(module).map_or(&[][..], |spec| &spec.arguments);
+        Self::with_spec(module, crate::catalog::spec(module), values)
+    }
+
+    /// The same, for a caller that has looked up the module's spec already.
+    pub(crate) fn with_spec(
+        module: &'a str,
+        spec: Option<&drover_playbook::catalog::ModuleSpec>,
+        values: &'a Map<String, Json>,
+    ) -> Self {
+        let specs = spec.map_or(&[][..], |spec| &spec.arguments);
         Self {
             module,
             values: canonical(specs, values),
@@ -170,13 +179,7 @@ impl<'a> Arguments<'a> {
     pub(crate) fn list(&self, name: &str) -> Result<Vec<String>, Error> {
         match self.get(name) {
             None => Ok(Vec::new()),
-            Some(Json::Array(items)) => Ok(items
-                .iter()
-                .map(|item| {
-                    item.as_str()
-                        .map_or_else(|| item.to_string(), str::to_owned)
-                })
-                .collect()),
+            Some(Json::Array(items)) => Ok(items.iter().map(drover_template::as_text).collect()),
             Some(Json::String(text)) => Ok(text
                 .split(',')
                 .map(|part| part.trim().to_owned())

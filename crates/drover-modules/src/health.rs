@@ -127,11 +127,7 @@ impl HealthSpec {
                     .ok_or_else(|| Error::Arguments("`tcp` needs `port`".to_owned()))?,
             }
         } else if let Some(command) = map.get("command") {
-            Probe::Command(
-                command
-                    .as_str()
-                    .map_or_else(|| command.to_string(), str::to_owned),
-            )
+            Probe::Command(drover_template::as_text(command))
         } else {
             return Err(Error::Arguments(
                 "a health check needs `http`, `tcp` or `command`".to_owned(),

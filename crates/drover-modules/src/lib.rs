@@ -56,8 +56,12 @@ pub async fn run(
             "`{name}` is not implemented by drover\nhint: see `docs/modules.md` for the modules drover has"
         )));
     };
-    check(name, arguments)?;
-    let arguments = arguments::Arguments::new(name, arguments);
+    // Every name in the registry has its spec in the catalog.
+    let spec = catalog::spec(name);
+    if let Some(spec) = spec {
+        check(spec, arguments)?;
+    }
+    let arguments = arguments::Arguments::with_spec(name, spec, arguments);
     (module.run)(name, &arguments, context).await
 }
 
@@ -65,10 +69,10 @@ pub async fn run(
 /// playbook's literal ones were checked when it was loaded: a template
 /// that renders to a value the module does not take fails here, naming
 /// the module and the argument, before the module runs.
-fn check(name: &str, arguments: &serde_json::Map<String, Json>) -> Result<(), Error> {
-    let Some(spec) = catalog::spec(name) else {
-        return Ok(());
-    };
+fn check(
+    spec: &drover_playbook::catalog::ModuleSpec,
+    arguments: &serde_json::Map<String, Json>,
+) -> Result<(), Error> {
     let problems = drover_playbook::catalog::check_arguments(spec, arguments);
     if problems.is_empty() {
         return Ok(());

@@ -711,9 +711,7 @@ impl Loader<'_> {
             Json::Object(map) => arguments.extend(map),
             Json::Null => {}
             other => arguments.extend(crate::arguments::parse(
-                &other
-                    .as_str()
-                    .map_or_else(|| other.to_string(), str::to_owned),
+                &drover_template::as_text(&other),
                 false,
             )),
         }

@@ -269,6 +269,14 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
+/// A value as text: a string as it is, anything else as JSON (`8080`,
+/// `true`, `[1, 2]`), as Ansible turns a value into a module's text.
+pub fn as_text(value: &Json) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
 /// Jinja's (and Python's) truthiness of a JSON value.
 pub fn truthy(value: &Json) -> bool {
     match value {

@@ -151,9 +151,7 @@ impl Runner {
             .templar
             .scope(vars::layers(play_vars, first, &task.vars, &hostvars));
         let name = match self.templar.render_text(file, &scope) {
-            Ok(name) => name
-                .as_str()
-                .map_or_else(|| name.to_string(), str::to_owned),
+            Ok(name) => drover_template::as_text(&name),
             Err(error) => {
                 self.fail_all(task, states, &format!("include_tasks `{file}`: {error}"));
                 return;

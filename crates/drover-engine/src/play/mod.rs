@@ -109,9 +109,7 @@ impl Runner {
             .templar
             .render_text(&play.hosts, &scope)
             .map_err(|error| Error::Play(format!("the play's `hosts`: {error}")))?;
-        let pattern = pattern
-            .as_str()
-            .map_or_else(|| pattern.to_string(), str::to_owned);
+        let pattern = drover_template::as_text(&pattern);
         let mut hosts = self.inventory.select(&pattern)?.hosts;
         if let Some(limit) = &self.options.limit {
             let allowed = self.inventory.select(limit)?.hosts;

@@ -15,13 +15,7 @@ pub(crate) fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let conditions: Vec<String> = match arguments.raw("that") {
-        Some(Json::Array(items)) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .map_or_else(|| item.to_string(), str::to_owned)
-            })
-            .collect(),
+        Some(Json::Array(items)) => items.iter().map(drover_template::as_text).collect(),
         Some(Json::String(text)) => vec![text.clone()],
         Some(Json::Bool(flag)) => vec![flag.to_string()],
         _ => return Err(Error::Arguments("`assert` needs `that`".to_owned())),

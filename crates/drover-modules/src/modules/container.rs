@@ -45,9 +45,7 @@ fn text_mapping(value: Option<&Json>) -> Map<String, Json> {
         Some(Json::Object(map)) => map
             .iter()
             .map(|(key, value)| {
-                let text = value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_owned);
+                let text = drover_template::as_text(value);
                 (key.clone(), Json::from(text))
             })
             .collect(),
@@ -58,13 +56,7 @@ fn text_mapping(value: Option<&Json>) -> Map<String, Json> {
 /// `command`: a list of words, or a line split as a shell would.
 fn command_words(value: Option<&Json>) -> Result<Vec<String>, Error> {
     Ok(match value {
-        Some(Json::Array(words)) => words
-            .iter()
-            .map(|word| {
-                word.as_str()
-                    .map_or_else(|| word.to_string(), str::to_owned)
-            })
-            .collect(),
+        Some(Json::Array(words)) => words.iter().map(drover_template::as_text).collect(),
         Some(Json::String(text)) => shlex::split(text)
             .ok_or_else(|| Error::Arguments(format!("cannot split the command `{text}`")))?,
         _ => Vec::new(),
@@ -203,9 +195,7 @@ fn health_options(health: &Map<String, Json>) -> String {
         ("start_period", "--health-start-period"),
     ] {
         if let Some(value) = health.get(key) {
-            let value = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned);
+            let value = drover_template::as_text(value);
             let _ = write!(options, " {flag} {}", quote(&value));
         }
     }

@@ -101,9 +101,7 @@ fn curl_command(arguments: &Arguments<'_>) -> Result<String, Error> {
         arguments.raw("headers").cloned().unwrap_or_default()
     {
         for (name, value) in headers {
-            let value = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned);
+            let value = drover_template::as_text(&value);
             let _ = write!(fetch, " -H {}", quote(&format!("{name}: {value}")));
         }
     }

@@ -43,9 +43,7 @@ fn unit(arguments: &Arguments<'_>, name: &str) -> Result<String, Error> {
     for (kind, key) in [("env", "Environment"), ("labels", "Label")] {
         if let Some(Json::Object(pairs)) = arguments.raw(kind) {
             for (name, value) in pairs {
-                let value = value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_owned);
+                let value = drover_template::as_text(value);
                 let _ = writeln!(text, "{key}={}", systemd_quote(&format!("{name}={value}")));
             }
         }

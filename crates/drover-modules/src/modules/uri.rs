@@ -9,6 +9,7 @@ use drover_playbook::catalog::{
     ArgumentSpec as A,
 };
 use drover_ssh::quote;
+use drover_template::as_text;
 use serde_json::{Map, Value as Json};
 
 use super::Module;
@@ -102,7 +103,7 @@ fn headers(arguments: &Arguments<'_>) -> Result<Vec<(String, String)>, Error> {
     match arguments.raw("headers") {
         Some(Json::Object(map)) => Ok(map
             .iter()
-            .map(|(name, value)| (name.clone(), text(value)))
+            .map(|(name, value)| (name.clone(), as_text(value)))
             .collect()),
         Some(_) => Err(Error::Arguments("`headers` must be a mapping".to_owned())),
         None => Ok(Vec::new()),
@@ -124,23 +125,16 @@ fn body(value: &Json, format: &str, headers: &mut Vec<(String, String)>) -> Stri
         // A string is sent as it is, already JSON; anything else is serialised.
         (value, "json") => {
             content_type("application/json");
-            text(value)
+            as_text(value)
         }
         (Json::Object(map), "form-urlencoded") => {
             content_type("application/x-www-form-urlencoded");
             form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(map.iter().map(|(name, value)| (name, text(value))))
+                .extend_pairs(map.iter().map(|(name, value)| (name, as_text(value))))
                 .finish()
         }
-        (value, _) => text(value),
+        (value, _) => as_text(value),
     }
-}
-
-/// A string as it is; anything else as JSON.
-fn text(value: &Json) -> String {
-    value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// The response: status, headers (the last response's, after redirects) and body.
