@@ -57,13 +57,20 @@ pub(crate) struct Deployed {
 }
 
 impl HostState {
-    /// A host at the start of a play: no facts yet, nothing failed or notified.
+    /// A host at the start of a play: nothing failed or notified, and no
+    /// facts yet but `ansible_facts`, which Ansible defines (empty) before
+    /// any are gathered.
     pub(crate) fn new(name: String, session: Arc<HostSession>, inventory_vars: Arc<Vars>) -> Self {
+        let mut facts = Vars::new();
+        facts.insert(
+            "ansible_facts".to_owned(),
+            serde_json::Value::Object(Vars::new()),
+        );
         Self {
             name,
             session,
             inventory_vars,
-            facts: Vars::new(),
+            facts,
             participation: Participation::Active,
             notified: Vec::new(),
             deployed: Vec::new(),

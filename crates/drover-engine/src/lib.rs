@@ -56,6 +56,16 @@ pub struct RunOptions {
     pub become_forced: bool,
     /// `--become-user`.
     pub become_user: Option<String>,
+    /// `--become-method`: when neither the play nor the inventory names one.
+    pub become_method: Option<drover_ssh::BecomeMethod>,
+    /// `-K` or `--become-password-file`: when the inventory gives none.
+    pub become_password: Option<drover_ssh::Secret>,
+    /// Whether a play that does not say `gather_facts` gathers them
+    /// (`ansible.cfg`'s `gathering`: `implicit` yes, `explicit` no).
+    pub gather_by_default: bool,
+    /// `--force-handlers`: a failed host still runs the handlers it
+    /// notified, unless its play says otherwise.
+    pub force_handlers: bool,
     /// `drover rollout undo APP --playbook`: instead of deploying, switch
     /// each host of APP's blue-green rollout back to its previous slot.
     pub rollout_undo: Option<String>,

@@ -596,7 +596,8 @@ pub(crate) fn settings_escalation(
         .as_deref()
     {
         Some("su") => BecomeMethod::Su,
-        _ => BecomeMethod::Sudo,
+        Some(_) => BecomeMethod::Sudo,
+        None => options.become_method.unwrap_or(BecomeMethod::Sudo),
     };
     Some(Become {
         method,
@@ -608,7 +609,8 @@ pub(crate) fn settings_escalation(
             .unwrap_or_else(|| "root".to_owned()),
         password: text("ansible_become_password")
             .or_else(|| text("ansible_become_pass"))
-            .map(Secret::new),
+            .map(Secret::new)
+            .or_else(|| options.become_password.clone()),
     })
 }
 

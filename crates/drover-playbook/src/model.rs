@@ -54,8 +54,9 @@ pub struct Play {
     pub vars: Vars,
     /// `vars_files:` (paths, possibly templated).
     pub vars_files: Vec<String>,
-    /// Whether to gather facts first (Ansible's default: yes).
-    pub gather_facts: bool,
+    /// Whether to gather facts first; unset, the run's `gathering` setting
+    /// decides (Ansible's default: yes).
+    pub gather_facts: Option<bool>,
     /// `gather_subset:` (empty: all).
     pub gather_subset: Vec<String>,
     /// Connection and escalation settings.
@@ -72,6 +73,9 @@ pub struct Play {
     pub strategy: PlayStrategy,
     /// `any_errors_fatal:`.
     pub any_errors_fatal: bool,
+    /// `force_handlers:`: run notified handlers on a host even after it
+    /// failed; unset, `--force-handlers` decides.
+    pub force_handlers: Option<bool>,
     /// `max_fail_percentage:`.
     pub max_fail_percentage: Option<f64>,
     /// `rollout:`: batches by strategy, gated by readiness.

@@ -83,7 +83,7 @@ fn empty_play(location: SourceLocation) -> Play {
         hosts: String::new(),
         vars: Vars::new(),
         vars_files: Vec::new(),
-        gather_facts: true,
+        gather_facts: None,
         gather_subset: Vec::new(),
         settings: TaskSettings::default(),
         sections: Vec::new(),
@@ -95,6 +95,7 @@ fn empty_play(location: SourceLocation) -> Play {
         rollback: Vec::new(),
         strategy: PlayStrategy::Linear,
         any_errors_fatal: false,
+        force_handlers: None,
         max_fail_percentage: None,
         roles: Vec::new(),
         prompts: Vec::new(),
@@ -208,13 +209,14 @@ impl Loader<'_> {
                 self.check_vars_files(&play.vars_files, &base, value, path);
             }
             "vars_prompt" => play.prompts = Self::prompts(value, path),
-            "gather_facts" => play.gather_facts = boolean(value).unwrap_or(true),
+            "gather_facts" => play.gather_facts = boolean(value),
             "gather_subset" => play.gather_subset = string_list(value).unwrap_or_default(),
             "tags" => play.tags = string_list(value).unwrap_or_default(),
             "serial" => play.serial = self.batches(value, &here),
             "rollout" => self.play_rollout(play, value, here),
             "strategy" => self.play_strategy(play, value, here),
             "any_errors_fatal" => play.any_errors_fatal = boolean(value).unwrap_or(false),
+            "force_handlers" => play.force_handlers = boolean(value),
             "max_fail_percentage" => play.max_fail_percentage = value.to_json().as_f64(),
             "environment" => {
                 if !crate::task::set_environment(&mut play.settings, value) {

@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod arguments;
 mod error;
 mod exec;
 mod forward;
@@ -30,6 +31,7 @@ mod settings;
 mod shell;
 mod ssh;
 
+pub use arguments::SshArguments;
 pub use error::Error;
 pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
 pub use forward::{Forward, ForwardedStream, Tunnel};

@@ -25,6 +25,36 @@ pub struct ConnectionDefaults {
     pub host_keys: HostKeyCheck,
     /// The parsed `~/.ssh/config`, if there is one.
     pub ssh_config: Option<SshConfig>,
+    /// `-c`: the connection type (`ssh` or `local`) when the inventory names none.
+    pub connection: Option<String>,
+    /// The port when neither the inventory nor `~/.ssh/config` names one
+    /// (`remote_port`, or `-p` in `ssh_args`).
+    pub port: Option<u16>,
+    /// A jump host for hosts that name none (`-J` in `ssh_args`).
+    pub jump: Option<String>,
+    /// `-k`: the SSH password when the inventory gives none.
+    pub password: Option<Secret>,
+}
+
+impl Default for ConnectionDefaults {
+    /// OpenSSH's behaviour: strict host keys against `~/.ssh/known_hosts`,
+    /// ten seconds to connect, nothing else preset.
+    fn default() -> Self {
+        Self {
+            user: None,
+            private_key: None,
+            connect_timeout: Duration::from_secs(10),
+            host_keys: HostKeyCheck {
+                policy: crate::HostKeyPolicy::Strict,
+                known_hosts: crate::default_known_hosts(),
+            },
+            ssh_config: None,
+            connection: None,
+            port: None,
+            jump: None,
+            password: None,
+        }
+    }
 }
 
 impl ConnectionDefaults {
@@ -75,7 +105,11 @@ pub fn transport_for(
     vars: &Map<String, Value>,
     defaults: &ConnectionDefaults,
 ) -> Transport {
-    let connection = text(vars, &["ansible_connection"]);
+    let connection = text(vars, &["ansible_connection"]).or_else(|| {
+        // An implicit localhost stays local whatever `-c` says, as in Ansible.
+        let implicit = crate::LOCALHOST_NAMES.contains(&name) && !vars.contains_key("ansible_host");
+        defaults.connection.clone().filter(|_| !implicit)
+    });
     let is_local = match connection.as_deref() {
         Some("local") => true,
         Some(_) => false,
@@ -105,6 +139,7 @@ fn ssh_settings(
     let port = text(vars, &["ansible_port", "ansible_ssh_port"])
         .and_then(|port| port.parse().ok())
         .or_else(|| config.as_ref().and_then(|params| params.port))
+        .or(defaults.port)
         .unwrap_or(22);
     let user = text(vars, &["ansible_user", "ansible_ssh_user"])
         .or_else(|| defaults.user.clone())
@@ -118,6 +153,7 @@ fn ssh_settings(
                 .as_ref()
                 .and_then(|params| params.proxy_jump.as_ref()?.first().cloned())
         })
+        .or_else(|| defaults.jump.clone())
         .filter(|jump| !jump.eq_ignore_ascii_case("none"))
         .map(|jump| Box::new(jump_settings(&jump, defaults)));
     SshSettings {
@@ -134,7 +170,8 @@ fn ssh_settings(
                 "ansible_ssh_password",
             ],
         )
-        .map(Secret::new),
+        .map(Secret::new)
+        .or_else(|| defaults.password.clone()),
         jump,
         connect_timeout: text(vars, &["ansible_timeout", "ansible_ssh_timeout"])
             .and_then(|seconds| seconds.parse().ok())
@@ -172,32 +209,13 @@ fn identity_files(
 
 /// `-J host` or `-o ProxyJump=host` in `ansible_ssh_common_args`/`ansible_ssh_extra_args`.
 fn proxy_jump(vars: &Map<String, Value>) -> Option<String> {
-    let arguments = [
-        text(vars, &["ansible_ssh_common_args"]),
-        text(vars, &["ansible_ssh_extra_args"]),
-    ];
-    for line in arguments.into_iter().flatten() {
-        let words = shlex::split(&line).unwrap_or_default();
-        let mut iterator = words.iter();
-        while let Some(word) = iterator.next() {
-            if word == "-J" {
-                return iterator.next().cloned();
-            }
-            let option = if word == "-o" {
-                iterator.next().cloned()
-            } else {
-                word.strip_prefix("-o").map(str::to_owned)
-            };
-            if let Some((key, value)) = option
-                .as_deref()
-                .and_then(|option| option.split_once(['=', ' ']))
-                && key.eq_ignore_ascii_case("proxyjump")
-            {
-                return Some(value.trim().to_owned());
-            }
+    let mut arguments = crate::SshArguments::default();
+    for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+        if let Some(line) = text(vars, &[name]) {
+            arguments.extend(&line);
         }
     }
-    None
+    arguments.proxy_jump
 }
 
 /// `[user@]host[:port]`, completed from `~/.ssh/config`.
@@ -262,7 +280,7 @@ mod tests {
                 policy: HostKeyPolicy::Strict,
                 known_hosts: PathBuf::from("/dev/null"),
             },
-            ssh_config: None,
+            ..ConnectionDefaults::default()
         }
     }
 

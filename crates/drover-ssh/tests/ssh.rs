@@ -515,6 +515,7 @@ async fn issue_3_ssh_config_supplies_host_name_user_port_key_and_jump() {
             known_hosts: bed.known_hosts.clone(),
         },
         ssh_config: drover_ssh::ConnectionDefaults::load_ssh_config(Some(&config)),
+        ..drover_ssh::ConnectionDefaults::default()
     };
     let transport = drover_ssh::transport_for("inner", &serde_json::Map::new(), &defaults);
     let Transport::Ssh(settings) = &transport else {

@@ -50,14 +50,13 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct InventorySources {
     /// An inventory file, directory, script, or comma-separated host list (`-i 'h1,h2,'`).
-    /// Repeat to merge several.
+    /// Repeat to merge several. Default: `inventory` in ansible.cfg, then /etc/ansible/hosts.
     #[arg(
         short = 'i',
         long = "inventory",
         value_name = "SOURCE",
         env = crate::environment::INVENTORY,
-        value_delimiter = None,
-        required = true
+        value_delimiter = None
     )]
     pub(crate) sources: Vec<String>,
 
@@ -175,12 +174,14 @@ impl From<HostKeyMode> for drover_ssh::HostKeyPolicy {
     }
 }
 
-/// How hosts are reached; shared by `run` and `play`.
+/// How hosts are reached; shared by `run` and `play`. Settings left out
+/// here come from `ansible.cfg` and `ANSIBLE_*` variables
+/// (`crate::config`), then from drover's defaults.
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionArgs {
-    /// How many hosts to work on at once.
-    #[arg(short = 'f', long, default_value = "50", value_name = "N")]
-    pub(crate) forks: std::num::NonZeroUsize,
+    /// How many hosts to work on at once [default: 50].
+    #[arg(short = 'f', long, value_name = "N")]
+    pub(crate) forks: Option<std::num::NonZeroUsize>,
 
     /// The remote user, when the inventory names none.
     #[arg(short = 'u', long = "user", value_name = "USER")]
@@ -190,6 +191,22 @@ pub(crate) struct ConnectionArgs {
     #[arg(long = "private-key", visible_alias = "key-file", value_name = "FILE")]
     pub(crate) private_key: Option<PathBuf>,
 
+    /// How to reach hosts whose inventory does not say (`ansible_connection`).
+    #[arg(short = 'c', long = "connection", value_enum, value_name = "TYPE")]
+    pub(crate) connection: Option<ConnectionType>,
+
+    /// Ask for the SSH password on the terminal.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub(crate) ask_pass: bool,
+
+    /// A file holding the SSH password (or an executable that prints it).
+    #[arg(
+        long = "connection-password-file",
+        visible_alias = "conn-pass-file",
+        value_name = "FILE"
+    )]
+    pub(crate) connection_password_file: Option<PathBuf>,
+
     /// Run commands as another user (sudo), like Ansible's `--become`.
     #[arg(short = 'b', long = "become")]
     pub(crate) become_root: bool,
@@ -198,28 +215,99 @@ pub(crate) struct ConnectionArgs {
     #[arg(long = "become-user", value_name = "USER")]
     pub(crate) become_user: Option<String>,
 
+    /// How to become that user, when the play and the inventory do not say.
+    #[arg(long = "become-method", value_enum, value_name = "METHOD")]
+    pub(crate) become_method: Option<BecomeMethodArg>,
+
+    /// Ask for the become (sudo) password on the terminal.
+    #[arg(
+        short = 'K',
+        long = "ask-become-pass",
+        visible_alias = "ask-become-password"
+    )]
+    pub(crate) ask_become_pass: bool,
+
+    /// A file holding the become password (or an executable that prints it).
+    #[arg(
+        long = "become-password-file",
+        visible_alias = "become-pass-file",
+        value_name = "FILE"
+    )]
+    pub(crate) become_password_file: Option<PathBuf>,
+
     /// The known_hosts file to check host keys against.
     #[arg(long = "known-hosts", value_name = "FILE")]
     pub(crate) known_hosts: Option<PathBuf>,
 
-    /// What to do with host keys: only known ones (`strict`), also record
-    /// new ones (`accept-new`), or accept any (`off`).
+    /// What to do with host keys: only known ones (`strict`, the default), also
+    /// record new ones (`accept-new`), or accept any (`off`).
     #[arg(
         long = "host-key-checking",
         value_name = "MODE",
         env = crate::environment::HOST_KEY_CHECKING,
-        default_value = "strict",
         ignore_case = true
     )]
-    pub(crate) host_key_checking: HostKeyMode,
+    pub(crate) host_key_checking: Option<HostKeyMode>,
 
-    /// Seconds allowed for connecting and authenticating.
-    #[arg(long = "connect-timeout", default_value_t = 10, value_name = "SECONDS")]
-    pub(crate) connect_timeout: u64,
+    /// Seconds allowed for connecting and authenticating [default: 10].
+    #[arg(short = 'T', long = "connect-timeout", value_name = "SECONDS")]
+    pub(crate) connect_timeout: Option<u64>,
 
     /// An ssh client configuration file (default `~/.ssh/config`).
     #[arg(long = "ssh-config", value_name = "FILE")]
     pub(crate) ssh_config: Option<PathBuf>,
+
+    /// ssh options for every host, as Ansible's `--ssh-common-args`
+    /// (`-o ProxyJump=bastion`); drover honours those its client can.
+    #[arg(
+        long = "ssh-common-args",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
+    pub(crate) ssh_common_args: Option<String>,
+
+    /// More ssh options, as Ansible's `--ssh-extra-args`.
+    #[arg(
+        long = "ssh-extra-args",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
+    pub(crate) ssh_extra_args: Option<String>,
+
+    /// The ssh options of the flags and of `ansible.cfg`, read together.
+    #[arg(skip)]
+    pub(crate) ssh: drover_ssh::SshArguments,
+
+    /// Whether plays that do not say gather facts; only `ansible.cfg`'s
+    /// `gathering` sets it, and it travels with the connection settings
+    /// because every command that runs plays takes those.
+    #[arg(skip)]
+    pub(crate) gathering: crate::config::Gathering,
+}
+
+impl ConnectionArgs {
+    /// `-f`, or drover's default: many hosts at once, since each is one connection.
+    pub(crate) fn forks(&self) -> std::num::NonZeroUsize {
+        self.forks
+            .unwrap_or(std::num::NonZeroUsize::new(50).expect("50 is not zero"))
+    }
+}
+
+/// `-c`: the connection types drover has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConnectionType {
+    /// drover's own SSH client (also read for Ansible's `smart` and `paramiko`).
+    #[value(alias = "smart", alias = "paramiko", alias = "paramiko_ssh")]
+    Ssh,
+    /// Commands run on this machine.
+    Local,
+}
+
+/// `--become-method`: the methods drover has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BecomeMethodArg {
+    Sudo,
+    Su,
 }
 
 /// The ad-hoc modules that exist before the module library does.
@@ -306,6 +394,15 @@ pub(crate) struct PlayArgs {
     #[arg(long = "retry-failed")]
     pub(crate) retry_failed: bool,
 
+    /// Run the handlers a host notified even after the host failed.
+    #[arg(long = "force-handlers")]
+    pub(crate) force_handlers: bool,
+
+    /// Accepted for Ansible's sake: drover keeps no fact cache between
+    /// runs, so every run gathers facts afresh.
+    #[arg(long = "flush-cache")]
+    pub(crate) flush_cache: bool,
+
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
 
@@ -318,10 +415,10 @@ pub(crate) struct PlayArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum RolloutCommand {
     /// Each host's current and previous release of an app, as a table.
-    Status(RolloutArgs),
+    Status(Box<RolloutArgs>),
     /// Run each host's previous release of an app again (it becomes the current one);
     /// with `--playbook`, switch a blue-green app back to its previous slot.
-    Undo(UndoArgs),
+    Undo(Box<UndoArgs>),
     /// Let a paused rollout go on with its next step.
     Promote(DecisionArgs),
     /// Stop a paused rollout and roll back what it changed.
@@ -441,20 +538,23 @@ pub(crate) enum Shell {
 }
 
 impl Command {
-    /// The vault password options of a command that reads files.
-    pub(crate) fn vault_arguments(&self) -> Option<&VaultArgs> {
+    /// The vault password options of a command that reads files (mutable,
+    /// so that the configuration can fill them).
+    pub(crate) fn vault_arguments(&mut self) -> Option<&mut VaultArgs> {
         match self {
-            Command::Inventory(arguments) => Some(&arguments.inventory.vault),
-            Command::Run(arguments) => Some(&arguments.inventory.vault),
-            Command::Play(arguments) => Some(&arguments.inventory.vault),
-            Command::Rollout(RolloutCommand::Status(arguments)) => Some(&arguments.inventory.vault),
-            Command::Rollout(RolloutCommand::Undo(undo)) => Some(&undo.rollout.inventory.vault),
+            Command::Inventory(arguments) => Some(&mut arguments.inventory.vault),
+            Command::Run(arguments) => Some(&mut arguments.inventory.vault),
+            Command::Play(arguments) => Some(&mut arguments.inventory.vault),
+            Command::Rollout(RolloutCommand::Status(arguments)) => {
+                Some(&mut arguments.inventory.vault)
+            }
+            Command::Rollout(RolloutCommand::Undo(undo)) => Some(&mut undo.rollout.inventory.vault),
             Command::Vault(
                 VaultCommand::Encrypt(arguments)
                 | VaultCommand::Decrypt(arguments)
                 | VaultCommand::View(arguments),
-            ) => Some(&arguments.vault),
-            Command::Vault(VaultCommand::EncryptString(arguments)) => Some(&arguments.vault),
+            ) => Some(&mut arguments.vault),
+            Command::Vault(VaultCommand::EncryptString(arguments)) => Some(&mut arguments.vault),
             Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
             | Command::Completions(_)
             | Command::Man => None,

@@ -93,7 +93,7 @@ pub(crate) fn problem_report(problem: &drover_engine::Problem) -> miette::Report
 }
 
 /// A report pointing at `location` in its file, when the file can be read.
-fn located_report(
+pub(crate) fn located_report(
     message: String,
     hint: Option<String>,
     location: Option<&drover_inventory::SourceLocation>,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod config;
 mod diagnostics;
 mod environment;
 mod exit;
@@ -17,7 +18,7 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     diagnostics::install_renderer();
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             let code = if error.use_stderr() {
@@ -39,11 +40,12 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     // Each host holds a socket; let a thousand of them be open at once.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let result = match cli.command.vault_arguments() {
-        Some(vault) => commands::vault::install(vault),
-        None => Ok(()),
-    }
-    .and_then(|()| execute(&cli));
+    let result = configure(&mut cli)
+        .and_then(|()| match cli.command.vault_arguments() {
+            Some(vault) => commands::vault::install(vault),
+            None => Ok(()),
+        })
+        .and_then(|()| execute(&cli));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
@@ -51,6 +53,18 @@ fn main() -> ExitCode {
             ExitCode::from(failure.exit_code())
         }
     }
+}
+
+/// Reads `ansible.cfg` and the `ANSIBLE_*` variables into what the flags
+/// left unset, and prints a warning for each setting drover cannot honour.
+fn configure(cli: &mut Cli) -> Result<(), failure::Failure> {
+    let (settings, warnings) = config::load()?;
+    output::print_warnings(&warnings);
+    if let Some(file) = &settings.file {
+        tracing::info!(file = %file.display(), "using configuration file");
+    }
+    settings.apply(&mut cli.command);
+    Ok(())
 }
 
 /// Runs the command; its exit code, or why it could not run.

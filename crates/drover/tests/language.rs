@@ -215,3 +215,27 @@ fn issue_16_symbolic_modes() {
     let again = play(directory.path());
     assert_eq!(support::recap(&again, "here")[1], 0, "{again}");
 }
+
+#[test]
+fn issue_16_facts_outlive_their_play_and_ansible_facts_is_always_defined() {
+    let directory = project(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - debug:
+        msg: "before={{ ansible_facts.os_family | default('none') }}"
+    - set_fact:
+        colour: teal
+- hosts: all
+  gather_facts: no
+  tasks:
+    - debug:
+        msg: "colour={{ colour }}"
+"#,
+    )]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("before=none"), "{stdout}");
+    assert!(stdout.contains("colour=teal"), "{stdout}");
+}

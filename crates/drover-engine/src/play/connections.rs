@@ -16,6 +16,9 @@ pub(crate) struct Connections {
     inventory: Arc<Inventory>,
     defaults: ConnectionDefaults,
     handshakes: Arc<Semaphore>,
+    /// Each host's facts at the end of its last play: as in Ansible, what
+    /// one play gathered or set is there for the plays after it.
+    facts: std::sync::Mutex<std::collections::HashMap<String, crate::Vars>>,
 }
 
 impl Connections {
@@ -24,6 +27,15 @@ impl Connections {
             inventory,
             defaults,
             handshakes: Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)),
+            facts: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Keeps the hosts' facts for the plays that follow.
+    pub(crate) fn keep_facts(&self, states: &[HostState]) {
+        let mut kept = self.facts.lock().expect("facts lock");
+        for state in states {
+            kept.insert(state.name.clone(), state.facts.clone());
         }
     }
 
@@ -51,11 +63,16 @@ impl Connections {
             defaults.user = Some(user.clone());
         }
         let transport = drover_ssh::transport_for(&name, &vars, &defaults);
-        HostState::new(
+        let facts = self.facts.lock().expect("facts lock").get(&name).cloned();
+        let mut state = HostState::new(
             name,
             Arc::new(HostSession::new(transport, self.handshakes.clone())),
             Arc::new(vars),
-        )
+        );
+        if let Some(facts) = facts {
+            state.facts = facts;
+        }
+        state
     }
 
     /// A session to `target` for `delegate_to`: an inventory host with its

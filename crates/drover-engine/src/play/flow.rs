@@ -194,6 +194,19 @@ impl Runner {
     ) {
         // Time has passed since the last window was read ahead.
         crate::read_ahead::forget(states);
+        // `force_handlers`: a host that failed still runs what it notified,
+        // and stays failed afterwards.
+        let forced: Vec<(usize, Participation)> =
+            if play.force_handlers.unwrap_or(self.options.force_handlers) {
+                states
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, state)| state.failed() && !state.notified.is_empty())
+                    .map(|(index, state)| (index, state.revive()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
         for handler in &play.handlers {
             let names: Vec<&str> = handler
                 .name
@@ -218,6 +231,9 @@ impl Runner {
             self.run_module_task(handler, states, play_vars, true, &[])
                 .await;
             resume(states, &waiting);
+        }
+        for (index, before) in forced {
+            states[index].settle(before);
         }
         for state in states.iter_mut() {
             state.notified.clear();

@@ -211,7 +211,7 @@ impl Runner {
             if let Some(rollout) = blue_green {
                 self.read_slots(rollout, &mut states, false).await;
             }
-            if play.gather_facts {
+            if play.gather_facts.unwrap_or(self.options.gather_by_default) {
                 self.gather_facts(&mut states, &play.gather_subset).await;
             }
             if blue_green.is_some() {
@@ -260,6 +260,7 @@ impl Runner {
                 break;
             }
         }
+        self.connections.keep_facts(states);
     }
 
     async fn gather_facts(&self, states: &mut [HostState], subset: &[String]) {

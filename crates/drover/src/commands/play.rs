@@ -11,7 +11,9 @@ use drover_playbook::{Action, LoadOptions, Playbook, Task};
 use serde_json::Value as Json;
 
 use crate::cli::{ConnectionArgs, OutputFormat, PlayArgs};
-use crate::commands::options::{connection_defaults, resolve_limit};
+use crate::commands::options::{
+    become_method, become_password, connection_defaults, resolve_limit,
+};
 use crate::commands::play_output::{JsonReporter, TextReporter};
 use crate::commands::targets::select_hosts;
 use crate::diagnostics::{playbook_report, playbook_warning};
@@ -36,7 +38,8 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         list(&mut stdout, &playbook, arguments)?;
         return Ok(exit::SUCCESS);
     }
-    let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
+    let (mut inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
+    add_implicit_localhost(&mut inventory, &playbook);
     if arguments.list_hosts {
         list_hosts(&mut stdout, &playbook, &inventory, arguments)?;
         return Ok(exit::SUCCESS);
@@ -49,6 +52,7 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         tags: arguments.tags.clone(),
         skip_tags: arguments.skip_tags.clone(),
         start_at_task: arguments.start_at_task.clone(),
+        force_handlers: arguments.force_handlers,
         ..base_options(&arguments.connection, arguments.limit.clone())?
     };
     let reporter: Arc<dyn Reporter> = match arguments.output {
@@ -62,6 +66,20 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         reporter,
         arguments.retry_failed,
     )
+}
+
+/// As in Ansible, a play may name `localhost` (or `127.0.0.1`) without
+/// the inventory listing it: the implicit localhost, reached locally, which
+/// `all` does not include.
+fn add_implicit_localhost(inventory: &mut drover_inventory::Inventory, playbook: &Playbook) {
+    for play in &playbook.plays {
+        for term in play.hosts.split([',', ':']) {
+            let term = term.trim().trim_start_matches(['&', '!']);
+            if drover_inventory::LOCALHOST_NAMES.contains(&term) {
+                inventory.host_or_implicit_localhost(term);
+            }
+        }
+    }
 }
 
 /// `--list-hosts`: each play's pattern and the hosts it matches (narrowed
@@ -155,7 +173,7 @@ pub(crate) fn base_options(
 ) -> Result<RunOptions, Failure> {
     let limit = limit.map(|limit| resolve_limit(&limit)).transpose()?;
     Ok(RunOptions {
-        forks: connection.forks,
+        forks: connection.forks(),
         check: false,
         diff: false,
         extra_vars: serde_json::Map::new(),
@@ -163,9 +181,13 @@ pub(crate) fn base_options(
         tags: Vec::new(),
         skip_tags: Vec::new(),
         start_at_task: None,
-        connection: connection_defaults(connection),
+        connection: connection_defaults(connection)?,
         become_forced: connection.become_root,
         become_user: connection.become_user.clone(),
+        become_method: become_method(connection),
+        become_password: become_password(connection)?,
+        gather_by_default: connection.gathering == crate::config::Gathering::Implicit,
+        force_handlers: false,
         rollout_undo: None,
     })
 }

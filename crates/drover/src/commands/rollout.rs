@@ -74,7 +74,7 @@ const UNDO: &str = r#"- name: undo the last release of APP
 /// Runs `drover rollout ...`.
 pub(crate) fn run(command: &RolloutCommand) -> Outcome {
     let (arguments, template, table) = match command {
-        RolloutCommand::Status(arguments) => (arguments, STATUS, true),
+        RolloutCommand::Status(arguments) => (&**arguments, STATUS, true),
         RolloutCommand::Undo(undo) if undo.playbook.is_some() => return switch_back(undo),
         RolloutCommand::Undo(undo) => (&undo.rollout, UNDO, false),
         RolloutCommand::Promote(arguments) => return decide(arguments, Decision::Promote),

@@ -19,7 +19,11 @@ pub(crate) fn run(arguments: &RunArgs) -> Outcome {
     let Some(command) = command_line(arguments) else {
         return Err(Failure::usage("give a command after `--` or with `-a`"));
     };
-    let defaults = crate::commands::options::connection_defaults(&arguments.connection);
+    let defaults = crate::commands::options::connection_defaults(&arguments.connection)?;
+    let escalation = Escalation {
+        password: crate::commands::options::become_password(&arguments.connection)?,
+        method: crate::commands::options::become_method(&arguments.connection),
+    };
     let limit = arguments
         .limit
         .as_deref()
@@ -42,9 +46,18 @@ pub(crate) fn run(arguments: &RunArgs) -> Outcome {
     let started = Instant::now();
     let jobs = hosts
         .iter()
-        .map(|host| job(&inventory, *host, &command, arguments, &defaults))
+        .map(|host| {
+            job(
+                &inventory,
+                *host,
+                &command,
+                arguments,
+                &defaults,
+                &escalation,
+            )
+        })
         .collect::<Vec<_>>();
-    let results = runtime.block_on(run_jobs(jobs, arguments.connection.forks));
+    let results = runtime.block_on(run_jobs(jobs, arguments.connection.forks()));
     let elapsed = started.elapsed();
     match arguments.output {
         OutputFormat::Text => print_text(&results, elapsed)?,
@@ -79,12 +92,19 @@ struct Job {
     request: ExecRequest,
 }
 
+/// The flags' escalation settings, beneath the inventory's.
+struct Escalation {
+    password: Option<drover_ssh::Secret>,
+    method: Option<drover_ssh::BecomeMethod>,
+}
+
 fn job(
     inventory: &Inventory,
     host: usize,
     command: &str,
     arguments: &RunArgs,
     defaults: &ConnectionDefaults,
+    escalation: &Escalation,
 ) -> Job {
     let name = inventory.host(host).name.clone();
     let vars = inventory.host_variables(host);
@@ -93,7 +113,18 @@ fn job(
         &vars,
         arguments.connection.become_root || arguments.connection.become_user.is_some(),
         arguments.connection.become_user.as_deref(),
-    );
+    )
+    .map(|mut become_user| {
+        if become_user.password.is_none() {
+            become_user.password.clone_from(&escalation.password);
+        }
+        if let Some(method) = escalation.method
+            && !vars.contains_key("ansible_become_method")
+        {
+            become_user.method = method;
+        }
+        become_user
+    });
     Job {
         host: name,
         session: HostSession::new(transport, handshake_permits()),

@@ -15,6 +15,15 @@ pub(crate) fn select_hosts(
     pattern: &str,
     limit: Option<&str>,
 ) -> Result<(Inventory, Vec<HostId>), Failure> {
+    if sources.is_empty() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "warning: no inventory given (no -i, no `inventory` in ansible.cfg, no /etc/ansible/hosts): \
+                 only the implicit localhost is available"
+            );
+        }
+    }
     let mut inventory = Inventory::load(sources).map_err(|error| {
         eprint_report(&inventory_report(&error));
         Failure::Reported

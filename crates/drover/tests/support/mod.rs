@@ -8,11 +8,17 @@ use std::process::{Command, Output};
 
 /// `drover`, in `directory` (when given), with none of the caller's
 /// environment that would change what it does or how it prints: no colour,
-/// no agent, no default inventory, host key mode or vault password.
+/// no agent, no default inventory, host key mode or vault password, and
+/// none of Ansible's settings (`ANSIBLE_*`).
 pub(crate) fn command(directory: Option<&Path>) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
     if let Some(directory) = directory {
         command.current_dir(directory);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ANSIBLE_") {
+            command.env_remove(name);
+        }
     }
     command
         .env("NO_COLOR", "1")

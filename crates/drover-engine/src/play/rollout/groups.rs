@@ -210,7 +210,11 @@ impl Runner {
             expose(state, &run.target, run.live.as_ref(), &run.hosts);
         }
         if !run.undo {
-            if run.play.gather_facts {
+            if run
+                .play
+                .gather_facts
+                .unwrap_or(self.options.gather_by_default)
+            {
                 self.gather_facts(&mut deploying, &run.play.gather_subset)
                     .await;
             }
