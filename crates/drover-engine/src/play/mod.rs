@@ -268,10 +268,7 @@ impl Runner {
         let forks = self.options.forks.get();
         let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
             .map(|(index, state)| async move {
-                let gathered = match drover_modules::facts::Subset::parse(subset) {
-                    Ok(subset) => drover_modules::facts::gather(&state.session, subset).await,
-                    Err(error) => Err(error),
-                };
+                let gathered = drover_modules::facts::gather(&state.session, subset).await;
                 let outcome = match gathered {
                     Ok(facts) => Outcome::ok(json!({"changed": false, "ansible_facts": facts})),
                     Err(drover_modules::Error::Transport(error)) => Outcome::transport(&error),

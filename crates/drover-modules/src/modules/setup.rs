@@ -8,14 +8,15 @@ use serde_json::{Map, Value as Json};
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::facts::{Subset, parse};
+use crate::facts::{Subset, parse, record_subset};
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let subset = Subset::parse(&arguments.list("gather_subset")?)?;
+    let names = arguments.list("gather_subset")?;
+    let subset = Subset::parse(&names)?;
     let filters = arguments
         .list("filter")?
         .iter()
@@ -28,7 +29,9 @@ pub(crate) async fn run(
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    let facts: Map<String, Json> = parse(&output.stdout)
+    let mut gathered = parse(&output.stdout);
+    record_subset(&mut gathered, &names);
+    let facts: Map<String, Json> = gathered
         .into_iter()
         .filter(|(name, _)| {
             filters.is_empty()
