@@ -11,6 +11,7 @@
 mod asynchronous;
 mod facts;
 mod host;
+mod lookup_loops;
 mod loops;
 mod play;
 pub mod promotion;

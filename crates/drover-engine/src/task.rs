@@ -107,6 +107,8 @@ impl Outcome {
 pub(crate) struct TaskEnvironment<'a> {
     pub(crate) templar: &'a Templar,
     pub(crate) options: &'a RunOptions,
+    /// For `with_inventory_hostnames`.
+    pub(crate) inventory: &'a drover_inventory::Inventory,
     /// The session to run on when the task is delegated elsewhere.
     pub(crate) delegate: Option<Arc<HostSession>>,
 }
@@ -122,7 +124,7 @@ pub(crate) async fn run(
         let outcome = run_item(task, host, scope, environment).await;
         return (Vec::new(), outcome);
     };
-    let items = match loop_items(task, looping, scope, environment.templar) {
+    let items = match loop_items(task, looping, scope, environment) {
         Ok(items) => items,
         Err(message) => return (Vec::new(), Outcome::failed(message)),
     };
@@ -208,14 +210,22 @@ fn loop_items(
     task: &Task,
     looping: &drover_playbook::Loop,
     scope: &Scope,
-    templar: &Templar,
+    environment: &TaskEnvironment<'_>,
 ) -> Result<Vec<Json>, String> {
-    let items = templar
+    use crate::lookup_loops as lookups;
+    let items = environment
+        .templar
         .render(&looping.items, scope)
         .map_err(|error| format!("the loop could not be evaluated: {error}"))?;
     match looping.kind {
         LoopKind::FirstFound => crate::loops::first_found(&items, &search_directories(task)),
         LoopKind::Subelements => crate::loops::subelements(&items),
+        LoopKind::Sequence => lookups::sequence(&items),
+        LoopKind::Fileglob => lookups::fileglob(&items, &search_directories(task)),
+        LoopKind::Lines => lookups::lines(&items, &task.base),
+        LoopKind::Flattened => Ok(lookups::flattened(&items)),
+        LoopKind::RandomChoice => Ok(lookups::random_choice(&items)),
+        LoopKind::InventoryHostnames => lookups::inventory_hostnames(&items, environment.inventory),
         _ => shape(items, &looping.kind),
     }
 }
@@ -266,10 +276,15 @@ fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
             .enumerate()
             .map(|(index, item)| json!([index, item]))
             .collect()),
-        LoopKind::FirstFound | LoopKind::Subelements => {
-            Err(format!("the {kind:?} loop is shaped elsewhere"))
-        }
-        LoopKind::Together | LoopKind::Nested => {
+        LoopKind::FirstFound
+        | LoopKind::Subelements
+        | LoopKind::Sequence
+        | LoopKind::Fileglob
+        | LoopKind::Lines
+        | LoopKind::Flattened
+        | LoopKind::RandomChoice
+        | LoopKind::InventoryHostnames => Err(format!("the {kind:?} loop is shaped elsewhere")),
+        LoopKind::Together | LoopKind::Nested | LoopKind::Cartesian => {
             let lists: Vec<Vec<Json>> = list(items)?
                 .into_iter()
                 .map(list)

@@ -178,6 +178,20 @@ pub enum LoopKind {
     /// `with_subelements: [LIST, KEY]`: each element of each entry's
     /// `KEY` list, as `[entry, element]`.
     Subelements,
+    /// `with_sequence:`: numbers as text (`start=1 end=5 format=web%02d`).
+    Sequence,
+    /// `with_fileglob:`: the files on this machine matching patterns.
+    Fileglob,
+    /// `with_lines:`: each line of commands run on this machine.
+    Lines,
+    /// `with_flattened:`: nested lists flattened at every depth.
+    Flattened,
+    /// `with_cartesian:`: the product of lists, as `with_nested`.
+    Cartesian,
+    /// `with_random_choice:`: one of the items, at random.
+    RandomChoice,
+    /// `with_inventory_hostnames:`: the hosts matching inventory patterns.
+    InventoryHostnames,
 }
 
 /// `async: SECONDS` and `poll: SECONDS` (numbers, or templates rendered

@@ -56,7 +56,7 @@ const KEYWORDS: [&str; 40] = [
 ];
 
 /// Loop keywords, and how each shapes its items.
-const LOOPS: [(&str, LoopKind); 9] = [
+const LOOPS: [(&str, LoopKind); 16] = [
     ("loop", LoopKind::List),
     ("with_list", LoopKind::List),
     ("with_items", LoopKind::Items),
@@ -66,6 +66,13 @@ const LOOPS: [(&str, LoopKind); 9] = [
     ("with_nested", LoopKind::Nested),
     ("with_first_found", LoopKind::FirstFound),
     ("with_subelements", LoopKind::Subelements),
+    ("with_sequence", LoopKind::Sequence),
+    ("with_fileglob", LoopKind::Fileglob),
+    ("with_lines", LoopKind::Lines),
+    ("with_flattened", LoopKind::Flattened),
+    ("with_cartesian", LoopKind::Cartesian),
+    ("with_random_choice", LoopKind::RandomChoice),
+    ("with_inventory_hostnames", LoopKind::InventoryHostnames),
 ];
 
 /// What tasks inherit from where they are written.

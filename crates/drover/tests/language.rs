@@ -239,3 +239,51 @@ fn issue_16_facts_outlive_their_play_and_ansible_facts_is_always_defined() {
     assert!(stdout.contains("before=none"), "{stdout}");
     assert!(stdout.contains("colour=teal"), "{stdout}");
 }
+
+#[test]
+fn issue_16_the_rest_of_the_with_loops() {
+    let directory = project(&[
+        ("files/b.conf", ""),
+        ("files/a.conf", ""),
+        (
+            "site.yml",
+            r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - debug: {msg: "seq={{ item }}"}
+      with_sequence: start=1 end=5 stride=2 format=web%02d
+    - debug: {msg: "glob={{ item | basename }}"}
+      with_fileglob: ["*.conf"]
+    - debug: {msg: "line={{ item }}"}
+      with_lines: printf 'one\ntwo\n'
+    - debug: {msg: "flat={{ item }}"}
+      with_flattened: [1, [2, [3]]]
+    - debug: {msg: "pair={{ item.0 }}{{ item.1 }}"}
+      with_cartesian: [[x, y], [7]]
+    - debug: {msg: "picked={{ item }}"}
+      with_random_choice: [only]
+    - debug: {msg: "host={{ item }}"}
+      with_inventory_hostnames: all
+"#,
+        ),
+    ]);
+    let stdout = play(directory.path());
+    for expected in [
+        "seq=web01",
+        "seq=web03",
+        "seq=web05",
+        "glob=a.conf",
+        "glob=b.conf",
+        "line=one",
+        "line=two",
+        "flat=3",
+        "pair=x7",
+        "pair=y7",
+        "picked=only",
+        "host=here",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(!stdout.contains("seq=web02"), "{stdout}");
+}

@@ -382,6 +382,7 @@ impl Runner {
         let environment = TaskEnvironment {
             templar: &self.templar,
             options: &self.options,
+            inventory: &self.inventory,
             delegate: self.delegate(task, states, play_vars, &hostvars),
         };
         // `throttle: 0` means no limit of its own, as in Ansible.
