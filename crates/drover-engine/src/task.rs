@@ -130,16 +130,7 @@ pub(crate) async fn run(
     };
     let mut outcomes = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        let mut layer = Vars::new();
-        layer.insert(looping.variable.clone(), item.clone());
-        layer.insert(
-            "ansible_loop_var".to_owned(),
-            Json::from(looping.variable.clone()),
-        );
-        if let Some(index_variable) = &looping.index_variable {
-            layer.insert(index_variable.clone(), Json::from(index));
-        }
-        let item_scope = scope.with_layer(Arc::new(layer));
+        let item_scope = scope.with_layer(Arc::new(item_layer(looping, index, &item)));
         let mut outcome = run_item(task, host, &item_scope, environment).await;
         let label = looping
             .label
@@ -164,6 +155,21 @@ pub(crate) async fn run(
         host.facts.insert(name.clone(), summary.result.clone());
     }
     (outcomes, summary)
+}
+
+/// The variables one loop item brings: the loop variable (`item`),
+/// `ansible_loop_var`, and the index variable when asked for.
+pub(crate) fn item_layer(looping: &drover_playbook::Loop, index: usize, item: &Json) -> Vars {
+    let mut layer = Vars::new();
+    layer.insert(looping.variable.clone(), item.clone());
+    layer.insert(
+        "ansible_loop_var".to_owned(),
+        Json::from(looping.variable.clone()),
+    );
+    if let Some(index_variable) = &looping.index_variable {
+        layer.insert(index_variable.clone(), Json::from(index));
+    }
+    layer
 }
 
 /// The task-level result of a loop, as Ansible registers it.
@@ -206,7 +212,7 @@ fn summarize(outcomes: &[Outcome]) -> Outcome {
 }
 
 /// The loop's items: rendered, then shaped (or looked up) by its kind.
-fn loop_items(
+pub(crate) fn loop_items(
     task: &Task,
     looping: &drover_playbook::Loop,
     scope: &Scope,

@@ -287,3 +287,40 @@ fn issue_16_the_rest_of_the_with_loops() {
     }
     assert!(!stdout.contains("seq=web02"), "{stdout}");
 }
+
+#[test]
+fn issue_16_dynamic_includes_are_decided_per_host_and_per_item() {
+    let directory = project(&[
+        (
+            "hosts.ini",
+            "here ansible_connection=local flavour=a\nthere ansible_connection=local flavour=b\n",
+        ),
+        (
+            "tasks-a.yml",
+            "- debug: {msg: 'a on {{ inventory_hostname }} item={{ item | default(0) }}'}\n",
+        ),
+        (
+            "tasks-b.yml",
+            "- debug: {msg: 'b on {{ inventory_hostname }}'}\n",
+        ),
+        (
+            "site.yml",
+            r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - include_tasks: "tasks-{{ flavour }}.yml"
+    - include_tasks: "tasks-{{ undefined_on_purpose }}.yml"
+      when: false
+    - include_tasks: "tasks-{{ item }}.yml"
+      loop: [a]
+      when: flavour == 'a'
+"#,
+        ),
+    ]);
+    let stdout = play(directory.path());
+    for expected in ["a on here item=0", "b on there", "a on here item=a"] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(!stdout.contains("a on there"), "{stdout}");
+}

@@ -1,7 +1,6 @@
 //! Control flow across hosts: blocks with `rescue` and `always`, `meta`
-//! actions, dynamic includes, and handlers.
+//! actions, and handlers.
 
-use drover_modules::ModuleCatalog;
 use drover_playbook::{Play, Task};
 use serde_json::json;
 
@@ -131,45 +130,6 @@ impl Runner {
             }
             "clear_facts" => states.iter_mut().for_each(|state| state.facts.clear()),
             _ => {}
-        }
-    }
-
-    pub(super) async fn include(
-        &self,
-        task: &Task,
-        file: &str,
-        base: &std::path::Path,
-        states: &mut [HostState],
-        play_vars: &PlayVars,
-        play: &Play,
-    ) {
-        let hostvars = vars::shared(play_vars, states);
-        let Some(first) = states.iter().find(|state| state.active()) else {
-            return;
-        };
-        let scope = self
-            .templar
-            .scope(vars::layers(play_vars, first, &task.vars, &hostvars));
-        let name = match self.templar.render_text(file, &scope) {
-            Ok(name) => drover_template::as_text(&name),
-            Err(error) => {
-                self.fail_all(task, states, &format!("include_tasks `{file}`: {error}"));
-                return;
-            }
-        };
-        let role = task.role.as_ref().map(|role| role.path.as_path());
-        let path = drover_playbook::resolve_task_file(base, role, &name);
-        match drover_playbook::load_task_file(&path, &ModuleCatalog, task) {
-            Ok(tasks) => self.run_tasks(&tasks, states, play_vars, play).await,
-            Err(errors) => {
-                let message = errors
-                    .errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                self.fail_all(task, states, &format!("include_tasks `{name}`: {message}"));
-            }
         }
     }
 

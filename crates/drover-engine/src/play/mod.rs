@@ -18,6 +18,7 @@ use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 mod connections;
 mod control;
 mod flow;
+mod include;
 mod results;
 mod rollout;
 mod variables;
