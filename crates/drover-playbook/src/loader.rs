@@ -23,7 +23,9 @@ pub(crate) struct Loader<'a> {
     /// Handlers that roles bring, collected while their tasks are read.
     pub(crate) role_handlers: Vec<Task>,
     /// Roles already loaded in this play, by directory.
-    pub(crate) roles: HashMap<PathBuf, Arc<Role>>,
+    /// The roles read in this play, by directory and the `vars_from` and
+    /// `defaults_from` files they were read with.
+    pub(crate) roles: HashMap<(PathBuf, String), Arc<Role>>,
     pub(crate) depth: usize,
 }
 

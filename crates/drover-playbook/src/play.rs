@@ -479,20 +479,21 @@ impl Loader<'_> {
             inner.vars.extend(parameters.clone());
             // A role listed (or depended on) twice runs once, as in Ansible.
             if let Some(directory) = self.find_role(&name, &context.base)
-                && self.roles.contains_key(&directory)
+                && self.roles.contains_key(&RoleFiles::MAIN.key(&directory))
             {
                 continue;
             }
-            tasks.extend(self.role_tasks(&name, "main", &parameters, &inner, &here));
+            tasks.extend(self.role_tasks(&name, &RoleFiles::MAIN, &parameters, &inner, &here));
         }
         tasks
     }
 
-    /// Loads a role (once per play) and returns the tasks of `tasks_from`.
+    /// Loads a role (once per play for each set of `vars_from` and
+    /// `defaults_from`) and returns the tasks of `files.tasks`.
     pub(crate) fn role_tasks(
         &mut self,
         name: &str,
-        tasks_from: &str,
+        files: &RoleFiles<'_>,
         parameters: &Vars,
         context: &Context,
         here: &SourceLocation,
@@ -516,20 +517,19 @@ impl Loader<'_> {
             return Vec::new();
         }
         let mut tasks = Vec::new();
-        let first_time = !self.roles.contains_key(&directory);
-        let role = if let Some(role) = self.roles.get(&directory) {
+        let key = files.key(&directory);
+        let first_time = !self.roles.contains_key(&key);
+        let role = if let Some(role) = self.roles.get(&key) {
             role.clone()
         } else {
-            let defaults = self.role_vars(&directory, "defaults");
-            let vars = self.role_vars(&directory, "vars");
             let role = Arc::new(Role {
                 name: name.to_owned(),
                 path: directory.clone(),
-                defaults,
-                vars,
+                defaults: self.role_vars(&directory, "defaults", files.defaults, here),
+                vars: self.role_vars(&directory, "vars", files.vars, here),
                 parameters: parameters.clone(),
             });
-            self.roles.insert(directory.clone(), role.clone());
+            self.roles.insert(key, role.clone());
             self.depth += 1;
             tasks.extend(self.role_dependencies(&directory, context, here));
             self.depth -= 1;
@@ -539,28 +539,42 @@ impl Loader<'_> {
             role: Some(role.clone()),
             ..context.clone()
         };
-        let tasks_file = main_file(&directory.join("tasks"), tasks_from);
+        let tasks_file = main_file(&directory.join("tasks"), files.tasks);
         if tasks_file.exists() {
             self.depth += 1;
             tasks.extend(self.task_file(&tasks_file, &role_context, Some(here.clone())));
             self.depth -= 1;
-        } else if tasks_from != "main" {
+        } else if files.tasks != "main" {
             self.errors.invalid(
                 here.clone(),
-                format!("role `{name}` has no `tasks/{tasks_from}.yml`"),
+                format!("role `{name}` has no `tasks/{}.yml`", files.tasks),
                 None,
             );
         }
         if first_time {
-            self.read_role_handlers(&directory, &role_context, here);
+            self.read_role_handlers(&directory, files.handlers, &role_context, here);
         }
         tasks
     }
 
-    /// A role's `handlers/main.yml`, read once however often it is used.
-    fn read_role_handlers(&mut self, directory: &Path, context: &Context, here: &SourceLocation) {
-        let handlers = main_file(&directory.join("handlers"), "main");
+    /// A role's `handlers/main.yml` (or `handlers_from`), read once
+    /// however often it is used.
+    fn read_role_handlers(
+        &mut self,
+        directory: &Path,
+        from: &str,
+        context: &Context,
+        here: &SourceLocation,
+    ) {
+        let handlers = main_file(&directory.join("handlers"), from);
         if !handlers.exists() {
+            if from != "main" {
+                self.errors.invalid(
+                    here.clone(),
+                    format!("the role has no `handlers/{from}.yml`"),
+                    None,
+                );
+            }
             return;
         }
         let context = Context {
@@ -601,11 +615,26 @@ impl Loader<'_> {
         self.play_roles(&dependencies, &context)
     }
 
-    fn role_vars(&mut self, directory: &Path, kind: &str) -> Vars {
-        let file = main_file(&directory.join(kind), "main");
+    /// `defaults/` or `vars/`: `main`, or the file `defaults_from` or
+    /// `vars_from` names (which must exist).
+    fn role_vars(
+        &mut self,
+        directory: &Path,
+        kind: &str,
+        from: &str,
+        here: &SourceLocation,
+    ) -> Vars {
+        let file = main_file(&directory.join(kind), from);
         if file.exists() {
             self.read_vars(&file, None)
         } else {
+            if from != "main" {
+                self.errors.invalid(
+                    here.clone(),
+                    format!("the role has no `{kind}/{from}.yml`"),
+                    None,
+                );
+            }
             Vars::new()
         }
     }
@@ -626,6 +655,34 @@ impl Loader<'_> {
             .into_iter()
             .map(|directory| directory.join(name))
             .find(|path| path.is_dir())
+    }
+}
+
+/// Which files of a role to read: `main`, unless `include_role` or
+/// `import_role` names others (`tasks_from`, `vars_from`, ...).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoleFiles<'a> {
+    pub(crate) tasks: &'a str,
+    pub(crate) vars: &'a str,
+    pub(crate) defaults: &'a str,
+    pub(crate) handlers: &'a str,
+}
+
+impl RoleFiles<'_> {
+    /// Every file `main`, as a role listed under `roles:` is read.
+    pub(crate) const MAIN: RoleFiles<'static> = RoleFiles {
+        tasks: "main",
+        vars: "main",
+        defaults: "main",
+        handlers: "main",
+    };
+
+    /// The role read from `directory` with these variable files.
+    fn key(&self, directory: &Path) -> (PathBuf, String) {
+        (
+            directory.to_path_buf(),
+            format!("{}:{}", self.vars, self.defaults),
+        )
     }
 }
 

@@ -875,9 +875,54 @@ impl Loader<'_> {
                 .invalid(here.clone(), "`import_role` needs `name:`", None);
             return Vec::new();
         };
-        let tasks_from = get("tasks_from").unwrap_or_else(|| "main".to_owned());
-        let inner = context.inside(task);
-        self.role_tasks(&name, &tasks_from, &Vars::new(), &inner, here)
+        let from = |key: &str| get(key).unwrap_or_else(|| "main".to_owned());
+        let (tasks, vars, defaults, handlers) = (
+            from("tasks_from"),
+            from("vars_from"),
+            from("defaults_from"),
+            from("handlers_from"),
+        );
+        let files = crate::play::RoleFiles {
+            tasks: &tasks,
+            vars: &vars,
+            defaults: &defaults,
+            handlers: &handlers,
+        };
+        // `apply`: keywords for the role's tasks, as if the include had them.
+        let mut holder = task.clone();
+        if let Some((_, apply)) = entries.iter().find(|(key, _)| key.key_text() == "apply") {
+            self.apply(&mut holder, apply, context);
+        }
+        let inner = context.inside(&holder);
+        self.role_tasks(&name, &files, &Vars::new(), &inner, here)
+    }
+
+    /// `include_role`'s `apply:` mapping of task keywords.
+    fn apply(&mut self, holder: &mut Task, apply: &Node, context: &Context) {
+        let Some(entries) = mapping(apply) else {
+            let here = apply.location(&context.path);
+            self.errors
+                .invalid(here, "`apply` takes a mapping of task keywords", None);
+            return;
+        };
+        for (key, value) in entries {
+            let word = key.key_text();
+            let here = key
+                .location(&context.path)
+                .with_length(word.chars().count());
+            if KEYWORDS.contains(&word.as_str()) {
+                self.keyword(holder, &word, value, &here);
+            } else {
+                self.errors.invalid(
+                    here,
+                    format!("`{word}` is not a task keyword, so `apply` cannot hold it"),
+                    Some(
+                        "`apply` takes keywords such as tags, when, become and environment"
+                            .to_owned(),
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -324,3 +324,49 @@ fn issue_16_dynamic_includes_are_decided_per_host_and_per_item() {
     }
     assert!(!stdout.contains("a on there"), "{stdout}");
 }
+
+#[test]
+fn issue_16_include_role_reads_the_files_it_names_and_applies_keywords() {
+    let directory = project(&[
+        ("roles/web/tasks/main.yml", "- debug: {msg: 'main tasks'}\n"),
+        (
+            "roles/web/tasks/extra.yml",
+            "- debug: {msg: 'extra with {{ colour }} and {{ size }}'}\n  changed_when: true\n  notify: more\n",
+        ),
+        ("roles/web/vars/main.yml", "colour: plain\n"),
+        ("roles/web/vars/other.yml", "colour: teal\n"),
+        ("roles/web/defaults/alt.yml", "size: large\n"),
+        (
+            "roles/web/handlers/more.yml",
+            "- name: more\n  debug: {msg: 'the other handlers'}\n",
+        ),
+        (
+            "roles/skipped/tasks/main.yml",
+            "- debug: {msg: 'never applied'}\n",
+        ),
+        (
+            "site.yml",
+            r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - include_role:
+        name: web
+        tasks_from: extra
+        vars_from: other
+        defaults_from: alt
+        handlers_from: more
+    - include_role:
+        name: skipped
+        apply:
+          when: false
+          tags: [applied]
+"#,
+        ),
+    ]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("extra with teal and large"), "{stdout}");
+    assert!(stdout.contains("the other handlers"), "{stdout}");
+    assert!(!stdout.contains("main tasks"), "{stdout}");
+    assert!(!stdout.contains("never applied"), "{stdout}");
+}
