@@ -346,7 +346,7 @@ fn issue_16_include_role_reads_the_files_it_names_and_applies_keywords() {
         ),
         (
             "site.yml",
-            r#"
+            r"
 - hosts: all
   gather_facts: no
   tasks:
@@ -361,7 +361,7 @@ fn issue_16_include_role_reads_the_files_it_names_and_applies_keywords() {
         apply:
           when: false
           tags: [applied]
-"#,
+",
         ),
     ]);
     let stdout = play(directory.path());
@@ -369,4 +369,35 @@ fn issue_16_include_role_reads_the_files_it_names_and_applies_keywords() {
     assert!(stdout.contains("the other handlers"), "{stdout}");
     assert!(!stdout.contains("main tasks"), "{stdout}");
     assert!(!stdout.contains("never applied"), "{stdout}");
+}
+
+#[test]
+fn issue_16_add_host_and_group_by_change_the_inventory_for_later_plays() {
+    let directory = project(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - add_host:
+        name: extra
+        groups: [added, more]
+        ansible_connection: local
+        colour: teal
+    - group_by:
+        key: "kind_{{ 'local' }}"
+- hosts: added
+  gather_facts: no
+  tasks:
+    - debug: {msg: "added {{ inventory_hostname }} {{ colour }}"}
+- hosts: kind_local
+  gather_facts: no
+  tasks:
+    - debug: {msg: "grouped {{ inventory_hostname }}"}
+"#,
+    )]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("added extra teal"), "{stdout}");
+    assert!(stdout.contains("grouped here"), "{stdout}");
+    assert!(!stdout.contains("grouped extra"), "{stdout}");
 }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use drover_inventory::Inventory;
 use drover_playbook::Play;
 use drover_ssh::{ConnectionDefaults, HostSession};
 use serde_json::Value as Json;
@@ -13,7 +12,7 @@ use tokio::sync::Semaphore;
 use crate::host::HostState;
 
 pub(crate) struct Connections {
-    inventory: Arc<Inventory>,
+    inventory: Arc<super::inventory_cell::InventoryCell>,
     defaults: ConnectionDefaults,
     handshakes: Arc<Semaphore>,
     /// Each host's facts at the end of its last play: as in Ansible, what
@@ -22,7 +21,10 @@ pub(crate) struct Connections {
 }
 
 impl Connections {
-    pub(crate) fn new(inventory: Arc<Inventory>, defaults: ConnectionDefaults) -> Self {
+    pub(crate) fn new(
+        inventory: Arc<super::inventory_cell::InventoryCell>,
+        defaults: ConnectionDefaults,
+    ) -> Self {
         Self {
             inventory,
             defaults,
@@ -42,14 +44,14 @@ impl Connections {
     /// Host `id` at the start of `play`: its variables (with
     /// `group_names`) and a session not yet connected.
     pub(crate) fn host_state(&self, id: usize, play: &Play) -> HostState {
-        let name = self.inventory.host(id).name.clone();
-        let mut vars = self.inventory.host_variables(id);
+        let inventory = self.inventory.current();
+        let name = inventory.host(id).name.clone();
+        let mut vars = inventory.host_variables(id);
         // As Ansible: every group but `all`, sorted.
-        let mut group_names: Vec<String> = self
-            .inventory
+        let mut group_names: Vec<String> = inventory
             .host_groups(id)
             .into_iter()
-            .map(|group| self.inventory.group(group).name.clone())
+            .map(|group| inventory.group(group).name.clone())
             .filter(|group| group != "all")
             .collect();
         group_names.sort();
@@ -78,10 +80,10 @@ impl Connections {
     /// A session to `target` for `delegate_to`: an inventory host with its
     /// variables, or any other name as it is.
     pub(crate) fn delegate(&self, target: &str) -> Arc<HostSession> {
-        let vars = self
-            .inventory
+        let inventory = self.inventory.current();
+        let vars = inventory
             .host_id(target)
-            .map(|id| self.inventory.host_variables(id))
+            .map(|id| inventory.host_variables(id))
             .unwrap_or_default();
         let transport = drover_ssh::transport_for(target, &vars, &self.defaults);
         Arc::new(HostSession::new(transport, self.handshakes.clone()))

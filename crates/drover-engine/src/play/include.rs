@@ -117,10 +117,11 @@ impl Runner {
         let layers: Vec<Vars> = match &task.loop_over {
             None => vec![Vars::new()],
             Some(looping) => {
+                let inventory = self.inventory.current();
                 let environment = TaskEnvironment {
                     templar: &self.templar,
                     options: &self.options,
-                    inventory: &self.inventory,
+                    inventory: &inventory,
                     delegate: None,
                 };
                 crate::task::loop_items(task, looping, scope, &environment)?

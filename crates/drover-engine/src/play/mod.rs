@@ -19,6 +19,7 @@ mod connections;
 mod control;
 mod flow;
 mod include;
+mod inventory_cell;
 mod results;
 mod rollout;
 mod variables;
@@ -32,7 +33,7 @@ use results::Results;
 /// the results ([`Results`]); the runner walks plays, batches, sections and
 /// tasks through them.
 pub(crate) struct Runner {
-    inventory: Arc<Inventory>,
+    inventory: Arc<inventory_cell::InventoryCell>,
     options: Arc<RunOptions>,
     reporter: Arc<dyn Reporter>,
     templar: Templar,
@@ -58,6 +59,7 @@ impl Runner {
             .filter(|parent| !parent.as_os_str().is_empty())
             .unwrap_or(std::path::Path::new("."));
         let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        let inventory = Arc::new(inventory_cell::InventoryCell::new(inventory));
         Self {
             templar: Templar::new(base.clone()),
             base,
@@ -111,9 +113,10 @@ impl Runner {
             .render_text(&play.hosts, &scope)
             .map_err(|error| Error::Play(format!("the play's `hosts`: {error}")))?;
         let pattern = drover_template::as_text(&pattern);
-        let mut hosts = self.inventory.select(&pattern)?.hosts;
+        let inventory = self.inventory.current();
+        let mut hosts = inventory.select(&pattern)?.hosts;
         if let Some(limit) = &self.options.limit {
-            let allowed = self.inventory.select(limit)?.hosts;
+            let allowed = inventory.select(limit)?.hosts;
             hosts.retain(|host| allowed.contains(host));
         }
         Ok(hosts)
@@ -123,7 +126,7 @@ impl Runner {
         let hosts = self.play_hosts(play)?;
         let names: Vec<String> = hosts
             .iter()
-            .map(|id| self.inventory.host(*id).name.clone())
+            .map(|id| self.inventory.current().host(*id).name.clone())
             .collect();
         for prompt in &play.prompts {
             if !self.options.extra_vars.contains_key(&prompt.name) && prompt.default.is_none() {
@@ -138,8 +141,9 @@ impl Runner {
         }
         // Variable files (perhaps vaulted) load before the play starts: a
         // missing file or a wrong vault password stops it before any host.
+        let inventory = self.inventory.current();
         let play_vars = variables::Sources {
-            inventory: &self.inventory,
+            inventory: &inventory,
             options: &self.options,
             templar: &self.templar,
             base: &self.base,
@@ -189,7 +193,7 @@ impl Runner {
         let host_names = |batch: &[usize]| -> Vec<String> {
             batch
                 .iter()
-                .map(|id| self.inventory.host(*id).name.clone())
+                .map(|id| self.inventory.current().host(*id).name.clone())
                 .collect()
         };
         let nexts: Vec<Option<Vec<String>>> = (0..batch_list.len())
@@ -380,10 +384,11 @@ impl Runner {
             handler,
         });
         let hostvars = vars::shared(play_vars, states);
+        let inventory = self.inventory.current();
         let environment = TaskEnvironment {
             templar: &self.templar,
             options: &self.options,
-            inventory: &self.inventory,
+            inventory: &inventory,
             delegate: self.delegate(task, states, play_vars, &hostvars),
         };
         // `throttle: 0` means no limit of its own, as in Ansible.
@@ -456,6 +461,12 @@ impl Runner {
     fn settle(&self, task: &Task, state: &mut HostState, items: &[Outcome], outcome: &Outcome) {
         for item in items {
             self.record(state, item, Some(task));
+        }
+        // `add_host` and `group_by` change the inventory for the plays after.
+        for done in items.iter().chain([outcome]) {
+            if matches!(done.status, Status::Ok | Status::Changed) {
+                self.inventory.apply(&state.name, &done.result);
+            }
         }
         if items.is_empty() || task.loop_over.is_none() {
             self.record(state, outcome, Some(task));

@@ -163,6 +163,7 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
         .find(|module| module.names.contains(&name))
 }
 
+pub(crate) mod add_host;
 pub(crate) mod apt;
 pub(crate) mod assert;
 pub(crate) mod authorized_key;
@@ -182,6 +183,7 @@ pub(crate) mod file;
 pub(crate) mod get_url;
 pub(crate) mod git;
 pub(crate) mod group;
+pub(crate) mod group_by;
 pub(crate) mod health_check;
 pub(crate) mod hostname;
 pub(crate) mod include_vars;
@@ -204,6 +206,7 @@ pub(crate) mod wait_for;
 
 /// Every module, by file: the one list of them.
 pub(crate) static REGISTRY: &[&[Module]] = &[
+    add_host::MODULES,
     apt::MODULES,
     assert::MODULES,
     authorized_key::MODULES,
@@ -223,6 +226,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     get_url::MODULES,
     git::MODULES,
     group::MODULES,
+    group_by::MODULES,
     health_check::MODULES,
     hostname::MODULES,
     include_vars::MODULES,
