@@ -8,6 +8,10 @@ use crate::Vars;
 /// facts: each as a top-level `ansible_NAME` variable and under `ansible_facts`,
 /// as Ansible injects them.
 pub(crate) fn merge(facts: &mut Vars, gathered: &Map<String, Json>) {
+    let Json::Object(gathered) = drover_template::untrusted(&Json::Object(gathered.clone())) else {
+        return;
+    };
+    let gathered = &gathered;
     for (key, value) in gathered {
         facts.insert(format!("ansible_{key}"), value.clone());
     }

@@ -152,7 +152,8 @@ pub(crate) async fn run(
     }
     let summary = summarize(&outcomes);
     if let Some(name) = &task.register {
-        host.facts.insert(name.clone(), summary.result.clone());
+        host.facts
+            .insert(name.clone(), drover_template::untrusted(&summary.result));
     }
     (outcomes, summary)
 }
@@ -669,11 +670,21 @@ fn finish(
     if outcome.status != Status::Failed
         && let Some(Json::Object(facts)) = outcome.result.get("ansible_facts")
     {
-        if matches!(&task.action, Action::Module { name, .. } if name == "set_fact" || name == "include_vars")
-        {
-            host.facts.extend(facts.clone());
-        } else {
-            crate::facts::merge(&mut host.facts, facts);
+        // What `include_vars` reads from files is written by the playbook's
+        // authors, and templated as any variable; everything else came from
+        // a host or a module, and stays as it is.
+        match &task.action {
+            Action::Module { name, .. } if name == "include_vars" => {
+                host.facts.extend(facts.clone());
+            }
+            Action::Module { name, .. } if name == "set_fact" => {
+                let Json::Object(facts) = drover_template::untrusted(&Json::Object(facts.clone()))
+                else {
+                    unreachable!("an object stays an object")
+                };
+                host.facts.extend(facts);
+            }
+            _ => crate::facts::merge(&mut host.facts, facts),
         }
     }
     register(task, host, &outcome);
@@ -745,6 +756,7 @@ fn register(task: &Task, host: &mut HostState, outcome: &Outcome) {
     if task.loop_over.is_none()
         && let Some(name) = &task.register
     {
-        host.facts.insert(name.clone(), outcome.result.clone());
+        host.facts
+            .insert(name.clone(), drover_template::untrusted(&outcome.result));
     }
 }

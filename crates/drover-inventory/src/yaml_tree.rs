@@ -233,6 +233,7 @@ impl<'de> Deserialize<'de> for Node {
                 };
                 NodeValue::Mapping(vec![(key, text)])
             }
+            (Some("!unsafe"), NodeValue::String(text)) => NodeValue::String(unsafe_text(text)),
             (_, value) => correct_boolean(value, spanned.referenced.span()),
         };
         Ok(Node {
@@ -240,6 +241,17 @@ impl<'de> Deserialize<'de> for Node {
             line,
             column,
         })
+    }
+}
+
+/// A `!unsafe` string: never templated. It is kept as a template that
+/// gives back its own text (a `raw` block), so that everything that renders
+/// values renders it to itself, however it is reached.
+fn unsafe_text(text: String) -> String {
+    if text.contains("{{") || text.contains("{%") || text.contains("{#") {
+        format!("{{% raw %}}{text}{{% endraw %}}")
+    } else {
+        text
     }
 }
 

@@ -269,6 +269,26 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
+/// Data that came from a host or a module's result, made safe to keep
+/// among variables: every string that looks like a template becomes one
+/// that gives back its own text. Ansible 2.19 never renders such data as a
+/// template; without this, a command's output holding `{{ ... }}` would be
+/// evaluated when a later task reads the registered result.
+pub fn untrusted(value: &Json) -> Json {
+    match value {
+        Json::String(text) if is_template(text) => {
+            Json::String(format!("{{% raw %}}{text}{{% endraw %}}"))
+        }
+        Json::Array(items) => Json::Array(items.iter().map(untrusted).collect()),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), untrusted(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// A value as text: a string as it is, anything else as JSON (`8080`,
 /// `true`, `[1, 2]`), as Ansible turns a value into a module's text.
 pub fn as_text(value: &Json) -> String {

@@ -401,3 +401,30 @@ fn issue_16_add_host_and_group_by_change_the_inventory_for_later_plays() {
     assert!(stdout.contains("grouped here"), "{stdout}");
     assert!(!stdout.contains("grouped extra"), "{stdout}");
 }
+
+#[test]
+fn issue_16_unsafe_strings_and_host_output_are_never_templated() {
+    let directory = project(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  vars:
+    literal: !unsafe "{{ not_a_variable }}"
+  tasks:
+    - debug: {msg: "unsafe={{ literal }}"}
+    - shell: "echo '{{ '{{' }} 7 * 6 }}'"
+      register: printed
+    - set_fact:
+        kept: "{{ printed.stdout }}"
+    - debug: {msg: "registered={{ printed.stdout }} kept={{ kept }}"}
+"#,
+    )]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("unsafe={{ not_a_variable }}"), "{stdout}");
+    assert!(
+        stdout.contains("registered={{ 7 * 6 }} kept={{ 7 * 6 }}"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("42"), "{stdout}");
+}

@@ -496,7 +496,9 @@ fn share_the_one_run(
     for (index, state) in states.iter_mut().enumerate() {
         if index != first && state.active() {
             if let Some(name) = &task.register {
-                state.facts.insert(name.clone(), outcome.result.clone());
+                state
+                    .facts
+                    .insert(name.clone(), drover_template::untrusted(&outcome.result));
             }
             outcomes.push((index, Vec::new(), outcome.clone()));
         }
