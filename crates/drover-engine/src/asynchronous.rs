@@ -1,6 +1,7 @@
 //! `async:` and `poll:`. With `poll: 0`, a `command` or `shell` task starts
 //! its command on the host, detached, and the play goes on without waiting
-//! (the result carries the process as `ansible_job_id`); any other task
+//! (its output kept on the host for `async_status`, under the result's
+//! `ansible_job_id`); any other task
 //! runs to its end. Otherwise the task waits at most `async` seconds, and
 //! fails when that runs out.
 
@@ -83,22 +84,33 @@ async fn in_background(
     for key in ["cmd", "argv", "stdin", "executable"] {
         detached.remove(key);
     }
+    // The job keeps its output, error and exit status in files named after
+    // it, for `async_status`; the status file appears whole (a rename).
+    let job = format!(
+        "{}.{}",
+        fastrand::u64(100_000_000..1_000_000_000),
+        std::process::id()
+    );
+    let directory = drover_modules::ASYNC_JOB_DIRECTORY;
+    let files = format!("\"{directory}/{job}\"");
+    let body = format!(
+        "sh -c {} >{files}.out 2>{files}.err; echo $? >{files}.tmp && mv {files}.tmp {files}.rc",
+        quote(&text)
+    );
     detached.insert(
         "_raw_params".to_owned(),
         Json::from(format!(
-            "setsid sh -c {} </dev/null >/dev/null 2>&1 & echo $!",
-            quote(&text)
+            "mkdir -p \"{directory}\" && setsid sh -c {} </dev/null >/dev/null 2>&1 & echo $!",
+            quote(&body)
         )),
     );
     let mut outcome = task::invoke("shell", &detached, task, host, scope, environment).await;
     if let Json::Object(result) = &mut outcome.result {
-        let job = result
-            .get("stdout")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        result.insert("ansible_job_id".to_owned(), Json::from(job));
+        result.insert("ansible_job_id".to_owned(), Json::from(job.clone()));
+        result.insert(
+            "results_file".to_owned(),
+            Json::from(format!("{directory}/{job}")),
+        );
         result.insert("started".to_owned(), Json::from(1));
         result.insert("finished".to_owned(), Json::from(0));
     }

@@ -14,6 +14,10 @@ pub mod facts;
 pub mod health;
 mod image_archive;
 mod modules;
+
+/// Where a task started with `async` and `poll: 0` keeps its output on
+/// the host, for `async_status`.
+pub use modules::async_status::JOB_DIRECTORY as ASYNC_JOB_DIRECTORY;
 mod packages;
 mod read_ahead;
 mod registry;

@@ -428,3 +428,36 @@ fn issue_16_unsafe_strings_and_host_output_are_never_templated() {
     );
     assert!(!stdout.contains("42"), "{stdout}");
 }
+
+#[test]
+fn issue_16_async_status_follows_a_job_started_with_poll_0() {
+    let directory = project(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - name: started
+      shell: sleep 1; echo done at last; echo complaint >&2
+      async: 30
+      poll: 0
+      register: job
+    - name: followed
+      async_status:
+        jid: "{{ job.ansible_job_id }}"
+      register: status
+      until: status.finished
+      retries: 30
+      delay: 1
+    - debug: {msg: "out={{ status.stdout }} err={{ status.stderr }} rc={{ status.rc }}"}
+    - async_status:
+        jid: "{{ job.ansible_job_id }}"
+        mode: cleanup
+"#,
+    )]);
+    let stdout = play(directory.path());
+    assert!(
+        stdout.contains("out=done at last err=complaint rc=0"),
+        "{stdout}"
+    );
+}

@@ -166,6 +166,7 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
 pub(crate) mod add_host;
 pub(crate) mod apt;
 pub(crate) mod assert;
+pub(crate) mod async_status;
 pub(crate) mod authorized_key;
 pub(crate) mod blockinfile;
 pub(crate) mod command;
@@ -208,6 +209,7 @@ pub(crate) mod wait_for;
 pub(crate) static REGISTRY: &[&[Module]] = &[
     add_host::MODULES,
     apt::MODULES,
+    async_status::MODULES,
     assert::MODULES,
     authorized_key::MODULES,
     blockinfile::MODULES,
