@@ -52,13 +52,17 @@ impl<'a> Arguments<'a> {
     }
 
     /// A string argument (numbers and booleans become text).
+    // Every typed reader returns a `Result`, so that modules read arguments
+    // alike; a string is the one that takes any value.
+    #[allow(clippy::unnecessary_wraps)]
     pub(crate) fn string(&self, name: &str) -> Result<Option<String>, Error> {
         match self.get(name) {
-            None => Ok(None),
+            None | Some(Json::Null) => Ok(None),
             Some(Json::String(text)) => Ok(Some(text.clone())),
             Some(Json::Number(number)) => Ok(Some(number.to_string())),
             Some(Json::Bool(flag)) => Ok(Some(if *flag { "True" } else { "False" }.to_owned())),
-            Some(_) => Err(self.wrong(name, "a string")),
+            // A list or a mapping given for a string is its (JSON) text.
+            Some(other) => Ok(Some(other.to_string())),
         }
     }
 
@@ -178,13 +182,17 @@ impl<'a> Arguments<'a> {
     /// A list argument (a comma-separated string counts).
     pub(crate) fn list(&self, name: &str) -> Result<Vec<String>, Error> {
         match self.get(name) {
-            None => Ok(Vec::new()),
+            None | Some(Json::Null) => Ok(Vec::new()),
             Some(Json::Array(items)) => Ok(items.iter().map(drover_template::as_text).collect()),
             Some(Json::String(text)) => Ok(text
                 .split(',')
                 .map(|part| part.trim().to_owned())
                 .filter(|part| !part.is_empty())
                 .collect()),
+            // One number or flag is a list of one, as Ansible converts it.
+            Some(value @ (Json::Number(_) | Json::Bool(_))) => {
+                Ok(vec![drover_template::as_text(value)])
+            }
             Some(_) => Err(self.wrong(name, "a list")),
         }
     }

@@ -81,7 +81,10 @@ fn check(
     if problems.is_empty() {
         return Ok(());
     }
-    let (messages, hints): (Vec<String>, Vec<Option<String>>) = problems.into_iter().unzip();
+    let (messages, hints): (Vec<String>, Vec<Option<String>>) = problems
+        .into_iter()
+        .map(|problem| (problem.message, problem.hint))
+        .unzip();
     let hints: Vec<String> = hints.into_iter().flatten().collect();
     let mut message = messages.join("; ");
     if !hints.is_empty() {

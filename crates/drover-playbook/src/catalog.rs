@@ -92,14 +92,26 @@ pub trait Catalog: Sync {
     fn names(&self) -> Vec<&'static str>;
 }
 
-/// Checks `arguments` against `spec`; returns one message per problem.
+/// One problem with a task's arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgumentProblem {
+    /// The argument it is about (none for a missing one), so that a
+    /// report can point at its key.
+    pub argument: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to put it right.
+    pub hint: Option<String>,
+}
+
+/// Checks `arguments` against `spec`; returns one problem per argument.
 ///
 /// Values that are templates cannot be checked before they are rendered,
 /// so they pass here and are checked again at run time.
 pub fn check_arguments(
     spec: &ModuleSpec,
     arguments: &serde_json::Map<String, Json>,
-) -> Vec<(String, Option<String>)> {
+) -> Vec<ArgumentProblem> {
     let mut problems = Vec::new();
     if spec.any_arguments {
         return problems;
@@ -114,7 +126,11 @@ pub fn check_arguments(
             }),
             None => unknown_argument(spec, name, value),
         };
-        problems.extend(problem);
+        problems.extend(problem.map(|(message, hint)| ArgumentProblem {
+            argument: (name != "_raw_params").then(|| name.clone()),
+            message,
+            hint,
+        }));
     }
     for argument in spec.arguments.iter().filter(|argument| argument.required) {
         let given = arguments.contains_key(argument.name)
@@ -124,16 +140,17 @@ pub fn check_arguments(
                 .any(|alias| arguments.contains_key(*alias))
             || (spec.free_form && arguments.contains_key("_raw_params"));
         if !given {
-            problems.push((
-                format!(
+            problems.push(ArgumentProblem {
+                argument: None,
+                message: format!(
                     "module `{}` needs the argument `{}`",
                     spec.name, argument.name
                 ),
-                Some(format!(
+                hint: Some(format!(
                     "add `{}: ...` to the task's `{}`",
                     argument.name, spec.name
                 )),
-            ));
+            });
         }
     }
     problems
@@ -210,8 +227,9 @@ fn check_value(argument: &ArgumentSpec, value: &Json) -> Option<(String, String)
             Json::Object(_) => None,
             _ => wrong("a mapping"),
         },
+        // As Ansible converts them, a list or a mapping given for a string
+        // becomes its text.
         ArgumentKind::String => match value {
-            Json::Array(_) | Json::Object(_) => wrong("a string"),
             Json::String(text)
                 if !argument.choices.is_empty() && !argument.choices.contains(&text.as_str()) =>
             {

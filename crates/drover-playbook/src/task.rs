@@ -668,10 +668,7 @@ impl Loader<'_> {
                 spec.free_form,
             )),
         }
-        for (message, hint) in check_arguments(spec, &arguments) {
-            self.errors
-                .defer(value.location(&context.path), message, hint);
-        }
+        self.check_module_arguments(spec, &arguments, value, &context.path);
         self.check_templates(
             &Json::Object(arguments.clone()),
             &value.location(&context.path),
@@ -924,6 +921,34 @@ impl Loader<'_> {
             }
         }
     }
+}
+
+impl Loader<'_> {
+    /// Defers each problem with a task's arguments, pointing at the
+    /// argument's own key when the task writes it as one.
+    fn check_module_arguments(
+        &mut self,
+        spec: &crate::catalog::ModuleSpec,
+        arguments: &Vars,
+        value: &Node,
+        path: &Path,
+    ) {
+        for problem in check_arguments(spec, arguments) {
+            let here = problem
+                .argument
+                .as_deref()
+                .and_then(|name| argument_key(value, name, path))
+                .unwrap_or_else(|| value.location(path));
+            self.errors.defer(here, problem.message, problem.hint);
+        }
+    }
+}
+
+/// Where the key `name` is written in a module's mapping of arguments.
+fn argument_key(value: &Node, name: &str, path: &Path) -> Option<SourceLocation> {
+    let entries = mapping(value)?;
+    let (key, _) = entries.iter().find(|(key, _)| key.key_text() == name)?;
+    Some(key.location(path).with_length(name.chars().count()))
 }
 
 /// Applies a setting keyword shared by plays, blocks and tasks.

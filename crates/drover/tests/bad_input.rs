@@ -145,7 +145,7 @@ const CASES: &[Case] = &[
             HOSTS,
             (
                 "site.yml",
-                "- hosts: all\n  tasks:\n    - file:\n        path: [a, b]\n",
+                "- hosts: all\n  tasks:\n    - file:\n        path: /tmp/a\n        recurse: sometimes\n",
             ),
         ],
         arguments: PLAY,

@@ -461,3 +461,28 @@ fn issue_16_async_status_follows_a_job_started_with_poll_0() {
         "{stdout}"
     );
 }
+
+#[test]
+fn issue_16_arguments_are_converted_as_ansible_converts_them() {
+    let directory = project(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - copy:
+        content: {colour: teal}
+        dest: "{{ playbook_dir }}/mapping.json"
+    - file:
+        path: "{{ playbook_dir }}/mapping.json"
+        mode: "0600"
+        follow: "yes"
+    - setup:
+        gather_subset: "min,!hardware"
+"#,
+    )]);
+    play(directory.path());
+    let written = std::fs::read_to_string(directory.path().join("mapping.json")).expect("written");
+    let parsed: serde_json::Value = serde_json::from_str(&written).expect("JSON");
+    assert_eq!(parsed["colour"], "teal");
+}
