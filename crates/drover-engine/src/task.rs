@@ -22,6 +22,8 @@ pub(crate) struct Outcome {
     pub(crate) item: Option<String>,
     /// The task failed as written (see [`crate::Problem`]).
     pub(crate) problem: Option<crate::Problem>,
+    /// The module that ran, when the task names it with a template.
+    pub(crate) module: Option<String>,
 }
 
 impl Outcome {
@@ -32,6 +34,7 @@ impl Outcome {
             diff: None,
             item: None,
             problem: None,
+            module: None,
         }
     }
 
@@ -43,6 +46,7 @@ impl Outcome {
             diff: None,
             item: None,
             problem: None,
+            module: None,
         }
     }
 
@@ -68,6 +72,7 @@ impl Outcome {
             diff: None,
             item: None,
             problem: None,
+            module: None,
         }
     }
 
@@ -79,6 +84,7 @@ impl Outcome {
             diff: None,
             item: None,
             problem: None,
+            module: None,
         }
     }
 
@@ -98,6 +104,7 @@ impl Outcome {
                 hint,
                 location: task.location.clone(),
             }),
+            module: None,
             ..Self::failed(shown)
         }
     }
@@ -342,6 +349,48 @@ fn nested(lists: Vec<Vec<Json>>) -> Vec<Json> {
         .collect()
 }
 
+/// An `until` loop's last attempt: its count, and a failure when the
+/// condition never held; registered again with both.
+fn last_attempt(
+    task: &Task,
+    host: &mut HostState,
+    mut outcome: Outcome,
+    attempts: u32,
+    done: bool,
+) -> Outcome {
+    if let Json::Object(map) = &mut outcome.result {
+        map.insert("attempts".to_owned(), Json::from(attempts));
+    }
+    if !done && outcome.status != Status::Unreachable {
+        outcome.status = if task.settings.ignore_errors == Some(true) {
+            Status::Ignored
+        } else {
+            Status::Failed
+        };
+        outcome.result["failed"] = Json::Bool(true);
+    }
+    register(task, host, &outcome);
+    outcome
+}
+
+/// The module a task names: as written, or rendered when the name is a
+/// template (`action: "{{ packager }} ..."`).
+fn module_name<'a>(
+    name: &'a str,
+    scope: &Scope,
+    templar: &drover_template::Templar,
+) -> Result<std::borrow::Cow<'a, str>, drover_template::Error> {
+    if !drover_template::is_template(name) {
+        return Ok(std::borrow::Cow::Borrowed(name));
+    }
+    let text = drover_template::as_text(&templar.render_text(name, scope)?);
+    let short = text
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| text.strip_prefix("ansible.legacy."))
+        .unwrap_or(&text);
+    Ok(std::borrow::Cow::Owned(short.trim().to_owned()))
+}
+
 /// Runs the task once (for one loop item, or without a loop).
 async fn run_item(
     task: &Task,
@@ -357,12 +406,17 @@ async fn run_item(
     let Action::Module { name, arguments } = &task.action else {
         return Outcome::failed("this action cannot run as a task".to_owned());
     };
-    let arguments = match render_arguments(arguments, scope, environment.templar) {
-        Ok(arguments) => arguments,
-        Err(error) => {
-            return Outcome::in_task(task, error.to_string(), error.hint());
-        }
+    let rendered = module_name(name, scope, environment.templar).and_then(|name| {
+        Ok((
+            name,
+            render_arguments(arguments, scope, environment.templar)?,
+        ))
+    });
+    let (name, arguments) = match rendered {
+        Ok(rendered) => rendered,
+        Err(error) => return Outcome::in_task(task, error.to_string(), error.hint()),
     };
+    let name = name.as_ref();
     let (retries, delay) = match (
         number(&task.retries, scope, environment.templar),
         number(&task.delay, scope, environment.templar),
@@ -370,11 +424,15 @@ async fn run_item(
         (Ok(retries), Ok(delay)) => (retries, delay),
         (Err(message), _) | (_, Err(message)) => return Outcome::in_task(task, message, None),
     };
+    let templated = matches!(&task.action, Action::Module { name: written, .. } if written != name);
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let outcome =
+        let mut outcome =
             crate::asynchronous::invoke(name, &arguments, task, host, scope, environment).await;
+        if templated {
+            outcome.module = Some(name.to_owned());
+        }
         let Some(until) = &task.until else {
             return finish(task, host, scope, environment, outcome);
         };
@@ -391,21 +449,7 @@ async fn run_item(
             .condition(until, &scope.with_layer(Arc::new(layer)))
             .unwrap_or(false);
         if done || f64::from(attempts) > retries || outcome.status == Status::Unreachable {
-            let mut outcome = outcome;
-            if let Json::Object(map) = &mut outcome.result {
-                map.insert("attempts".to_owned(), Json::from(attempts));
-            }
-            if !done && outcome.status != Status::Unreachable {
-                outcome.status = if task.settings.ignore_errors == Some(true) {
-                    Status::Ignored
-                } else {
-                    Status::Failed
-                };
-                outcome.result["failed"] = Json::Bool(true);
-            }
-            // Registered again: with its attempts, and failed if they ran out.
-            register(task, host, &outcome);
-            return outcome;
+            return last_attempt(task, host, outcome, attempts, done);
         }
         tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
     }
@@ -518,6 +562,7 @@ pub(crate) async fn invoke(
                 diff: result.diff.map(|diff| diff.unified()),
                 item: None,
                 problem: None,
+                module: None,
             }
         }
         Err(drover_modules::Error::Transport(error)) if error.is_unreachable() => {

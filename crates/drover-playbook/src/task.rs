@@ -362,8 +362,10 @@ impl Loader<'_> {
             parts.module = Some((short_module_name(&name).to_owned(), key, value));
             parts.arguments.extend(map);
         } else if let Some(line) = text(value) {
-            let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+            let (name, rest) = split_module_name(&line);
             parts.module = Some((short_module_name(name).to_owned(), key, value));
+            // A templated name is known only when the task runs: its
+            // `key=value` arguments are read, and checked then.
             let free_form = self
                 .catalog
                 .module(short_module_name(name))
@@ -632,11 +634,10 @@ impl Loader<'_> {
             .with_length(name.chars().count());
         match name {
             "include" => {
-                self.errors.invalid(
-                    here,
-                    "`include` was removed in Ansible 2.19",
-                    Some("use `include_tasks` (read when the task runs) or `import_tasks` (read now)".to_owned()),
-                );
+                let hint =
+                    "use `include_tasks` (read when the task runs) or `import_tasks` (read now)";
+                let message = "`include` was removed in Ansible 2.19";
+                self.errors.invalid(here, message, Some(hint.to_owned()));
                 return Vec::new();
             }
             "import_tasks" | "include_tasks" => {
@@ -651,6 +652,16 @@ impl Loader<'_> {
         }
         // `action:` and `local_action:` lines were read with their module.
         let from_action = matches!(key.key_text().as_str(), "action" | "local_action");
+        // `action: "{{ packager }} name=git"`: the module is named when the
+        // task runs, and its arguments are checked then.
+        if from_action && drover_template::is_template(name) {
+            self.check_templates(&Json::Object(arguments.clone()), &here);
+            task.action = Action::Module {
+                name: name.to_owned(),
+                arguments,
+            };
+            return vec![task];
+        }
         let Some(spec) = self.catalog.module(name) else {
             let value = (!from_action).then_some(value);
             return self.unimplemented(task, name, value, arguments, here);
@@ -669,17 +680,9 @@ impl Loader<'_> {
             )),
         }
         self.check_module_arguments(spec, &arguments, value, &context.path);
-        self.check_templates(
-            &Json::Object(arguments.clone()),
-            &value.location(&context.path),
-        );
-        self.check_controller_file(
-            &task,
-            spec.name,
-            &arguments,
-            context,
-            &value.location(&context.path),
-        );
+        let here = value.location(&context.path);
+        self.check_templates(&Json::Object(arguments.clone()), &here);
+        self.check_controller_file(&task, spec.name, &arguments, context, &here);
         task.action = Action::Module {
             name: spec.name.to_owned(),
             arguments,
@@ -942,6 +945,19 @@ impl Loader<'_> {
             self.errors.defer(here, problem.message, problem.hint);
         }
     }
+}
+
+/// An `action:` line's module name and the rest: the first word, or a
+/// whole `{{ ... }}` template that names the module.
+fn split_module_name(line: &str) -> (&str, &str) {
+    let line = line.trim_start();
+    if line.starts_with("{{")
+        && let Some(end) = line.find("}}")
+    {
+        let (name, rest) = line.split_at(end + 2);
+        return (name, rest.trim_start());
+    }
+    line.split_once(char::is_whitespace).unwrap_or((line, ""))
 }
 
 /// Where the key `name` is written in a module's mapping of arguments.

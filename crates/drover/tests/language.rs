@@ -486,3 +486,22 @@ fn issue_16_arguments_are_converted_as_ansible_converts_them() {
     let parsed: serde_json::Value = serde_json::from_str(&written).expect("JSON");
     assert_eq!(parsed["colour"], "teal");
 }
+
+#[test]
+fn issue_16_an_action_may_name_its_module_with_a_template() {
+    let directory = project(&[(
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  vars:
+    speaker: debug
+  tasks:
+    - action: "{{ speaker }} msg='said by a templated module'"
+    - local_action: "{{ speaker }} msg=locally"
+"#,
+    )]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("said by a templated module"), "{stdout}");
+    assert!(stdout.contains("locally"), "{stdout}");
+}

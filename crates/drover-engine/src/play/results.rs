@@ -147,9 +147,11 @@ impl Results {
             result,
             diff: if no_log { None } else { outcome.diff.clone() },
             delegated_to: task.and_then(|task| task.delegate_to.clone()),
-            module: task.and_then(|task| match &task.action {
-                drover_playbook::Action::Module { name, .. } => Some(name.clone()),
-                _ => None,
+            module: outcome.module.clone().or_else(|| {
+                task.and_then(|task| match &task.action {
+                    drover_playbook::Action::Module { name, .. } => Some(name.clone()),
+                    _ => None,
+                })
             }),
             problem: if no_log {
                 None
