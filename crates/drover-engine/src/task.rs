@@ -116,6 +116,8 @@ pub(crate) struct TaskEnvironment<'a> {
     pub(crate) options: &'a RunOptions,
     /// For `with_inventory_hostnames`.
     pub(crate) inventory: &'a drover_inventory::Inventory,
+    /// The playbook's directory: the last place controller files are looked for.
+    pub(crate) playbook_directory: &'a std::path::Path,
     /// The session to run on when the task is delegated elsewhere.
     pub(crate) delegate: Option<Arc<HostSession>>,
 }
@@ -618,6 +620,13 @@ pub(crate) fn module_context<'a>(
         search_paths.push(role.path.clone());
     }
     search_paths.push(task.base.clone());
+    // Ansible's search path ends at the playbook's own directory.
+    if !search_paths
+        .iter()
+        .any(|path| path == environment.playbook_directory)
+    {
+        search_paths.push(environment.playbook_directory.to_path_buf());
+    }
     ModuleContext {
         session,
         check_mode: host.probe.is_some()

@@ -20,9 +20,10 @@ pub(crate) struct Loader<'a> {
     pub(crate) errors: Errors,
     pub(crate) roles_path: Vec<PathBuf>,
     pub(crate) templar: drover_template::Templar,
+    /// The playbook's directory: the last place controller files are looked for.
+    pub(crate) base: PathBuf,
     /// Handlers that roles bring, collected while their tasks are read.
     pub(crate) role_handlers: Vec<Task>,
-    /// Roles already loaded in this play, by directory.
     /// The roles read in this play, by directory and the `vars_from` and
     /// `defaults_from` files they were read with.
     pub(crate) roles: HashMap<(PathBuf, String), Arc<Role>>,
@@ -35,7 +36,8 @@ impl<'a> Loader<'a> {
             catalog,
             errors: Errors::default(),
             roles_path,
-            templar: drover_template::Templar::new(base),
+            templar: drover_template::Templar::new(base.clone()),
+            base,
             role_handlers: Vec::new(),
             roles: HashMap::new(),
             depth: 0,

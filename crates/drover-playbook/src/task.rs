@@ -764,6 +764,7 @@ impl Loader<'_> {
             bases.push(role.path.clone());
         }
         bases.push(context.base.clone());
+        bases.push(self.base.clone());
         let found = if name.is_absolute() {
             name.exists().then(|| name.to_path_buf())
         } else {
@@ -777,7 +778,7 @@ impl Loader<'_> {
                 here.clone(),
                 format!("the {module} source `{source}` does not exist"),
                 Some(format!(
-                    "looked in `{kind}/` and beside the playbook (and in the role)"
+                    "looked in `{kind}/` and beside the task's file, the role and the playbook"
                 )),
             );
             return;

@@ -505,3 +505,27 @@ fn issue_16_an_action_may_name_its_module_with_a_template() {
     assert!(stdout.contains("said by a templated module"), "{stdout}");
     assert!(stdout.contains("locally"), "{stdout}");
 }
+
+#[test]
+fn issue_16_a_role_finds_files_beside_the_playbook() {
+    let directory = project(&[
+        ("files/shared.txt", "from the playbook's files\n"),
+        ("templates/page.j2", "page for {{ inventory_hostname }}\n"),
+        (
+            "roles/web/tasks/main.yml",
+            "- copy: {src: shared.txt, dest: '{{ playbook_dir }}/out/shared.txt'}\n\
+             - template: {src: page.j2, dest: '{{ playbook_dir }}/out/page.txt'}\n",
+        ),
+        ("out/.keep", ""),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: no\n  roles: [web]\n",
+        ),
+    ]);
+    play(directory.path());
+    let read = |name: &str| {
+        std::fs::read_to_string(directory.path().join("out").join(name)).expect("written")
+    };
+    assert_eq!(read("shared.txt"), "from the playbook's files\n");
+    assert_eq!(read("page.txt"), "page for here\n");
+}

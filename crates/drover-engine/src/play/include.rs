@@ -122,6 +122,7 @@ impl Runner {
                     templar: &self.templar,
                     options: &self.options,
                     inventory: &inventory,
+                    playbook_directory: &self.base,
                     delegate: None,
                 };
                 crate::task::loop_items(task, looping, scope, &environment)?

@@ -389,6 +389,7 @@ impl Runner {
             templar: &self.templar,
             options: &self.options,
             inventory: &inventory,
+            playbook_directory: &self.base,
             delegate: self.delegate(task, states, play_vars, &hostvars),
         };
         // `throttle: 0` means no limit of its own, as in Ansible.
