@@ -11,8 +11,7 @@
 mod asynchronous;
 mod facts;
 mod host;
-mod lookup_loops;
-mod loops;
+mod inventory_hostnames;
 mod play;
 pub mod promotion;
 mod read_ahead;

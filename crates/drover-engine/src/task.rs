@@ -228,20 +228,22 @@ pub(crate) fn loop_items(
     scope: &Scope,
     environment: &TaskEnvironment<'_>,
 ) -> Result<Vec<Json>, String> {
-    use crate::lookup_loops as lookups;
+    use drover_template::loop_lookups as lookups;
     let items = environment
         .templar
         .render(&looping.items, scope)
         .map_err(|error| format!("the loop could not be evaluated: {error}"))?;
     match looping.kind {
-        LoopKind::FirstFound => crate::loops::first_found(&items, &search_directories(task)),
-        LoopKind::Subelements => crate::loops::subelements(&items),
+        LoopKind::FirstFound => lookups::first_found(&items, &search_directories(task)),
+        LoopKind::Subelements => lookups::subelements(&items),
         LoopKind::Sequence => lookups::sequence(&items),
         LoopKind::Fileglob => lookups::fileglob(&items, &search_directories(task)),
         LoopKind::Lines => lookups::lines(&items, &task.base),
         LoopKind::Flattened => Ok(lookups::flattened(&items)),
         LoopKind::RandomChoice => Ok(lookups::random_choice(&items)),
-        LoopKind::InventoryHostnames => lookups::inventory_hostnames(&items, environment.inventory),
+        LoopKind::InventoryHostnames => {
+            crate::inventory_hostnames::inventory_hostnames(&items, environment.inventory)
+        }
         _ => shape(items, &looping.kind),
     }
 }
@@ -280,18 +282,8 @@ fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
                 other => vec![other],
             })
             .collect()),
-        LoopKind::Dict => match items {
-            Json::Object(map) => Ok(map
-                .into_iter()
-                .map(|(key, value)| json!({"key": key, "value": value}))
-                .collect()),
-            other => Err(format!("`with_dict` needs a mapping, not `{other}`")),
-        },
-        LoopKind::Indexed => Ok(list(items)?
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| json!([index, item]))
-            .collect()),
+        LoopKind::Dict => drover_template::loop_lookups::dict(&items),
+        LoopKind::Indexed => Ok(drover_template::loop_lookups::indexed(list(items)?)),
         LoopKind::FirstFound
         | LoopKind::Subelements
         | LoopKind::Sequence
@@ -306,49 +298,12 @@ fn shape(items: Json, kind: &LoopKind) -> Result<Vec<Json>, String> {
                 .map(list)
                 .collect::<Result<_, _>>()?;
             Ok(if matches!(kind, LoopKind::Together) {
-                together(&lists)
+                drover_template::loop_lookups::together(&lists)
             } else {
-                nested(lists)
+                drover_template::loop_lookups::nested(lists)
             })
         }
     }
-}
-
-/// `with_together`: the lists side by side, the shorter ones padded with
-/// nulls.
-fn together(lists: &[Vec<Json>]) -> Vec<Json> {
-    let length = lists.iter().map(Vec::len).max().unwrap_or(0);
-    (0..length)
-        .map(|index| {
-            Json::Array(
-                lists
-                    .iter()
-                    .map(|list| list.get(index).cloned().unwrap_or(Json::Null))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-/// `with_nested`: every combination, the first list varying slowest.
-fn nested(lists: Vec<Vec<Json>>) -> Vec<Json> {
-    lists
-        .into_iter()
-        .fold(vec![Vec::new()], |products, list| {
-            products
-                .into_iter()
-                .flat_map(|prefix| {
-                    list.iter().map(move |item| {
-                        let mut next = prefix.clone();
-                        next.push(item.clone());
-                        next
-                    })
-                })
-                .collect()
-        })
-        .into_iter()
-        .map(Json::Array)
-        .collect()
 }
 
 /// An `until` loop's last attempt: its count, and a failure when the

@@ -29,6 +29,7 @@ mod error;
 mod filters;
 mod jinja_tests;
 mod lookups;
+pub mod loop_lookups;
 mod scope;
 
 use std::path::PathBuf;

@@ -1,4 +1,8 @@
-//! `lookup()` and `query()`: `file`, `env`, `pipe`, `template`, `items`.
+//! `lookup()` and `query()`: `file`, `env`, `pipe`, `template`, `vars`,
+//! and every lookup behind a `with_*` loop (`items`, `list`, `dict`,
+//! `indexed_items`, `together`, `nested`, `cartesian`, `flattened`,
+//! `sequence`, `fileglob`, `lines`, `first_found`, `subelements`,
+//! `random_choice`).
 // minijinja hands filter, test and function arguments over by value.
 #![allow(clippy::needless_pass_by_value)]
 
@@ -7,6 +11,7 @@ use std::process::Command;
 
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
+use serde_json::Value as Json;
 
 /// Adds `lookup`, `query` and `q`, reading relative paths from `base`.
 pub(crate) fn register(environment: &mut Environment<'static>, base: PathBuf) {
@@ -117,6 +122,86 @@ fn run(
                 _ => vec![term.clone()],
             })
             .collect()),
-        other => Err(failure(format!("the `{other}` lookup is not supported"))),
+        "vars" => texts()
+            .map(|name| {
+                state
+                    .lookup(&name)
+                    .filter(|value| !value.is_undefined())
+                    .ok_or_else(|| {
+                        failure(format!("lookup('vars', '{name}'): `{name}` is undefined"))
+                    })
+            })
+            .collect(),
+        other => loop_lookup(base, other, terms, kwargs),
     }
+}
+
+/// The lookups behind the `with_*` loops, on the terms as JSON.
+fn loop_lookup(
+    base: &Path,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
+    use crate::loop_lookups as lookups;
+    let json = |value: &Value| serde_json::to_value(value).unwrap_or(Json::Null);
+    let all = Json::Array(terms.iter().map(json).collect());
+    let lists = || -> Vec<Vec<Json>> {
+        terms
+            .iter()
+            .map(|term| match json(term) {
+                Json::Array(items) => items,
+                other => vec![other],
+            })
+            .collect()
+    };
+    let directories = [base.join("files"), base.to_path_buf()];
+    let items = match name {
+        "list" => Ok(all.as_array().cloned().unwrap_or_default()),
+        "dict" => terms
+            .iter()
+            .map(|term| lookups::dict(&json(term)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|lists| lists.concat()),
+        "indexed_items" => Ok(lookups::indexed(lists().concat())),
+        "together" => Ok(lookups::together(&lists())),
+        "nested" | "cartesian" => Ok(lookups::nested(lists())),
+        "flattened" => Ok(lookups::flattened(&all)),
+        "sequence" => lookups::sequence(&all),
+        "fileglob" => lookups::fileglob(&all, &directories),
+        "lines" => lookups::lines(&all, base),
+        "random_choice" => Ok(lookups::random_choice(&all)),
+        "subelements" => lookups::subelements(&all),
+        "first_found" => lookups::first_found(&first_found_terms(all, kwargs)?, &directories),
+        other => Err(format!("the `{other}` lookup is not supported")),
+    };
+    items
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| Value::from(minijinja::value::Serde(item)))
+                .collect()
+        })
+        .map_err(failure)
+}
+
+/// `lookup('first_found', files, paths=..., skip=...)`: the keyword
+/// arguments make one term, as the mapping form of `with_first_found`.
+fn first_found_terms(all: Json, kwargs: &Kwargs) -> Result<Json, Error> {
+    let mut options = serde_json::Map::new();
+    for key in ["files", "paths", "skip"] {
+        if let Some(value) = kwargs.get::<Option<Value>>(key)? {
+            options.insert(
+                key.to_owned(),
+                serde_json::to_value(&value).unwrap_or(Json::Null),
+            );
+        }
+    }
+    if options.is_empty() {
+        return Ok(all);
+    }
+    if !options.contains_key("files") {
+        options.insert("files".to_owned(), all);
+    }
+    Ok(Json::Array(vec![Json::Object(options)]))
 }

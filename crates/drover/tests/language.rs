@@ -529,3 +529,35 @@ fn issue_16_a_role_finds_files_beside_the_playbook() {
     assert_eq!(read("shared.txt"), "from the playbook's files\n");
     assert_eq!(read("page.txt"), "page for here\n");
 }
+
+#[test]
+fn issue_16_the_lookups_behind_the_loops() {
+    let directory = project(&[
+        ("vars/Debian.yml", "a: 1\n"),
+        (
+            "site.yml",
+            r#"
+- hosts: all
+  gather_facts: no
+  vars:
+    colour: teal
+  tasks:
+    - debug: {msg: "seq={{ lookup('sequence', 'start=1 end=3') }}"}
+    - debug: {msg: "zip={{ query('together', [1, 2], ['a', 'b']) | map('join', '') | join(',') }}"}
+    - debug: {msg: "var={{ lookup('vars', 'colour') }}"}
+    - debug: {msg: "found={{ lookup('first_found', 'RedHat.yml', 'Debian.yml', paths=['vars']) | basename }}"}
+    - debug: {msg: "flat={{ query('flattened', [1, [2, [3]]]) | join(',') }}"}
+"#,
+        ),
+    ]);
+    let stdout = play(directory.path());
+    for expected in [
+        "seq=1,2,3",
+        "zip=1a,2b",
+        "var=teal",
+        "found=Debian.yml",
+        "flat=1,2,3",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+}

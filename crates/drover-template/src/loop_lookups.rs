@@ -1,10 +1,10 @@
-//! The rest of ansible-core's `with_*` loops, each the lookup of the same
-//! name: `with_sequence`, `with_fileglob`, `with_lines`, `with_flattened`,
-//! `with_cartesian`, `with_random_choice` and `with_inventory_hostnames`.
+//! The lookups behind ansible-core's `with_*` loops, on rendered values:
+//! each takes its terms (a list, or one term) and gives the items. The
+//! engine's loops and the `lookup()`/`query()` functions both use them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 /// The terms as a list (one term alone is a list of one).
 fn terms(value: &Json) -> Vec<Json> {
@@ -17,10 +17,10 @@ fn terms(value: &Json) -> Vec<Json> {
 
 /// `with_sequence`: numbers as text, from `start=1 end=10 stride=2
 /// format=web%02d`, `count=N`, or the short form `[START-]END[/STRIDE][:FORMAT]`.
-pub(crate) fn sequence(value: &Json) -> Result<Vec<Json>, String> {
+pub fn sequence(value: &Json) -> Result<Vec<Json>, String> {
     let mut items = Vec::new();
     for term in terms(value) {
-        let text = drover_template::as_text(&term);
+        let text = crate::as_text(&term);
         let spec = Sequence::parse(text.trim())?;
         items.extend(spec.numbers()?.into_iter().map(Json::from));
     }
@@ -178,10 +178,10 @@ fn printf(format: &str, number: i64) -> Result<String, String> {
 /// `with_fileglob`: the files (not directories) matching each pattern,
 /// sorted; a relative pattern is looked for in the first of `directories`
 /// where it matches anything, as Ansible looks in `files/`.
-pub(crate) fn fileglob(value: &Json, directories: &[PathBuf]) -> Result<Vec<Json>, String> {
+pub fn fileglob(value: &Json, directories: &[PathBuf]) -> Result<Vec<Json>, String> {
     let mut items = Vec::new();
     for term in terms(value) {
-        let pattern = drover_template::as_text(&term);
+        let pattern = crate::as_text(&term);
         let candidates: Vec<PathBuf> = if pattern.starts_with('/') {
             vec![PathBuf::from(&pattern)]
         } else {
@@ -210,10 +210,10 @@ pub(crate) fn fileglob(value: &Json, directories: &[PathBuf]) -> Result<Vec<Json
 
 /// `with_lines`: each line of each command's output, the command run by
 /// `/bin/sh` on this machine, in `directory`.
-pub(crate) fn lines(value: &Json, directory: &std::path::Path) -> Result<Vec<Json>, String> {
+pub fn lines(value: &Json, directory: &Path) -> Result<Vec<Json>, String> {
     let mut items = Vec::new();
     for term in terms(value) {
-        let command = drover_template::as_text(&term);
+        let command = crate::as_text(&term);
         let mut shell = std::process::Command::new("/bin/sh");
         shell.arg("-c").arg(&command);
         // A playbook named by a bare file name has an empty directory: here.
@@ -240,7 +240,7 @@ pub(crate) fn lines(value: &Json, directory: &std::path::Path) -> Result<Vec<Jso
 }
 
 /// `with_flattened`: every element of every nested list, in order.
-pub(crate) fn flattened(value: &Json) -> Vec<Json> {
+pub fn flattened(value: &Json) -> Vec<Json> {
     fn flatten(value: &Json, into: &mut Vec<Json>) {
         match value {
             Json::Array(items) => items.iter().for_each(|item| flatten(item, into)),
@@ -254,7 +254,7 @@ pub(crate) fn flattened(value: &Json) -> Vec<Json> {
 }
 
 /// `with_random_choice`: one of the items, picked at random.
-pub(crate) fn random_choice(value: &Json) -> Vec<Json> {
+pub fn random_choice(value: &Json) -> Vec<Json> {
     let items = terms(value);
     if items.is_empty() {
         return Vec::new();
@@ -262,25 +262,183 @@ pub(crate) fn random_choice(value: &Json) -> Vec<Json> {
     vec![items[fastrand::usize(..items.len())].clone()]
 }
 
-/// `with_inventory_hostnames`: the inventory's hosts matching each pattern.
-pub(crate) fn inventory_hostnames(
-    value: &Json,
-    inventory: &drover_inventory::Inventory,
-) -> Result<Vec<Json>, String> {
+/// `with_first_found`: the terms are file names, or mappings of `files`
+/// (names, or one comma-separated string), `paths` and `skip`. The first
+/// candidate that exists, looked for under `directories` when relative
+/// (under each of `paths` first, when given), is the one item; with
+/// `skip: true` and none found there are no items; else it is an error.
+pub fn first_found(terms: &Json, directories: &[PathBuf]) -> Result<Vec<Json>, String> {
+    let terms = match terms {
+        Json::Array(terms) => terms.clone(),
+        other => vec![other.clone()],
+    };
+    let mut candidates = Vec::new();
+    let mut skip = false;
+    for term in &terms {
+        match term {
+            Json::String(name) => candidates.push(name.clone()),
+            Json::Object(map) => {
+                skip |= map.get("skip").is_some_and(truthy);
+                let files = names(map.get("files"));
+                let paths = names(map.get("paths"));
+                if paths.is_empty() {
+                    candidates.extend(files);
+                } else {
+                    for path in &paths {
+                        candidates.extend(files.iter().map(|file| format!("{path}/{file}")));
+                    }
+                }
+            }
+            Json::Array(names) => {
+                candidates.extend(names.iter().filter_map(Json::as_str).map(str::to_owned));
+            }
+            _ => {}
+        }
+    }
+    for candidate in &candidates {
+        if let Some(found) = find(candidate, directories) {
+            return Ok(vec![Json::from(found.display().to_string())]);
+        }
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(format!(
+        "with_first_found: none of {} exists (looked in {})",
+        candidates.join(", "),
+        directories
+            .iter()
+            .map(|directory| directory.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// A list of names, or a string of names separated by commas, colons or
+/// semicolons, as `first_found` reads `files` and `paths`.
+fn names(value: Option<&Json>) -> Vec<String> {
+    match value {
+        Some(Json::Array(items)) => items.iter().map(crate::as_text).collect(),
+        Some(Json::String(text)) => text
+            .split([',', ';', ':'])
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn truthy(value: &Json) -> bool {
+    match value {
+        Json::Bool(flag) => *flag,
+        Json::String(text) => matches!(
+            text.trim().to_ascii_lowercase().as_str(),
+            "yes" | "on" | "true" | "1" | "y" | "t"
+        ),
+        _ => false,
+    }
+}
+
+/// `name` if absolute and there, else the first of `directories` that
+/// holds it.
+fn find(name: &str, directories: &[PathBuf]) -> Option<PathBuf> {
+    let path = Path::new(name);
+    if path.is_absolute() {
+        return path.exists().then(|| path.to_path_buf());
+    }
+    directories
+        .iter()
+        .map(|directory| directory.join(path))
+        .find(|candidate| candidate.exists())
+}
+
+/// `with_subelements: [LIST, KEY, {skip_missing}]`: for each entry of
+/// LIST, each element of its KEY list, as `[entry, element]`.
+pub fn subelements(terms: &Json) -> Result<Vec<Json>, String> {
+    let Json::Array(terms) = terms else {
+        return Err("with_subelements takes a list and a key: [LIST, KEY]".to_owned());
+    };
+    let (Some(Json::Array(list)), Some(Json::String(key))) = (terms.first(), terms.get(1)) else {
+        return Err("with_subelements takes a list and a key: [LIST, KEY]".to_owned());
+    };
+    let skip_missing = terms
+        .get(2)
+        .and_then(|flags| flags.get("skip_missing"))
+        .is_some_and(truthy);
     let mut items = Vec::new();
-    for term in terms(value) {
-        let pattern = drover_template::as_text(&term);
-        let selection = inventory
-            .select(&pattern)
-            .map_err(|error| format!("with_inventory_hostnames `{pattern}`: {error}"))?;
-        for host in selection.hosts {
-            let name = Json::from(inventory.host(host).name.as_str());
-            if !items.contains(&name) {
-                items.push(name);
+    for entry in list {
+        match entry.get(key.as_str()) {
+            Some(Json::Array(elements)) => {
+                items.extend(elements.iter().map(|element| json!([entry, element])));
+            }
+            None if skip_missing => {}
+            _ => {
+                return Err(format!(
+                    "with_subelements: an entry has no list `{key}` (add `skip_missing: true` to skip it)"
+                ));
             }
         }
     }
     Ok(items)
+}
+
+/// `with_together`: the lists side by side, the shorter ones padded with
+/// nulls.
+pub fn together(lists: &[Vec<Json>]) -> Vec<Json> {
+    let length = lists.iter().map(Vec::len).max().unwrap_or(0);
+    (0..length)
+        .map(|index| {
+            Json::Array(
+                lists
+                    .iter()
+                    .map(|list| list.get(index).cloned().unwrap_or(Json::Null))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `with_nested` and `with_cartesian`: every combination, the first list
+/// varying slowest.
+pub fn nested(lists: Vec<Vec<Json>>) -> Vec<Json> {
+    lists
+        .into_iter()
+        .fold(vec![Vec::new()], |products, list| {
+            products
+                .into_iter()
+                .flat_map(|prefix| {
+                    list.iter().map(move |item| {
+                        let mut next = prefix.clone();
+                        next.push(item.clone());
+                        next
+                    })
+                })
+                .collect()
+        })
+        .into_iter()
+        .map(Json::Array)
+        .collect()
+}
+
+/// `with_dict`: `{key, value}` for each entry of a mapping.
+pub fn dict(value: &Json) -> Result<Vec<Json>, String> {
+    match value {
+        Json::Object(map) => Ok(map
+            .iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
+            .collect()),
+        other => Err(format!("`with_dict` needs a mapping, not `{other}`")),
+    }
+}
+
+/// `with_indexed_items`: `[index, item]` for each item.
+pub fn indexed(items: Vec<Json>) -> Vec<Json> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| json!([index, item]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -341,5 +499,54 @@ mod tests {
             .map(|name| json!(files.join(name).display().to_string()))
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn the_first_file_that_exists_is_the_one_item() {
+        let directory = tempfile::tempdir().expect("a directory");
+        std::fs::create_dir(directory.path().join("vars")).expect("vars");
+        std::fs::write(directory.path().join("vars/Debian.yml"), "a: 1\n").expect("a file");
+        let directories = [
+            directory.path().join("files"),
+            directory.path().to_path_buf(),
+        ];
+        let found = first_found(
+            &json!([{"files": ["Debian-12.yml", "Debian.yml"], "paths": ["vars"]}]),
+            &directories,
+        )
+        .expect("found");
+        assert_eq!(
+            found,
+            [json!(
+                directory
+                    .path()
+                    .join("vars/Debian.yml")
+                    .display()
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            first_found(&json!(["vars/RedHat.yml", "vars/Debian.yml"]), &directories)
+                .expect("found")
+                .len(),
+            1
+        );
+        assert!(first_found(&json!(["nowhere.yml"]), &directories).is_err());
+        assert_eq!(
+            first_found(
+                &json!([{"files": ["nowhere.yml"], "skip": true}]),
+                &directories
+            ),
+            Ok(Vec::new())
+        );
+    }
+
+    #[test]
+    fn subelements_pair_each_entry_with_its_elements() {
+        let users = json!([{"name": "a", "keys": [1, 2]}, {"name": "b"}]);
+        assert!(subelements(&json!([users, "keys"])).is_err());
+        let items = subelements(&json!([users, "keys", {"skip_missing": true}])).expect("items");
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1][1], json!(2));
     }
 }
