@@ -76,6 +76,13 @@ pub(crate) fn shared(play: &PlayVars, hosts: &[HostState]) -> Arc<Vars> {
     }
     let mut layer = Vars::new();
     layer.insert("hostvars".to_owned(), Json::Object(all));
+    // The hosts of this batch that are still in the play.
+    let batch: Vec<Json> = hosts
+        .iter()
+        .filter(|host| !host.lost())
+        .map(|host| json!(host.name))
+        .collect();
+    layer.insert("ansible_play_batch".to_owned(), Json::Array(batch));
     Arc::new(layer)
 }
 

@@ -119,11 +119,37 @@ fn first_undefined(text: &str, scope: &Scope) -> Option<String> {
     let template = environment.template_from_str(&source).ok()?;
     let mut names: Vec<String> = template.undeclared_variables(false).into_iter().collect();
     names.sort();
-    names.into_iter().find(|name| {
-        !scope.contains(name)
-            && !matches!(
-                name.as_str(),
-                "omit" | "lookup" | "query" | "q" | "range" | "dict" | "namespace" | "vars"
-            )
-    })
+    let missing: Vec<String> = names
+        .into_iter()
+        .filter(|name| {
+            !scope.contains(name)
+                && !matches!(
+                    name.as_str(),
+                    "omit" | "lookup" | "query" | "q" | "range" | "dict" | "namespace" | "vars"
+                )
+        })
+        .collect();
+    // A name every use of which is guarded (`| default(...)`, `is defined`)
+    // cannot be the one that failed; name another when there is one.
+    missing
+        .iter()
+        .find(|name| !always_guarded(text, name))
+        .or_else(|| missing.first())
+        .cloned()
+}
+
+/// Whether every use of `name` in `text` is under `default` or a
+/// definedness test.
+fn always_guarded(text: &str, name: &str) -> bool {
+    let name = regex::escape(name);
+    let (Ok(any), Ok(guarded)) = (
+        regex::Regex::new(&format!(r"\b{name}\b")),
+        regex::Regex::new(&format!(
+            r"\b{name}\b(?:\.\w+|\[[^\]]*\])*\s*(?:\|\s*(?:default|d)\b|is\s+(?:not\s+)?(?:defined|undefined)\b)"
+        )),
+    ) else {
+        return false;
+    };
+    let uses = any.find_iter(text).count();
+    uses > 0 && guarded.find_iter(text).count() >= uses
 }

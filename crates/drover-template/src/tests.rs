@@ -298,3 +298,16 @@ fn issue_16_backslashes_in_expression_literals_stay_as_written() {
         .unwrap();
     assert_eq!(rendered, serde_json::json!(r"va\1b it\'s \n"));
 }
+
+#[test]
+fn the_undefined_variable_named_is_the_one_not_guarded_by_default() {
+    let templar = Templar::new(std::path::PathBuf::from("."));
+    let scope = templar.scope(vec![]);
+    let error = templar
+        .render_text("{{ aaa | default('x') }} {{ zzz }}", &scope)
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Undefined { variable } if variable == "zzz"),
+        "{error:?}"
+    );
+}

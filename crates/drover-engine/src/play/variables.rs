@@ -38,7 +38,7 @@ impl Sources<'_> {
             vars_files: Arc::new(self.vars_files(play)?),
             role_vars: Arc::new(role_vars),
             extra_vars: Arc::new(self.options.extra_vars.clone()),
-            shared_magic: Arc::new(self.shared_magic(names)),
+            shared_magic: Arc::new(self.shared_magic(play, names)),
             inventory_hostvars: Arc::new(self.inventory_hostvars()),
         })
     }
@@ -68,8 +68,34 @@ impl Sources<'_> {
         Ok(vars_files)
     }
 
+    /// The magic variables that describe the run and the play: its name,
+    /// roles, tags, forks and limit.
+    fn run_magic(&self, play: &Play) -> Vars {
+        let options = &self.options;
+        let run_tags = if options.tags.is_empty() {
+            vec!["all".to_owned()]
+        } else {
+            options.tags.clone()
+        };
+        let roles: Vec<&str> = play.roles.iter().map(|role| role.name.as_str()).collect();
+        let magic = json!({
+            "ansible_play_name": play.name.clone().unwrap_or_else(|| play.hosts.clone()),
+            "ansible_run_tags": run_tags,
+            "ansible_skip_tags": options.skip_tags,
+            "ansible_forks": options.forks.get(),
+            "ansible_limit": options.limit,
+            "role_names": roles,
+            "ansible_role_names": roles,
+            "ansible_play_role_names": roles,
+        });
+        match magic {
+            Json::Object(magic) => magic,
+            _ => Vars::new(),
+        }
+    }
+
     /// The magic variables every host of the play sees alike.
-    fn shared_magic(&self, names: &[String]) -> Vars {
+    fn shared_magic(&self, play: &Play, names: &[String]) -> Vars {
         let mut groups = serde_json::Map::new();
         for group in self.inventory.groups() {
             if let Some(id) = self.inventory.group_id(&group.name) {
@@ -92,10 +118,11 @@ impl Sources<'_> {
             "playbook_dir": self.base.display().to_string(),
             "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "string": "2.19.0"},
         });
-        match magic {
-            Json::Object(magic) => magic,
-            _ => Vars::new(),
-        }
+        let Json::Object(mut magic) = magic else {
+            return Vars::new();
+        };
+        magic.extend(self.run_magic(play));
+        magic
     }
 
     /// Every inventory host's variables (with `inventory_hostname` and
