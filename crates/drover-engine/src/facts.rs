@@ -13,7 +13,13 @@ pub(crate) fn merge(facts: &mut Vars, gathered: &Map<String, Json>) {
     };
     let gathered = &gathered;
     for (key, value) in gathered {
-        facts.insert(format!("ansible_{key}"), value.clone());
+        // `ansible_local` keeps its name; every other fact gains the prefix.
+        let name = if key.starts_with("ansible_") {
+            key.clone()
+        } else {
+            format!("ansible_{key}")
+        };
+        facts.insert(name, value.clone());
     }
     let namespace = facts
         .entry("ansible_facts".to_owned())

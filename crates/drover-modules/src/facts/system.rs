@@ -276,6 +276,7 @@ pub(super) fn software(values: &Values<'_>) -> Map<String, Json> {
         );
     }
     facts.insert("lsb".to_owned(), lsb(values));
+    facts.insert("ansible_local".to_owned(), local_facts(values));
     if let Some(fields) = python_fields(values) {
         facts.extend(python(&fields));
     }
@@ -301,6 +302,49 @@ fn command_line(line: &str) -> (Json, Json) {
         }
     }
     (Json::Object(last), Json::Object(every))
+}
+
+/// `ansible_local`: each `/etc/ansible/facts.d/NAME.fact` (its content,
+/// or a script's output) as JSON, else as INI, else Ansible's error text.
+fn local_facts(values: &Values<'_>) -> Json {
+    use base64::Engine as _;
+    let mut local = Map::new();
+    for line in values.all("local_fact") {
+        let (name, encoded) = line.split_once(' ').unwrap_or((line, ""));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        let fact = serde_json::from_str(&text)
+            .ok()
+            .or_else(|| ini_fact(&text))
+            .unwrap_or_else(|| json!("error loading facts as JSON or ini - please check content"));
+        local.insert(name.to_owned(), fact);
+    }
+    Json::Object(local)
+}
+
+/// An INI fact: each section a mapping of its (lower-cased) keys.
+fn ini_fact(text: &str) -> Option<Json> {
+    let mut sections = Map::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            sections.insert(name.to_owned(), json!({}));
+            current = Some(name.to_owned());
+            continue;
+        }
+        let (key, value) = line.split_once(['=', ':'])?;
+        let section = sections.get_mut(current.as_ref()?)?.as_object_mut()?;
+        section.insert(key.trim().to_ascii_lowercase(), json!(value.trim()));
+    }
+    (!sections.is_empty()).then_some(Json::Object(sections))
 }
 
 fn lsb(values: &Values<'_>) -> Json {
@@ -358,6 +402,27 @@ pub(super) fn virtualization(values: &Values<'_>) -> Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_facts_read_json_and_ini() {
+        use base64::Engine as _;
+        let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        let text = format!(
+            "local_fact=app {}\nlocal_fact=site {}\nlocal_fact=bad {}\n",
+            encode(r#"{"version": 3}"#),
+            encode("[general]\nName = web\n"),
+            encode("not [ valid")
+        );
+        let local = local_facts(&Values::new(&text));
+        assert_eq!(local["app"]["version"], 3);
+        assert_eq!(local["site"]["general"]["name"], "web");
+        assert!(
+            local["bad"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("error loading")
+        );
+    }
 
     #[test]
     fn epoch_seconds_become_utc_timestamps() {
