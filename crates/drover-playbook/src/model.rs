@@ -242,12 +242,19 @@ pub enum Action {
         /// Run in any case.
         always: Vec<Task>,
     },
-    /// `include_tasks:` with a templated file name, read at run time.
+    /// `include_tasks:` with a templated file name or a loop, read at run
+    /// time (for each host and loop item).
     IncludeTasks {
         /// The file, relative to the including file's directory.
         file: String,
         /// The directory it is relative to.
         base: PathBuf,
+    },
+    /// `include_role:` with a loop: the role's tasks, read when the
+    /// playbook was, run once for each loop item.
+    IncludeRole {
+        /// The role's tasks.
+        tasks: Vec<Task>,
     },
     /// `meta:` (`flush_handlers`, `end_play`, `end_host`, `noop`, ...).
     Meta(String),
@@ -311,6 +318,7 @@ impl Task {
             (None, Action::Block { .. }) => "block".to_owned(),
             (None, Action::IncludeTasks { file, .. }) => format!("include_tasks {file}"),
             (None, Action::Meta(what)) => format!("meta: {what}"),
+            (None, Action::IncludeRole { .. }) => "include_role".to_owned(),
         };
         match &self.role {
             Some(role) => format!("{} : {own}", role.name),

@@ -643,7 +643,9 @@ impl Loader<'_> {
             "import_tasks" | "include_tasks" => {
                 return self.include(task, name, value, &arguments, context, &here);
             }
-            "import_role" | "include_role" => return self.role_task(&task, value, context, &here),
+            "import_role" | "include_role" => {
+                return self.role_task(&task, name, value, context, &here);
+            }
             "meta" => {
                 task.action = Action::Meta(text(value).unwrap_or_default());
                 return vec![task];
@@ -818,7 +820,8 @@ impl Loader<'_> {
                 return Vec::new();
             }
         };
-        if drover_template::is_template(&file) || (context.handlers && name == "include_tasks") {
+        let dynamic = name == "include_tasks" && (context.handlers || task.loop_over.is_some());
+        if drover_template::is_template(&file) || dynamic {
             if name == "import_tasks" {
                 self.errors.invalid(here.clone(), "`import_tasks` is read before the play runs and cannot use variables in its file name", Some("use `include_tasks`".to_owned()));
                 return Vec::new();
@@ -853,6 +856,7 @@ impl Loader<'_> {
     fn role_task(
         &mut self,
         task: &Task,
+        keyword: &str,
         value: &Node,
         context: &Context,
         here: &SourceLocation,
@@ -893,6 +897,17 @@ impl Loader<'_> {
         let mut holder = task.clone();
         if let Some((_, apply)) = entries.iter().find(|(key, _)| key.key_text() == "apply") {
             self.apply(&mut holder, apply, context);
+        }
+        if keyword == "include_role" && task.loop_over.is_some() {
+            // Each loop item runs the role's tasks; the include's own `when`
+            // is evaluated for it, once per host, when it runs.
+            holder.when.clear();
+            holder.loop_over = None;
+            let inner = context.inside(&holder);
+            let tasks = self.role_tasks(&name, &files, &Vars::new(), &inner, here);
+            let mut include = task.clone();
+            include.action = Action::IncludeRole { tasks };
+            return vec![include];
         }
         let inner = context.inside(&holder);
         self.role_tasks(&name, &files, &Vars::new(), &inner, here)

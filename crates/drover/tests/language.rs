@@ -561,3 +561,33 @@ fn issue_16_the_lookups_behind_the_loops() {
         assert!(stdout.contains(expected), "{expected}: {stdout}");
     }
 }
+
+#[test]
+fn issue_16_includes_with_a_loop_run_once_per_item() {
+    let directory = project(&[
+        ("steps.yml", "- debug: {msg: 'step {{ item }}'}\n"),
+        (
+            "roles/greet/tasks/main.yml",
+            "- debug: {msg: 'hello {{ person }}'}\n",
+        ),
+        (
+            "site.yml",
+            r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - include_tasks: steps.yml
+      loop: [one, two]
+    - include_role:
+        name: greet
+      loop: [ann, bob]
+      loop_control:
+        loop_var: person
+"#,
+        ),
+    ]);
+    let stdout = play(directory.path());
+    for expected in ["step one", "step two", "hello ann", "hello bob"] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+}

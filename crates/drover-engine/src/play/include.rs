@@ -1,8 +1,9 @@
-//! Dynamic `include_tasks`: decided per host, as Ansible decides it. Each
-//! host's `when` is evaluated for the include itself; each loop item makes
-//! an include of its own, with the loop variable set for the included
-//! tasks; the file name is rendered per host and item. Hosts that include
-//! the same file with the same item run it together; the others wait.
+//! Dynamic `include_tasks` (and `include_role` with a loop): decided per
+//! host, as Ansible decides it. Each host's `when` is evaluated for the
+//! include itself; each loop item makes an include of its own, with the
+//! loop variable set for the included tasks; a file name is rendered per
+//! host and item. Hosts that include the same file with the same item run
+//! it together; the others wait.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +18,15 @@ use crate::host::HostState;
 use crate::task::{Outcome, TaskEnvironment, Verdict, when};
 use crate::vars::{self, PlayVars};
 
+/// What an include brings in.
+#[derive(Clone, Copy)]
+pub(super) enum Included<'a> {
+    /// A task file, named by a template rendered per host and item.
+    File { file: &'a str, base: &'a Path },
+    /// A role's tasks, read with the playbook.
+    Role(&'a [Task]),
+}
+
 /// One include to run: its file, the loop variables its tasks see, and the
 /// hosts that make it.
 struct Inclusion {
@@ -30,19 +40,24 @@ impl Runner {
     pub(super) async fn include(
         &self,
         task: &Task,
-        file: &str,
-        base: &Path,
+        included: Included<'_>,
         states: &mut [HostState],
         play_vars: &PlayVars,
         play: &Play,
     ) {
-        let inclusions = self.inclusions(task, file, base, states, play_vars);
+        let inclusions = self.inclusions(task, included, states, play_vars);
         for inclusion in inclusions {
             let mut parent = task.clone();
             parent.vars.extend(inclusion.layer.clone());
             // The include's `when` was its own; the included tasks do not repeat it.
             parent.when.clear();
-            match drover_playbook::load_task_file(&inclusion.path, &ModuleCatalog, &parent) {
+            let loaded = match included {
+                Included::File { .. } => {
+                    drover_playbook::load_task_file(&inclusion.path, &ModuleCatalog, &parent)
+                }
+                Included::Role(tasks) => Ok(with_layer(tasks, &inclusion.layer)),
+            };
+            match loaded {
                 Ok(tasks) => {
                     let waiting = pause(states, |index, _| !inclusion.hosts.contains(&index));
                     self.run_tasks(&tasks, states, play_vars, play).await;
@@ -69,8 +84,7 @@ impl Runner {
     fn inclusions(
         &self,
         task: &Task,
-        file: &str,
-        base: &Path,
+        included: Included<'_>,
         states: &mut [HostState],
         play_vars: &PlayVars,
     ) -> Vec<Inclusion> {
@@ -85,7 +99,7 @@ impl Runner {
                 .templar
                 .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
             let planned = match when(task, &self.templar, &scope) {
-                Verdict::Runs => self.host_inclusions(task, file, base, &scope),
+                Verdict::Runs => self.host_inclusions(task, included, &scope),
                 Verdict::Skipped(_) => Ok(Vec::new()),
                 Verdict::Failed(message) => Err(message),
             };
@@ -110,8 +124,7 @@ impl Runner {
     fn host_inclusions(
         &self,
         task: &Task,
-        file: &str,
-        base: &Path,
+        included: Included<'_>,
         scope: &drover_template::Scope,
     ) -> Result<Vec<(PathBuf, String, Vars)>, String> {
         let layers: Vec<Vars> = match &task.loop_over {
@@ -133,6 +146,12 @@ impl Runner {
             }
         };
         let role = task.role.as_ref().map(|role| role.path.as_path());
+        let Included::File { file, base } = included else {
+            return Ok(layers
+                .into_iter()
+                .map(|layer| (PathBuf::new(), "include_role".to_owned(), layer))
+                .collect());
+        };
         layers
             .into_iter()
             .map(|layer| {
@@ -174,4 +193,27 @@ fn group(
             )),
         }
     }
+}
+
+/// `tasks` with `layer`'s variables (a loop item) on each of them, and on
+/// the tasks of their blocks.
+fn with_layer(tasks: &[Task], layer: &Vars) -> Vec<Task> {
+    tasks
+        .iter()
+        .map(|task| {
+            let mut task = task.clone();
+            task.vars.extend(layer.clone());
+            if let drover_playbook::Action::Block {
+                block,
+                rescue,
+                always,
+            } = &mut task.action
+            {
+                *block = with_layer(block, layer);
+                *rescue = with_layer(rescue, layer);
+                *always = with_layer(always, layer);
+            }
+            task
+        })
+        .collect()
 }

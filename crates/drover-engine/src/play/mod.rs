@@ -331,8 +331,12 @@ impl Runner {
                     }
                     Action::Meta(what) => self.meta(what, task, states, play_vars, play).await,
                     Action::IncludeTasks { file, base } => {
-                        self.include(task, file, base, states, play_vars, play)
-                            .await;
+                        let included = include::Included::File { file, base };
+                        self.include(task, included, states, play_vars, play).await;
+                    }
+                    Action::IncludeRole { tasks } => {
+                        let included = include::Included::Role(tasks);
+                        self.include(task, included, states, play_vars, play).await;
                     }
                     Action::Module { .. } => {
                         if self.control.selected(task) {
