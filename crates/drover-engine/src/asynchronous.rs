@@ -85,7 +85,8 @@ async fn in_background(
         detached.remove(key);
     }
     // The job keeps its output, error and exit status in files named after
-    // it, for `async_status`; the status file appears whole (a rename).
+    // it, for `async_status`: the first two exist before the task ends (so
+    // the job is found at once), the status file appears whole (a rename).
     let job = format!(
         "{}.{}",
         fastrand::u64(100_000_000..1_000_000_000),
@@ -94,13 +95,13 @@ async fn in_background(
     let directory = drover_modules::ASYNC_JOB_DIRECTORY;
     let files = format!("\"{directory}/{job}\"");
     let body = format!(
-        "sh -c {} >{files}.out 2>{files}.err; echo $? >{files}.tmp && mv {files}.tmp {files}.rc",
+        "sh -c {} >>{files}.out 2>>{files}.err; echo $? >{files}.tmp && mv {files}.tmp {files}.rc",
         quote(&text)
     );
     detached.insert(
         "_raw_params".to_owned(),
         Json::from(format!(
-            "mkdir -p \"{directory}\" && setsid sh -c {} </dev/null >/dev/null 2>&1 & echo $!",
+            "mkdir -p \"{directory}\" && : >{files}.out && : >{files}.err && {{ setsid sh -c {} </dev/null >/dev/null 2>&1 & }}",
             quote(&body)
         )),
     );
