@@ -572,7 +572,7 @@ fn issue_16_includes_with_a_loop_run_once_per_item() {
         ),
         (
             "site.yml",
-            r#"
+            r"
 - hosts: all
   gather_facts: no
   tasks:
@@ -583,7 +583,7 @@ fn issue_16_includes_with_a_loop_run_once_per_item() {
       loop: [ann, bob]
       loop_control:
         loop_var: person
-"#,
+",
         ),
     ]);
     let stdout = play(directory.path());
