@@ -440,7 +440,7 @@ fn compile(pattern: &str, kwargs: &Kwargs) -> Result<Regex, Error> {
 }
 
 /// Python's `\1` and `\g<name>` become Rust's `${1}` and `${name}`.
-fn python_replacement(replacement: &str) -> String {
+pub fn python_replacement(replacement: &str) -> String {
     static BACKREFERENCE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
         Regex::new(r"\\(\d+)|\\g<(\w+)>|\$").expect("the backreference pattern is valid")
     });

@@ -40,6 +40,7 @@ use regex::Regex;
 use serde_json::Value as Json;
 
 pub use error::Error;
+pub use filters::python_replacement;
 pub use scope::Scope;
 
 /// Variables: names to JSON values.

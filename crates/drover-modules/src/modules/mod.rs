@@ -193,6 +193,7 @@ pub(crate) mod package;
 pub(crate) mod pause;
 pub(crate) mod ping;
 pub(crate) mod quadlet;
+pub(crate) mod replace;
 pub(crate) mod script;
 pub(crate) mod service;
 pub(crate) mod set_fact;
@@ -237,6 +238,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     pause::MODULES,
     ping::MODULES,
     quadlet::MODULES,
+    replace::MODULES,
     script::MODULES,
     service::MODULES,
     set_fact::MODULES,

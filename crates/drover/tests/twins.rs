@@ -1,0 +1,135 @@
+//! Modules that change files, run by Ansible and by drover on twin
+//! directories of this machine (the local connection), twice each: both
+//! must succeed, drover's second run must change nothing, and the two
+//! directories must end the same, file by file.
+//!
+//! Regression tests for issue 17 ("the modules public roles use").
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// A twin: a directory holding `files` and the play `tasks` work on (as `{{ root }}`).
+fn twin(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("a directory");
+    for (name, content) in files {
+        let path = directory.path().join("root").join(name);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("a directory");
+        std::fs::write(path, content).expect("a file");
+    }
+    directory
+}
+
+/// Every file under `root`, by relative path, with its content.
+fn tree(root: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).expect("readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let name = path
+                    .strip_prefix(root)
+                    .expect("below")
+                    .display()
+                    .to_string();
+                files.insert(name, std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    files
+}
+
+fn playbook(tasks: &str) -> String {
+    format!("- hosts: localhost\n  gather_facts: no\n  tasks:\n{tasks}")
+}
+
+/// Runs `tasks` under both tools on twins of `files`, twice each; returns
+/// drover's second output. Skipped when Ansible is not installed.
+fn converge_like_ansible(files: &[(&str, &str)], tasks: &str) -> Option<String> {
+    let ansible = support::ansible_tool("ansible-playbook")?;
+    let (theirs, ours) = (twin(files), twin(files));
+    for directory in [&theirs, &ours] {
+        std::fs::write(directory.path().join("site.yml"), playbook(tasks)).expect("written");
+    }
+    let root =
+        |directory: &tempfile::TempDir| format!("root={}", directory.path().join("root").display());
+    // Ansible's modules run with the Python beside it in the project's `.venv`.
+    let python = format!(
+        "ansible_python_interpreter={}",
+        ansible.with_file_name("python3").display()
+    );
+    for _ in 0..2 {
+        let output = Command::new(&ansible)
+            .current_dir(theirs.path())
+            .args([
+                "site.yml",
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "-e",
+                &root(&theirs),
+                "-e",
+                &python,
+            ])
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_LOCAL_TEMP", theirs.path().join(".ansible-tmp"))
+            .output()
+            .expect("ansible-playbook runs");
+        assert!(
+            output.status.success(),
+            "Ansible failed:\n{}{}",
+            support::text(&output.stdout),
+            support::text(&output.stderr)
+        );
+    }
+    let mut last = String::new();
+    for run in 0..2 {
+        let output = support::drover(ours.path(), &["play", "site.yml", "-e", &root(&ours)]);
+        last = support::exited(&output, 0);
+        if run == 1 {
+            assert_eq!(
+                support::recap(&last, "localhost")[1],
+                0,
+                "the second run changed something:\n{last}"
+            );
+        }
+    }
+    assert_eq!(
+        tree(&ours.path().join("root")),
+        tree(&theirs.path().join("root")),
+        "drover (left) and Ansible (right) left different files"
+    );
+    Some(last)
+}
+
+#[test]
+fn issue_17_replace_leaves_what_ansible_leaves() {
+    let files = [(
+        "app.conf",
+        "# settings\nlisten 80\nname old\n[extra]\nlisten 80\nname old\n",
+    )];
+    converge_like_ansible(
+        &files,
+        r"    - replace:
+        path: '{{ root }}/app.conf'
+        regexp: '^listen (80)$'
+        replace: 'listen 80\1'
+        before: '\[extra\]'
+    - replace:
+        path: '{{ root }}/app.conf'
+        regexp: 'old'
+        replace: 'new'
+        after: '\[extra\]'
+    - replace:
+        path: '{{ root }}/app.conf'
+        regexp: '^# (settings)$'
+        replace: '# \g<1> (managed)'
+",
+    );
+}
