@@ -39,9 +39,43 @@ pub fn known_to_ansible(name: &str) -> bool {
     }
 }
 
+/// The short name of a module Ansible knows by its fully qualified name
+/// (`community.general.ini_file` is `ini_file`), as drover's modules are
+/// named; any other name as it is.
+pub fn short_name(name: &str) -> &str {
+    if let Some(short) = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+    {
+        return short;
+    }
+    match name.rsplit_once('.') {
+        Some((collection, module))
+            if NAMES
+                .get(collection)
+                .is_some_and(|names| names.contains(module)) =>
+        {
+            module
+        }
+        _ => name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::known_to_ansible;
+    use super::{known_to_ansible, short_name};
+
+    #[test]
+    fn fully_qualified_names_resolve_to_short_ones() {
+        assert_eq!(short_name("ansible.builtin.copy"), "copy");
+        assert_eq!(short_name("community.general.ini_file"), "ini_file");
+        assert_eq!(
+            short_name("community.docker.docker_container"),
+            "docker_container"
+        );
+        assert_eq!(short_name("ansible.posix.sysctl"), "sysctl");
+        assert_eq!(short_name("nobody.nowhere.thing"), "nobody.nowhere.thing");
+    }
 
     #[test]
     fn short_routed_and_full_names_are_known() {

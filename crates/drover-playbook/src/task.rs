@@ -150,9 +150,7 @@ pub(crate) fn set_environment(settings: &mut TaskSettings, value: &Node) -> bool
 
 /// Module names as written, with Ansible's collection prefixes removed.
 pub(crate) fn short_module_name(name: &str) -> &str {
-    name.strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name)
+    crate::ansible_names::short_name(name)
 }
 
 /// A task while its keys are read: its module and arguments, and the

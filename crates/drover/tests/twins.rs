@@ -133,3 +133,22 @@ fn issue_17_replace_leaves_what_ansible_leaves() {
 ",
     );
 }
+
+#[test]
+fn issue_17_ini_file_leaves_what_ansible_leaves() {
+    let files = [(
+        "app.ini",
+        "top = 1\n[main]\nname = a\n#port = 1\nuser=x\nuser=y\n\n[old]\ngone = yes\n[keep]\nk = v",
+    )];
+    converge_like_ansible(
+        &files,
+        "    - community.general.ini_file: {path: '{{ root }}/app.ini', section: main, option: port, value: '8080'}
+    - community.general.ini_file: {path: '{{ root }}/app.ini', section: main, option: user, value: z}
+    - community.general.ini_file: {path: '{{ root }}/app.ini', section: old, state: absent}
+    - community.general.ini_file: {path: '{{ root }}/app.ini', section: fresh, option: a, value: b, no_extra_spaces: true}
+    - community.general.ini_file: {path: '{{ root }}/app.ini', section: null, option: top, value: '2'}
+    - community.general.ini_file: {path: '{{ root }}/app.ini', section: keep, option: k, state: absent}
+    - community.general.ini_file: {path: '{{ root }}/new.ini', section: s, option: o, value: v, mode: '0600'}
+",
+    );
+}

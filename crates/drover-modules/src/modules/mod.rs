@@ -188,6 +188,7 @@ pub(crate) mod group_by;
 pub(crate) mod health_check;
 pub(crate) mod hostname;
 pub(crate) mod include_vars;
+pub(crate) mod ini_file;
 pub(crate) mod lineinfile;
 pub(crate) mod package;
 pub(crate) mod pause;
@@ -233,6 +234,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     health_check::MODULES,
     hostname::MODULES,
     include_vars::MODULES,
+    ini_file::MODULES,
     lineinfile::MODULES,
     package::MODULES,
     pause::MODULES,
