@@ -27,9 +27,10 @@ pub fn known_to_ansible(name: &str) -> bool {
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."));
     match (short, name.rsplit_once('.')) {
-        (Some(short), _) => NAMES
-            .get("builtin")
-            .is_some_and(|names| names.contains(short)),
+        // `ansible.builtin.X` and `ansible.legacy.X` are routed as a bare `X` is.
+        (Some(short), _) => ["builtin", "routed"]
+            .iter()
+            .any(|group| NAMES.get(group).is_some_and(|names| names.contains(short))),
         (None, Some((collection, module))) => NAMES
             .get(collection)
             .is_some_and(|names| names.contains(module)),
@@ -42,7 +43,7 @@ pub fn known_to_ansible(name: &str) -> bool {
 /// The short name of a module Ansible knows by its fully qualified name
 /// (`community.general.ini_file` is `ini_file`), as drover's modules are
 /// named; any other name as it is.
-pub fn short_name(name: &str) -> &str {
+pub(crate) fn short_name(name: &str) -> &str {
     if let Some(short) = name
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))

@@ -663,8 +663,14 @@ impl Loader<'_> {
             return vec![task];
         }
         let Some(spec) = self.catalog.module(name) else {
+            // Ansible knows a module by the name as written (its collection's).
+            let written = if from_action {
+                name.to_owned()
+            } else {
+                key.key_text()
+            };
             let value = (!from_action).then_some(value);
-            return self.unimplemented(task, name, value, arguments, here);
+            return self.unimplemented(task, &written, value, arguments, here);
         };
         match &value.value {
             _ if from_action => {}
