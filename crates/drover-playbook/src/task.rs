@@ -617,6 +617,35 @@ impl Loader<'_> {
         vec![task]
     }
 
+    /// The actions that are no module: imports, includes and `meta`.
+    fn structural(
+        &mut self,
+        mut task: Task,
+        name: &str,
+        value: &Node,
+        arguments: &Vars,
+        context: &Context,
+        here: SourceLocation,
+    ) -> Vec<Task> {
+        match name {
+            "include" => {
+                let hint =
+                    "use `include_tasks` (read when the task runs) or `import_tasks` (read now)";
+                let message = "`include` was removed in Ansible 2.19";
+                self.errors.invalid(here, message, Some(hint.to_owned()));
+                Vec::new()
+            }
+            "import_tasks" | "include_tasks" => {
+                self.include(task, name, value, arguments, context, &here)
+            }
+            "import_role" | "include_role" => self.role_task(&task, name, value, context, &here),
+            _ => {
+                task.action = Action::Meta(text(value).unwrap_or_default());
+                vec![task]
+            }
+        }
+    }
+
     /// Resolves the module or import a task names.
     fn action(
         &mut self,
@@ -630,25 +659,11 @@ impl Loader<'_> {
         let here = key
             .location(&context.path)
             .with_length(name.chars().count());
-        match name {
-            "include" => {
-                let hint =
-                    "use `include_tasks` (read when the task runs) or `import_tasks` (read now)";
-                let message = "`include` was removed in Ansible 2.19";
-                self.errors.invalid(here, message, Some(hint.to_owned()));
-                return Vec::new();
-            }
-            "import_tasks" | "include_tasks" => {
-                return self.include(task, name, value, &arguments, context, &here);
-            }
-            "import_role" | "include_role" => {
-                return self.role_task(&task, name, value, context, &here);
-            }
-            "meta" => {
-                task.action = Action::Meta(text(value).unwrap_or_default());
-                return vec![task];
-            }
-            _ => {}
+        if matches!(
+            name,
+            "include" | "import_tasks" | "include_tasks" | "import_role" | "include_role" | "meta"
+        ) {
+            return self.structural(task, name, value, &arguments, context, here);
         }
         // `action:` and `local_action:` lines were read with their module.
         let from_action = matches!(key.key_text().as_str(), "action" | "local_action");
