@@ -31,6 +31,27 @@ pub(crate) fn merge(facts: &mut Vars, gathered: &Map<String, Json>) {
     }
 }
 
+/// Adds facts another module returned (`getent_passwd`, `packages`) as
+/// Ansible injects them: top-level under their own names, and under
+/// `ansible_facts` without an `ansible_` prefix.
+pub(crate) fn inject(facts: &mut Vars, returned: &Map<String, Json>) {
+    let Json::Object(returned) = drover_template::untrusted(&Json::Object(returned.clone())) else {
+        return;
+    };
+    for (key, value) in &returned {
+        facts.insert(key.clone(), value.clone());
+    }
+    let namespace = facts
+        .entry("ansible_facts".to_owned())
+        .or_insert_with(|| Json::Object(Map::new()));
+    if let Json::Object(namespace) = namespace {
+        for (key, value) in returned {
+            let name = key.strip_prefix("ansible_").unwrap_or(&key).to_owned();
+            namespace.insert(name, value);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -693,7 +693,10 @@ fn finish(
                 };
                 host.facts.extend(facts);
             }
-            _ => crate::facts::merge(&mut host.facts, facts),
+            Action::Module { name, .. } if name == "setup" || name == "gather_facts" => {
+                crate::facts::merge(&mut host.facts, facts);
+            }
+            _ => crate::facts::inject(&mut host.facts, facts),
         }
     }
     register(task, host, &outcome);

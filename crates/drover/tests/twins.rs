@@ -152,3 +152,20 @@ fn issue_17_ini_file_leaves_what_ansible_leaves() {
 ",
     );
 }
+
+#[test]
+fn issue_17_getent_and_slurp_read_what_ansible_reads() {
+    let files = [("input.txt", "line one\nline two: ünïcode\n")];
+    converge_like_ansible(
+        &files,
+        "    - getent: {database: passwd, key: root}
+    - copy: {dest: '{{ root }}/root.txt', content: \"{{ getent_passwd.root | join(':') }}\"}
+    - getent: {database: group}
+    - copy: {dest: '{{ root }}/groups.txt', content: \"{{ getent_group.keys() | sort | join(',') }}\"}
+    - getent: {database: passwd, key: nobody-here, fail_key: false}
+    - slurp: {src: '{{ root }}/input.txt'}
+      register: read
+    - copy: {dest: '{{ root }}/read.txt', content: '{{ read.content | b64decode }}'}
+",
+    );
+}

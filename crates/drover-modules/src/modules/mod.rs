@@ -182,6 +182,7 @@ pub(crate) mod feature;
 pub(crate) mod fetch;
 pub(crate) mod file;
 pub(crate) mod get_url;
+pub(crate) mod getent;
 pub(crate) mod git;
 pub(crate) mod group;
 pub(crate) mod group_by;
@@ -199,6 +200,7 @@ pub(crate) mod script;
 pub(crate) mod service;
 pub(crate) mod set_fact;
 pub(crate) mod setup;
+pub(crate) mod slurp;
 pub(crate) mod stat;
 pub(crate) mod sysctl;
 pub(crate) mod template;
@@ -228,6 +230,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     fetch::MODULES,
     file::MODULES,
     get_url::MODULES,
+    getent::MODULES,
     git::MODULES,
     group::MODULES,
     group_by::MODULES,
@@ -245,6 +248,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     service::MODULES,
     set_fact::MODULES,
     setup::MODULES,
+    slurp::MODULES,
     stat::MODULES,
     sysctl::MODULES,
     template::MODULES,
