@@ -34,7 +34,12 @@ pub(crate) async fn run(
     let value = |key: &str| output_value(&stdout, key).trim().to_owned();
     let (current, permanent) = (value("current"), value("permanent"));
     let using = using.unwrap_or_else(|| value("using"));
-    let facts = json!({"hostname": name.split('.').next().unwrap_or_default(), "nodename": name, "fqdn": name});
+    // Named as Ansible's module returns them: with the `ansible_` prefix.
+    let facts = json!({
+        "ansible_hostname": name.split('.').next().unwrap_or_default(),
+        "ansible_nodename": name,
+        "ansible_fqdn": name,
+    });
     if current == name && permanent == name {
         return Ok(ModuleResult::ok()
             .with("name", name)
