@@ -30,6 +30,7 @@ mod filters;
 mod jinja_tests;
 mod lookups;
 pub mod loop_lookups;
+mod path_filters;
 mod scope;
 
 use std::path::PathBuf;
@@ -88,6 +89,7 @@ impl Templar {
             environment.set_syntax(syntax);
         }
         filters::register(&mut environment);
+        path_filters::register(&mut environment);
         jinja_tests::register(&mut environment);
         lookups::register(&mut environment, base_directory);
         environment.add_global("omit", OMIT);

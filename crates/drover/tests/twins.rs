@@ -169,3 +169,32 @@ fn issue_17_getent_and_slurp_read_what_ansible_reads() {
 ",
     );
 }
+
+#[test]
+fn issue_17_find_finds_what_ansible_finds() {
+    let files = [
+        ("logs/a.log", "error: disk\n"),
+        ("logs/b.log", "all fine\n"),
+        ("logs/.hidden.log", "error: hidden\n"),
+        ("logs/old/c.log", "error: old\n"),
+        ("logs/notes.txt", "x\n"),
+    ];
+    let names =
+        "{{ found.files | map(attribute='path') | map('relpath', root) | sort | join(',') }}";
+    let tasks = format!(
+        "    - find: {{paths: '{{{{ root }}}}/logs', patterns: '*.log'}}
+      register: found
+    - copy: {{dest: '{{{{ root }}}}/flat.txt', content: \"{names} {{{{ found.matched }}}}\"}}
+    - find: {{paths: '{{{{ root }}}}/logs', patterns: '*.log', recurse: true, hidden: true, contains: 'error'}}
+      register: found
+    - copy: {{dest: '{{{{ root }}}}/deep.txt', content: \"{names}\"}}
+    - find: {{paths: '{{{{ root }}}}/logs', file_type: directory}}
+      register: found
+    - copy: {{dest: '{{{{ root }}}}/directories.txt', content: \"{names}\"}}
+    - find: {{paths: ['{{{{ root }}}}/logs', '{{{{ root }}}}/nowhere'], patterns: '^n.*', use_regex: true}}
+      register: found
+    - copy: {{dest: '{{{{ root }}}}/regex.txt', content: \"{names} {{{{ found.skipped_paths | length }}}}\"}}
+"
+    );
+    converge_like_ansible(&files, &tasks);
+}

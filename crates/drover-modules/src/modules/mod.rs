@@ -181,6 +181,7 @@ pub(crate) mod fail;
 pub(crate) mod feature;
 pub(crate) mod fetch;
 pub(crate) mod file;
+pub(crate) mod find;
 pub(crate) mod get_url;
 pub(crate) mod getent;
 pub(crate) mod git;
@@ -229,6 +230,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     feature::MODULES,
     fetch::MODULES,
     file::MODULES,
+    find::MODULES,
     get_url::MODULES,
     getent::MODULES,
     git::MODULES,
