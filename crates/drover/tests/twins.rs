@@ -198,3 +198,20 @@ fn issue_17_find_finds_what_ansible_finds() {
     );
     converge_like_ansible(&files, &tasks);
 }
+
+#[test]
+fn issue_17_assemble_joins_what_ansible_joins() {
+    let files = [
+        ("parts/10-head", "head line\n"),
+        ("parts/20-body", "body without newline"),
+        ("parts/30-tail.conf", "tail\n"),
+        ("parts/.hidden", "secret\n"),
+    ];
+    converge_like_ansible(
+        &files,
+        "    - assemble: {src: '{{ root }}/parts', dest: '{{ root }}/all.txt'}
+    - assemble: {src: '{{ root }}/parts', dest: '{{ root }}/delimited.txt', delimiter: '### part', ignore_hidden: true}
+    - assemble: {src: '{{ root }}/parts', dest: '{{ root }}/conf.txt', regexp: '\\.conf$'}
+",
+    );
+}

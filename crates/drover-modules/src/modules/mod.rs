@@ -165,6 +165,7 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
 
 pub(crate) mod add_host;
 pub(crate) mod apt;
+pub(crate) mod assemble;
 pub(crate) mod assert;
 pub(crate) mod async_status;
 pub(crate) mod authorized_key;
@@ -214,6 +215,7 @@ pub(crate) mod wait_for;
 pub(crate) static REGISTRY: &[&[Module]] = &[
     add_host::MODULES,
     apt::MODULES,
+    assemble::MODULES,
     async_status::MODULES,
     assert::MODULES,
     authorized_key::MODULES,
