@@ -591,3 +591,40 @@ fn issue_16_includes_with_a_loop_run_once_per_item() {
         assert!(stdout.contains(expected), "{expected}: {stdout}");
     }
 }
+
+#[test]
+fn issue_17_tempfile_makes_a_new_file_or_directory_each_time() {
+    let directory = project(&[
+        ("scratch/.keep", ""),
+        (
+            "site.yml",
+            r"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - tempfile: {path: '{{ playbook_dir }}/scratch', suffix: .conf}
+      register: first
+    - tempfile: {path: '{{ playbook_dir }}/scratch', state: directory, prefix: build.}
+      register: second
+    - debug: {msg: 'made {{ first.path | basename }} and {{ second.path | basename }}'}
+",
+        ),
+    ]);
+    play(directory.path());
+    let names: Vec<String> = std::fs::read_dir(directory.path().join("scratch"))
+        .expect("readable")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|name| name.starts_with("ansible.") && name.ends_with(".conf")),
+        "{names:?}"
+    );
+    let made = names
+        .iter()
+        .find(|name| name.starts_with("build."))
+        .expect("a directory");
+    assert!(directory.path().join("scratch").join(made).is_dir());
+}

@@ -205,6 +205,7 @@ pub(crate) mod setup;
 pub(crate) mod slurp;
 pub(crate) mod stat;
 pub(crate) mod sysctl;
+pub(crate) mod tempfile;
 pub(crate) mod template;
 pub(crate) mod unarchive;
 pub(crate) mod uri;
@@ -256,6 +257,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     stat::MODULES,
     sysctl::MODULES,
     template::MODULES,
+    tempfile::MODULES,
     unarchive::MODULES,
     uri::MODULES,
     user::MODULES,
