@@ -617,9 +617,10 @@ fn issue_17_tempfile_makes_a_new_file_or_directory_each_time() {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names
-            .iter()
-            .any(|name| name.starts_with("ansible.") && name.ends_with(".conf")),
+        names.iter().any(|name| name.starts_with("ansible.")
+            && Path::new(name)
+                .extension()
+                .is_some_and(|extension| extension == "conf")),
         "{names:?}"
     );
     let made = names
