@@ -19,6 +19,7 @@ mod feature;
 mod image_push;
 mod never_strand;
 mod quadlet;
+mod repositories;
 mod strategies;
 mod sysv;
 
@@ -202,6 +203,7 @@ fn issue_5_full_hosts_are_provisioned_and_stay_converged() {
     a_service_stopped_by_hand_is_started_again(&bed);
     become_works_with_a_sudo_password(&bed);
     ansible_finds_the_same_state(&bed);
+    repositories::repositories_match_ansible(&bed);
     system_modules_converge_and_stay_converged(&bed);
     let directory = bed.directory.clone();
     drop(bed);

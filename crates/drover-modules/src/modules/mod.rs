@@ -165,6 +165,7 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
 
 pub(crate) mod add_host;
 pub(crate) mod apt;
+pub(crate) mod apt_repository;
 pub(crate) mod assemble;
 pub(crate) mod assert;
 pub(crate) mod async_status;
@@ -176,6 +177,7 @@ pub(crate) mod container;
 pub(crate) mod container_image;
 pub(crate) mod copy;
 pub(crate) mod cron;
+pub(crate) mod deb822_repository;
 pub(crate) mod debug;
 pub(crate) mod dnf;
 pub(crate) mod fail;
@@ -216,6 +218,7 @@ pub(crate) mod wait_for;
 pub(crate) static REGISTRY: &[&[Module]] = &[
     add_host::MODULES,
     apt::MODULES,
+    apt_repository::MODULES,
     assemble::MODULES,
     async_status::MODULES,
     assert::MODULES,
@@ -227,6 +230,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     container_image::MODULES,
     copy::MODULES,
     cron::MODULES,
+    deb822_repository::MODULES,
     debug::MODULES,
     dnf::MODULES,
     fail::MODULES,
