@@ -23,16 +23,10 @@ const MOVING: [&str; 6] = [
 ];
 
 /// Facts drover does not gather, with the reason.
-const NOT_GATHERED: [(&str, &str); 2] = [
-    (
-        "devices",
-        "the block device tree (partitions, holders, sizes, sectors) is not read",
-    ),
-    (
-        "ansible_local",
-        "custom facts from /etc/ansible/facts.d are not read",
-    ),
-];
+const NOT_GATHERED: [(&str, &str); 1] = [(
+    "devices",
+    "the block device tree (partitions, holders, sizes, sectors) is not read",
+)];
 
 /// Every host's facts as one tool wrote them.
 fn facts_of(directory: &Path, host: &str) -> Map<String, Json> {
