@@ -215,3 +215,35 @@ fn issue_17_assemble_joins_what_ansible_joins() {
 ",
     );
 }
+
+#[test]
+fn issue_17_yum_repository_writes_what_ansible_writes() {
+    let files = [(
+        "repos/existing.repo",
+        "# kept by neither tool\n[existing]\nname=Existing\nbaseurl=http://old/\nenabled=1\n",
+    )];
+    converge_like_ansible(
+        &files,
+        "    - yum_repository:
+        name: epel
+        description: EPEL YUM repo
+        baseurl: [https://download.example.org/epel/9/, https://mirror.example.org/epel/9/]
+        gpgcheck: true
+        gpgkey: https://download.example.org/RPM-GPG-KEY-EPEL-9
+        exclude: [kernel*, foo]
+        reposdir: '{{ root }}/repos'
+    - yum_repository:
+        name: extra
+        file: existing
+        description: Extra packages
+        baseurl: http://extra/
+        enabled: false
+        reposdir: '{{ root }}/repos'
+    - yum_repository:
+        name: existing
+        file: existing
+        state: absent
+        reposdir: '{{ root }}/repos'
+",
+    );
+}

@@ -213,6 +213,7 @@ pub(crate) mod unarchive;
 pub(crate) mod uri;
 pub(crate) mod user;
 pub(crate) mod wait_for;
+pub(crate) mod yum_repository;
 
 /// Every module, by file: the one list of them.
 pub(crate) static REGISTRY: &[&[Module]] = &[
@@ -266,4 +267,5 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     uri::MODULES,
     user::MODULES,
     wait_for::MODULES,
+    yum_repository::MODULES,
 ];
