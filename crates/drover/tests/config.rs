@@ -435,6 +435,9 @@ fn issue_16_ask_become_pass_reads_the_password_from_the_terminal() {
         assert_eq!(read, 1, "drover ended before asking:\n{}", text(&seen));
         seen.push(byte[0]);
     }
+    // The prompt is printed just before echo is turned off; give the
+    // terminal a moment to take the change, as a person typing would.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     {
         use std::io::Write as _;
         let mut stdin = child.stdin.take().expect("stdin");
