@@ -629,3 +629,36 @@ fn issue_17_tempfile_makes_a_new_file_or_directory_each_time() {
         .expect("a directory");
     assert!(directory.path().join("scratch").join(made).is_dir());
 }
+
+#[test]
+fn issue_17_mount_mounts_and_unmounts_a_file_system() {
+    if !drover_test_harness::is_root() {
+        eprintln!("skipped: mounting needs root");
+        return;
+    }
+    let directory = project(&[
+        ("fstab", ""),
+        (
+            "site.yml",
+            r"
+- hosts: all
+  gather_facts: no
+  vars:
+    point: '{{ playbook_dir }}/mnt'
+    table: '{{ playbook_dir }}/fstab'
+  tasks:
+    - mount: {path: '{{ point }}', src: tmpfs, fstype: tmpfs, opts: size=1m, state: mounted, fstab: '{{ table }}'}
+    - shell: 'grep -c {{ point }} /proc/mounts'
+      register: mounted
+    - mount: {path: '{{ point }}', state: unmounted, fstab: '{{ table }}'}
+    - shell: 'grep -c {{ point }} /proc/mounts || true'
+      register: unmounted
+    - debug: {msg: 'mounted={{ mounted.stdout }} unmounted={{ unmounted.stdout }}'}
+",
+        ),
+    ]);
+    let stdout = play(directory.path());
+    assert!(stdout.contains("mounted=1 unmounted=0"), "{stdout}");
+    let table = std::fs::read_to_string(directory.path().join("fstab")).expect("fstab");
+    assert!(table.ends_with("/mnt tmpfs size=1m 0 0\n"), "{table}");
+}

@@ -247,3 +247,18 @@ fn issue_17_yum_repository_writes_what_ansible_writes() {
 ",
     );
 }
+
+#[test]
+fn issue_17_mount_edits_fstab_as_ansible_does() {
+    let files = [(
+        "fstab",
+        "# /etc/fstab\nUUID=abcd / ext4 errors=remount-ro 0 1\n/dev/sdb1 /srv/data ext4 defaults\n/dev/sdc1 /old ext4 defaults 0 0\n",
+    )];
+    converge_like_ansible(
+        &files,
+        "    - ansible.posix.mount: {path: /srv/data, src: /dev/sdb1, fstype: ext4, opts: noatime, passno: '2', state: present, fstab: '{{ root }}/fstab'}
+    - ansible.posix.mount: {path: /srv/my data, src: 'UUID=1234', fstype: xfs, state: present, fstab: '{{ root }}/fstab'}
+    - ansible.posix.mount: {path: /old, state: absent_from_fstab, fstab: '{{ root }}/fstab'}
+",
+    );
+}

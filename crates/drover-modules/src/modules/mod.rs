@@ -195,6 +195,7 @@ pub(crate) mod hostname;
 pub(crate) mod include_vars;
 pub(crate) mod ini_file;
 pub(crate) mod lineinfile;
+pub(crate) mod mount;
 pub(crate) mod package;
 pub(crate) mod pause;
 pub(crate) mod ping;
@@ -249,6 +250,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     include_vars::MODULES,
     ini_file::MODULES,
     lineinfile::MODULES,
+    mount::MODULES,
     package::MODULES,
     pause::MODULES,
     ping::MODULES,
