@@ -262,3 +262,19 @@ fn issue_17_mount_edits_fstab_as_ansible_does() {
 ",
     );
 }
+
+#[test]
+fn issue_17_pam_limits_sets_what_ansible_sets() {
+    let files = [(
+        "limits.conf",
+        "# /etc/security/limits.conf\n#<domain> <type> <item> <value>\n*   soft   core   0\njoe hard nofile 4096 # raised for joe\n",
+    )];
+    converge_like_ansible(
+        &files,
+        "    - community.general.pam_limits: {domain: joe, limit_type: hard, limit_item: nofile, value: '8192', dest: '{{ root }}/limits.conf'}
+    - community.general.pam_limits: {domain: joe, limit_type: hard, limit_item: nofile, value: '100', use_max: true, dest: '{{ root }}/limits.conf'}
+    - community.general.pam_limits: {domain: '@web', limit_type: soft, limit_item: nproc, value: unlimited, comment: for the web group, dest: '{{ root }}/limits.conf'}
+    - community.general.pam_limits: {domain: '*', limit_type: soft, limit_item: core, value: '0', dest: '{{ root }}/limits.conf'}
+",
+    );
+}

@@ -197,6 +197,7 @@ pub(crate) mod ini_file;
 pub(crate) mod lineinfile;
 pub(crate) mod mount;
 pub(crate) mod package;
+pub(crate) mod pam_limits;
 pub(crate) mod pause;
 pub(crate) mod ping;
 pub(crate) mod quadlet;
@@ -252,6 +253,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     lineinfile::MODULES,
     mount::MODULES,
     package::MODULES,
+    pam_limits::MODULES,
     pause::MODULES,
     ping::MODULES,
     quadlet::MODULES,
