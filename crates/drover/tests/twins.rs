@@ -278,3 +278,21 @@ fn issue_17_pam_limits_sets_what_ansible_sets() {
 ",
     );
 }
+
+#[test]
+fn issue_17_known_hosts_keeps_what_ansible_keeps() {
+    let old = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOldOldOldOldOldOldOldOldOldOldOldOldOldOldOld";
+    let new = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewNewNewNewNewNewNewNewNewNewNewNewNewNewNew";
+    let rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQCrsaRsaRsaRsaRsaRsaRsaRsaRsaRsaRsa";
+    let table =
+        format!("# hosts\nweb.example.org {old}\ndb.example.org {rsa}\ngone.example.org {rsa}\n");
+    let files = [("ssh/known_hosts", table.as_str())];
+    let tasks = format!(
+        "    - known_hosts: {{name: web.example.org, key: 'web.example.org {new}', path: '{{{{ root }}}}/ssh/known_hosts'}}
+    - known_hosts: {{name: new.example.org, key: 'new.example.org {rsa}', path: '{{{{ root }}}}/ssh/known_hosts'}}
+    - known_hosts: {{name: db.example.org, key: 'db.example.org {rsa}', state: absent, path: '{{{{ root }}}}/ssh/known_hosts'}}
+    - known_hosts: {{name: gone.example.org, state: absent, path: '{{{{ root }}}}/ssh/known_hosts'}}
+"
+    );
+    converge_like_ansible(&files, &tasks);
+}

@@ -194,6 +194,7 @@ pub(crate) mod health_check;
 pub(crate) mod hostname;
 pub(crate) mod include_vars;
 pub(crate) mod ini_file;
+pub(crate) mod known_hosts;
 pub(crate) mod lineinfile;
 pub(crate) mod mount;
 pub(crate) mod package;
@@ -250,6 +251,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     hostname::MODULES,
     include_vars::MODULES,
     ini_file::MODULES,
+    known_hosts::MODULES,
     lineinfile::MODULES,
     mount::MODULES,
     package::MODULES,
