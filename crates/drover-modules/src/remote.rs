@@ -442,6 +442,30 @@ pub(crate) async fn converge(
     Ok(result)
 }
 
+/// A text file's new `content` put in place when it differs from
+/// `original` (with its diff, in diff mode), or else only its attributes
+/// brought right; the mode, owner, group, `validate` and `backup` are the
+/// task's arguments. The file modules that edit text end here.
+pub(crate) async fn converge_text(
+    context: &ModuleContext<'_>,
+    arguments: &crate::arguments::Arguments<'_>,
+    path: &str,
+    state: &PathState,
+    original: &str,
+    content: String,
+    result: crate::ModuleResult,
+) -> Result<crate::ModuleResult, Error> {
+    let attributes = Attributes::from_arguments(arguments, state)?;
+    let backup = arguments.boolean("backup", false)?;
+    if content == original {
+        return converge(context, path, state, &attributes, backup, None, result).await;
+    }
+    let diff = crate::Diff::of_file(path, original.to_owned(), content.clone());
+    let result = result.with_diff(context.diff, diff);
+    let content = Some(Bytes::from(content));
+    converge(context, path, state, &attributes, backup, content, result).await
+}
+
 /// `chmod`/`chown`/`chgrp` to bring a path to the wanted attributes; returns whether anything changed.
 pub(crate) async fn set_attributes(
     context: &ModuleContext<'_>,

@@ -3,7 +3,6 @@
 //! that lacks one, a delimiter between fragments).
 
 use base64::Engine as _;
-use bytes::Bytes;
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
     ArgumentSpec as A,
@@ -12,8 +11,8 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, converge, path_state_and_content};
-use crate::{Diff, Error, ModuleContext, ModuleResult};
+use crate::remote::{converge_text, path_state_and_content};
+use crate::{Error, ModuleContext, ModuleResult};
 
 /// The fragments to join: name and content, in any order.
 type Fragments = Vec<(String, Vec<u8>)>;
@@ -141,31 +140,16 @@ pub(crate) async fn run(
         arguments.boolean("ignore_hidden", false)?,
     );
     let (state, existing) = path_state_and_content(context, &destination, true).await?;
-    let attributes = Attributes::from_arguments(arguments, &state)?;
-    let backup = arguments.boolean("backup", false)?;
     let text = String::from_utf8_lossy(&joined).into_owned();
-    if existing.as_deref() == Some(text.as_str()) {
-        return converge(
-            context,
-            &destination,
-            &state,
-            &attributes,
-            backup,
-            None,
-            ModuleResult::ok(),
-        )
-        .await;
-    }
-    let diff = Diff::of_file(&destination, existing.unwrap_or_default(), text);
-    let result = ModuleResult::ok().with_diff(context.diff, diff);
-    converge(
+    let original = existing.unwrap_or_default();
+    converge_text(
         context,
+        arguments,
         &destination,
         &state,
-        &attributes,
-        backup,
-        Some(Bytes::from(joined)),
-        result,
+        &original,
+        text,
+        ModuleResult::ok(),
     )
     .await
 }

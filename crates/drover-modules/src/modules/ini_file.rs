@@ -2,7 +2,6 @@
 //! set, added or removed line by line exactly as Ansible's module edits
 //! the file, so that both leave the same bytes.
 
-use bytes::Bytes;
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, List, String as Text},
     ArgumentSpec as A,
@@ -11,8 +10,8 @@ use regex::Regex;
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, converge, path_state_and_content};
-use crate::{Diff, Error, ModuleContext, ModuleResult};
+use crate::remote::{converge_text, path_state_and_content};
+use crate::{Error, ModuleContext, ModuleResult};
 
 /// A name no real section has: options outside any section belong to it.
 const TOP: &str = "ad01e11446efb704fcdbdb21f2c43757423d91c5";
@@ -352,27 +351,12 @@ pub(crate) async fn run(
         )));
     }
     let original = existing.unwrap_or_default();
-    let (content, changed, message) = edit(&original, &request);
-    let attributes = Attributes::from_arguments(arguments, &state)?;
-    let backup = arguments.boolean("backup", false)?;
+    let (content, _, message) = edit(&original, &request);
     let result = ModuleResult::ok()
         .message(message)
         .with("path", serde_json::json!(path));
-    if !changed {
-        return converge(context, &path, &state, &attributes, backup, None, result).await;
-    }
-    let result = result.with_diff(
-        context.diff,
-        Diff::of_file(&path, original, content.clone()),
-    );
-    converge(
-        context,
-        &path,
-        &state,
-        &attributes,
-        backup,
-        Some(Bytes::from(content)),
-        result,
+    converge_text(
+        context, arguments, &path, &state, &original, content, result,
     )
     .await
 }

@@ -1,7 +1,6 @@
 //! `replace`: every match of a regular expression in a file replaced, in
 //! the whole file or in the section between `after` and `before`.
 
-use bytes::Bytes;
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
     ArgumentSpec as A,
@@ -9,8 +8,8 @@ use drover_playbook::catalog::{
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::remote::{Attributes, converge, path_state_and_content};
-use crate::{Diff, Error, ModuleContext, ModuleResult};
+use crate::remote::{converge_text, path_state_and_content};
+use crate::{Error, ModuleContext, ModuleResult};
 
 /// A regular expression as Python's `re` reads Ansible's: `^` and `$` at
 /// every line (`MULTILINE`), and `.` across lines only where asked.
@@ -75,34 +74,14 @@ pub(crate) async fn run(
         regex.replace_all(part, replacement.as_str()),
         &original[end..]
     );
-    let attributes = Attributes::from_arguments(arguments, &state)?;
-    let backup = arguments.boolean("backup", false)?;
-    if count == 0 || content == original {
-        return converge(
-            context,
-            &path,
-            &state,
-            &attributes,
-            backup,
-            None,
-            ModuleResult::ok(),
-        )
-        .await;
-    }
-    let result = ModuleResult::ok()
-        .message(format!("{count} replacements made"))
-        .with_diff(
-            context.diff,
-            Diff::of_file(&path, original, content.clone()),
-        );
-    converge(
-        context,
-        &path,
-        &state,
-        &attributes,
-        backup,
-        Some(Bytes::from(content)),
-        result,
+    let message = if content == original {
+        String::new()
+    } else {
+        format!("{count} replacements made")
+    };
+    let result = ModuleResult::ok().message(message);
+    converge_text(
+        context, arguments, &path, &state, &original, content, result,
     )
     .await
 }
