@@ -349,3 +349,28 @@ fn issue_8_handshakes_dropped_by_max_startups_are_retried() {
         "sshd dropped some handshakes, and drover retried them:\n{stderr}"
     );
 }
+
+#[test]
+fn issue_17_wait_for_connection_waits_for_a_host_to_come_back() {
+    let mut bed = TestBed::start(1);
+    let project = Project::new(
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - wait_for_connection: {timeout: 60, sleep: 1}\n\
+         \x20   - command: touch TARGET/back\n",
+    );
+    // The host is down when the play starts, and comes back a little later.
+    bed.hosts[0].kill();
+    let child = project.spawn(&bed, &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    bed.hosts[0].restart_with_max_startups("10:30:100");
+    let output = child.wait_with_output().expect("drover ends");
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(project.path("back").exists(), "{stdout}");
+    assert_eq!(recap(&stdout, "host1")[2], 0, "not unreachable: {stdout}");
+}

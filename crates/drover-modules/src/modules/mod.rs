@@ -216,6 +216,7 @@ pub(crate) mod unarchive;
 pub(crate) mod uri;
 pub(crate) mod user;
 pub(crate) mod wait_for;
+pub(crate) mod wait_for_connection;
 pub(crate) mod yum_repository;
 
 /// Every module, by file: the one list of them.
@@ -273,5 +274,6 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     uri::MODULES,
     user::MODULES,
     wait_for::MODULES,
+    wait_for_connection::MODULES,
     yum_repository::MODULES,
 ];
