@@ -428,8 +428,9 @@ fn failed_release_leaves_the_previous_one(
     assert_eq!(output.status.code(), Some(2), "{fault:?} fails: {stdout}");
     assert!(
         probed.rounds > 5,
-        "the prober ran throughout ({} rounds)",
-        probed.rounds
+        "the prober ran throughout ({} rounds)\n{}\n{stdout}",
+        probed.rounds,
+        probed.account()
     );
     assert!(
         probed.most_down <= batch,
