@@ -662,3 +662,42 @@ fn issue_17_mount_mounts_and_unmounts_a_file_system() {
     let table = std::fs::read_to_string(directory.path().join("fstab")).expect("fstab");
     assert!(table.ends_with("/mnt tmpfs size=1m 0 0\n"), "{table}");
 }
+
+#[test]
+fn issue_17_file_sets_access_and_modification_times() {
+    let directory = project(&[
+        ("stamped.txt", "x\n"),
+        (
+            "site.yml",
+            r"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - file:
+        path: '{{ playbook_dir }}/stamped.txt'
+        modification_time: '202401021530.00'
+        access_time: '202401021530.00'
+",
+        ),
+    ]);
+    let first = play(directory.path());
+    assert_eq!(support::recap(&first, "here")[1], 1, "{first}");
+    let again = play(directory.path());
+    assert_eq!(support::recap(&again, "here")[1], 0, "{again}");
+    let expected = std::process::Command::new("date")
+        .args(["-d", "2024-01-02 15:30:00", "+%s"])
+        .output()
+        .expect("date runs");
+    let expected: i64 = support::text(&expected.stdout)
+        .trim()
+        .parse()
+        .expect("seconds");
+    let modified = std::fs::metadata(directory.path().join("stamped.txt"))
+        .expect("the file")
+        .modified()
+        .expect("a time")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    assert_eq!(i64::try_from(modified).unwrap_or_default(), expected);
+}

@@ -296,3 +296,36 @@ fn issue_17_known_hosts_keeps_what_ansible_keeps() {
     );
     converge_like_ansible(&files, &tasks);
 }
+
+#[test]
+fn issue_17_an_ignored_failure_that_changed_something_counts_as_changed() {
+    let Some(ansible) = support::ansible_tool("ansible-playbook") else {
+        return;
+    };
+    let directory = twin(&[]);
+    let tasks = "    - command: /bin/false
+      ignore_errors: true
+    - shell: 'echo x; exit 1'
+      changed_when: false
+      ignore_errors: true
+    - debug: {msg: after}
+";
+    std::fs::write(directory.path().join("site.yml"), playbook(tasks)).expect("written");
+    let python = format!(
+        "ansible_python_interpreter={}",
+        ansible.with_file_name("python3").display()
+    );
+    let theirs = Command::new(&ansible)
+        .current_dir(directory.path())
+        .args(["site.yml", "-i", "localhost,", "-c", "local", "-e", &python])
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .expect("ansible-playbook runs");
+    let ours = support::drover(directory.path(), &["play", "site.yml"]);
+    let (theirs, ours) = (support::text(&theirs.stdout), support::exited(&ours, 0));
+    assert_eq!(
+        support::recap(&ours, "localhost"),
+        support::recap(&theirs, "localhost"),
+        "drover's recap (left) and Ansible's (right):\n{ours}\n{theirs}"
+    );
+}

@@ -97,6 +97,9 @@ impl Results {
         if outcome.item.is_some() {
             return;
         }
+        // An ignored failure that changed something counts as changed too,
+        // as Ansible counts it.
+        let changed = outcome.result.get("changed") == Some(&serde_json::Value::Bool(true));
         self.count(&state.name, |stats| match outcome.status {
             Status::Ok => stats.ok += 1,
             Status::Changed => {
@@ -107,6 +110,7 @@ impl Results {
             Status::Ignored => {
                 stats.ok += 1;
                 stats.ignored += 1;
+                stats.changed += u32::from(changed);
             }
             Status::Failed => stats.failed += 1,
             Status::Unreachable => stats.unreachable += 1,

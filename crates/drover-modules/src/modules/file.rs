@@ -116,6 +116,7 @@ pub(crate) async fn run(
         return Ok(result);
     }
     if !matches!(wanted, Wanted::Absent | Wanted::Link) && state.exists() {
+        result.changed |= set_times(arguments, context, &path, false).await?;
         let recurse = arguments.boolean("recurse", false)?;
         let changed = set_attributes(
             context,
@@ -229,12 +230,84 @@ impl Attributes {
     }
 }
 
+/// `access_time` and `modification_time`: `preserve` (the default, but
+/// for `touch`, where it is `now`), `now`, or a time in
+/// `access_time_format` (Ansible's `%Y%m%d%H%M.%S`, which `touch -t` reads).
+/// Whether a time changes: `now` always does; a given time when the
+/// path's differs, found by stamping a scratch file with it (so check mode
+/// asks the same question).
+async fn set_times(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    path: &str,
+    touching: bool,
+) -> Result<bool, Error> {
+    let default = if touching { "now" } else { "preserve" };
+    let mut script = String::new();
+    for (argument, format_argument, flag, stat) in [
+        ("access_time", "access_time_format", "-a", "%X"),
+        ("modification_time", "modification_time_format", "-m", "%Y"),
+    ] {
+        let time = arguments
+            .string(argument)?
+            .unwrap_or_else(|| default.to_owned());
+        let format = arguments.string(format_argument)?;
+        if format
+            .as_deref()
+            .is_some_and(|format| format != "%Y%m%d%H%M.%S")
+        {
+            return Err(Error::Arguments(format!(
+                "`{format_argument}` must be %Y%m%d%H%M.%S, the one format drover reads"
+            )));
+        }
+        let path = quote(path);
+        match time.as_str() {
+            "preserve" => {}
+            "now" if touching => {}
+            "now" => {
+                let _ = write!(
+                    script,
+                    "[ -n \"$CHECK\" ] || touch {flag} {path}; echo changed; "
+                );
+            }
+            stamp => {
+                let _ = write!(
+                    script,
+                    "t=$(mktemp) && touch -t {s} \"$t\" && w=$(stat -c %Y \"$t\"); rm -f \"$t\"; \
+                 [ \"$w\" = \"$(stat -c {stat} {path})\" ] || {{ echo changed; [ -n \"$CHECK\" ] || touch {flag} -t {s} {path}; }}; ",
+                    s = quote(stamp)
+                );
+            }
+        }
+    }
+    if script.is_empty() {
+        return Ok(false);
+    }
+    let check = if context.check_mode {
+        "CHECK=1; "
+    } else {
+        "CHECK=; "
+    };
+    let output = context.exec(&format!("{check}{script}"), None).await?;
+    if !output.success() {
+        return Err(Error::Failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).contains("changed"))
+}
+
 const FILE: &[A] = &[
     A::new("path", Text).aliases(&["dest", "name"]).required(),
     A::new("state", Text).choices(&["absent", "directory", "file", "hard", "link", "touch"]),
     A::new("src", Text),
     A::new("recurse", Bool),
     A::new("follow", Bool),
+    A::new("force", Bool),
+    A::new("access_time", Text),
+    A::new("access_time_format", Text),
+    A::new("modification_time", Text),
+    A::new("modification_time_format", Text),
 ];
 
 /// This file's modules, for the registry.
