@@ -303,7 +303,6 @@ const FILE: &[A] = &[
     A::new("src", Text),
     A::new("recurse", Bool),
     A::new("follow", Bool),
-    A::new("force", Bool),
     A::new("access_time", Text),
     A::new("access_time_format", Text),
     A::new("modification_time", Text),
