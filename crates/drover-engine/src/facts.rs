@@ -8,10 +8,7 @@ use crate::Vars;
 /// facts: each as a top-level `ansible_NAME` variable and under `ansible_facts`,
 /// as Ansible injects them.
 pub(crate) fn merge(facts: &mut Vars, gathered: &Map<String, Json>) {
-    let Json::Object(gathered) = drover_template::untrusted(&Json::Object(gathered.clone())) else {
-        return;
-    };
-    let gathered = &gathered;
+    let gathered = &drover_template::untrusted_map(gathered);
     for (key, value) in gathered {
         // `ansible_local` keeps its name; every other fact gains the prefix.
         let name = if key.starts_with("ansible_") {
@@ -35,9 +32,7 @@ pub(crate) fn merge(facts: &mut Vars, gathered: &Map<String, Json>) {
 /// Ansible injects them: top-level under their own names, and under
 /// `ansible_facts` without an `ansible_` prefix.
 pub(crate) fn inject(facts: &mut Vars, returned: &Map<String, Json>) {
-    let Json::Object(returned) = drover_template::untrusted(&Json::Object(returned.clone())) else {
-        return;
-    };
+    let returned = drover_template::untrusted_map(returned);
     for (key, value) in &returned {
         facts.insert(key.clone(), value.clone());
     }

@@ -341,11 +341,9 @@ fn module_name<'a>(
         return Ok(std::borrow::Cow::Borrowed(name));
     }
     let text = drover_template::as_text(&templar.render_text(name, scope)?);
-    let short = text
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| text.strip_prefix("ansible.legacy."))
-        .unwrap_or(&text);
-    Ok(std::borrow::Cow::Owned(short.trim().to_owned()))
+    Ok(std::borrow::Cow::Owned(
+        drover_playbook::short_module_name(text.trim()).to_owned(),
+    ))
 }
 
 /// Runs the task once (for one loop item, or without a loop).
@@ -687,11 +685,7 @@ fn finish(
                 host.facts.extend(facts.clone());
             }
             Action::Module { name, .. } if name == "set_fact" => {
-                let Json::Object(facts) = drover_template::untrusted(&Json::Object(facts.clone()))
-                else {
-                    unreachable!("an object stays an object")
-                };
-                host.facts.extend(facts);
+                host.facts.extend(drover_template::untrusted_map(facts));
             }
             Action::Module { name, .. } if name == "setup" || name == "gather_facts" => {
                 crate::facts::merge(&mut host.facts, facts);

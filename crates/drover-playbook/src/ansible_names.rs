@@ -20,44 +20,47 @@ static NAMES: LazyLock<HashMap<&'static str, HashSet<&'static str>>> = LazyLock:
         .collect()
 });
 
+/// `X` of `ansible.builtin.X` or `ansible.legacy.X`.
+fn builtin(name: &str) -> Option<&str> {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+}
+
+fn in_collection(collection: &str, module: &str) -> bool {
+    NAMES
+        .get(collection)
+        .is_some_and(|names| names.contains(module))
+}
+
+/// A bare name Ansible resolves: a builtin module, or one routed to a
+/// collection (`ansible.builtin.X` is routed as a bare `X` is).
+fn known_bare(name: &str) -> bool {
+    ["builtin", "routed"]
+        .iter()
+        .any(|group| in_collection(group, name))
+}
+
 /// Whether Ansible resolves the module `name`, written short (`pip`,
 /// `seport`) or in full (`community.general.pacman`).
 pub fn known_to_ansible(name: &str) -> bool {
-    let short = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."));
-    match (short, name.rsplit_once('.')) {
-        // `ansible.builtin.X` and `ansible.legacy.X` are routed as a bare `X` is.
-        (Some(short), _) => ["builtin", "routed"]
-            .iter()
-            .any(|group| NAMES.get(group).is_some_and(|names| names.contains(short))),
-        (None, Some((collection, module))) => NAMES
-            .get(collection)
-            .is_some_and(|names| names.contains(module)),
-        (None, None) => ["builtin", "routed"]
-            .iter()
-            .any(|group| NAMES.get(group).is_some_and(|names| names.contains(name))),
+    if let Some(short) = builtin(name) {
+        return known_bare(short);
+    }
+    match name.rsplit_once('.') {
+        Some((collection, module)) => in_collection(collection, module),
+        None => known_bare(name),
     }
 }
 
 /// The short name of a module Ansible knows by its fully qualified name
 /// (`community.general.ini_file` is `ini_file`), as drover's modules are
 /// named; any other name as it is.
-pub(crate) fn short_name(name: &str) -> &str {
-    if let Some(short) = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-    {
+pub fn short_name(name: &str) -> &str {
+    if let Some(short) = builtin(name) {
         return short;
     }
     match name.rsplit_once('.') {
-        Some((collection, module))
-            if NAMES
-                .get(collection)
-                .is_some_and(|names| names.contains(module)) =>
-        {
-            module
-        }
+        Some((collection, module)) if in_collection(collection, module) => module,
         _ => name,
     }
 }

@@ -20,7 +20,7 @@ mod task;
 
 use std::path::{Path, PathBuf};
 
-pub use ansible_names::known_to_ansible;
+pub use ansible_names::{known_to_ansible, short_name as short_module_name};
 pub use catalog::{ArgumentKind, ArgumentSpec, Catalog, ModuleSpec};
 pub use error::{Error, Errors, SourceLocation};
 pub use model::{

@@ -284,13 +284,16 @@ pub fn untrusted(value: &Json) -> Json {
             Json::String(format!("{{% raw %}}{text}{{% endraw %}}"))
         }
         Json::Array(items) => Json::Array(items.iter().map(untrusted).collect()),
-        Json::Object(map) => Json::Object(
-            map.iter()
-                .map(|(key, value)| (key.clone(), untrusted(value)))
-                .collect(),
-        ),
+        Json::Object(map) => Json::Object(untrusted_map(map)),
         other => other.clone(),
     }
+}
+
+/// [`untrusted`] for a mapping of variables (facts a module returned).
+pub fn untrusted_map(map: &serde_json::Map<String, Json>) -> serde_json::Map<String, Json> {
+    map.iter()
+        .map(|(key, value)| (key.clone(), untrusted(value)))
+        .collect()
 }
 
 /// A value as text: a string as it is, anything else as JSON (`8080`,
