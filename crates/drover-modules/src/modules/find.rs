@@ -18,11 +18,43 @@ use crate::{Error, ModuleContext, ModuleResult};
 /// One entry as `stat -c` prints it, tab-separated.
 const FORMAT: &str = "%n\t%f\t%s\t%i\t%d\t%h\t%X\t%Y\t%Z\t%u\t%g\t%U\t%G";
 
+/// A name pattern, compiled once: a regular expression anchored at the
+/// name's start (`use_regex`), or a shell glob. One that does not compile
+/// keeps its error, for when a name is first matched against it, as
+/// Ansible's module fails then.
+enum NamePattern {
+    Regex(regex::Regex),
+    Glob(glob::Pattern),
+    Invalid(String),
+}
+
+impl NamePattern {
+    fn compile(pattern: &str, regex: bool) -> Self {
+        let compiled = if regex {
+            regex::Regex::new(&format!("^(?:{pattern})"))
+                .map(Self::Regex)
+                .map_err(|error| error.to_string())
+        } else {
+            glob::Pattern::new(pattern)
+                .map(Self::Glob)
+                .map_err(|error| error.to_string())
+        };
+        compiled.unwrap_or_else(|error| Self::Invalid(format!("`{pattern}`: {error}")))
+    }
+
+    fn matches(&self, name: &str) -> Result<bool, Error> {
+        match self {
+            Self::Regex(regex) => Ok(regex.is_match(name)),
+            Self::Glob(glob) => Ok(glob.matches(name)),
+            Self::Invalid(error) => Err(Error::Arguments(error.clone())),
+        }
+    }
+}
+
 /// What the task looks for.
 struct Wanted {
-    patterns: Vec<String>,
-    excludes: Vec<String>,
-    regex: bool,
+    patterns: Vec<NamePattern>,
+    excludes: Vec<NamePattern>,
     kind: String,
     hidden: bool,
     size: Option<(bool, u64)>,
@@ -31,21 +63,20 @@ struct Wanted {
 
 impl Wanted {
     fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
+        let regex = arguments.boolean("use_regex", false)?;
         let mut patterns = arguments.list("patterns")?;
         if patterns.is_empty() {
-            patterns.push(
-                if arguments.boolean("use_regex", false)? {
-                    ".*"
-                } else {
-                    "*"
-                }
-                .to_owned(),
-            );
+            patterns.push(if regex { ".*" } else { "*" }.to_owned());
         }
+        let compile = |patterns: Vec<String>| {
+            patterns
+                .iter()
+                .map(|pattern| NamePattern::compile(pattern, regex))
+                .collect()
+        };
         Ok(Self {
-            patterns,
-            excludes: arguments.list("excludes")?,
-            regex: arguments.boolean("use_regex", false)?,
+            patterns: compile(patterns),
+            excludes: compile(arguments.list("excludes")?),
             kind: arguments
                 .string("file_type")?
                 .unwrap_or_else(|| "file".to_owned()),
@@ -62,19 +93,9 @@ impl Wanted {
     }
 
     /// Whether `name` (a base name) matches one of `patterns`.
-    fn matches(&self, patterns: &[String], name: &str) -> Result<bool, Error> {
+    fn matches(patterns: &[NamePattern], name: &str) -> Result<bool, Error> {
         for pattern in patterns {
-            let found = if self.regex {
-                let anchored = format!("^(?:{pattern})");
-                regex::Regex::new(&anchored)
-                    .map_err(|error| Error::Arguments(format!("`{pattern}`: {error}")))?
-                    .is_match(name)
-            } else {
-                glob::Pattern::new(pattern)
-                    .map_err(|error| Error::Arguments(format!("`{pattern}`: {error}")))?
-                    .matches(name)
-            };
-            if found {
+            if pattern.matches(name)? {
                 return Ok(true);
             }
         }
@@ -103,7 +124,7 @@ impl Wanted {
                 return Ok(false);
             }
         }
-        Ok(self.matches(&self.patterns, name)? && !self.matches(&self.excludes, name)?)
+        Ok(Self::matches(&self.patterns, name)? && !Self::matches(&self.excludes, name)?)
     }
 }
 
