@@ -442,25 +442,28 @@ pub(crate) async fn converge(
     Ok(result)
 }
 
-/// A text file's new `content` put in place when it differs from
-/// `original` (with its diff, in diff mode), or else only its attributes
-/// brought right; the mode, owner, group, `validate` and `backup` are the
-/// task's arguments. The file modules that edit text end here.
+/// A file's new `content` put in place when it differs from `original`
+/// (with its diff, in diff mode), or else only its attributes brought
+/// right; the mode, owner, group, `validate` and `backup` are the task's
+/// arguments. The file modules that edit text end here. The content is
+/// bytes, written as they are: `assemble` joins fragments that need not be
+/// UTF-8.
 pub(crate) async fn converge_text(
     context: &ModuleContext<'_>,
     arguments: &crate::arguments::Arguments<'_>,
     path: &str,
     state: &PathState,
     original: &str,
-    content: String,
+    content: Vec<u8>,
     result: crate::ModuleResult,
 ) -> Result<crate::ModuleResult, Error> {
     let attributes = Attributes::from_arguments(arguments, state)?;
     let backup = arguments.boolean("backup", false)?;
-    if content == original {
+    if content == original.as_bytes() {
         return converge(context, path, state, &attributes, backup, None, result).await;
     }
-    let diff = crate::Diff::of_file(path, original.to_owned(), content.clone());
+    let after = String::from_utf8_lossy(&content).into_owned();
+    let diff = crate::Diff::of_file(path, original.to_owned(), after);
     let result = result.with_diff(context.diff, diff);
     let content = Some(Bytes::from(content));
     converge(context, path, state, &attributes, backup, content, result).await

@@ -140,16 +140,16 @@ pub(crate) async fn run(
         arguments.boolean("ignore_hidden", false)?,
     );
     let (state, existing) = path_state_and_content(context, &destination, true).await?;
-    let text = String::from_utf8_lossy(&joined).into_owned();
     let original = existing.unwrap_or_default();
+    let result = ModuleResult::ok();
     converge_text(
         context,
         arguments,
         &destination,
         &state,
         &original,
-        text,
-        ModuleResult::ok(),
+        joined,
+        result,
     )
     .await
 }

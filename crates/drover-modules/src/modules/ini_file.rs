@@ -355,6 +355,7 @@ pub(crate) async fn run(
     let result = ModuleResult::ok()
         .message(message)
         .with("path", serde_json::json!(path));
+    let content = content.into_bytes();
     converge_text(
         context, arguments, &path, &state, &original, content, result,
     )

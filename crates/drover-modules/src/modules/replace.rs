@@ -80,6 +80,7 @@ pub(crate) async fn run(
         format!("{count} replacements made")
     };
     let result = ModuleResult::ok().message(message);
+    let content = content.into_bytes();
     converge_text(
         context, arguments, &path, &state, &original, content, result,
     )
