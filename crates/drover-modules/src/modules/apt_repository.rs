@@ -173,7 +173,7 @@ pub(crate) async fn run(
     }
     let before = read_files(context).await?;
     let mut after = before.clone();
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     if present {
         let file = suggested_file(&repo, arguments.string("filename")?.as_deref());
         add(&mut after, &wanted, &file);

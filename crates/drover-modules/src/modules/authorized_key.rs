@@ -203,7 +203,7 @@ pub(crate) async fn run(
             "`key` as a URL is not supported; fetch the keys first (for example with `lookup('url', ...)` or `get_url`)".to_owned(),
         ));
     }
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     let exclusive = arguments.boolean("exclusive", false)?;
     let manage_directory = arguments.boolean("manage_dir", true)?;
     let wanted = wanted_keys(arguments, &key_text)?;

@@ -68,7 +68,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     let force = arguments.boolean("force", false)?;
     // The archive is read and checked before the host is asked anything: a
     // corrupt one changes nothing anywhere.

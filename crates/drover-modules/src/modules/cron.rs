@@ -88,7 +88,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     let user = arguments.string("user")?;
     // A relative `cron_file` is in /etc/cron.d.
     let cron_file = arguments

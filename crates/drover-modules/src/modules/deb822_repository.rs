@@ -132,7 +132,7 @@ pub(crate) async fn run(
     let name = arguments.required("name")?;
     let slug = slug(&name);
     let path = format!("/etc/apt/sources.list.d/{slug}.sources");
-    if arguments.string("state")?.as_deref() == Some("absent") {
+    if !arguments.present()? {
         return remove(context, &path, &slug).await;
     }
     let mut values: Vec<(&str, Json)> = Vec::new();

@@ -43,7 +43,7 @@ impl Request {
                 .unwrap_or_else(|| TOP.to_owned()),
             option: arguments.string("option")?,
             values,
-            present: arguments.string("state")?.as_deref() != Some("absent"),
+            present: arguments.present()?,
             exclusive: arguments.boolean("exclusive", true)?,
             no_extra_spaces: arguments.boolean("no_extra_spaces", false)?,
             ignore_spaces: arguments.boolean("ignore_spaces", false)?,

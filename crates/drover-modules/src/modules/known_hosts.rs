@@ -85,7 +85,7 @@ pub(crate) async fn run(
     let key = arguments
         .string("key")?
         .map(|key| format!("{}\n", key.trim_end_matches('\n')));
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     if present && key.is_none() {
         return Ok(ModuleResult::failed("No key specified when adding a host"));
     }

@@ -47,7 +47,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     let value = arguments.string("value")?;
     if present && value.is_none() {
         return Err(Error::Arguments(

@@ -146,7 +146,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
-    let present = arguments.string("state")?.as_deref() != Some("absent");
+    let present = arguments.present()?;
     if present && arguments.string("description")?.is_none() {
         return Ok(ModuleResult::failed(
             "state is present but all of the following are missing: description",
