@@ -91,8 +91,8 @@ pub(crate) fn load() -> Result<(Settings, Vec<Warning>), Failure> {
     let reader = Reader {
         file: file.as_ref(),
     };
-    warnings.extend(reader.unhonoured());
     let settings = reader.settings()?;
+    warnings.extend(reader.unhonoured(&settings.ssh));
     Ok((settings, warnings))
 }
 

@@ -152,8 +152,9 @@ const HINT: &str = "see the ansible.cfg table in docs/coming-from-ansible.md for
 
 impl Reader<'_> {
     /// A warning for each setting in the file or the environment that
-    /// drover cannot honour, and for each ssh option it cannot.
-    pub(super) fn unhonoured(&self) -> Vec<Warning> {
+    /// drover cannot honour, and for each option of `ssh` (the settings'
+    /// ssh arguments, read once) that it cannot.
+    pub(super) fn unhonoured(&self, ssh: &SshArguments) -> Vec<Warning> {
         let mut warnings = Vec::new();
         let known = |section: &str, key: &str| {
             HONOURED
@@ -186,7 +187,7 @@ impl Reader<'_> {
                 });
             }
         }
-        for ignored in &self.ssh_arguments().ignored {
+        for ignored in &ssh.ignored {
             warnings.push(Warning {
                 location: self.location_of(&SSH_ARGS),
                 message: format!(
