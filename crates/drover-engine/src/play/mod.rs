@@ -124,9 +124,12 @@ impl Runner {
 
     pub(crate) async fn run_play(&self, play: &Play) -> Result<(), Error> {
         let hosts = self.play_hosts(play)?;
+        // The inventory as the play starts: `add_host` changes it for the
+        // plays after this one.
+        let inventory = self.inventory.current();
         let names: Vec<String> = hosts
             .iter()
-            .map(|id| self.inventory.current().host(*id).name.clone())
+            .map(|id| inventory.host(*id).name.clone())
             .collect();
         for prompt in &play.prompts {
             if !self.options.extra_vars.contains_key(&prompt.name) && prompt.default.is_none() {
@@ -141,7 +144,6 @@ impl Runner {
         }
         // Variable files (perhaps vaulted) load before the play starts: a
         // missing file or a wrong vault password stops it before any host.
-        let inventory = self.inventory.current();
         let play_vars = variables::Sources {
             inventory: &inventory,
             options: &self.options,
@@ -190,10 +192,11 @@ impl Runner {
             Some(rollout) => rollout::rollout_batches(hosts, rollout),
             None => batches(hosts, &play.serial),
         };
+        let inventory = self.inventory.current();
         let host_names = |batch: &[usize]| -> Vec<String> {
             batch
                 .iter()
-                .map(|id| self.inventory.current().host(*id).name.clone())
+                .map(|id| inventory.host(*id).name.clone())
                 .collect()
         };
         let nexts: Vec<Option<Vec<String>>> = (0..batch_list.len())
