@@ -66,6 +66,32 @@ fn write(sections: &Sections) -> String {
     text
 }
 
+/// A value as the file holds it: flags as `0`/`1`, and a list (or a
+/// comma-separated string, for the list arguments) one value a line for
+/// `baseurl` and `gpgkey`, spaced for the others.
+fn value_text(key: &str, value: &Json) -> String {
+    let separator = if matches!(key, "baseurl" | "gpgkey") {
+        "\n"
+    } else {
+        " "
+    };
+    let listed = matches!(key, "exclude" | "includepkgs" | "baseurl" | "gpgkey");
+    match value {
+        Json::Bool(flag) => if *flag { "1" } else { "0" }.to_owned(),
+        Json::Array(items) => items
+            .iter()
+            .map(drover_template::as_text)
+            .collect::<Vec<_>>()
+            .join(separator),
+        Json::String(text) if listed => text
+            .split(',')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(separator),
+        other => drover_template::as_text(other),
+    }
+}
+
 /// The section's keys: every argument given but the file's own, `name`
 /// holding `description`, flags as `0`/`1`, lists one value a line
 /// (`baseurl`, `gpgkey`) or spaced (`exclude`, `includepkgs`).
@@ -88,41 +114,7 @@ fn entries(arguments: &Arguments<'_>) -> Vec<(String, String)> {
         .all()
         .iter()
         .filter(|(key, value)| !NOT_KEYS.contains(&key.as_str()) && !value.is_null())
-        .map(|(key, value)| {
-            let text = match value {
-                Json::Bool(flag) => if *flag { "1" } else { "0" }.to_owned(),
-                Json::Array(items) => {
-                    let separator = if matches!(key.as_str(), "baseurl" | "gpgkey") {
-                        "\n"
-                    } else {
-                        " "
-                    };
-                    items
-                        .iter()
-                        .map(drover_template::as_text)
-                        .collect::<Vec<_>>()
-                        .join(separator)
-                }
-                Json::String(text)
-                    if matches!(
-                        key.as_str(),
-                        "exclude" | "includepkgs" | "baseurl" | "gpgkey"
-                    ) =>
-                {
-                    let separator = if matches!(key.as_str(), "baseurl" | "gpgkey") {
-                        "\n"
-                    } else {
-                        " "
-                    };
-                    text.split(',')
-                        .map(str::trim)
-                        .collect::<Vec<_>>()
-                        .join(separator)
-                }
-                other => drover_template::as_text(other),
-            };
-            (key.clone(), text)
-        })
+        .map(|(key, value)| (key.clone(), value_text(key, value)))
         .collect();
     if let Ok(Some(description)) = arguments.string("description") {
         entries.push(("name".to_owned(), description));
