@@ -37,7 +37,7 @@ pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
 pub use forward::{Forward, ForwardedStream, Tunnel};
 pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
 pub use session::{HostSession, Transport, UploadOptions};
-pub use settings::{ConnectionDefaults, become_for, transport_for};
+pub use settings::{ConnectionDefaults, become_for, expand_home, transport_for};
 pub use ssh::{SshConnection, SshSettings};
 
 /// How many SSH handshakes to have in flight at once. sshd's default

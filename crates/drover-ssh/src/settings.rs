@@ -239,7 +239,9 @@ fn jump_settings(jump: &str, defaults: &ConnectionDefaults) -> SshSettings {
     ssh_settings(host, &vars, defaults)
 }
 
-fn expand_home(path: &str) -> PathBuf {
+/// `~/` at the start of `path` as the home directory, as drover reads
+/// every path that Ansible expands (key files, `ansible.cfg`'s paths).
+pub fn expand_home(path: &str) -> PathBuf {
     match path.strip_prefix("~/") {
         Some(rest) => home_directory().join(rest),
         None => PathBuf::from(path),

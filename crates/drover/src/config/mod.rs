@@ -224,11 +224,7 @@ impl Reader<'_> {
 
 /// `~` for the home directory, and a relative path under `base`.
 fn expand(text: &str, base: Option<&Path>) -> PathBuf {
-    let path = match text.strip_prefix("~/") {
-        Some(rest) => std::env::var_os("HOME")
-            .map_or_else(|| PathBuf::from(text), |home| Path::new(&home).join(rest)),
-        None => PathBuf::from(text),
-    };
+    let path = drover_ssh::expand_home(text);
     match base {
         Some(base) if path.is_relative() => base.join(path),
         _ => path,
