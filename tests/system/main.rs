@@ -17,9 +17,11 @@ mod containers;
 mod facts;
 mod feature;
 mod image_push;
+mod layer;
 mod never_strand;
 mod quadlet;
 mod repositories;
+mod roles;
 mod strategies;
 mod sysv;
 

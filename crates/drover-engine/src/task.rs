@@ -252,14 +252,32 @@ pub(crate) fn loop_items(
 /// Ansible's search path has it: the role's `files/` and the role, then
 /// the task file's directory's `files/` and the directory itself.
 pub(crate) fn search_directories(task: &Task) -> Vec<std::path::PathBuf> {
+    let subdirectory = lookup_subdirectory(task);
     let mut directories = Vec::new();
     if let Some(role) = &task.role {
-        directories.push(role.path.join("files"));
+        directories.push(role.path.join(subdirectory));
         directories.push(role.path.clone());
     }
-    directories.push(task.base.join("files"));
+    directories.push(task.base.join(subdirectory));
     directories.push(task.base.clone());
     directories
+}
+
+/// The subdirectory a loop's file lookups search, picked from the action's
+/// name as Ansible picks it: `templates` for `template`, `vars` for
+/// `include_vars`, and `files` for everything else.
+fn lookup_subdirectory(task: &Task) -> &'static str {
+    let name = match &task.action {
+        drover_playbook::Action::Module { name, .. } => name.as_str(),
+        _ => "",
+    };
+    if name.contains("template") {
+        "templates"
+    } else if name.contains("var") {
+        "vars"
+    } else {
+        "files"
+    }
 }
 
 /// Turns a loop's value into items, shaped as `with_*` shapes them.

@@ -14,11 +14,13 @@ pub mod facts;
 pub mod health;
 mod image_archive;
 mod modules;
+mod mysql;
 
 /// Where a task started with `async` and `poll: 0` keeps its output on
 /// the host, for `async_status`.
 pub use modules::async_status::JOB_DIRECTORY as ASYNC_JOB_DIRECTORY;
 mod packages;
+mod postgres;
 mod read_ahead;
 mod registry;
 pub mod releases;

@@ -48,6 +48,98 @@ pub(crate) struct Request {
     pub(crate) install_recommends: Option<bool>,
     /// A `.deb` file (a path on the host, or a URL) to install.
     pub(crate) deb: Option<String>,
+    /// How the package manager is told to install: releases, repositories
+    /// and what it may do besides.
+    pub(crate) options: InstallOptions,
+}
+
+/// The arguments that change how packages are installed, not which.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstallOptions {
+    /// apt's `-t`: the release candidates are taken from (`default_release`).
+    pub(crate) default_release: Option<String>,
+    /// apt: the exit status `/usr/sbin/policy-rc.d` gives while packages
+    /// install, so that (with 101) no service starts (`policy_rc_d`).
+    pub(crate) policy_rc_d: Option<u64>,
+    /// Installing an older version than the installed one is allowed.
+    pub(crate) allow_downgrade: bool,
+    /// dnf/yum: repositories enabled and disabled for this command only.
+    pub(crate) enable_repositories: Vec<String>,
+    pub(crate) disable_repositories: Vec<String>,
+    /// dnf: may remove packages to resolve conflicts (`allowerasing`).
+    pub(crate) allow_erasing: bool,
+    /// dnf/yum: packages never installed or upgraded (`exclude`).
+    pub(crate) exclude: Vec<String>,
+    /// dnf/yum: skip GPG signature checks (`disable_gpg_check`).
+    pub(crate) disable_gpg_check: bool,
+}
+
+impl InstallOptions {
+    fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            default_release: arguments.string("default_release")?,
+            policy_rc_d: arguments.unsigned("policy_rc_d")?,
+            allow_downgrade: arguments.boolean("allow_downgrade", false)?,
+            enable_repositories: arguments.list("enablerepo")?,
+            disable_repositories: arguments.list("disablerepo")?,
+            allow_erasing: arguments.boolean("allowerasing", false)?,
+            exclude: arguments.list("exclude")?,
+            disable_gpg_check: arguments.boolean("disable_gpg_check", false)?,
+        })
+    }
+
+    /// The options every command of `manager` takes, each with a leading space.
+    fn flags(&self, manager: Manager) -> String {
+        let mut flags = String::new();
+        match manager {
+            Manager::Apt => {
+                if let Some(release) = &self.default_release {
+                    let _ = write!(flags, " -t {}", quote(release));
+                }
+            }
+            Manager::Dnf(_) => {
+                for (flag, repositories) in [
+                    ("--disablerepo", &self.disable_repositories),
+                    ("--enablerepo", &self.enable_repositories),
+                    ("--exclude", &self.exclude),
+                ] {
+                    for repository in repositories {
+                        let _ = write!(flags, " {flag}={}", quote(repository));
+                    }
+                }
+                if self.disable_gpg_check {
+                    flags.push_str(" --nogpgcheck");
+                }
+            }
+        }
+        flags
+    }
+
+    /// The install command's own options, each with a leading space.
+    fn install_flags(&self, manager: Manager) -> String {
+        let mut flags = self.flags(manager);
+        match manager {
+            Manager::Apt if self.allow_downgrade => flags.push_str(" --allow-downgrades"),
+            Manager::Dnf(_) if self.allow_erasing => flags.push_str(" --allowerasing"),
+            _ => {}
+        }
+        flags
+    }
+
+    /// `command`, run with `/usr/sbin/policy-rc.d` answering `policy_rc_d`
+    /// (and the file as it was put back after), when that is asked.
+    fn around_policy(&self, command: String) -> String {
+        let Some(status) = self.policy_rc_d else {
+            return command;
+        };
+        format!(
+            "p=/usr/sbin/policy-rc.d; saved=''; \
+             if [ -e $p ]; then saved=$(mktemp) && cp -p $p \"$saved\"; fi; \
+             printf '#!/bin/sh\\nexit %d\\n' {status} > $p && chmod 0755 $p; \
+             {command}; rc=$?; \
+             if [ -n \"$saved\" ]; then mv \"$saved\" $p; else rm -f $p; fi; exit $rc"
+        )
+    }
 }
 
 impl Request {
@@ -81,6 +173,7 @@ impl Request {
                 Some(_) => Some(arguments.boolean("install_recommends", true)?),
             },
             deb: arguments.string("deb")?,
+            options: InstallOptions::read(arguments)?,
         })
     }
 }
@@ -197,8 +290,12 @@ impl Manager {
                     if request.wanted == Wanted::Latest {
                         let _ = writeln!(
                             script,
-                            "apt-cache policy {name} 2>/dev/null | awk '/Candidate:/ {{print \"candidate {plain} \" $2}}'",
-                            plain = package.name
+                            "apt-cache{release} policy {name} 2>/dev/null | awk '/Candidate:/ {{print \"candidate {plain} \" $2}}'",
+                            plain = package.name,
+                            release = request.options.default_release.as_ref().map_or_else(
+                                String::new,
+                                |release| format!(" -o APT::Default-Release={}", quote(release))
+                            ),
                         );
                     }
                 }
@@ -215,6 +312,9 @@ impl Manager {
                     }
                 }
             }
+        }
+        if self == Self::Apt && !check && request.wanted != Wanted::Absent {
+            script.push_str(&mark_manual_script(&request.packages));
         }
         script.push_str("true\n");
         script
@@ -248,7 +348,11 @@ impl Manager {
 
     /// The command installing (or upgrading to) `packages`.
     pub(crate) fn install_command(self, packages: &[&Package], request: &Request) -> String {
-        let mut command = format!("{} install", self.prefix());
+        let mut command = format!(
+            "{}{} install",
+            self.prefix(),
+            request.options.install_flags(self)
+        );
         if self == Self::Apt {
             // Keep changed configuration files, never ask.
             command
@@ -263,11 +367,12 @@ impl Manager {
             command.push(' ');
             command.push_str(&quote(&package.argument(self)));
         }
-        command
+        request.options.around_policy(command)
     }
 
     /// The command removing `packages`.
-    pub(crate) fn remove_command(self, packages: &[&Package], purge: bool) -> String {
+    pub(crate) fn remove_command(self, packages: &[&Package], request: &Request) -> String {
+        let purge = request.purge;
         let verb = match (self, purge) {
             (Self::Apt, true) => "purge",
             _ => "remove",
@@ -277,13 +382,37 @@ impl Manager {
             command.push(' ');
             command.push_str(&quote(&package.name));
         }
-        command
+        request.options.around_policy(command)
     }
 
     /// The command removing packages nothing needs any more.
     pub(crate) fn autoremove_command(self) -> String {
         format!("{} autoremove", self.prefix())
     }
+}
+
+/// Marks those of `packages` that apt installed only as dependencies as
+/// installed by hand, as Ansible's `apt` does for every package it is
+/// named, so that `autoremove` never takes them. apt's own state file is
+/// read first, so that `apt-mark` (which loads the whole cache) runs only
+/// when one of them is marked automatic. This changes no package, and
+/// Ansible does not count it as a change either.
+fn mark_manual_script(packages: &[Package]) -> String {
+    if packages.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = packages
+        .iter()
+        .map(|package| package.name.as_str())
+        .collect();
+    let list = format!(" {} ", names.join(" "));
+    format!(
+        "auto=$(awk -v names={} 'BEGIN {{ RS = \"\" }} /Auto-Installed: 1/ {{ \
+         for (i = 1; i < NF; i++) if ($i == \"Package:\" && index(names, \" \" $(i + 1) \" \")) print $(i + 1) }}' \
+         /var/lib/apt/extended_states 2>/dev/null)\n\
+         if [ -n \"$auto\" ]; then apt-mark manual $auto >/dev/null 2>&1; fi\n",
+        quote(&list)
+    )
 }
 
 /// What must change: the packages to install and to remove.
@@ -346,7 +475,7 @@ pub(crate) async fn ensure(
         commands.push(manager.install_command(&plan.install, request));
     }
     if !plan.remove.is_empty() {
-        commands.push(manager.remove_command(&plan.remove, request.purge));
+        commands.push(manager.remove_command(&plan.remove, request));
     }
     let names = |packages: &[&Package]| -> Vec<Json> {
         packages
@@ -457,7 +586,7 @@ fn describe_after(
 
 #[cfg(test)]
 mod tests {
-    use super::{Manager, Package, Query, Request, Wanted, plan};
+    use super::{InstallOptions, Manager, Package, Query, Request, Wanted, plan};
 
     fn request(manager: Manager, names: &[&str], wanted: Wanted) -> Request {
         Request {
@@ -472,6 +601,7 @@ mod tests {
             purge: false,
             install_recommends: None,
             deb: None,
+            options: InstallOptions::default(),
         }
     }
 
@@ -493,6 +623,38 @@ mod tests {
     }
 
     #[test]
+    fn install_options_reach_the_package_manager() {
+        let mut wanted = request(Manager::Apt, &["nginx"], Wanted::Present);
+        wanted.options.default_release = Some("bookworm-backports".to_owned());
+        wanted.options.policy_rc_d = Some(101);
+        wanted.options.allow_downgrade = true;
+        let packages: Vec<&Package> = wanted.packages.iter().collect();
+        let command = Manager::Apt.install_command(&packages, &wanted);
+        assert!(
+            command.contains(" -t bookworm-backports --allow-downgrades install "),
+            "{command}"
+        );
+        assert!(command.starts_with("p=/usr/sbin/policy-rc.d;"), "{command}");
+        assert!(command.contains("exit %d\\n' 101"), "{command}");
+        let script = Manager::Apt.query_script(&wanted, false);
+        assert!(script.contains("apt-mark manual $auto"), "{script}");
+        assert!(
+            !Manager::Apt
+                .query_script(&wanted, true)
+                .contains("apt-mark")
+        );
+        let mut rpm = request(Manager::Dnf("dnf"), &["httpd"], Wanted::Present);
+        rpm.options.enable_repositories = vec!["epel".to_owned()];
+        rpm.options.exclude = vec!["kernel*".to_owned()];
+        rpm.options.allow_erasing = true;
+        let packages: Vec<&Package> = rpm.packages.iter().collect();
+        assert_eq!(
+            Manager::Dnf("dnf").install_command(&packages, &rpm),
+            "dnf -y --enablerepo=epel --exclude='kernel*' --allowerasing install httpd"
+        );
+    }
+
+    #[test]
     fn dnf_commands_quote_names_and_use_the_chosen_binary() {
         let wanted = request(
             Manager::Dnf("yum"),
@@ -505,7 +667,7 @@ mod tests {
             "yum -y install httpd 'evil; rm -rf /'"
         );
         assert_eq!(
-            Manager::Dnf("dnf").remove_command(&packages[..1], true),
+            Manager::Dnf("dnf").remove_command(&packages[..1], &wanted),
             "dnf -y remove httpd"
         );
         assert_eq!(

@@ -140,10 +140,21 @@ fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     (line_start + within).min(text.len())
 }
 
-/// Installs the report renderer: colour only on a terminal without `NO_COLOR`.
+/// Whether colour may be used at all: not when `NO_COLOR` is set, nor
+/// when `ANSIBLE_NOCOLOR` is true (so Ansible users' setting holds too).
+pub(crate) fn colour_allowed() -> bool {
+    let ansible_off = std::env::var("ANSIBLE_NOCOLOR").is_ok_and(|value| {
+        matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on" | "y" | "t"
+        )
+    });
+    std::env::var_os("NO_COLOR").is_none() && !ansible_off
+}
+
+/// Installs the report renderer: colour only on a terminal, where allowed.
 pub(crate) fn install_renderer() {
-    let color = std::env::var_os("NO_COLOR").is_none()
-        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let color = colour_allowed() && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()

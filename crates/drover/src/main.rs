@@ -96,7 +96,7 @@ fn init_logging(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| output::MaskedStderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(diagnostics::colour_allowed())
         .without_time()
         .try_init();
 }

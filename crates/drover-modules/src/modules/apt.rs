@@ -153,6 +153,8 @@ const APT: &[A] = &[
     A::new("force_apt_get", Bool),
     A::new("dpkg_options", Text),
     A::new("update_cache_retries", Integer),
+    A::new("default_release", Text).aliases(&["default-release"]),
+    A::new("policy_rc_d", Integer),
 ];
 
 /// This file's modules, for the registry.

@@ -34,6 +34,9 @@ const DNF: &[A] = &[
     A::new("disable_gpg_check", Bool),
     A::new("enablerepo", List),
     A::new("disablerepo", List),
+    A::new("allowerasing", Bool),
+    A::new("allow_downgrade", Bool),
+    A::new("exclude", List),
 ];
 
 /// This file's modules, for the registry.

@@ -130,7 +130,42 @@ pub(crate) async fn run(
         .await?;
         result.changed |= changed;
     }
+    if !context.check_mode && wanted != Wanted::Absent {
+        result.changed |= set_selinux_context(arguments, context, &path).await?;
+    }
     Ok(result)
+}
+
+/// Applies `seuser`, `serole`, `setype` and `selevel` with `chcon` where
+/// SELinux runs; elsewhere nothing, as Ansible's module. Whether the
+/// context changed.
+async fn set_selinux_context(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    path: &str,
+) -> Result<bool, Error> {
+    let mut options = String::new();
+    for (name, flag) in [
+        ("seuser", "-u"),
+        ("serole", "-r"),
+        ("setype", "-t"),
+        ("selevel", "-l"),
+    ] {
+        if let Some(value) = arguments.string(name)?.filter(|value| value != "_default") {
+            options.push_str(&format!(" {flag} {}", quote(&value)));
+        }
+    }
+    if options.is_empty() {
+        return Ok(false);
+    }
+    let quoted = quote(path);
+    let script = format!(
+        "if selinuxenabled 2>/dev/null; then before=$(stat -c %C -- {quoted}); \
+         chcon -h{options} -- {quoted} || exit 1; \
+         [ \"$before\" = \"$(stat -c %C -- {quoted})\" ] || echo relabelled; fi"
+    );
+    let output = context.exec(&script, None).await?;
+    Ok(String::from_utf8_lossy(&output.stdout).contains("relabelled"))
 }
 
 /// The command that brings `path` to `wanted`; `None` when it is there
@@ -162,10 +197,15 @@ async fn command(
             )));
         }
         (Wanted::File, other) => return Ok(Err(format!("`{path}` is a {other}, not a file"))),
-        (Wanted::Link, _) => {
+        (Wanted::Link, kind) => {
             let source = arguments.required("src")?;
-            (state.target.as_deref() != Some(source.as_str()))
-                .then(|| format!("ln -sfn -- {} {quoted}", quote(&source)))
+            if state.target.as_deref() == Some(source.as_str()) {
+                return Ok(Ok(None));
+            }
+            match link_command(path, &source, kind, arguments.boolean("force", false)?) {
+                Ok(command) => Some(command),
+                Err(failure) => return Ok(Err(failure)),
+            }
         }
         (Wanted::Hard, PathKind::Directory) => {
             return Ok(Err(format!(
@@ -174,6 +214,49 @@ async fn command(
         }
         (Wanted::Hard, _) => return hard_link(arguments, context, path).await,
     }))
+}
+
+/// The command that makes `path` a symbolic link to `source`, refusing
+/// what Ansible refuses without `force`: replacing a file or a directory,
+/// and a link to a `source` that does not exist (relative to the link's
+/// directory). With `force`, a file is replaced, and an empty directory.
+fn link_command(path: &str, source: &str, kind: PathKind, force: bool) -> Result<String, String> {
+    let quoted = quote(path);
+    let replace = match (kind, force) {
+        (PathKind::Absent | PathKind::Link, _) => String::new(),
+        (PathKind::Directory, true) => format!("rmdir -- {quoted} && "),
+        (PathKind::Directory, false) => {
+            return Err(format!(
+                "refusing to convert from directory to symlink for {path}"
+            ));
+        }
+        (_, true) => format!("rm -f -- {quoted} && "),
+        (other, false) => {
+            return Err(format!(
+                "refusing to convert from {other} to symlink for {path}"
+            ));
+        }
+    };
+    let check = if force {
+        String::new()
+    } else {
+        let directory = std::path::Path::new(path)
+            .parent()
+            .map_or_else(|| "/".to_owned(), |parent| parent.display().to_string());
+        let message = format!(
+            "src file does not exist, use \"force=yes\" if you really want to create the link: {path}"
+        );
+        format!(
+            "(cd -- {} 2>/dev/null && {{ [ -e {source} ] || [ -L {source} ]; }}) || {{ echo {} >&2; exit 1; }}; ",
+            quote(&directory),
+            quote(&message),
+            source = quote(source),
+        )
+    };
+    Ok(format!(
+        "{check}{replace}ln -sfn -- {} {quoted}",
+        quote(source)
+    ))
 }
 
 /// `state: hard`: nothing when `path` is `src` already (the same inode),
@@ -307,6 +390,13 @@ const FILE: &[A] = &[
     A::new("access_time_format", Text),
     A::new("modification_time", Text),
     A::new("modification_time_format", Text),
+    A::new("force", Bool),
+    // SELinux contexts: applied with `chcon` where SELinux runs; where it
+    // does not (as on Debian), ignored, as Ansible's module ignores them.
+    A::new("seuser", Text),
+    A::new("serole", Text),
+    A::new("setype", Text),
+    A::new("selevel", Text),
 ];
 
 /// This file's modules, for the registry.

@@ -196,15 +196,24 @@ pub(crate) mod include_vars;
 pub(crate) mod ini_file;
 pub(crate) mod known_hosts;
 pub(crate) mod lineinfile;
+pub(crate) mod locale_gen;
 pub(crate) mod mount;
+pub(crate) mod mysql_db;
+pub(crate) mod mysql_replication;
+pub(crate) mod mysql_user;
 pub(crate) mod package;
+pub(crate) mod package_facts;
 pub(crate) mod pam_limits;
 pub(crate) mod pause;
 pub(crate) mod ping;
+pub(crate) mod pip;
+pub(crate) mod postgresql_db;
+pub(crate) mod postgresql_user;
 pub(crate) mod quadlet;
 pub(crate) mod replace;
 pub(crate) mod script;
 pub(crate) mod service;
+pub(crate) mod service_facts;
 pub(crate) mod set_fact;
 pub(crate) mod setup;
 pub(crate) mod slurp;
@@ -212,6 +221,7 @@ pub(crate) mod stat;
 pub(crate) mod sysctl;
 pub(crate) mod tempfile;
 pub(crate) mod template;
+pub(crate) mod timezone;
 pub(crate) mod unarchive;
 pub(crate) mod uri;
 pub(crate) mod user;
@@ -254,21 +264,31 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     ini_file::MODULES,
     known_hosts::MODULES,
     lineinfile::MODULES,
+    locale_gen::MODULES,
     mount::MODULES,
+    mysql_db::MODULES,
+    mysql_replication::MODULES,
+    mysql_user::MODULES,
     package::MODULES,
+    package_facts::MODULES,
     pam_limits::MODULES,
     pause::MODULES,
     ping::MODULES,
+    pip::MODULES,
+    postgresql_db::MODULES,
+    postgresql_user::MODULES,
     quadlet::MODULES,
     replace::MODULES,
     script::MODULES,
     service::MODULES,
+    service_facts::MODULES,
     set_fact::MODULES,
     setup::MODULES,
     slurp::MODULES,
     stat::MODULES,
     sysctl::MODULES,
     template::MODULES,
+    timezone::MODULES,
     tempfile::MODULES,
     unarchive::MODULES,
     uri::MODULES,

@@ -1,7 +1,10 @@
 //! `package`: the host's own package manager, chosen from its facts
 //! (`ansible_pkg_mgr`) or, without facts, by asking the host.
 
-use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
+use drover_playbook::catalog::{
+    ArgumentKind::{Bool, List, String as Text},
+    ArgumentSpec as A,
+};
 
 use super::Module;
 use crate::arguments::Arguments;
@@ -42,7 +45,13 @@ pub(crate) async fn run(
     ensure(manager, &request, context).await
 }
 
-const PACKAGE: &[A] = &[A::new("use", Text)];
+/// `use`, and what `package` hands to the manager it picks, as Ansible's does.
+const PACKAGE: &[A] = &[
+    A::new("use", Text),
+    A::new("enablerepo", List),
+    A::new("disablerepo", List),
+    A::new("allow_downgrade", Bool),
+];
 
 /// This file's modules, for the registry.
 pub(crate) const MODULES: &[Module] = &[module!(&["package"], &[&super::PACKAGES, PACKAGE], run)];

@@ -146,7 +146,9 @@ const NEEDLESS: [(&str, &str, &str); 14] = [
 ];
 
 /// Variables that are not settings, or that a flag reads itself.
-const OTHER_VARIABLES: [&str; 2] = ["ANSIBLE_CONFIG", "ANSIBLE_HOME"];
+/// `ANSIBLE_NOCOLOR` is read where colour is chosen
+/// ([`crate::diagnostics::colour_allowed`]), before any configuration is.
+const OTHER_VARIABLES: [&str; 3] = ["ANSIBLE_CONFIG", "ANSIBLE_HOME", "ANSIBLE_NOCOLOR"];
 
 const HINT: &str = "see the ansible.cfg table in docs/coming-from-ansible.md for what drover reads";
 

@@ -159,11 +159,14 @@ impl Machine {
     }
 
     /// What the host may do: with container engines, their storage bound
-    /// from outside and every capability; without, only its own `net.*`
-    /// kernel settings (it has its own network namespace) may change.
+    /// from outside and every capability; without, only what its own
+    /// network namespace holds: its `net.*` kernel settings, and its
+    /// firewall (`CAP_NET_ADMIN`, for iptables, nftables and ufw).
     fn allow(&self, nspawn: &mut Command, engines: bool) -> Result<()> {
         if !engines {
-            nspawn.env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "network");
+            nspawn
+                .arg("--capability=CAP_NET_ADMIN")
+                .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "network");
             return Ok(());
         }
         for (inside, outside) in [
