@@ -21,16 +21,45 @@ use drover_test_harness::full::{FullBed, Options};
 
 use super::{ansible_command, ansible_playbook, drover, on_host, take_bed, text};
 
-/// A role that converges here, with the variables it needs (a YAML flow
-/// mapping, or empty) to use Debian's own packages.
+/// A role that converges here, with the variables it is given (a YAML
+/// flow mapping, or empty), and a command that prints the state of what
+/// it configures beyond packages, units, users and files (or empty).
 struct Converging {
     name: &'static str,
     variables: &'static str,
+    state: &'static str,
 }
 
 const fn role(name: &'static str, variables: &'static str) -> Converging {
-    Converging { name, variables }
+    Converging {
+        name,
+        variables,
+        state: "",
+    }
 }
+
+/// The database roles are given a database, a user with a password and
+/// privileges, so that the database modules do something; the state
+/// compared includes what the servers hold.
+const MYSQL: Converging = Converging {
+    name: "geerlingguy.mysql",
+    variables: "{mysql_databases: [{name: shop}], mysql_users: [{name: shop, host: localhost, \
+                password: Sh0p-Pass, priv: 'shop.*:ALL/*.*:PROCESS'}]}",
+    state: "mysql -NBe \"SELECT user, host FROM mysql.user ORDER BY 1, 2; \
+            SELECT schema_name, default_character_set_name, default_collation_name \
+            FROM information_schema.schemata ORDER BY 1; SHOW GRANTS FOR 'shop'@'localhost'\"",
+};
+
+const POSTGRESQL: Converging = Converging {
+    name: "geerlingguy.postgresql",
+    variables: "{postgresql_databases: [{name: shop}], postgresql_users: [{name: shop, \
+                password: Sh0p-Pass, role_attr_flags: CREATEDB}], postgresql_privs: [{db: shop, \
+                roles: shop, privs: ALL, type: database, objs: shop}]}",
+    state: "cd / && su postgres -c \"psql -XAt -c 'SELECT datname, pg_get_userbyid(datdba), \
+            pg_encoding_to_char(encoding), datcollate, datacl FROM pg_database ORDER BY 1' \
+            -c 'SELECT rolname, rolsuper, rolcreatedb, rolcanlogin, rolpassword IS NOT NULL \
+            FROM pg_authid ORDER BY 1'\"",
+};
 
 /// The roles that converge here, and the variables each needs.
 const CONVERGING: &[Converging] = &[
@@ -40,14 +69,14 @@ const CONVERGING: &[Converging] = &[
     role("geerlingguy.firewall", ""),
     role("geerlingguy.git", ""),
     role("geerlingguy.java", ""),
-    role("geerlingguy.mysql", ""),
+    MYSQL,
     role("geerlingguy.nginx", ""),
     role("geerlingguy.ntp", ""),
     role("geerlingguy.php", ""),
     role("geerlingguy.php-memcached", ""),
     role("geerlingguy.php-mysql", ""),
     role("geerlingguy.pip", ""),
-    role("geerlingguy.postgresql", ""),
+    POSTGRESQL,
     role("geerlingguy.ruby", ""),
 ];
 
@@ -210,7 +239,7 @@ fn issue_17_public_roles_converge_as_under_ansible() {
         .enumerate()
         .map(|(index, row)| {
             let mut row = row.into_inner().expect("a row");
-            row.differences = compare_twins(&bed, index);
+            row.differences = compare_twins(&bed, (index, roles[index]));
             row
         })
         .collect();
@@ -397,10 +426,11 @@ echo '## groups'; getent group | cut -d: -f1,3,4 | sort
 ";
 
 /// What differs between role `index`'s twins, each line a difference.
-fn compare_twins(bed: &FullBed, index: usize) -> Vec<String> {
+fn compare_twins(bed: &FullBed, (index, role): (usize, &Converging)) -> Vec<String> {
     let (theirs, ours) = twins(bed, index);
     let mut differences = Vec::new();
-    let (expected, found) = (on_host(bed, theirs, STATE), on_host(bed, ours, STATE));
+    let state = format!("{STATE}echo '## {}'; {}\n", role.name, role.state);
+    let (expected, found) = (on_host(bed, theirs, &state), on_host(bed, ours, &state));
     differences.extend(line_differences(
         &expected.replace(theirs, "HOST"),
         &found.replace(ours, "HOST"),

@@ -164,7 +164,9 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
 }
 
 pub(crate) mod add_host;
+pub(crate) mod alternatives;
 pub(crate) mod apt;
+pub(crate) mod apt_key;
 pub(crate) mod apt_repository;
 pub(crate) mod assemble;
 pub(crate) mod assert;
@@ -178,13 +180,16 @@ pub(crate) mod container_image;
 pub(crate) mod copy;
 pub(crate) mod cron;
 pub(crate) mod deb822_repository;
+pub(crate) mod debconf;
 pub(crate) mod debug;
 pub(crate) mod dnf;
+pub(crate) mod dpkg_selections;
 pub(crate) mod fail;
 pub(crate) mod feature;
 pub(crate) mod fetch;
 pub(crate) mod file;
 pub(crate) mod find;
+pub(crate) mod gem;
 pub(crate) mod get_url;
 pub(crate) mod getent;
 pub(crate) mod git;
@@ -197,10 +202,12 @@ pub(crate) mod ini_file;
 pub(crate) mod known_hosts;
 pub(crate) mod lineinfile;
 pub(crate) mod locale_gen;
+pub(crate) mod modprobe;
 pub(crate) mod mount;
 pub(crate) mod mysql_db;
 pub(crate) mod mysql_replication;
 pub(crate) mod mysql_user;
+pub(crate) mod npm;
 pub(crate) mod package;
 pub(crate) mod package_facts;
 pub(crate) mod pam_limits;
@@ -208,6 +215,7 @@ pub(crate) mod pause;
 pub(crate) mod ping;
 pub(crate) mod pip;
 pub(crate) mod postgresql_db;
+pub(crate) mod postgresql_privs;
 pub(crate) mod postgresql_user;
 pub(crate) mod quadlet;
 pub(crate) mod replace;
@@ -232,7 +240,9 @@ pub(crate) mod yum_repository;
 /// Every module, by file: the one list of them.
 pub(crate) static REGISTRY: &[&[Module]] = &[
     add_host::MODULES,
+    alternatives::MODULES,
     apt::MODULES,
+    apt_key::MODULES,
     apt_repository::MODULES,
     assemble::MODULES,
     async_status::MODULES,
@@ -246,13 +256,16 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     copy::MODULES,
     cron::MODULES,
     deb822_repository::MODULES,
+    debconf::MODULES,
     debug::MODULES,
     dnf::MODULES,
+    dpkg_selections::MODULES,
     fail::MODULES,
     feature::MODULES,
     fetch::MODULES,
     file::MODULES,
     find::MODULES,
+    gem::MODULES,
     get_url::MODULES,
     getent::MODULES,
     git::MODULES,
@@ -265,10 +278,12 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     known_hosts::MODULES,
     lineinfile::MODULES,
     locale_gen::MODULES,
+    modprobe::MODULES,
     mount::MODULES,
     mysql_db::MODULES,
     mysql_replication::MODULES,
     mysql_user::MODULES,
+    npm::MODULES,
     package::MODULES,
     package_facts::MODULES,
     pam_limits::MODULES,
@@ -276,6 +291,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     ping::MODULES,
     pip::MODULES,
     postgresql_db::MODULES,
+    postgresql_privs::MODULES,
     postgresql_user::MODULES,
     quadlet::MODULES,
     replace::MODULES,

@@ -70,7 +70,7 @@ pub(crate) async fn run(
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
     let login = Login::read(arguments)?;
-    let connect_to = database(arguments, &["db", "login_db"])?;
+    let connect_to = database(arguments, &["db"])?;
     let expires = arguments.string("expires")?;
     let columns: Vec<&str> = FLAGS.iter().map(|(_, column)| *column).collect();
     let expiry = expires.as_ref().map_or_else(
