@@ -140,9 +140,12 @@ fn walk(
             record(relative, "deleted".to_owned());
         } else {
             let content = std::fs::read(&path).unwrap_or_default();
-            let content = String::from_utf8_lossy(&content)
+            let mut content = String::from_utf8_lossy(&content)
                 .replace(host, "HOST")
                 .replace(address, "ADDRESS");
+            if relative.starts_with("var/spool/cron/crontabs/") {
+                content = without_crontab_stamp(&content);
+            }
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             content.hash(&mut hasher);
             record(
@@ -155,4 +158,14 @@ fn walk(
             );
         }
     }
+}
+
+/// A crontab without the line `crontab` writes with the name of the file
+/// it was installed from and the time: `# (/tmp/crontab.X installed on ...)`.
+fn without_crontab_stamp(content: &str) -> String {
+    content
+        .lines()
+        .filter(|line| !(line.starts_with("# (") && line.contains(" installed on ")))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }

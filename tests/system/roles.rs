@@ -28,6 +28,10 @@ struct Converging {
     name: &'static str,
     variables: &'static str,
     state: &'static str,
+    /// Why a test host cannot hold some of the state the role asks for,
+    /// so that both tools change it again on every run: then drover's
+    /// second run may change no more than Ansible's.
+    unheld: Option<&'static str>,
 }
 
 const fn role(name: &'static str, variables: &'static str) -> Converging {
@@ -35,8 +39,23 @@ const fn role(name: &'static str, variables: &'static str) -> Converging {
         name,
         variables,
         state: "",
+        unheld: None,
     }
 }
+
+/// ntpsec's unit starts only with `CAP_SYS_TIME` (`ConditionCapability`),
+/// which no test host may have: it would set this machine's clock.
+const NTP: Converging = Converging {
+    unheld: Some(
+        "ntpsec's unit starts only with CAP_SYS_TIME, which a test host must not have (it would set the machine's clock): each run starts it again",
+    ),
+    ..role("geerlingguy.ntp", "")
+};
+
+/// The PHP roles install PHP for a web server; with none here, they are
+/// told so (`php_enable_webserver: false`), or their handler fails under
+/// both tools restarting an apache2 that is not there.
+const NO_WEB_SERVER: &str = "{php_enable_webserver: false}";
 
 /// The database roles are given a database, a user with a password and
 /// privileges, so that the database modules do something; the state
@@ -45,6 +64,7 @@ const MYSQL: Converging = Converging {
     name: "geerlingguy.mysql",
     variables: "{mysql_databases: [{name: shop}], mysql_users: [{name: shop, host: localhost, \
                 password: Sh0p-Pass, priv: 'shop.*:ALL/*.*:PROCESS'}]}",
+    unheld: None,
     state: "mysql -NBe \"SELECT user, host FROM mysql.user ORDER BY 1, 2; \
             SELECT schema_name, default_character_set_name, default_collation_name \
             FROM information_schema.schemata ORDER BY 1; SHOW GRANTS FOR 'shop'@'localhost'\"",
@@ -55,6 +75,7 @@ const POSTGRESQL: Converging = Converging {
     variables: "{postgresql_databases: [{name: shop}], postgresql_users: [{name: shop, \
                 password: Sh0p-Pass, role_attr_flags: CREATEDB}], postgresql_privs: [{db: shop, \
                 roles: shop, privs: ALL, type: database, objs: shop}]}",
+    unheld: None,
     state: "cd / && su postgres -c \"psql -XAt -c 'SELECT datname, pg_get_userbyid(datdba), \
             pg_encoding_to_char(encoding), datcollate, datacl FROM pg_database ORDER BY 1' \
             -c 'SELECT rolname, rolsuper, rolcreatedb, rolcanlogin, rolpassword IS NOT NULL \
@@ -71,10 +92,10 @@ const CONVERGING: &[Converging] = &[
     role("geerlingguy.java", ""),
     MYSQL,
     role("geerlingguy.nginx", ""),
-    role("geerlingguy.ntp", ""),
-    role("geerlingguy.php", ""),
-    role("geerlingguy.php-memcached", ""),
-    role("geerlingguy.php-mysql", ""),
+    NTP,
+    role("geerlingguy.php", NO_WEB_SERVER),
+    role("geerlingguy.php-memcached", NO_WEB_SERVER),
+    role("geerlingguy.php-mysql", NO_WEB_SERVER),
     role("geerlingguy.pip", ""),
     POSTGRESQL,
     role("geerlingguy.ruby", ""),
@@ -252,13 +273,14 @@ fn issue_17_public_roles_converge_as_under_ansible() {
     let problems: Vec<String> = roles
         .iter()
         .zip(&rows)
-        .filter_map(|(role, row)| problem(role.name, row))
+        .filter_map(|(role, row)| problem(role, row))
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
 /// What keeps `row` from passing, if anything.
-fn problem(name: &str, row: &Row) -> Option<String> {
+fn problem(role: &Converging, row: &Row) -> Option<String> {
+    let name = role.name;
     for (tool, runs) in [("Ansible", &row.ansible), ("drover", &row.drover)] {
         if !runs.first().is_some_and(|run| run.succeeded) {
             return Some(format!(
@@ -270,7 +292,11 @@ fn problem(name: &str, row: &Row) -> Option<String> {
         }
     }
     let second = row.drover.get(1).cloned().unwrap_or_default();
-    if !second.succeeded || second.changed != 0 {
+    let allowed = match role.unheld {
+        Some(_) => row.ansible.get(1).map_or(0, |run| run.changed),
+        None => 0,
+    };
+    if !second.succeeded || second.changed > allowed {
         return Some(format!(
             "{name}: drover's second run changed {} (or failed):\n{}",
             second.changed, second.output
@@ -500,10 +526,10 @@ fn table(roles: &[&Converging], rows: &[Row]) -> String {
             cell(row.drover.get(1)),
             cell(row.ansible.first()),
             cell(row.ansible.get(1)),
-            if row.differences.is_empty() {
-                "yes".to_owned()
-            } else {
-                format!("no ({} differences)", row.differences.len())
+            match (row.differences.is_empty(), role.unheld) {
+                (true, None) => "yes".to_owned(),
+                (true, Some(reason)) => format!("yes; but {reason}"),
+                (false, _) => format!("no ({} differences)", row.differences.len()),
             }
         );
     }

@@ -32,6 +32,7 @@ mod lookups;
 pub mod loop_lookups;
 mod path_filters;
 mod scope;
+mod text_filters;
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -90,6 +91,7 @@ impl Templar {
         }
         filters::register(&mut environment);
         path_filters::register(&mut environment);
+        text_filters::register(&mut environment);
         jinja_tests::register(&mut environment);
         lookups::register(&mut environment, base_directory);
         environment.add_global("omit", OMIT);

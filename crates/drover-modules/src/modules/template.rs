@@ -37,7 +37,14 @@ pub(crate) async fn run(
     };
     let text = std::fs::read_to_string(&local)
         .map_err(|error| Error::Arguments(format!("cannot read `{}`: {error}", local.display())))?;
-    let rendered = match context.templar.render_string(&text, context.scope) {
+    let scope = context
+        .scope
+        .with_layer(std::sync::Arc::new(template_variables(
+            &source,
+            &local,
+            &destination,
+        )));
+    let rendered = match context.templar.render_string(&text, &scope) {
         Ok(rendered) => rendered,
         Err(error) => {
             return Ok(ModuleResult::failed(format!(
@@ -57,6 +64,27 @@ pub(crate) async fn run(
         name.as_deref(),
     )
     .await
+}
+
+/// The variables Ansible's `template` gives every template besides the
+/// host's: `ansible_managed` (its default text) and where the template is.
+fn template_variables(
+    source: &str,
+    local: &std::path::Path,
+    destination: &str,
+) -> drover_template::Vars {
+    let mut variables = drover_template::Vars::new();
+    variables.insert("ansible_managed".to_owned(), "Ansible managed".into());
+    variables.insert("template_path".to_owned(), source.into());
+    variables.insert(
+        "template_fullpath".to_owned(),
+        local.display().to_string().into(),
+    );
+    variables.insert("template_destpath".to_owned(), destination.into());
+    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        variables.insert("template_host".to_owned(), host.trim().into());
+    }
+    variables
 }
 
 const TEMPLATE: &[A] = &[

@@ -97,7 +97,8 @@ pub(crate) async fn run(
 ) -> Result<ModuleResult, Error> {
     let source = arguments.required("src")?;
     let dest = arguments.required("dest")?;
-    let remote = arguments.boolean("remote_src", false)?;
+    // `copy: false`, the older spelling, means the archive is on the host.
+    let remote = arguments.boolean("remote_src", false)? || !arguments.boolean("copy", true)?;
     if let Some(creates) = arguments.string("creates")? {
         let output = context
             .exec(&format!("test -e {}", quote(&creates)), None)
@@ -141,6 +142,7 @@ const UNARCHIVE: &[A] = &[
     A::new("src", Text).required(),
     A::new("dest", Text).required(),
     A::new("remote_src", Bool),
+    A::new("copy", Bool),
     A::new("creates", Text),
     A::new("extra_opts", List),
     A::new("keep_newer", Bool),
