@@ -165,6 +165,7 @@ pub(crate) fn find(name: &str) -> Option<&'static Module> {
 
 pub(crate) mod add_host;
 pub(crate) mod alternatives;
+pub(crate) mod apk;
 pub(crate) mod apt;
 pub(crate) mod apt_key;
 pub(crate) mod apt_repository;
@@ -210,16 +211,20 @@ pub(crate) mod mysql_user;
 pub(crate) mod npm;
 pub(crate) mod package;
 pub(crate) mod package_facts;
+pub(crate) mod pacman;
 pub(crate) mod pam_limits;
 pub(crate) mod pause;
 pub(crate) mod ping;
 pub(crate) mod pip;
+pub(crate) mod pkgng;
 pub(crate) mod postgresql_db;
 pub(crate) mod postgresql_privs;
 pub(crate) mod postgresql_user;
 pub(crate) mod quadlet;
 pub(crate) mod replace;
 pub(crate) mod script;
+pub(crate) mod seboolean;
+pub(crate) mod selinux;
 pub(crate) mod service;
 pub(crate) mod service_facts;
 pub(crate) mod set_fact;
@@ -236,11 +241,13 @@ pub(crate) mod user;
 pub(crate) mod wait_for;
 pub(crate) mod wait_for_connection;
 pub(crate) mod yum_repository;
+pub(crate) mod zypper;
 
 /// Every module, by file: the one list of them.
 pub(crate) static REGISTRY: &[&[Module]] = &[
     add_host::MODULES,
     alternatives::MODULES,
+    apk::MODULES,
     apt::MODULES,
     apt_key::MODULES,
     apt_repository::MODULES,
@@ -286,16 +293,20 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     npm::MODULES,
     package::MODULES,
     package_facts::MODULES,
+    pacman::MODULES,
     pam_limits::MODULES,
     pause::MODULES,
     ping::MODULES,
     pip::MODULES,
+    pkgng::MODULES,
     postgresql_db::MODULES,
     postgresql_privs::MODULES,
     postgresql_user::MODULES,
     quadlet::MODULES,
     replace::MODULES,
     script::MODULES,
+    seboolean::MODULES,
+    selinux::MODULES,
     service::MODULES,
     service_facts::MODULES,
     set_fact::MODULES,
@@ -312,4 +323,5 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     wait_for::MODULES,
     wait_for_connection::MODULES,
     yum_repository::MODULES,
+    zypper::MODULES,
 ];

@@ -25,21 +25,16 @@ pub(crate) async fn run(
     let name = if let Some(name) = chosen.or(fact) {
         name
     } else {
-        let probe = "for m in apt-get dnf yum; do command -v $m >/dev/null 2>&1 && { echo $m; exit 0; }; done; echo unknown";
+        let probe = "for m in apt-get dnf yum zypper pacman pkg apk; do command -v $m >/dev/null 2>&1 && { echo $m; exit 0; }; done; echo unknown";
         let output = context.exec(probe, None).await?;
         String::from_utf8_lossy(&output.stdout)
             .trim()
             .replace("apt-get", "apt")
     };
-    let manager = match name.as_str() {
-        "apt" => Manager::Apt,
-        "dnf" | "dnf5" => Manager::Dnf("dnf"),
-        "yum" => Manager::Dnf("yum"),
-        other => {
-            return Ok(ModuleResult::failed(format!(
-                "`package` cannot drive the package manager `{other}`; drover knows apt, dnf and yum"
-            )));
-        }
+    let Some(manager) = Manager::named(&name) else {
+        return Ok(ModuleResult::failed(format!(
+            "`package` cannot drive the package manager `{name}`; drover knows apt, dnf, yum, zypper, pacman, pkgng and apk"
+        )));
     };
     let request = Request::read(arguments, manager)?;
     ensure(manager, &request, context).await

@@ -1,24 +1,19 @@
 //! What `apt`, `dnf`/`yum` and `package` share: read the wanted packages,
 //! query what is installed in one command, plan, and run the package
-//! manager only for what must change.
+//! manager only for what must change. How each manager is asked and
+//! told is in `managers`.
+
+mod managers;
+
+pub(crate) use managers::{InstallOptions, Manager};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use drover_ssh::quote;
 use serde_json::Value as Json;
 
 use crate::arguments::Arguments;
 use crate::{Diff, Error, ModuleContext, ModuleResult};
-
-/// A package manager drover drives through its command-line tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Manager {
-    /// Debian's apt-get and dpkg.
-    Apt,
-    /// dnf or yum (the same arguments), with rpm to query.
-    Dnf(&'static str),
-}
 
 /// The state a package should be in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,95 +46,6 @@ pub(crate) struct Request {
     /// How the package manager is told to install: releases, repositories
     /// and what it may do besides.
     pub(crate) options: InstallOptions,
-}
-
-/// The arguments that change how packages are installed, not which.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct InstallOptions {
-    /// apt's `-t`: the release candidates are taken from (`default_release`).
-    pub(crate) default_release: Option<String>,
-    /// apt: the exit status `/usr/sbin/policy-rc.d` gives while packages
-    /// install, so that (with 101) no service starts (`policy_rc_d`).
-    pub(crate) policy_rc_d: Option<u64>,
-    /// Installing an older version than the installed one is allowed.
-    pub(crate) allow_downgrade: bool,
-    /// dnf/yum: repositories enabled and disabled for this command only.
-    pub(crate) enable_repositories: Vec<String>,
-    pub(crate) disable_repositories: Vec<String>,
-    /// dnf: may remove packages to resolve conflicts (`allowerasing`).
-    pub(crate) allow_erasing: bool,
-    /// dnf/yum: packages never installed or upgraded (`exclude`).
-    pub(crate) exclude: Vec<String>,
-    /// dnf/yum: skip GPG signature checks (`disable_gpg_check`).
-    pub(crate) disable_gpg_check: bool,
-}
-
-impl InstallOptions {
-    fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            default_release: arguments.string("default_release")?,
-            policy_rc_d: arguments.unsigned("policy_rc_d")?,
-            allow_downgrade: arguments.boolean("allow_downgrade", false)?,
-            enable_repositories: arguments.list("enablerepo")?,
-            disable_repositories: arguments.list("disablerepo")?,
-            allow_erasing: arguments.boolean("allowerasing", false)?,
-            exclude: arguments.list("exclude")?,
-            disable_gpg_check: arguments.boolean("disable_gpg_check", false)?,
-        })
-    }
-
-    /// The options every command of `manager` takes, each with a leading space.
-    fn flags(&self, manager: Manager) -> String {
-        let mut flags = String::new();
-        match manager {
-            Manager::Apt => {
-                if let Some(release) = &self.default_release {
-                    let _ = write!(flags, " -t {}", quote(release));
-                }
-            }
-            Manager::Dnf(_) => {
-                for (flag, repositories) in [
-                    ("--disablerepo", &self.disable_repositories),
-                    ("--enablerepo", &self.enable_repositories),
-                    ("--exclude", &self.exclude),
-                ] {
-                    for repository in repositories {
-                        let _ = write!(flags, " {flag}={}", quote(repository));
-                    }
-                }
-                if self.disable_gpg_check {
-                    flags.push_str(" --nogpgcheck");
-                }
-            }
-        }
-        flags
-    }
-
-    /// The install command's own options, each with a leading space.
-    fn install_flags(&self, manager: Manager) -> String {
-        let mut flags = self.flags(manager);
-        match manager {
-            Manager::Apt if self.allow_downgrade => flags.push_str(" --allow-downgrades"),
-            Manager::Dnf(_) if self.allow_erasing => flags.push_str(" --allowerasing"),
-            _ => {}
-        }
-        flags
-    }
-
-    /// `command`, run with `/usr/sbin/policy-rc.d` answering `policy_rc_d`
-    /// (and the file as it was put back after), when that is asked.
-    fn around_policy(&self, command: String) -> String {
-        let Some(status) = self.policy_rc_d else {
-            return command;
-        };
-        format!(
-            "p=/usr/sbin/policy-rc.d; saved=''; \
-             if [ -e $p ]; then saved=$(mktemp) && cp -p $p \"$saved\"; fi; \
-             printf '#!/bin/sh\\nexit %d\\n' {status} > $p && chmod 0755 $p; \
-             {command}; rc=$?; \
-             if [ -n \"$saved\" ]; then mv \"$saved\" $p; else rm -f $p; fi; exit $rc"
-        )
-    }
 }
 
 impl Request {
@@ -181,17 +87,7 @@ impl Request {
 impl Package {
     fn parse(text: &str, manager: Manager) -> Self {
         let text = text.trim();
-        let split = match manager {
-            Manager::Apt => text.split_once('='),
-            // rpm spells versions `name-1.2`; only split where a digit follows.
-            Manager::Dnf(_) => text
-                .char_indices()
-                .filter(|(_, character)| *character == '-')
-                .map(|(index, _)| index)
-                .find(|index| text[index + 1..].starts_with(|c: char| c.is_ascii_digit()))
-                .map(|index| (&text[..index], &text[index + 1..])),
-        };
-        match split {
+        match manager.split_version(text) {
             Some((name, version)) if !version.is_empty() => Self {
                 name: name.to_owned(),
                 version: Some(version.to_owned()),
@@ -205,11 +101,7 @@ impl Package {
 
     /// The argument the package manager takes for it.
     fn argument(&self, manager: Manager) -> String {
-        match (&self.version, manager) {
-            (None, _) => self.name.clone(),
-            (Some(version), Manager::Apt) => format!("{}={version}", self.name),
-            (Some(version), Manager::Dnf(_)) => format!("{}-{version}", self.name),
-        }
+        manager.argument(self)
     }
 
     /// Whether `installed` (a version) satisfies this package.
@@ -237,98 +129,24 @@ pub(crate) struct Query {
     pub(crate) error: Option<String>,
 }
 
-impl Manager {
-    /// How commands run: non-interactive, and waiting on the package lock
-    /// rather than failing when another apt runs.
-    fn prefix(self) -> &'static str {
-        match self {
-            Self::Apt => "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300",
-            Self::Dnf("yum") => "yum -y",
-            Self::Dnf(_) => "dnf -y",
-        }
-    }
-
-    /// One script: refresh the cache if stale (`check` only reports it), then
-    /// print each package's installed version and, for `latest`, its candidate.
-    pub(crate) fn query_script(self, request: &Request, check: bool) -> String {
-        let mut script = String::new();
-        if request.update_cache {
-            let (stamp, update) = match self {
-                Self::Apt => (
-                    "stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0",
-                    format!("{} update", self.prefix()),
-                ),
-                Self::Dnf(_) => ("echo 0", format!("{} makecache", self.prefix())),
-            };
-            let _ = write!(
-                script,
-                "stamp=$({stamp}); now=$(date +%s)\n\
-                 if [ $((now - stamp)) -ge {valid} ]; then\n",
-                valid = request.cache_valid_time
-            );
-            if check {
-                script.push_str("  echo 'cache updated'\n");
-            } else {
-                let _ = writeln!(
-                    script,
-                    "  if out=$({update} 2>&1); then echo 'cache updated'; \
-                     else printf 'cache error %s\\n' \"$(printf '%s' \"$out\" | tail -3 | tr '\\n' ' ')\"; fi"
-                );
-            }
-            script.push_str("fi\n");
-        }
-        for package in &request.packages {
-            let name = quote(&package.name);
-            match self {
-                Self::Apt => {
-                    let _ = writeln!(
-                        script,
-                        "v=$(dpkg-query -W -f='${{Status}} ${{Version}}' {name} 2>/dev/null); \
-                         case \"$v\" in 'install ok installed '*) echo \"installed {plain} ${{v##* }}\";; esac",
-                        plain = package.name
-                    );
-                    if request.wanted == Wanted::Latest {
-                        let _ = writeln!(
-                            script,
-                            "apt-cache{release} policy {name} 2>/dev/null | awk '/Candidate:/ {{print \"candidate {plain} \" $2}}'",
-                            plain = package.name,
-                            release = request.options.default_release.as_ref().map_or_else(
-                                String::new,
-                                |release| format!(" -o APT::Default-Release={}", quote(release))
-                            ),
-                        );
-                    }
-                }
-                Self::Dnf(binary) => {
-                    let _ = writeln!(
-                        script,
-                        "rpm -q --qf 'installed %{{NAME}} %{{VERSION}}-%{{RELEASE}}\\n' {name} 2>/dev/null | grep '^installed '"
-                    );
-                    if request.wanted == Wanted::Latest {
-                        let _ = writeln!(
-                            script,
-                            "{binary} -q list --upgrades {name} 2>/dev/null | awk 'NF==3 && $1 ~ /\\./ {{split($1,a,\".\"); print \"candidate \" a[1] \" \" $2}}'"
-                        );
-                    }
-                }
-            }
-        }
-        if self == Self::Apt && !check && request.wanted != Wanted::Absent {
-            script.push_str(&mark_manual_script(&request.packages));
-        }
-        script.push_str("true\n");
-        script
-    }
-
-    /// Reads what [`Self::query_script`] printed.
-    pub(crate) fn parse_query(output: &str) -> Query {
-        let mut query = Query::default();
+impl Query {
+    /// Reads what [`Manager::query_script`] printed.
+    pub(crate) fn parse(output: &str) -> Self {
+        let mut query = Self::default();
         for line in output.lines() {
             let mut words = line.splitn(3, ' ');
             match (words.next(), words.next(), words.next()) {
+                (Some("missing"), Some(program), _) => {
+                    query.error = Some(format!(
+                        "this host has no `{program}`: the package manager this task drives is not here"
+                    ));
+                }
                 (Some("cache"), Some("updated"), _) => query.cache_updated = true,
                 (Some("cache"), Some("error"), rest) => {
-                    query.error = Some(rest.unwrap_or_default().trim().to_owned());
+                    query.error = Some(format!(
+                        "updating the package cache failed: {}",
+                        rest.unwrap_or_default().trim()
+                    ));
                 }
                 (Some("installed"), Some(name), Some(version)) => {
                     query
@@ -345,74 +163,6 @@ impl Manager {
         }
         query
     }
-
-    /// The command installing (or upgrading to) `packages`.
-    pub(crate) fn install_command(self, packages: &[&Package], request: &Request) -> String {
-        let mut command = format!(
-            "{}{} install",
-            self.prefix(),
-            request.options.install_flags(self)
-        );
-        if self == Self::Apt {
-            // Keep changed configuration files, never ask.
-            command
-                .push_str(" -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
-            match request.install_recommends {
-                Some(false) => command.push_str(" --no-install-recommends"),
-                Some(true) => command.push_str(" --install-recommends"),
-                None => {}
-            }
-        }
-        for package in packages {
-            command.push(' ');
-            command.push_str(&quote(&package.argument(self)));
-        }
-        request.options.around_policy(command)
-    }
-
-    /// The command removing `packages`.
-    pub(crate) fn remove_command(self, packages: &[&Package], request: &Request) -> String {
-        let purge = request.purge;
-        let verb = match (self, purge) {
-            (Self::Apt, true) => "purge",
-            _ => "remove",
-        };
-        let mut command = format!("{} {verb}", self.prefix());
-        for package in packages {
-            command.push(' ');
-            command.push_str(&quote(&package.name));
-        }
-        request.options.around_policy(command)
-    }
-
-    /// The command removing packages nothing needs any more.
-    pub(crate) fn autoremove_command(self) -> String {
-        format!("{} autoremove", self.prefix())
-    }
-}
-
-/// Marks those of `packages` that apt installed only as dependencies as
-/// installed by hand, as Ansible's `apt` does for every package it is
-/// named, so that `autoremove` never takes them. apt's own state file is
-/// read first, so that `apt-mark` (which loads the whole cache) runs only
-/// when one of them is marked automatic. This changes no package, and
-/// Ansible does not count it as a change either.
-fn mark_manual_script(packages: &[Package]) -> String {
-    if packages.is_empty() {
-        return String::new();
-    }
-    let names: Vec<&str> = packages
-        .iter()
-        .map(|package| package.name.as_str())
-        .collect();
-    let list = format!(" {} ", names.join(" "));
-    format!(
-        "auto=$(awk -v names={} 'BEGIN {{ RS = \"\" }} /Auto-Installed: 1/ {{ \
-         for (i = 1; i < NF; i++) if ($i == \"Package:\" && index(names, \" \" $(i + 1) \" \")) print $(i + 1) }}' \
-         /var/lib/apt/extended_states 2>/dev/null)\n\
-         if [ -n \"$auto\" ]; then apt-mark manual $auto >/dev/null 2>&1; fi\n",
-        quote(&list)
-    )
 }
 
 /// What must change: the packages to install and to remove.
@@ -463,11 +213,9 @@ pub(crate) async fn ensure(
     let output = context
         .exec(&manager.query_script(request, context.check_mode), None)
         .await?;
-    let query = Manager::parse_query(&String::from_utf8_lossy(&output.stdout));
+    let query = Query::parse(&String::from_utf8_lossy(&output.stdout));
     if let Some(error) = &query.error {
-        return Ok(ModuleResult::failed(format!(
-            "updating the package cache failed: {error}"
-        )));
+        return Ok(ModuleResult::failed(error.clone()));
     }
     let plan = plan(request, &query);
     let mut commands = Vec::new();
@@ -691,6 +439,52 @@ mod tests {
     }
 
     #[test]
+    fn every_manager_is_asked_and_told_in_its_own_words() {
+        let cases = [
+            (
+                Manager::Zypper,
+                "nginx=1.2",
+                "zypper --non-interactive --quiet install --auto-agree-with-licenses 'nginx=1.2'",
+                "zypper --non-interactive --quiet remove nginx",
+            ),
+            (
+                Manager::Pacman,
+                "nginx",
+                "pacman --noconfirm -S --needed nginx",
+                "pacman --noconfirm -R nginx",
+            ),
+            (
+                Manager::Pkgng,
+                "nginx-1.24",
+                "pkg install -y nginx-1.24",
+                "pkg delete -y nginx",
+            ),
+            (
+                Manager::Apk,
+                "nginx=1.24.0-r6",
+                "apk add 'nginx=1.24.0-r6'",
+                "apk del nginx",
+            ),
+        ];
+        for (manager, name, install, remove) in cases {
+            let wanted = request(manager, &[name], Wanted::Latest);
+            let packages: Vec<&Package> = wanted.packages.iter().collect();
+            assert_eq!(manager.install_command(&packages, &wanted), install);
+            assert_eq!(manager.remove_command(&packages, &wanted), remove);
+            let script = manager.query_script(&wanted, false);
+            assert!(
+                script.starts_with(&format!("command -v {} ", manager.program())),
+                "{script}"
+            );
+            assert!(script.contains("candidate"), "{script}");
+        }
+        assert_eq!(
+            Query::parse("installed nginx 1.24.0-r6\n").installed["nginx"],
+            "1.24.0-r6"
+        );
+    }
+
+    #[test]
     fn apt_install_keeps_configuration_and_waits_for_the_lock() {
         let mut wanted = request(Manager::Apt, &["nginx=1.22*"], Wanted::Present);
         wanted.install_recommends = Some(false);
@@ -707,7 +501,7 @@ mod tests {
     fn the_plan_installs_only_what_is_missing_or_outdated() {
         let output =
             "cache updated\ninstalled nginx 1.22.1-9\ninstalled curl 7.88\ncandidate curl 7.89\n";
-        let query = Manager::parse_query(output);
+        let query = Query::parse(output);
         assert!(query.cache_updated);
         let present = request(Manager::Apt, &["nginx", "tree"], Wanted::Present);
         let names = |plan: &[&Package]| {
@@ -723,11 +517,14 @@ mod tests {
         let pinned = request(Manager::Apt, &["nginx=1.22*"], Wanted::Present);
         assert!(plan(&pinned, &query).install.is_empty());
         assert_eq!(
-            Manager::parse_query("cache error E: failed\n")
-                .error
-                .as_deref(),
-            Some("E: failed")
+            Query::parse("cache error E: failed\n").error.as_deref(),
+            Some("updating the package cache failed: E: failed")
         );
-        assert_eq!(Manager::parse_query(""), Query::default());
+        assert!(
+            Query::parse("missing zypper\n")
+                .error
+                .is_some_and(|error| error.contains("no `zypper`"))
+        );
+        assert_eq!(Query::parse(""), Query::default());
     }
 }

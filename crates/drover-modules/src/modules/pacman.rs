@@ -1,0 +1,33 @@
+//! `pacman`: Arch Linux's packages, with `pacman`.
+//! Present, absent or latest, with the same semantics as `apt`. No such
+//! host runs here: the commands are covered by unit tests, and on a host
+//! without the program the task fails saying so.
+
+use drover_playbook::catalog::{ArgumentKind::Bool, ArgumentSpec as A};
+
+use super::Module;
+use crate::arguments::Arguments;
+use crate::packages::{Manager, Request, ensure};
+use crate::{Error, ModuleContext, ModuleResult};
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let request = Request::read(arguments, Manager::Pacman)?;
+    if request.packages.is_empty() && !request.update_cache && !request.autoremove {
+        return Err(Error::Arguments(
+            "`pacman` needs one of `name`, `update_cache` or `autoremove`".to_owned(),
+        ));
+    }
+    ensure(Manager::Pacman, &request, context).await
+}
+
+const OWN: &[A] = &[A::new("disable_gpg_check", Bool), A::new("force", Bool)];
+
+/// This file's modules, for the registry.
+pub(crate) const MODULES: &[Module] = &[module!(
+    &["pacman"],
+    &[&super::PACKAGES, &super::PACKAGE_MANAGER, OWN],
+    run
+)];
