@@ -190,6 +190,7 @@ pub(crate) mod feature;
 pub(crate) mod fetch;
 pub(crate) mod file;
 pub(crate) mod find;
+pub(crate) mod firewalld;
 pub(crate) mod gem;
 pub(crate) mod get_url;
 pub(crate) mod getent;
@@ -200,6 +201,7 @@ pub(crate) mod health_check;
 pub(crate) mod hostname;
 pub(crate) mod include_vars;
 pub(crate) mod ini_file;
+pub(crate) mod iptables;
 pub(crate) mod known_hosts;
 pub(crate) mod lineinfile;
 pub(crate) mod locale_gen;
@@ -235,6 +237,7 @@ pub(crate) mod sysctl;
 pub(crate) mod tempfile;
 pub(crate) mod template;
 pub(crate) mod timezone;
+pub(crate) mod ufw;
 pub(crate) mod unarchive;
 pub(crate) mod uri;
 pub(crate) mod user;
@@ -272,6 +275,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     fetch::MODULES,
     file::MODULES,
     find::MODULES,
+    firewalld::MODULES,
     gem::MODULES,
     get_url::MODULES,
     getent::MODULES,
@@ -282,6 +286,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     hostname::MODULES,
     include_vars::MODULES,
     ini_file::MODULES,
+    iptables::MODULES,
     known_hosts::MODULES,
     lineinfile::MODULES,
     locale_gen::MODULES,
@@ -316,6 +321,7 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     sysctl::MODULES,
     template::MODULES,
     timezone::MODULES,
+    ufw::MODULES,
     tempfile::MODULES,
     unarchive::MODULES,
     uri::MODULES,
