@@ -238,7 +238,12 @@ fn issue_17_public_roles_converge_as_under_ansible() {
     std::thread::scope(|scope| {
         for _ in 0..AT_ONCE {
             scope.spawn(|| {
-                while let Some((index, tool)) = jobs.lock().expect("the jobs").pop() {
+                loop {
+                    // The lock is let go before the job runs.
+                    let job = jobs.lock().expect("the jobs").pop();
+                    let Some((index, tool)) = job else {
+                        break;
+                    };
                     let runs = converge(
                         &bed,
                         &ansible,

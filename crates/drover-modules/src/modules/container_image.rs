@@ -2,7 +2,8 @@
 //! on the host, or absent. It comes from a registry (`source: pull`), from
 //! an archive on the controller (`source: load`, `load_path`, in `docker
 //! save` format), or from the controller's own docker or podman image store
-//! (`source: engine`).
+//! (`source: engine`), or it is built on the host from a directory there
+//! (`source: build`, as community.docker's `docker_image`).
 //!
 //! From an archive or the controller's store, no registry is involved:
 //! drover serves the image itself, as a read-only registry reached through
@@ -69,7 +70,8 @@ pub(crate) async fn run(
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
     let present = arguments.present()?;
-    let force = arguments.boolean("force", false)?;
+    let force = arguments.boolean("force", false)? || arguments.boolean("force_source", false)?;
+    let source = source_of(arguments)?;
     // The archive is read and checked before the host is asked anything: a
     // corrupt one changes nothing anywhere.
     let archive = if present {
@@ -117,6 +119,8 @@ pub(crate) async fn run(
                 Pushed::NoForwarding => load_whole(context, &rt, &archive).await?,
             }
         }
+        (true, None) if source == "build" => build(arguments, context, &rt, &name).await?,
+        (true, None) if source == "local" => Some(format!("there is no image {name} on the host")),
         (true, None) => command(context, &format!("{rt} pull -q {}", quote(&name))).await?,
     };
     match outcome {
@@ -133,15 +137,7 @@ async fn archive(
     name: &str,
 ) -> Result<Option<(Arc<ImageArchive>, ArchivedImage)>, Error> {
     let archive_path = arguments.string("load_path")?;
-    let default = if archive_path.is_some() {
-        "load"
-    } else {
-        "pull"
-    };
-    let source = arguments
-        .string("source")?
-        .unwrap_or_else(|| default.to_owned());
-    let opened = match source.as_str() {
+    let opened = match source_of(arguments)?.as_str() {
         "load" => {
             let archive = archive_path
                 .ok_or_else(|| Error::Arguments("`source: load` needs `load_path`".to_owned()))?;
@@ -157,6 +153,56 @@ async fn archive(
     };
     let image = opened.image(name)?.clone();
     Ok(Some((opened, image)))
+}
+
+/// Where the image comes from: `source`, or `load` when there is a
+/// `load_path`, or `pull`.
+fn source_of(arguments: &Arguments<'_>) -> Result<String, Error> {
+    let default = if arguments.string("load_path")?.is_some() {
+        "load"
+    } else {
+        "pull"
+    };
+    Ok(arguments
+        .string("source")?
+        .unwrap_or_else(|| default.to_owned()))
+}
+
+/// `source: build`: the image built on the host from `build.path` (a
+/// directory there), with `build.dockerfile`, `build.args` and `build.pull`.
+async fn build(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    rt: &str,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    let build = arguments.raw("build").cloned().unwrap_or_default();
+    let Some(path) = build["path"].as_str() else {
+        return Err(Error::Arguments(
+            "`source: build` needs `build.path`".to_owned(),
+        ));
+    };
+    let mut line = format!("{rt} build -q -t {}", quote(name));
+    if let Some(file) = build["dockerfile"].as_str() {
+        line.push_str(&format!(" -f {}", quote(&format!("{path}/{file}"))));
+    }
+    if let Some(values) = build["args"].as_object() {
+        for (key, value) in values {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            line.push_str(&format!(
+                " --build-arg {}",
+                quote(&format!("{key}={value}"))
+            ));
+        }
+    }
+    if build["pull"].as_bool() == Some(true) {
+        line.push_str(" --pull");
+    }
+    line.push(' ');
+    line.push_str(&quote(path));
+    command(context, &line).await
 }
 
 /// Runs `line`; its failure, as a message.
@@ -337,7 +383,9 @@ async fn controller_archive(
 const CONTAINER_IMAGE: &[A] = &[
     A::new("name", Text).required(),
     A::new("state", Text).choices(&["present", "absent"]),
-    A::new("source", Text).choices(&["pull", "load", "engine"]),
+    A::new("source", Text).choices(&["pull", "load", "engine", "build", "local"]),
+    A::new("build", drover_playbook::catalog::ArgumentKind::Dict),
+    A::new("force_source", Bool),
     A::new("load_path", Text),
     A::new("controller_runtime", Text).choices(&["docker", "podman", "auto"]),
     A::new("force", Bool),

@@ -184,6 +184,8 @@ pub(crate) mod deb822_repository;
 pub(crate) mod debconf;
 pub(crate) mod debug;
 pub(crate) mod dnf;
+pub(crate) mod docker_network;
+pub(crate) mod docker_volume;
 pub(crate) mod dpkg_selections;
 pub(crate) mod fail;
 pub(crate) mod feature;
@@ -269,6 +271,8 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     debconf::MODULES,
     debug::MODULES,
     dnf::MODULES,
+    docker_network::MODULES,
+    docker_volume::MODULES,
     dpkg_selections::MODULES,
     fail::MODULES,
     feature::MODULES,
