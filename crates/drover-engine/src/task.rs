@@ -373,7 +373,13 @@ async fn run_item(
 ) -> Outcome {
     match when(task, environment.templar, scope) {
         Verdict::Runs => {}
-        Verdict::Skipped(condition) => return Outcome::skipped(&condition),
+        Verdict::Skipped(condition) => {
+            // A skipped task's result is registered too, as in Ansible:
+            // later conditions may ask `result is skipped`.
+            let outcome = Outcome::skipped(&condition);
+            register(task, host, &outcome);
+            return outcome;
+        }
         Verdict::Failed(message) => return Outcome::in_task(task, message, None),
     }
     let Action::Module { name, arguments } = &task.action else {

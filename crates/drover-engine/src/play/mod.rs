@@ -461,6 +461,10 @@ impl Runner {
                 self.templar.render_string(target, &scope).ok()
             })
             .unwrap_or_else(|| target.clone());
+        // `delegate_to: "{{ x | default(omit) }}"` delegates nowhere.
+        if rendered.trim().is_empty() || rendered == drover_template::OMIT {
+            return None;
+        }
         Some(self.connections.delegate(&rendered))
     }
 

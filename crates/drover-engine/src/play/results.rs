@@ -150,7 +150,11 @@ impl Results {
             },
             result,
             diff: if no_log { None } else { outcome.diff.clone() },
-            delegated_to: task.and_then(|task| task.delegate_to.clone()),
+            // A templated target is shown only once rendered, which the
+            // report does not see: it is left out rather than shown raw.
+            delegated_to: task
+                .and_then(|task| task.delegate_to.clone())
+                .filter(|target| !drover_template::is_template(target)),
             module: outcome.module.clone().or_else(|| {
                 task.and_then(|task| match &task.action {
                     drover_playbook::Action::Module { name, .. } => Some(name.clone()),

@@ -225,7 +225,9 @@ pub(crate) mod postgresql_db;
 pub(crate) mod postgresql_privs;
 pub(crate) mod postgresql_user;
 pub(crate) mod quadlet;
+pub(crate) mod reboot;
 pub(crate) mod replace;
+pub(crate) mod rpm_key;
 pub(crate) mod script;
 pub(crate) mod seboolean;
 pub(crate) mod selinux;
@@ -247,6 +249,7 @@ pub(crate) mod wait_for;
 pub(crate) mod wait_for_connection;
 pub(crate) mod yum_repository;
 pub(crate) mod zypper;
+pub(crate) mod zypper_repository;
 
 /// Every module, by file: the one list of them.
 pub(crate) static REGISTRY: &[&[Module]] = &[
@@ -312,7 +315,9 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     postgresql_privs::MODULES,
     postgresql_user::MODULES,
     quadlet::MODULES,
+    reboot::MODULES,
     replace::MODULES,
+    rpm_key::MODULES,
     script::MODULES,
     seboolean::MODULES,
     selinux::MODULES,
@@ -334,4 +339,5 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     wait_for_connection::MODULES,
     yum_repository::MODULES,
     zypper::MODULES,
+    zypper_repository::MODULES,
 ];
