@@ -163,9 +163,13 @@ fn walk(
 /// A crontab without the line `crontab` writes with the name of the file
 /// it was installed from and the time: `# (/tmp/crontab.X installed on ...)`.
 fn without_crontab_stamp(content: &str) -> String {
-    content
+    let mut kept = String::new();
+    for line in content
         .lines()
         .filter(|line| !(line.starts_with("# (") && line.contains(" installed on ")))
-        .map(|line| format!("{line}\n"))
-        .collect()
+    {
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
 }

@@ -1,7 +1,9 @@
-//! What the MySQL and MariaDB modules share: statements run through the
+//! What the `MySQL` and `MariaDB` modules share: statements run through the
 //! `mysql` client on the host (no Python driver there), with the login's
 //! password handed over on standard input, never on a command line that
 //! `ps` would show; and the quoting of names and strings.
+
+use std::fmt::Write as _;
 
 use bytes::Bytes;
 use drover_playbook::catalog::{
@@ -24,7 +26,7 @@ pub(crate) struct Login {
     config_file: Option<String>,
 }
 
-/// The arguments every MySQL module takes.
+/// The arguments every `MySQL` module takes.
 pub(crate) const LOGIN: [A; 13] = [
     A::new("login_user", Text).aliases(&["login_username"]),
     A::new("login_password", Text),
@@ -95,15 +97,15 @@ impl Login {
         ] {
             if let Some(value) = value {
                 let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-                file.push_str(&format!("{key}=\"{escaped}\"\n"));
+                let _ = writeln!(file, "{key}=\"{escaped}\"");
             }
         }
         // `localhost` means the socket to the client, as to Ansible's driver.
         if let Some(host) = self.host.as_deref().filter(|host| *host != "localhost") {
-            file.push_str(&format!("host={host}\n"));
+            let _ = writeln!(file, "host={host}");
         }
         if let Some(port) = self.port {
-            file.push_str(&format!("port={port}\n"));
+            let _ = writeln!(file, "port={port}");
         }
         file
     }

@@ -1,9 +1,10 @@
-//! What the PostgreSQL modules share: statements run through `psql` on the
+//! What the `PostgreSQL` modules share: statements run through `psql` on the
 //! host (no Python driver there), the login's password handed over on
 //! standard input as a private password file, never on a command line;
 //! the quoting of names and strings; and checking a password against the
 //! hash the server keeps, as community.postgresql's modules do.
 
+use base64::Engine as _;
 use bytes::Bytes;
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, Dict, Integer, String as Text},
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::arguments::Arguments;
 use crate::{Error, ModuleContext};
 
-/// The arguments every PostgreSQL module takes to log in.
+/// The arguments every `PostgreSQL` module takes to log in.
 pub(crate) const LOGIN: [A; 10] = [
     A::new("login_user", Text).aliases(&["login", "login_username"]),
     A::new("login_password", Text),
@@ -162,7 +163,6 @@ pub(crate) fn password_matches(stored: &str, user: &str, password: &str) -> bool
     else {
         return false;
     };
-    use base64::Engine as _;
     let engine = base64::engine::general_purpose::STANDARD;
     let (Ok(iterations), Ok(salt), Ok(stored_key), Ok(server_key)) = (
         iterations.parse::<u32>(),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 use drover_ssh::quote;
 
-use crate::{Error, ModuleContext};
+use crate::{Error, ModuleContext, ModuleResult};
 
 /// What kind of thing a path on the host is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,4 +577,29 @@ pub(crate) async fn set_file_attributes(
         false,
     )
     .await
+}
+
+/// The last step of most modules: nothing to do is `ok`; in check mode a
+/// change is only reported; else `script` runs, and its failure is the
+/// task's, with `what` failed and the host's words.
+pub(crate) async fn change(
+    context: &ModuleContext<'_>,
+    script: Option<String>,
+    what: &str,
+) -> Result<ModuleResult, Error> {
+    let Some(script) = script else {
+        return Ok(ModuleResult::ok());
+    };
+    if context.check_mode {
+        return Ok(ModuleResult::changed());
+    }
+    let output = context.exec(&script, None).await?;
+    if output.success() {
+        Ok(ModuleResult::changed())
+    } else {
+        Ok(ModuleResult::failed(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
 }

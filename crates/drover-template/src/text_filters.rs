@@ -1,4 +1,6 @@
 //! Ansible's filters that shape text for configuration files.
+// minijinja hands filter arguments over by value.
+#![allow(clippy::needless_pass_by_value)]
 
 use minijinja::Value;
 use minijinja::value::Kwargs;
@@ -33,6 +35,17 @@ fn style(name: &str) -> Option<Style> {
     })
 }
 
+/// A count option (`prefix_count`, `postfix_count`): a number or its text; 1 without.
+fn count(options: &Kwargs, name: &str) -> Result<usize, Error> {
+    Ok(options.get::<Option<Value>>(name)?.map_or(1, |value| {
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+            .and_then(|count| usize::try_from(count).ok())
+            .unwrap_or(1)
+    }))
+}
+
 /// `comment(style='plain', decoration=..., prefix=..., postfix=...,
 /// prefix_count=1, postfix_count=1, beginning=..., end=..., newline='\n')`:
 /// the text as a comment block, as Ansible writes it (a line of the
@@ -58,16 +71,10 @@ fn comment(text: String, style_name: Option<String>, options: Kwargs) -> Result<
     let prefix = text_option("prefix", decoration.trim_end())?;
     let postfix = text_option("postfix", decoration.trim_end())?;
     let end = text_option("end", style.end)?;
-    let count = |name: &str| -> Result<usize, Error> {
-        Ok(options.get::<Option<Value>>(name)?.map_or(1, |value| {
-            value
-                .as_i64()
-                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
-                .and_then(|count| usize::try_from(count).ok())
-                .unwrap_or(1)
-        }))
-    };
-    let (prefix_count, postfix_count) = (count("prefix_count")?, count("postfix_count")?);
+    let (prefix_count, postfix_count) = (
+        count(&options, "prefix_count")?,
+        count(&options, "postfix_count")?,
+    );
     options.assert_all_used()?;
     let mut comment = String::new();
     if !beginning.is_empty() {

@@ -1,4 +1,4 @@
-//! `alternatives`: a Debian alternative (or RedHat's `alternatives`)
+//! `alternatives`: a Debian alternative (or `RedHat`'s `alternatives`)
 //! registered, selected, returned to automatic mode, or removed, with
 //! `update-alternatives` as community.general's module does: `--query`
 //! first, then only the commands that change something.
@@ -11,6 +11,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// What `update-alternatives --query` reported.
@@ -46,6 +47,10 @@ fn parse(output: &str) -> Alternative {
     found
 }
 
+/// Sets `$a` to Debian's `update-alternatives` or `RedHat`'s `alternatives`.
+const PROGRAM: &str =
+    "command -v update-alternatives >/dev/null 2>&1 && a=update-alternatives || a=alternatives";
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -56,10 +61,9 @@ pub(crate) async fn run(
         .string("state")?
         .unwrap_or_else(|| "selected".to_owned());
     let priority = arguments.unsigned("priority")?.unwrap_or(50);
-    let program = "command -v update-alternatives >/dev/null 2>&1 && a=update-alternatives || a=alternatives; $a";
     let output = context
         .exec_read_only(&format!(
-            "{program} --query {} 2>/dev/null; true",
+            "{PROGRAM}; $a --query {} 2>/dev/null; true",
             quote(&name)
         ))
         .await?;
@@ -101,24 +105,8 @@ pub(crate) async fn run(
             _ => {}
         }
     }
-    if commands.is_empty() {
-        return Ok(ModuleResult::ok());
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let script = format!(
-        "command -v update-alternatives >/dev/null 2>&1 && a=update-alternatives || a=alternatives; {}",
-        commands.join(" && ")
-    );
-    let output = context.exec(&script, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "update-alternatives failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    let script = (!commands.is_empty()).then(|| format!("{PROGRAM}; {}", commands.join(" && ")));
+    change(context, script, "update-alternatives").await
 }
 
 const ALTERNATIVES: &[A] = &[

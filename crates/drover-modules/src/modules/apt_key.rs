@@ -1,4 +1,4 @@
-//! `apt_key`: an OpenPGP key in apt's trusted keys (or a keyring), added
+//! `apt_key`: an `OpenPGP` key in apt's trusted keys (or a keyring), added
 //! from a URL, a file on the host, inline data or a keyserver, or removed,
 //! with `apt-key` as Ansible's module does. With an `id`, the key is looked
 //! for first and fetched only when missing; without one, it is added, and
@@ -70,8 +70,40 @@ pub(crate) async fn run(
     if context.check_mode {
         return Ok(ModuleResult::changed());
     }
-    let add = format!("APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1 apt-key{keyring} add - >/dev/null");
-    let (command, stdin) = if let Some(data) = arguments.string("data")? {
+    let (command, stdin) = add_command(arguments, &keyring, id.as_deref())?;
+    let command = format!("{command} && {list}");
+    let output = context.exec(&command, stdin).await?;
+    if !output.success() {
+        return Ok(ModuleResult::failed(format!(
+            "adding the key failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let after = fingerprints(&String::from_utf8_lossy(&output.stdout));
+    if let Some(id) = &id
+        && !has_key(&after, id)
+    {
+        return Ok(ModuleResult::failed(format!(
+            "the key added is not {id}: the key fetched has another fingerprint"
+        )));
+    }
+    Ok(if after == before {
+        ModuleResult::ok()
+    } else {
+        ModuleResult::changed()
+    })
+}
+
+/// The command that adds the key from where the arguments say, and its
+/// standard input (the key itself, for `data`).
+fn add_command(
+    arguments: &Arguments<'_>,
+    keyring: &str,
+    id: Option<&str>,
+) -> Result<(String, Option<Bytes>), Error> {
+    let apt_key = format!("APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1 apt-key{keyring}");
+    let add = format!("{apt_key} add - >/dev/null");
+    Ok(if let Some(data) = arguments.string("data")? {
         (add, Some(Bytes::from(data)))
     } else if let Some(url) = arguments.string("url")? {
         let insecure = if arguments.boolean("validate_certs", true)? {
@@ -85,10 +117,10 @@ pub(crate) async fn run(
         )
     } else if let Some(file) = arguments.string("file")? {
         (format!("{add} < {}", quote(&file)), None)
-    } else if let (Some(server), Some(id)) = (arguments.string("keyserver")?, &id) {
+    } else if let (Some(server), Some(id)) = (arguments.string("keyserver")?, id) {
         (
             format!(
-                "APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1 apt-key{keyring} adv --no-tty --keyserver {} --recv {}",
+                "{apt_key} adv --no-tty --keyserver {} --recv {}",
                 quote(&server),
                 quote(id)
             ),
@@ -99,27 +131,6 @@ pub(crate) async fn run(
             "`apt_key` needs `data`, `url`, `file` or `keyserver` (with `id`) to add a key"
                 .to_owned(),
         ));
-    };
-    let command = format!("{command} && {list}");
-    let output = context.exec(&command, stdin).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "adding the key failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    let after = fingerprints(&String::from_utf8_lossy(&output.stdout));
-    if let Some(id) = &id {
-        if !has_key(&after, id) {
-            return Ok(ModuleResult::failed(format!(
-                "the key added is not {id}: the key fetched has another fingerprint"
-            )));
-        }
-    }
-    Ok(if after == before {
-        ModuleResult::ok()
-    } else {
-        ModuleResult::changed()
     })
 }
 

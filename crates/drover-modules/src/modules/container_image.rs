@@ -13,6 +13,8 @@
 //! layer. Where the SSH server will not forward a port, the whole archive
 //! is copied and loaded instead.
 
+use std::fmt::Write as _;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -184,17 +186,14 @@ async fn build(
     };
     let mut line = format!("{rt} build -q -t {}", quote(name));
     if let Some(file) = build["dockerfile"].as_str() {
-        line.push_str(&format!(" -f {}", quote(&format!("{path}/{file}"))));
+        let _ = write!(line, " -f {}", quote(&format!("{path}/{file}")));
     }
     if let Some(values) = build["args"].as_object() {
         for (key, value) in values {
             let value = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
-            line.push_str(&format!(
-                " --build-arg {}",
-                quote(&format!("{key}={value}"))
-            ));
+            let _ = write!(line, " --build-arg {}", quote(&format!("{key}={value}")));
         }
     }
     if build["pull"].as_bool() == Some(true) {

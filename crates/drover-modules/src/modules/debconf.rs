@@ -55,6 +55,28 @@ fn normal(value: &Json, vtype: &str) -> String {
     }
 }
 
+/// An answer as a diff shows it: never a password.
+fn shown(text: &str, vtype: &str) -> String {
+    if vtype == "password" {
+        "********".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Whether the answer kept (`before`) is not `value`. debconf never shows
+/// a password: one is set every time, as in Ansible.
+fn differs(before: Option<&str>, value: &str, vtype: &str) -> bool {
+    let comparable = before.map(|before| {
+        if vtype == "multiselect" {
+            normal(&Json::from(before), "multiselect")
+        } else {
+            before.to_owned()
+        }
+    });
+    vtype == "password" || comparable.as_deref() != Some(value)
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -68,53 +90,33 @@ pub(crate) async fn run(
         .await?;
     let current = answers(&String::from_utf8_lossy(&output.stdout));
     let Some(question) = arguments.string("question")? else {
-        return Ok(ModuleResult::ok().with(
-            "current",
-            Json::Object(
-                current
-                    .into_iter()
-                    .map(|(key, value)| (key, Json::from(value)))
-                    .collect(),
-            ),
-        ));
+        let current = current
+            .into_iter()
+            .map(|(key, value)| (key, Json::from(value)));
+        return Ok(ModuleResult::ok().with("current", Json::Object(current.collect())));
     };
     let vtype = arguments
         .string("vtype")?
         .ok_or_else(|| Error::Arguments("`debconf` needs `vtype` with `question`".to_owned()))?;
     let value = normal(arguments.raw("value").unwrap_or(&Json::Null), &vtype);
     let before = current.get(&question).cloned();
-    let comparable = before.as_deref().map(|before| {
-        if vtype == "multiselect" {
-            normal(&Json::from(before), "multiselect")
-        } else {
-            before.to_owned()
-        }
-    });
-    // debconf never shows a password: one is set every time, as in Ansible.
-    let changed = vtype == "password" || comparable.as_deref() != Some(value.as_str());
+    let changed = differs(before.as_deref(), &value, &vtype);
     let unseen = arguments.boolean("unseen", false)?;
     if !changed {
         return Ok(ModuleResult::ok());
     }
-    let shown = |text: &str| {
-        if vtype == "password" {
-            "********".to_owned()
-        } else {
-            text.to_owned()
-        }
-    };
-    let result = ModuleResult::changed().with_diff(
-        context.diff,
-        Diff {
-            before: format!(
-                "{question}: {}\n",
-                shown(before.as_deref().unwrap_or_default())
-            ),
-            after: format!("{question}: {}\n", shown(&value)),
-            before_header: package.clone(),
-            after_header: package.clone(),
-        },
+    let shown = |text: &str| shown(text, &vtype);
+    let before_text = format!(
+        "{question}: {}\n",
+        shown(before.as_deref().unwrap_or_default())
     );
+    let diff = Diff {
+        before: before_text,
+        after: format!("{question}: {}\n", shown(&value)),
+        before_header: package.clone(),
+        after_header: package.clone(),
+    };
+    let result = ModuleResult::changed().with_diff(context.diff, diff);
     if context.check_mode {
         return Ok(result);
     }
@@ -126,13 +128,14 @@ pub(crate) async fn run(
         "debconf-set-selections"
     };
     let output = context.exec(command, Some(Bytes::from(selection))).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
+    Ok(if output.success() {
+        result
+    } else {
+        ModuleResult::failed(format!(
             "debconf-set-selections failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(result)
+        ))
+    })
 }
 
 const DEBCONF: &[A] = &[

@@ -4,6 +4,8 @@
 //! community.docker's module does, a network whose driver, internal flag or
 //! subnets differ is made again, and the containers named are connected.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, Dict, List, Raw, String as Text},
     ArgumentSpec as A,
@@ -12,9 +14,9 @@ use drover_ssh::quote;
 use serde_json::Value as Json;
 
 use super::Module;
-use super::container::{choose_runtime, requested_runtime};
-use super::docker_volume::{inspected_pairs, pairs};
+use super::docker_volume::{inspect, inspected_pairs, pairs};
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The subnets (and gateways) `ipam_config` asks for: `SUBNET GATEWAY`.
@@ -55,130 +57,130 @@ fn found_subnets(network: &Json) -> Vec<String> {
         .collect()
 }
 
+/// The network the task asks for.
+struct Wanted {
+    name: String,
+    driver: String,
+    internal: bool,
+    attachable: bool,
+    subnets: Vec<(String, Option<String>)>,
+    options: Vec<String>,
+    labels: Vec<String>,
+}
+
+impl Wanted {
+    fn read(arguments: &Arguments<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            name: arguments.required("name")?,
+            driver: arguments
+                .string("driver")?
+                .unwrap_or_else(|| "bridge".to_owned()),
+            internal: arguments.boolean("internal", false)?,
+            attachable: arguments.boolean("attachable", false)?,
+            subnets: wanted_subnets(arguments.raw("ipam_config")),
+            options: pairs(arguments.raw("driver_options")),
+            labels: pairs(arguments.raw("labels")),
+        })
+    }
+
+    /// Whether `network` (as inspected) must be made again.
+    fn differs(&self, network: &Json) -> bool {
+        let driver = network["Driver"].as_str().or(network["driver"].as_str());
+        let internal = network["Internal"]
+            .as_bool()
+            .or(network["internal"].as_bool());
+        let subnets: Vec<String> = self
+            .subnets
+            .iter()
+            .map(|(subnet, _)| subnet.clone())
+            .collect();
+        driver != Some(self.driver.as_str())
+            || internal.unwrap_or(false) != self.internal
+            || (!subnets.is_empty() && subnets != found_subnets(network))
+            || self.labels.iter().any(|label| {
+                !inspected_pairs(&network["Labels"]).contains(label)
+                    && !inspected_pairs(&network["labels"]).contains(label)
+            })
+    }
+
+    /// `$rt network create ...` for it.
+    fn create(&self, rt: &str) -> String {
+        let mut create = format!("$rt network create --driver {}", quote(&self.driver));
+        if self.internal {
+            create.push_str(" --internal");
+        }
+        if self.attachable && rt == "docker" {
+            create.push_str(" --attachable");
+        }
+        for (subnet, gateway) in &self.subnets {
+            let _ = write!(create, " --subnet {}", quote(subnet));
+            if let Some(gateway) = gateway {
+                let _ = write!(create, " --gateway {}", quote(gateway));
+            }
+        }
+        for option in &self.options {
+            let _ = write!(create, " --opt {}", quote(option));
+        }
+        for label in &self.labels {
+            let _ = write!(create, " --label {}", quote(label));
+        }
+        let _ = write!(create, " {} >/dev/null", quote(&self.name));
+        create
+    }
+}
+
+/// The names of the containers `network` (as inspected) has attached.
+fn attached(network: Option<&Json>) -> Vec<String> {
+    network
+        .and_then(|network| network["Containers"].as_object())
+        .map(|containers| {
+            containers
+                .values()
+                .filter_map(|container| container["Name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub(crate) async fn run(
     module: &str,
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let name = arguments.required("name")?;
+    let wanted = Wanted::read(arguments)?;
     let present = arguments.present()?;
-    let driver = arguments
-        .string("driver")?
-        .unwrap_or_else(|| "bridge".to_owned());
-    let internal = arguments.boolean("internal", false)?;
-    let subnets = wanted_subnets(arguments.raw("ipam_config"));
-    let options = pairs(arguments.raw("driver_options"));
-    let labels = pairs(arguments.raw("labels"));
-    let connected = arguments.list("connected")?;
-    let script = format!(
-        "{}\n$rt network inspect {} 2>/dev/null || true",
-        choose_runtime(&requested_runtime(module, arguments)?),
-        quote(&name)
-    );
-    let output = context.exec_read_only(&script).await?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let (first, rest) = stdout.split_once('\n').unwrap_or((&stdout, ""));
-    let rt = first
-        .strip_prefix("runtime=")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if rt.is_empty() || rt == "none" {
-        return Ok(ModuleResult::failed(
-            "neither docker nor podman is installed on the host",
-        ));
-    }
-    let found: Option<Json> = serde_json::from_str::<Json>(rest)
-        .ok()
-        .and_then(|json| json.as_array()?.first().cloned());
-    let differs = found.as_ref().is_some_and(|network| {
-        let found_driver = network["Driver"].as_str().or(network["driver"].as_str());
-        let found_internal = network["Internal"]
-            .as_bool()
-            .or(network["internal"].as_bool());
-        found_driver != Some(driver.as_str())
-            || found_internal.unwrap_or(false) != internal
-            || (!subnets.is_empty()
-                && subnets
-                    .iter()
-                    .map(|(subnet, _)| subnet.clone())
-                    .collect::<Vec<_>>()
-                    != found_subnets(network))
-            || labels.iter().any(|label| {
-                !inspected_pairs(&network["Labels"]).contains(label)
-                    && !inspected_pairs(&network["labels"]).contains(label)
-            })
-    });
+    let (rt, found) = match inspect(context, module, arguments, ("network", &wanted.name)).await? {
+        Ok(found) => found,
+        Err(failed) => return Ok(failed),
+    };
+    let remove = format!("$rt network rm {} >/dev/null", quote(&wanted.name));
     let mut commands = Vec::new();
-    let remove = format!("$rt network rm {} >/dev/null", quote(&name));
-    let mut create = format!("$rt network create --driver {}", quote(&driver));
-    if internal {
-        create.push_str(" --internal");
-    }
-    if arguments.boolean("attachable", false)? && rt == "docker" {
-        create.push_str(" --attachable");
-    }
-    for (subnet, gateway) in &subnets {
-        create.push_str(&format!(" --subnet {}", quote(subnet)));
-        if let Some(gateway) = gateway {
-            create.push_str(&format!(" --gateway {}", quote(gateway)));
-        }
-    }
-    for option in &options {
-        create.push_str(&format!(" --opt {}", quote(option)));
-    }
-    for label in &labels {
-        create.push_str(&format!(" --label {}", quote(label)));
-    }
-    create.push_str(&format!(" {} >/dev/null", quote(&name)));
     match (present, &found) {
         (false, Some(_)) => commands.push(remove),
-        (true, None) => commands.push(create.clone()),
-        (true, Some(_)) if differs || arguments.boolean("force", false)? => {
-            commands.extend([remove, create.clone()]);
+        (true, None) => commands.push(wanted.create(&rt)),
+        (true, Some(network))
+            if wanted.differs(network) || arguments.boolean("force", false)? =>
+        {
+            commands.extend([remove, wanted.create(&rt)]);
         }
         _ => {}
     }
     if present {
-        let attached: Vec<String> = found
-            .as_ref()
-            .and_then(|network| network["Containers"].as_object())
-            .map(|containers| {
-                containers
-                    .values()
-                    .filter_map(|container| container["Name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let recreated = commands
-            .iter()
-            .any(|command| command.contains("network create"));
-        for container in &connected {
-            if recreated || !attached.contains(container) {
+        let recreated = !commands.is_empty();
+        let attached = attached(found.as_ref());
+        for container in arguments.list("connected")? {
+            if recreated || !attached.contains(&container) {
                 commands.push(format!(
                     "$rt network connect {} {}",
-                    quote(&name),
-                    quote(container)
+                    quote(&wanted.name),
+                    quote(&container)
                 ));
             }
         }
     }
-    if commands.is_empty() {
-        return Ok(ModuleResult::ok().with("network", found.unwrap_or_default()));
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let output = context
-        .exec(&format!("rt={rt}; {}", commands.join(" && ")), None)
-        .await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "{rt} network failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    let script = (!commands.is_empty()).then(|| format!("rt={rt}; {}", commands.join(" && ")));
+    let result = change(context, script, &format!("{rt} network")).await?;
+    Ok(result.with("network", found.unwrap_or_default()))
 }
 
 const DOCKER_NETWORK: &[A] = &[

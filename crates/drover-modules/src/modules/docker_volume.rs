@@ -4,6 +4,8 @@
 //! driver, options or labels differ is made again only with
 //! `recreate: options-changed` (or `always`).
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Dict, String as Text},
     ArgumentSpec as A,
@@ -14,6 +16,7 @@ use serde_json::{Map, Value as Json};
 use super::Module;
 use super::container::{choose_runtime, requested_runtime};
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// `KEY=VALUE` words of a mapping argument, sorted.
@@ -40,6 +43,39 @@ pub(crate) fn inspected_pairs(value: &Json) -> Vec<String> {
     pairs(Some(value).filter(|value| value.is_object()))
 }
 
+/// The engine the host has, and what it says of the `kind` (`volume`,
+/// `network`) called `name`, when there is one; the failed result when the
+/// host has neither docker nor podman.
+pub(crate) async fn inspect(
+    context: &ModuleContext<'_>,
+    module: &str,
+    arguments: &Arguments<'_>,
+    (kind, name): (&str, &str),
+) -> Result<Result<(String, Option<Json>), ModuleResult>, Error> {
+    let script = format!(
+        "{}\n$rt {kind} inspect {} 2>/dev/null || true",
+        choose_runtime(&requested_runtime(module, arguments)?),
+        quote(name)
+    );
+    let output = context.exec_read_only(&script).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (first, rest) = stdout.split_once('\n').unwrap_or((&stdout, ""));
+    let rt = first
+        .strip_prefix("runtime=")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if rt.is_empty() || rt == "none" {
+        return Ok(Err(ModuleResult::failed(
+            "neither docker nor podman is installed on the host",
+        )));
+    }
+    let found = serde_json::from_str::<Json>(rest)
+        .ok()
+        .and_then(|json| json.as_array()?.first().cloned());
+    Ok(Ok((rt, found)))
+}
+
 pub(crate) async fn run(
     module: &str,
     arguments: &Arguments<'_>,
@@ -52,27 +88,11 @@ pub(crate) async fn run(
         .unwrap_or_else(|| "local".to_owned());
     let options = pairs(arguments.raw("driver_options"));
     let labels = pairs(arguments.raw("labels"));
-    let script = format!(
-        "{}\n$rt volume inspect {} 2>/dev/null || true",
-        choose_runtime(&requested_runtime(module, arguments)?),
-        quote(&name)
-    );
-    let output = context.exec_read_only(&script).await?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let (first, rest) = stdout.split_once('\n').unwrap_or((&stdout, ""));
-    let rt = first
-        .strip_prefix("runtime=")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if rt.is_empty() || rt == "none" {
-        return Ok(ModuleResult::failed(
-            "neither docker nor podman is installed on the host",
-        ));
-    }
-    let found: Option<Map<String, Json>> = serde_json::from_str::<Json>(rest)
-        .ok()
-        .and_then(|json| json.as_array()?.first()?.as_object().cloned());
+    let (rt, found) = match inspect(context, module, arguments, ("volume", &name)).await? {
+        Ok(found) => found,
+        Err(failed) => return Ok(failed),
+    };
+    let found: Option<Map<String, Json>> = found.and_then(|json| json.as_object().cloned());
     let differs = found.as_ref().is_some_and(|volume| {
         volume["Driver"].as_str() != Some(driver.as_str())
             || (!options.is_empty() && inspected_pairs(&volume["Options"]) != options)
@@ -87,12 +107,12 @@ pub(crate) async fn run(
     let remove = format!("{rt} volume rm {}", quote(&name));
     let mut create = format!("{rt} volume create --driver {}", quote(&driver));
     for option in &options {
-        create.push_str(&format!(" --opt {}", quote(option)));
+        let _ = write!(create, " --opt {}", quote(option));
     }
     for label in &labels {
-        create.push_str(&format!(" --label {}", quote(label)));
+        let _ = write!(create, " --label {}", quote(label));
     }
-    create.push_str(&format!(" {} >/dev/null", quote(&name)));
+    let _ = write!(create, " {} >/dev/null", quote(&name));
     match (present, &found) {
         (false, Some(_)) => commands.push(remove),
         (true, None) => commands.push(create),
@@ -101,20 +121,9 @@ pub(crate) async fn run(
         }
         _ => {}
     }
-    if commands.is_empty() {
-        return Ok(ModuleResult::ok().with("volume", found.map(Json::Object).unwrap_or_default()));
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let output = context.exec(&commands.join(" && "), None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "{rt} volume failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    let script = (!commands.is_empty()).then(|| commands.join(" && "));
+    let result = change(context, script, &format!("{rt} volume")).await?;
+    Ok(result.with("volume", found.map(Json::Object).unwrap_or_default()))
 }
 
 const DOCKER_VOLUME: &[A] = &[

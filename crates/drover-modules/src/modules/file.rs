@@ -70,6 +70,15 @@ impl Wanted {
     }
 }
 
+/// `mode`, `owner` and `group`, as asked for `state`'s kind of path.
+fn attributes(arguments: &Arguments<'_>, state: &PathState) -> Result<Attributes, Error> {
+    Ok(Attributes {
+        mode: arguments.mode_for(state)?,
+        owner: arguments.string("owner")?,
+        group: arguments.string("group")?,
+    })
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -77,11 +86,7 @@ pub(crate) async fn run(
     let path = arguments.required("path")?;
     let state = path_metadata(context, &path).await?;
     let wanted = Wanted::read(arguments, state.kind)?;
-    let attributes = Attributes {
-        mode: arguments.mode_for(&state)?,
-        owner: arguments.string("owner")?,
-        group: arguments.string("group")?,
-    };
+    let attributes = attributes(arguments, &state)?;
     let mut result = ModuleResult::ok()
         .with("path", path.clone())
         .with("state", wanted.name());
@@ -137,7 +142,7 @@ pub(crate) async fn run(
 }
 
 /// Applies `seuser`, `serole`, `setype` and `selevel` with `chcon` where
-/// SELinux runs; elsewhere nothing, as Ansible's module. Whether the
+/// `SELinux` runs; elsewhere nothing, as Ansible's module. Whether the
 /// context changed.
 async fn set_selinux_context(
     arguments: &Arguments<'_>,
@@ -152,7 +157,7 @@ async fn set_selinux_context(
         ("selevel", "-l"),
     ] {
         if let Some(value) = arguments.string(name)?.filter(|value| value != "_default") {
-            options.push_str(&format!(" {flag} {}", quote(&value)));
+            let _ = write!(options, " {flag} {}", quote(&value));
         }
     }
     if options.is_empty() {

@@ -5,6 +5,8 @@
 //! where it differs, as ansible.posix's module does. Where firewalld is
 //! not running, `firewall-offline-cmd` changes the permanent configuration.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
     ArgumentSpec as A,
@@ -13,6 +15,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The setting the task is about: firewall-cmd's word for it, and its value.
@@ -55,6 +58,12 @@ fn option(verb: &str, word: &str, value: Option<&str>) -> String {
     }
 }
 
+/// Sets `$f`: `firewall-cmd` where firewalld runs, `offline` where only
+/// its configuration can change.
+const PROGRAM: &str = "if firewall-cmd --state >/dev/null 2>&1; then f=firewall-cmd; \
+                       elif command -v firewall-offline-cmd >/dev/null; then f=offline; \
+                       else echo 'firewalld is not installed' >&2; exit 127; fi";
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -74,9 +83,6 @@ pub(crate) async fn run(
     if word == "masquerade" && !arguments.boolean("masquerade", true)? {
         wanted = !wanted;
     }
-    let program = "if firewall-cmd --state >/dev/null 2>&1; then f=firewall-cmd; \
-                   elif command -v firewall-offline-cmd >/dev/null; then f=offline; \
-                   else echo 'firewalld is not installed' >&2; exit 127; fi";
     let mut places = Vec::new();
     if permanent || offline {
         places.push(" --permanent");
@@ -84,13 +90,14 @@ pub(crate) async fn run(
     if immediate && !offline {
         places.push("");
     }
-    let mut query = format!("{program}\n");
+    let mut query = format!("{PROGRAM}\n");
     for place in &places {
         let query_option = option("query", word, value.as_deref());
-        query.push_str(&format!(
+        let _ = writeln!(
+            query,
             "if [ $f = offline ]; then c=\"firewall-offline-cmd{zone}\"; else c=\"firewall-cmd{place}{zone}\"; fi; \
-             [ $f = offline ] && [ -z '{place}' ] && echo 'skip' || {{ $c {query_option} >/dev/null 2>&1 && echo yes || echo no; }}\n"
-        ));
+             [ $f = offline ] && [ -z '{place}' ] && echo 'skip' || {{ $c {query_option} >/dev/null 2>&1 && echo yes || echo no; }}"
+        );
     }
     let output = context.exec_read_only(&query).await?;
     if !output.success() {
@@ -114,22 +121,8 @@ pub(crate) async fn run(
             )
         })
         .collect();
-    if changes.is_empty() {
-        return Ok(ModuleResult::ok());
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let output = context
-        .exec(&format!("{program}\n{}", changes.join(" && ")), None)
-        .await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "firewall-cmd failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    let script = (!changes.is_empty()).then(|| format!("{PROGRAM}\n{}", changes.join(" && ")));
+    change(context, script, "firewall-cmd").await
 }
 
 /// A zone made (`present`) or removed (`absent`), in the permanent configuration.

@@ -2,6 +2,8 @@
 //! system (`user_install: false`) or the login user, as community.general's
 //! module does: it asks `gem list` first and runs `gem` only when needed.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
     ArgumentSpec as A,
@@ -10,6 +12,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The versions `gem list` printed for the gem (`rake (13.0.6, 12.3.3)`,
@@ -39,7 +42,7 @@ fn versions(output: &str) -> Vec<String> {
 fn program(arguments: &Arguments<'_>) -> Result<String, Error> {
     let gem = arguments
         .string("executable")?
-        .map_or_else(|| "gem".to_owned(), |executable| executable);
+        .unwrap_or_else(|| "gem".to_owned());
     Ok(match arguments.string("install_dir")? {
         Some(directory) => format!("GEM_HOME={} {gem}", quote(&directory)),
         None => gem,
@@ -68,9 +71,10 @@ pub(crate) async fn run(
             .string("repository")?
             .map(|source| format!(" --source {}", quote(&source)))
             .unwrap_or_default();
-        query.push_str(&format!(
-            "echo '## remote'; {gem} list{norc} --remote{source} {pattern}\n"
-        ));
+        let _ = writeln!(
+            query,
+            "echo '## remote'; {gem} list{norc} --remote{source} {pattern}"
+        );
     }
     let output = context.exec_read_only(&query).await?;
     if !output.success() {
@@ -93,34 +97,39 @@ pub(crate) async fn run(
     if present == wanted {
         return Ok(ModuleResult::ok().with("name", name));
     }
-    if context.check_mode {
-        return Ok(ModuleResult::changed().with("name", name));
-    }
     let command = if wanted {
         install_command(arguments, &gem, &name, version.as_deref(), norc)?
     } else {
-        let mut command = format!("{gem} uninstall{norc}");
-        if let Some(directory) = arguments.string("install_dir")? {
-            command.push_str(&format!(" --install-dir {}", quote(&directory)));
-        }
-        match &version {
-            Some(version) => command.push_str(&format!(" --version {}", quote(version))),
-            None => command.push_str(" --all"),
-        }
-        command.push_str(" --executable");
-        if arguments.boolean("force", false)? {
-            command.push_str(" --force");
-        }
-        format!("{command} {}", quote(&name))
+        uninstall_command(arguments, &gem, &name, version.as_deref(), norc)?
     };
-    let output = context.exec(&command, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "`{command}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+    let what = format!("`gem {}`", if wanted { "install" } else { "uninstall" });
+    Ok(change(context, Some(command), &what)
+        .await?
+        .with("name", name))
+}
+
+fn uninstall_command(
+    arguments: &Arguments<'_>,
+    gem: &str,
+    name: &str,
+    version: Option<&str>,
+    norc: &str,
+) -> Result<String, Error> {
+    let mut command = format!("{gem} uninstall{norc}");
+    if let Some(directory) = arguments.string("install_dir")? {
+        let _ = write!(command, " --install-dir {}", quote(&directory));
     }
-    Ok(ModuleResult::changed().with("name", name))
+    match version {
+        Some(version) => {
+            let _ = write!(command, " --version {}", quote(version));
+        }
+        None => command.push_str(" --all"),
+    }
+    command.push_str(" --executable");
+    if arguments.boolean("force", false)? {
+        command.push_str(" --force");
+    }
+    Ok(format!("{command} {}", quote(name)))
 }
 
 fn install_command(
@@ -132,10 +141,10 @@ fn install_command(
 ) -> Result<String, Error> {
     let mut command = format!("{gem} install{norc}");
     if let Some(version) = version {
-        command.push_str(&format!(" --version {}", quote(version)));
+        let _ = write!(command, " --version {}", quote(version));
     }
     if let Some(source) = arguments.string("repository")? {
-        command.push_str(&format!(" --source {}", quote(&source)));
+        let _ = write!(command, " --source {}", quote(&source));
     }
     if !arguments.boolean("include_dependencies", true)? {
         command.push_str(" --ignore-dependencies");
@@ -147,7 +156,7 @@ fn install_command(
     });
     for (argument, flag) in [("install_dir", "--install-dir"), ("bindir", "--bindir")] {
         if let Some(value) = arguments.string(argument)? {
-            command.push_str(&format!(" {flag} {}", quote(&value)));
+            let _ = write!(command, " {flag} {}", quote(&value));
         }
     }
     for (argument, flag, default) in [
@@ -164,9 +173,9 @@ fn install_command(
     let source = arguments
         .string("gem_source")?
         .unwrap_or_else(|| name.to_owned());
-    command.push_str(&format!(" {}", quote(&source)));
+    let _ = write!(command, " {}", quote(&source));
     if let Some(flags) = arguments.string("build_flags")? {
-        command.push_str(&format!(" -- {}", quote(&flags)));
+        let _ = write!(command, " -- {}", quote(&flags));
     }
     if arguments.boolean("force", false)? {
         command.push_str(" --force");

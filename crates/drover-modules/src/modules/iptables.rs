@@ -39,18 +39,17 @@ const OPTIONS: [(&str, &str); 21] = [
     ("limit_burst", "--limit-burst"),
 ];
 
+/// `flag value`, or `! flag value` for a value written `!value`.
+fn option(words: &mut Vec<String>, flag: &str, value: String) {
+    match value.strip_prefix('!') {
+        Some(negated) => words.extend(["!".to_owned(), flag.to_owned(), negated.trim().to_owned()]),
+        None => words.extend([flag.to_owned(), value]),
+    }
+}
+
 /// The rule's words, in the order Ansible's module writes them.
 fn rule(arguments: &Arguments<'_>) -> Result<Vec<String>, Error> {
     let mut words = Vec::new();
-    let option = |words: &mut Vec<String>, flag: &str, value: String| {
-        // `!value` negates: `! -s 10.0.0.0/8`.
-        match value.strip_prefix('!') {
-            Some(negated) => {
-                words.extend(["!".to_owned(), flag.to_owned(), negated.trim().to_owned()])
-            }
-            None => words.extend([flag.to_owned(), value]),
-        }
-    };
     let matches = arguments.list("match")?;
     for (name, flag) in &OPTIONS[..3] {
         if let Some(value) = arguments.string(name)? {
@@ -75,7 +74,18 @@ fn rule(arguments: &Arguments<'_>) -> Result<Vec<String>, Error> {
             option(&mut words, flag, value);
         }
     }
-    if arguments.boolean("syn", false)? || arguments.string("syn")?.as_deref() == Some("match") {
+    matching(arguments, &matches, &mut words)?;
+    Ok(words)
+}
+
+/// The rule's matches after its targets: SYN, connection states, limits,
+/// owner, reject, ICMP type and comment.
+fn matching(
+    arguments: &Arguments<'_>,
+    matches: &[String],
+    words: &mut Vec<String>,
+) -> Result<(), Error> {
+    if arguments.string("syn")?.as_deref() == Some("match") {
         words.push("--syn".to_owned());
     }
     let states = arguments.list("ctstate")?;
@@ -101,7 +111,7 @@ fn rule(arguments: &Arguments<'_>) -> Result<Vec<String>, Error> {
     }
     if let Some(owner) = arguments.string("uid_owner")? {
         words.extend(["-m".to_owned(), "owner".to_owned()]);
-        option(&mut words, "--uid-owner", owner);
+        option(words, "--uid-owner", owner);
     }
     if let Some(reject) = arguments.string("reject_with")? {
         if arguments.string("jump")?.is_none() {
@@ -125,7 +135,7 @@ fn rule(arguments: &Arguments<'_>) -> Result<Vec<String>, Error> {
             comment,
         ]);
     }
-    Ok(words)
+    Ok(())
 }
 
 pub(crate) async fn run(
@@ -177,21 +187,11 @@ pub(crate) async fn run(
         let output = context.exec_read_only(&format!("{query}; true")).await?;
         String::from_utf8_lossy(&output.stdout).trim() == "same"
     };
-    let Some(change) = change.filter(|_| !same) else {
-        return Ok(ModuleResult::ok());
-    };
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let output = context.exec(&change, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "{program} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-        .with("cmd", change));
-    }
-    Ok(ModuleResult::changed().with("cmd", change))
+    let script = change.filter(|_| !same);
+    let command = script.clone().unwrap_or_default();
+    Ok(crate::remote::change(context, script, program)
+        .await?
+        .with("cmd", command))
 }
 
 /// The query (it prints `same` when nothing needs doing) and the change,

@@ -2,6 +2,8 @@
 //! uncommenting (or commenting) their lines in `/etc/locale.gen`, as
 //! Ansible's module does on Debian.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{List, String as Text},
     ArgumentSpec as A,
@@ -36,10 +38,11 @@ fn query_script(names: &[String]) -> String {
     let mut script = String::from("[ -f /etc/locale.gen ] || echo no-locale-gen\n");
     for name in names {
         let pattern = quote(&format!("^[[:space:]]*#\\?[[:space:]]*{} ", escape(name)));
-        script.push_str(&format!(
-            "grep -q {pattern} /etc/locale.gen /usr/share/i18n/SUPPORTED 2>/dev/null || echo {}\n",
+        let _ = writeln!(
+            script,
+            "grep -q {pattern} /etc/locale.gen /usr/share/i18n/SUPPORTED 2>/dev/null || echo {}",
             quote(&format!("unknown {name}"))
-        ));
+        );
     }
     script.push_str("echo '## generated'; locale -a 2>/dev/null\n");
     script
@@ -64,10 +67,7 @@ fn change_script(names: &[String], present: bool) -> String {
         let name_pattern = escape(name);
         let comment = if present { "" } else { "# " };
         let expression = format!("s/^#\\?[[:space:]]*{name_pattern} \\(.*\\)/{comment}{name} \\1/");
-        script.push_str(&format!(
-            "sed -i {} /etc/locale.gen &&\n",
-            quote(&expression)
-        ));
+        let _ = writeln!(script, "sed -i {} /etc/locale.gen &&", quote(&expression));
     }
     script.push_str("locale-gen >/dev/null");
     script

@@ -2,11 +2,14 @@
 //! and, with `persistent`, loaded at boot through `/etc/modules-load.d`
 //! and `/etc/modprobe.d`, as community.general's module does.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
 use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The files `persistent` keeps, and what each holds when present.
@@ -41,10 +44,7 @@ pub(crate) async fn run(
         "if grep -q \"^{kernel_name} \" /proc/modules || [ -d /sys/module/{kernel_name} ]; then echo loaded; fi\n"
     );
     for (index, (path, _)) in files.iter().enumerate() {
-        query.push_str(&format!(
-            "echo '## {index}'; cat {} 2>/dev/null\n",
-            quote(path)
-        ));
+        let _ = writeln!(query, "echo '## {index}'; cat {} 2>/dev/null", quote(path));
     }
     let output = context.exec_read_only(&query).await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -84,20 +84,9 @@ pub(crate) async fn run(
             }
         }
     }
-    if commands.is_empty() {
-        return Ok(ModuleResult::ok().with("name", name));
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed().with("name", name));
-    }
-    let output = context.exec(&commands.join(" && "), None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "changing the module {name} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed().with("name", name))
+    let script = (!commands.is_empty()).then(|| commands.join(" && "));
+    let what = format!("changing the module {name}");
+    Ok(change(context, script, &what).await?.with("name", name))
 }
 
 const MODPROBE: &[A] = &[

@@ -1,6 +1,8 @@
-//! `mysql_db`: MySQL or MariaDB databases present or absent, dumped to a
+//! `mysql_db`: `MySQL` or `MariaDB` databases present or absent, dumped to a
 //! file or imported from one, through the `mysql` and `mysqldump` clients
 //! on the host (community.mysql's module, without Python there).
+
+use std::fmt::Write as _;
 
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, List, String as Text},
@@ -69,10 +71,10 @@ async fn ensure(
             if present {
                 let mut statement = format!("CREATE DATABASE {}", identifier(name));
                 if let Some(encoding) = &encoding {
-                    statement.push_str(&format!(" CHARACTER SET {}", string(encoding)));
+                    let _ = write!(statement, " CHARACTER SET {}", string(encoding));
                 }
                 if let Some(collation) = &collation {
-                    statement.push_str(&format!(" COLLATE {}", string(collation)));
+                    let _ = write!(statement, " COLLATE {}", string(collation));
                 }
                 statement
             } else {
@@ -114,6 +116,29 @@ fn compression(target: &str, dump: bool) -> Option<&'static str> {
     }
 }
 
+/// `mysqldump`'s options from the task's arguments, each with a leading space.
+fn dump_options(arguments: &Arguments<'_>) -> Result<String, Error> {
+    let mut options = String::new();
+    for (argument, flag) in [
+        ("single_transaction", " --single-transaction"),
+        ("quick", " --quick"),
+        ("hex_blob", " --hex-blob"),
+        ("skip_lock_tables", " --skip-lock-tables"),
+        ("force", " --force"),
+    ] {
+        if arguments.boolean(argument, false)? {
+            options.push_str(flag);
+        }
+    }
+    for table in arguments.list("ignore_tables")? {
+        let _ = write!(options, " --ignore-table={}", quote(&table));
+    }
+    if let Some(extra) = arguments.string("dump_extra_args")? {
+        let _ = write!(options, " {extra}");
+    }
+    Ok(options)
+}
+
 /// `state: dump` or `import`: `mysqldump` into `target`, or `mysql` from it.
 async fn transfer(
     arguments: &Arguments<'_>,
@@ -140,24 +165,7 @@ async fn transfer(
     };
     let file = quote(&target);
     let script = if state == "dump" {
-        let mut options = String::new();
-        for (argument, flag) in [
-            ("single_transaction", " --single-transaction"),
-            ("quick", " --quick"),
-            ("hex_blob", " --hex-blob"),
-            ("skip_lock_tables", " --skip-lock-tables"),
-            ("force", " --force"),
-        ] {
-            if arguments.boolean(argument, false)? {
-                options.push_str(flag);
-            }
-        }
-        for table in arguments.list("ignore_tables")? {
-            options.push_str(&format!(" --ignore-table={}", quote(&table)));
-        }
-        if let Some(extra) = arguments.string("dump_extra_args")? {
-            options.push_str(&format!(" {extra}"));
-        }
+        let mut options = dump_options(arguments)?;
         if !all && names.len() > 1 {
             options.push_str(" --databases");
         }

@@ -1,4 +1,4 @@
-//! `mysql_replication`: a MySQL or MariaDB server's replication, read
+//! `mysql_replication`: a `MySQL` or `MariaDB` server's replication, read
 //! (`getprimary`, `getreplica`) or changed (`changeprimary`,
 //! `startreplica`, `stopreplica`, the resets), through the `mysql` client
 //! on the host, with the results community.mysql's module returns.
@@ -84,15 +84,28 @@ fn status(rows: Option<&Rows>) -> Map<String, Json> {
         .unwrap_or_default()
 }
 
-pub(crate) async fn run(
-    arguments: &Arguments<'_>,
-    context: &ModuleContext<'_>,
-) -> Result<ModuleResult, Error> {
-    let login = Login::read(arguments)?;
-    let mode = arguments
-        .string("mode")?
-        .unwrap_or_else(|| "getreplica".to_owned());
-    let mode = match mode.as_str() {
+/// What `getprimary` or `getreplica` returns: the status row, and
+/// `Is_Primary` or `Is_Replica` saying whether the server is one.
+fn reading(mode: &str, rows: Option<&Rows>) -> Map<String, Json> {
+    let mut found = status(rows);
+    let (flag, configured) = if mode == "getprimary" {
+        let primary = found.contains_key("File") && found.contains_key("Position");
+        ("Is_Primary", primary)
+    } else {
+        let replica =
+            found.contains_key("Slave_IO_Running") || found.contains_key("Replica_IO_Running");
+        ("Is_Replica", replica)
+    };
+    if !configured {
+        found.clear();
+    }
+    found.insert(flag.to_owned(), Json::Bool(configured));
+    found
+}
+
+/// A mode by its current name: the older `master`/`slave` names mean the same.
+fn current_name(mode: &str) -> &str {
+    match mode {
         "getmaster" => "getprimary",
         "getslave" => "getreplica",
         "changemaster" => "changeprimary",
@@ -102,7 +115,18 @@ pub(crate) async fn run(
         "resetslave" => "resetreplica",
         "resetslaveall" => "resetreplicaall",
         other => other,
-    };
+    }
+}
+
+pub(crate) async fn run(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let login = Login::read(arguments)?;
+    let mode = arguments
+        .string("mode")?
+        .unwrap_or_else(|| "getreplica".to_owned());
+    let mode = current_name(&mode);
     let read = |statement: &str| vec![statement.to_owned()];
     let (statements, reads) = match mode {
         "getprimary" => (read("SHOW MASTER STATUS"), true),
@@ -128,24 +152,8 @@ pub(crate) async fn run(
             Ok(results) => results,
             Err(failed) => return Ok(ModuleResult::failed(failed.0)),
         };
-        let mut found = status(results.first());
-        let (flag, configured) = if mode == "getprimary" {
-            (
-                "Is_Primary",
-                found.contains_key("File") && found.contains_key("Position"),
-            )
-        } else {
-            (
-                "Is_Replica",
-                found.contains_key("Slave_IO_Running") || found.contains_key("Replica_IO_Running"),
-            )
-        };
-        if !configured {
-            found.clear();
-        }
-        found.insert(flag.to_owned(), Json::Bool(configured));
         let mut result = ModuleResult::ok();
-        for (key, value) in found {
+        for (key, value) in reading(mode, results.first()) {
             result = result.with(&key, value);
         }
         return Ok(result.with("queries", statements));

@@ -1,4 +1,4 @@
-//! `mysql_user`: MySQL or MariaDB accounts present (with their password
+//! `mysql_user`: `MySQL` or `MariaDB` accounts present (with their password
 //! and privileges) or absent, through the `mysql` client on the host, as
 //! community.mysql's module leaves them. The password is compared by its
 //! hash on the server and travels on standard input only.
@@ -130,7 +130,8 @@ fn grant_statements(
         if had == *privileges || (append && !missing) {
             continue;
         }
-        if !append && !had.is_empty() && !(had.len() == 1 && had.contains("USAGE")) {
+        let only_usage = had.len() == 1 && had.contains("USAGE");
+        if !append && !had.is_empty() && !only_usage {
             statements.push(format!("REVOKE ALL PRIVILEGES ON {object} FROM {account}"));
             if had.contains("GRANT") {
                 statements.push(format!("REVOKE GRANT OPTION ON {object} FROM {account}"));
@@ -287,13 +288,13 @@ async fn present_statements(
         .map(|rows| rows.column())
         .unwrap_or_default();
     let mut statements = Vec::new();
-    if let (Some(password), Some(matched)) = (&password, results.get(1)) {
-        if matched.column().first() == Some(&"0") {
-            statements.push(format!(
-                "ALTER USER {name} {}",
-                identified(password, encrypted)
-            ));
-        }
+    if let (Some(password), Some(matched)) = (&password, results.get(1))
+        && matched.column().first() == Some(&"0")
+    {
+        statements.push(format!(
+            "ALTER USER {name} {}",
+            identified(password, encrypted)
+        ));
     }
     if arguments.raw("priv").is_some() {
         let current = current_privileges(&grants);

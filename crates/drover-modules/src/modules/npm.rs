@@ -3,6 +3,8 @@
 //! does: `npm list` first, and npm runs only for what differs. Without a
 //! name, the project's own `package.json` dependencies are installed.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
     ArgumentSpec as A,
@@ -12,6 +14,7 @@ use serde_json::Value as Json;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// What `npm list --json` says of `name`: installed (with its version) or
@@ -55,6 +58,93 @@ pub(crate) async fn run(
     let npm = arguments
         .string("executable")?
         .unwrap_or_else(|| "npm".to_owned());
+    let options = options(arguments)?;
+    let directory = path
+        .as_ref()
+        .map(|path| format!("mkdir -p {0} && cd {0} && ", quote(path)))
+        .unwrap_or_default();
+    let found = ask(
+        context,
+        &format!("{directory}{npm}"),
+        &options,
+        name.as_deref(),
+        state == "latest",
+    )
+    .await?;
+    let Found {
+        installed,
+        any_missing,
+        outdated,
+    } = found;
+    let ci = arguments.boolean("ci", false)?;
+    let verb = match (state.as_str(), &name) {
+        ("absent", Some(_)) if installed.is_some() => Some("uninstall"),
+        ("absent", _) => None,
+        (_, None) if any_missing => Some(if ci { "ci" } else { "install" }),
+        (_, None) => None,
+        ("latest", Some(_)) if installed.is_none() || outdated => Some("install"),
+        (_, Some(_)) if installed.is_none() => Some("install"),
+        (_, Some(_)) => match (&version, &installed) {
+            (Some(version), Some(installed)) if version != installed => Some("install"),
+            _ => None,
+        },
+    };
+    let script = verb.map(|verb| {
+        let package = match (&name, &version, state.as_str()) {
+            (Some(name), _, "latest") => quote(&format!("{name}@latest")),
+            (Some(name), Some(version), _) if verb == "install" => {
+                quote(&format!("{name}@{version}"))
+            }
+            (Some(name), _, _) => quote(name),
+            (None, _, _) => String::new(),
+        };
+        format!("{directory}{npm} {verb}{options} {package}")
+    });
+    change(context, script, &format!("`{npm}`")).await
+}
+
+/// What `npm list` (and, for `latest`, `npm outdated`) said of the package.
+struct Found {
+    installed: Option<String>,
+    any_missing: bool,
+    outdated: bool,
+}
+
+/// Asks npm (`npm`: the program, after the `cd` into the project).
+async fn ask(
+    context: &ModuleContext<'_>,
+    npm: &str,
+    options: &str,
+    name: Option<&str>,
+    latest: bool,
+) -> Result<Found, Error> {
+    let target = name.map(quote).unwrap_or_default();
+    let mut query = format!("{npm} list --json --long{options} {target} 2>/dev/null\n");
+    if latest {
+        let outdated = npm.rsplit_once("&& ").map_or(npm, |(_, program)| program);
+        let _ = writeln!(
+            query,
+            "echo '## outdated'; {outdated} outdated --json{options} {target} 2>/dev/null"
+        );
+    }
+    let output = context.exec(&format!("{query}true"), None).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (list, outdated) = stdout.split_once("## outdated").unwrap_or((&stdout, ""));
+    let (installed, any_missing) = listed(list, name);
+    let outdated = name.is_some_and(|name| {
+        serde_json::from_str::<Json>(outdated)
+            .ok()
+            .is_some_and(|json| json.get(name).is_some())
+    });
+    Ok(Found {
+        installed,
+        any_missing,
+        outdated,
+    })
+}
+
+/// npm's options from the task's flags, each with a leading space.
+fn options(arguments: &Arguments<'_>) -> Result<String, Error> {
     let mut options = String::new();
     for (argument, flag) in [
         ("global", " --global"),
@@ -70,65 +160,9 @@ pub(crate) async fn run(
         }
     }
     if let Some(registry) = arguments.string("registry")? {
-        options.push_str(&format!(" --registry {}", quote(&registry)));
+        let _ = write!(options, " --registry {}", quote(&registry));
     }
-    let directory = path
-        .as_ref()
-        .map(|path| format!("mkdir -p {0} && cd {0} && ", quote(path)))
-        .unwrap_or_default();
-    let target = name.as_ref().map(|name| quote(name)).unwrap_or_default();
-    let mut query = format!("{directory}{npm} list --json --long{options} {target} 2>/dev/null\n");
-    if state == "latest" {
-        query.push_str(&format!(
-            "echo '## outdated'; {npm} outdated --json{options} {target} 2>/dev/null\n"
-        ));
-    }
-    let output = context.exec(&format!("{query}true"), None).await?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let (list, outdated) = stdout.split_once("## outdated").unwrap_or((&stdout, ""));
-    let (installed, any_missing) = listed(list, name.as_deref());
-    let outdated = name.as_ref().is_some_and(|name| {
-        serde_json::from_str::<Json>(outdated)
-            .ok()
-            .is_some_and(|json| json.get(name).is_some())
-    });
-    let verb = match (state.as_str(), &name) {
-        ("absent", Some(_)) if installed.is_some() => Some("uninstall"),
-        ("absent", _) => None,
-        (_, None) if any_missing => Some(if arguments.boolean("ci", false)? {
-            "ci"
-        } else {
-            "install"
-        }),
-        (_, None) => None,
-        ("latest", Some(_)) if installed.is_none() || outdated => Some("install"),
-        (_, Some(_)) if installed.is_none() => Some("install"),
-        (_, Some(_)) => match (&version, &installed) {
-            (Some(version), Some(installed)) if version != installed => Some("install"),
-            _ => None,
-        },
-    };
-    let Some(verb) = verb else {
-        return Ok(ModuleResult::ok());
-    };
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let package = match (&name, &version, state.as_str()) {
-        (Some(name), _, "latest") => quote(&format!("{name}@latest")),
-        (Some(name), Some(version), _) if verb == "install" => quote(&format!("{name}@{version}")),
-        (Some(name), _, _) => quote(name),
-        (None, _, _) => String::new(),
-    };
-    let command = format!("{directory}{npm} {verb}{options} {package}");
-    let output = context.exec(&command, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "`{npm} {verb}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    Ok(options)
 }
 
 const NPM: &[A] = &[

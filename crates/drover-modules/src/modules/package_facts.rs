@@ -3,6 +3,8 @@
 //! architectures), as Ansible's module gives them, from dpkg, rpm, apk,
 //! pacman or FreeBSD's pkg, whichever the host has (or the one `manager` names).
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{List, String as Text},
     ArgumentSpec as A,
@@ -70,14 +72,13 @@ fn packages(source: &str, output: &str) -> Map<String, Json> {
     let mut packages = Map::new();
     for line in output.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
-        if let Some((name, entry)) = package(source, &fields) {
-            if let Some(list) = packages
+        if let Some((name, entry)) = package(source, &fields)
+            && let Some(list) = packages
                 .entry(name)
                 .or_insert_with(|| json!([]))
                 .as_array_mut()
-            {
-                list.push(entry);
-            }
+        {
+            list.push(entry);
         }
     }
     packages
@@ -88,10 +89,11 @@ fn packages(source: &str, output: &str) -> Map<String, Json> {
 fn script(managers: &[&Lister]) -> String {
     let mut script = String::new();
     for lister in managers {
-        script.push_str(&format!(
-            "if command -v {} >/dev/null 2>&1; then echo 'manager {}'; {}; exit 0; fi\n",
+        let _ = writeln!(
+            script,
+            "if command -v {} >/dev/null 2>&1; then echo 'manager {}'; {}; exit 0; fi",
             lister.program, lister.name, lister.command
-        ));
+        );
     }
     script.push_str("echo 'manager none'\n");
     script

@@ -3,6 +3,8 @@
 //! specifiers) or a requirements file. It asks `pip list` first and runs
 //! pip only for what differs, as Ansible's module does.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, List, String as Text},
     ArgumentSpec as A,
@@ -143,7 +145,7 @@ fn setup(arguments: &Arguments<'_>) -> Result<Setup, Error> {
         if create.contains("venv") && !create.contains("virtualenv") {
             create = format!("{} -m venv", quote(&python));
         } else {
-            create.push_str(&format!(" -p {}", quote(&python)));
+            let _ = write!(create, " -p {}", quote(&python));
         }
     }
     if arguments.boolean("virtualenv_site_packages", false)? {
@@ -301,7 +303,7 @@ impl Plan {
         command.push_str(" --disable-pip-version-check");
         command.push_str(&self.options);
         if let Some(file) = requirements {
-            command.push_str(&format!(" -r {}", quote(file)));
+            let _ = write!(command, " -r {}", quote(file));
         }
         let targets: Vec<&str> = if state == "present" {
             missing

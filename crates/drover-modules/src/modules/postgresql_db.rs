@@ -1,7 +1,9 @@
-//! `postgresql_db`: PostgreSQL databases present (with their owner and
+//! `postgresql_db`: `PostgreSQL` databases present (with their owner and
 //! connection limit) or absent, through `psql` on the host, as
 //! community.postgresql's module leaves them. A database's encoding and
 //! locale cannot change once it exists: asking for others fails, as there.
+
+use std::fmt::Write as _;
 
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
@@ -82,7 +84,7 @@ impl Wanted {
                 } else {
                     string(value)
                 };
-                statement.push_str(&format!(" {clause} {value}"));
+                let _ = write!(statement, " {clause} {value}");
             }
         }
         statement

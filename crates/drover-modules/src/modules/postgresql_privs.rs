@@ -1,4 +1,4 @@
-//! `postgresql_privs`: privileges on PostgreSQL objects (tables, sequences,
+//! `postgresql_privs`: privileges on `PostgreSQL` objects (tables, sequences,
 //! functions, databases, schemas, languages, tablespaces, types), default
 //! privileges, and group membership, granted or revoked through `psql` on
 //! the host. As community.postgresql's module does, the change runs in a

@@ -1,4 +1,4 @@
-//! `postgresql_user`: PostgreSQL roles that can log in, present (with
+//! `postgresql_user`: `PostgreSQL` roles that can log in, present (with
 //! their password, attributes, connection limit and expiry) or absent,
 //! through `psql` on the host, as community.postgresql's module leaves
 //! them. The password is checked against the server's SCRAM or MD5 hash
@@ -119,6 +119,52 @@ pub(crate) async fn run(
     }
 }
 
+/// `CREATEDB`, `NOSUPERUSER` ...: the flags that differ from the role's.
+fn flag_clauses(wanted: &[(&'static str, bool)], found: Option<&Role>) -> Vec<String> {
+    let existing = found.map(|role| role.flags.clone()).unwrap_or_default();
+    wanted
+        .iter()
+        .filter(|(flag, on)| {
+            let index = FLAGS
+                .iter()
+                .position(|(known, _)| known == flag)
+                .unwrap_or(0);
+            found.is_none() || existing.get(index) != Some(on)
+        })
+        .map(|(flag, on)| {
+            if *on {
+                (*flag).to_owned()
+            } else {
+                format!("NO{flag}")
+            }
+        })
+        .collect()
+}
+
+/// The password clause, when a password is given and the role's differs.
+fn password_clause(
+    arguments: &Arguments<'_>,
+    name: &str,
+    found: Option<&Role>,
+) -> Result<Option<String>, Error> {
+    let Some(password) = arguments.string("password")? else {
+        return Ok(None);
+    };
+    let keep = arguments.boolean("no_password_changes", false)?;
+    let unchanged = found.is_some_and(|role| {
+        keep || role.password == password || password_matches(&role.password, name, &password)
+    });
+    if unchanged {
+        return Ok(None);
+    }
+    let keyword = if arguments.boolean("encrypted", true)? {
+        "ENCRYPTED PASSWORD"
+    } else {
+        "PASSWORD"
+    };
+    Ok(Some(format!("{keyword} {}", string(&password))))
+}
+
 /// What makes the role as asked: `CREATE USER`, or `ALTER USER` for what differs.
 fn wanted_statements(
     arguments: &Arguments<'_>,
@@ -130,50 +176,18 @@ fn wanted_statements(
         Ok(flags) => flags,
         Err(failure) => return Ok(Err(failure)),
     };
-    let password = arguments.string("password")?;
-    let encrypted = arguments.boolean("encrypted", true)?;
     let limit = arguments.string("conn_limit")?;
-    let mut clauses = Vec::new();
-    let existing = found.unwrap_or(&Role::default()).flags.clone();
-    for (flag, on) in &wanted_flags {
-        let index = FLAGS
-            .iter()
-            .position(|(known, _)| known == flag)
-            .unwrap_or(0);
-        if found.is_none() || existing.get(index) != Some(on) {
-            clauses.push(if *on {
-                (*flag).to_owned()
-            } else {
-                format!("NO{flag}")
-            });
-        }
+    let mut clauses = flag_clauses(&wanted_flags, found);
+    clauses.extend(password_clause(arguments, name, found)?);
+    if let Some(limit) = &limit
+        && found.is_none_or(|role| role.connection_limit != *limit)
+    {
+        clauses.push(format!("CONNECTION LIMIT {limit}"));
     }
-    if let Some(password) = &password {
-        let unchanged = found.is_some_and(|role| {
-            arguments
-                .boolean("no_password_changes", false)
-                .unwrap_or(false)
-                || role.password == *password
-                || password_matches(&role.password, name, password)
-        });
-        if !unchanged {
-            let keyword = if encrypted {
-                "ENCRYPTED PASSWORD"
-            } else {
-                "PASSWORD"
-            };
-            clauses.push(format!("{keyword} {}", string(password)));
-        }
-    }
-    if let Some(limit) = &limit {
-        if found.is_none_or(|role| role.connection_limit != *limit) {
-            clauses.push(format!("CONNECTION LIMIT {limit}"));
-        }
-    }
-    if let Some(expires) = expires {
-        if found.is_none_or(|role| !role.expires_matches) {
-            clauses.push(format!("VALID UNTIL {}", string(expires)));
-        }
+    if let Some(expires) = expires
+        && found.is_none_or(|role| !role.expires_matches)
+    {
+        clauses.push(format!("VALID UNTIL {}", string(expires)));
     }
     let mut statements = Vec::new();
     match found {
@@ -191,14 +205,14 @@ fn wanted_statements(
         }
         Some(_) => {}
     }
-    if let Some(comment) = arguments.string("comment")? {
-        if found.is_none() || !clauses.is_empty() {
-            statements.push(format!(
-                "COMMENT ON ROLE {} IS {}",
-                identifier(name),
-                string(&comment)
-            ));
-        }
+    if let Some(comment) = arguments.string("comment")?
+        && (found.is_none() || !clauses.is_empty())
+    {
+        statements.push(format!(
+            "COMMENT ON ROLE {} IS {}",
+            identifier(name),
+            string(&comment)
+        ));
     }
     Ok(Ok(statements))
 }

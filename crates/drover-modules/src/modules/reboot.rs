@@ -34,6 +34,38 @@ fn reboot_command(custom: Option<&str>, delay: u64, message: &str) -> String {
     )
 }
 
+/// Waits until the host has booted again (its boot id is no longer
+/// `before`) and runs `test_command`, trying every two seconds, each try
+/// within `attempt`, for `timeout` in all; the failed result when it does not.
+async fn wait_until_back(
+    context: &ModuleContext<'_>,
+    (boot_id_command, before): (&str, &str),
+    test_command: &str,
+    (timeout, attempt): (Duration, Duration),
+) -> Result<Result<(), ModuleResult>, Error> {
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let back = tokio::time::timeout(attempt, async {
+            let now = context.exec(boot_id_command, None).await?;
+            let booted = now.success() && String::from_utf8_lossy(&now.stdout).trim() != before;
+            let ready = booted && context.exec(test_command, None).await?.success();
+            Ok::<bool, Error>(ready)
+        })
+        .await;
+        if matches!(back, Ok(Ok(true))) {
+            return Ok(Ok(()));
+        }
+        if started.elapsed() >= timeout {
+            return Ok(Err(ModuleResult::failed(format!(
+                "the host did not come back within {} s of the reboot",
+                timeout.as_secs()
+            ))
+            .with("rebooted", true)));
+        }
+    }
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -78,25 +110,15 @@ pub(crate) async fn run(
         )));
     }
     let started = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let back = tokio::time::timeout(attempt, async {
-            let now = context.exec(&boot_id_command, None).await?;
-            let booted = now.success() && String::from_utf8_lossy(&now.stdout).trim() != before;
-            let ready = booted && context.exec(&test_command, None).await?.success();
-            Ok::<bool, Error>(ready)
-        })
-        .await;
-        if matches!(back, Ok(Ok(true))) {
-            break;
-        }
-        if started.elapsed() >= timeout {
-            return Ok(ModuleResult::failed(format!(
-                "the host did not come back within {} s of the reboot",
-                timeout.as_secs()
-            ))
-            .with("rebooted", true));
-        }
+    if let Err(failed) = wait_until_back(
+        context,
+        (&boot_id_command, &before),
+        &test_command,
+        (timeout, attempt),
+    )
+    .await?
+    {
+        return Ok(failed);
     }
     tokio::time::sleep(seconds("post_reboot_delay", 0)?).await;
     Ok(ModuleResult::changed()

@@ -1,4 +1,4 @@
-//! `rpm_key`: an OpenPGP key in RPM's database, imported from a URL or a
+//! `rpm_key`: an `OpenPGP` key in RPM's database, imported from a URL or a
 //! file on the host, or removed by its id, as Ansible's module does: the
 //! key's id is read with gpg first and the key imported only when RPM does
 //! not have it. (No RPM host runs here: the script is covered by unit
@@ -68,8 +68,7 @@ pub(crate) async fn run(
         let script = format!(
             "command -v rpm >/dev/null || {{ echo 'this host has no rpm' >&2; exit 127; }}\n\
              rpm -q gpg-pubkey --qf '%{{VERSION}}\\n' 2>/dev/null | grep -qx {id} || {{ echo absent; exit 0; }}\n\
-             {}",
-            remove
+             {remove}"
         );
         return finish(context, &script).await;
     }

@@ -1,6 +1,6 @@
-//! `seboolean`: an SELinux boolean on or off, now and (with `persistent`)
-//! after a reboot, with `setsebool`. On a host without SELinux it fails
-//! saying SELinux is disabled, as Ansible's module does.
+//! `seboolean`: an `SELinux` boolean on or off, now and (with `persistent`)
+//! after a reboot, with `setsebool`. On a host without `SELinux` it fails
+//! saying `SELinux` is disabled, as Ansible's module does.
 
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},

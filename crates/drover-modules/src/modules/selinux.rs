@@ -1,6 +1,6 @@
-//! `selinux`: SELinux's mode and policy, in `/etc/selinux/config` and at
-//! once with `setenforce`. On a host without SELinux, as Debian is by
-//! default, it reports SELinux disabled, as Ansible's module does.
+//! `selinux`: `SELinux`'s mode and policy, in `/etc/selinux/config` and at
+//! once with `setenforce`. On a host without `SELinux`, as Debian is by
+//! default, it reports `SELinux` disabled, as Ansible's module does.
 
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, String as Text},
@@ -10,9 +10,10 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
-/// What the host says of SELinux: the mode it runs in (`disabled` when it
+/// What the host says of `SELinux`: the mode it runs in (`disabled` when it
 /// does not), and the mode and policy its configuration file names.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Status {
@@ -41,6 +42,30 @@ fn parse(output: &str) -> Status {
         }
     }
     status
+}
+
+/// What brings the configuration file and the running mode to `state`.
+fn commands(status: &Status, state: &str, policy: Option<&str>, file: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    if status.configured.as_deref() != Some(state) {
+        commands.push(format!(
+            "sed -i 's/^SELINUX=.*/SELINUX={state}/' {}",
+            quote(file)
+        ));
+    }
+    if let Some(policy) = policy.filter(|policy| status.policy.as_deref() != Some(*policy)) {
+        commands.push(format!(
+            "sed -i 's/^SELINUXTYPE=.*/SELINUXTYPE={policy}/' {}",
+            quote(file)
+        ));
+    }
+    let runtime = match (status.running.as_str(), state) {
+        ("enforcing", "permissive") => Some("setenforce 0"),
+        ("permissive", "enforcing") => Some("setenforce 1"),
+        _ => None,
+    };
+    commands.extend(runtime.map(str::to_owned));
+    commands
 }
 
 pub(crate) async fn run(
@@ -78,44 +103,17 @@ pub(crate) async fn run(
             ))
         });
     }
-    let mut commands = Vec::new();
-    if status.configured.as_deref() != Some(state.as_str()) {
-        commands.push(format!(
-            "sed -i 's/^SELINUX=.*/SELINUX={state}/' {}",
-            quote(&file)
-        ));
-    }
-    if let Some(policy) = policy
-        .as_ref()
-        .filter(|policy| status.policy.as_ref() != Some(*policy))
-    {
-        commands.push(format!(
-            "sed -i 's/^SELINUXTYPE=.*/SELINUXTYPE={policy}/' {}",
-            quote(&file)
-        ));
-    }
-    let runtime = match (status.running.as_str(), state.as_str()) {
-        ("enforcing", "permissive") => Some("setenforce 0"),
-        ("permissive", "enforcing") => Some("setenforce 1"),
-        _ => None,
-    };
-    commands.extend(runtime.map(str::to_owned));
+    let commands = commands(&status, &state, policy.as_deref(), &file);
     let reboot = (status.running == "disabled") != (state == "disabled");
-    if commands.is_empty() {
-        return Ok(report(
-            ModuleResult::ok(),
-            format!("SELinux is {state}"),
-            reboot,
-        ));
-    }
-    if !context.check_mode {
-        let output = context.exec(&commands.join(" && "), None).await?;
-        if !output.success() {
-            return Ok(ModuleResult::failed(format!(
-                "changing SELinux failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
+    let script = (!commands.is_empty()).then(|| commands.join(" && "));
+    let result = change(context, script, "changing SELinux").await?;
+    if result.failed || !result.changed {
+        let message = format!("SELinux is {state}");
+        return Ok(if result.failed {
+            result
+        } else {
+            report(result, message, reboot)
+        });
     }
     let message = if reboot {
         format!("SELinux is configured {state}; it takes effect at the next reboot")

@@ -2,6 +2,8 @@
 //! local time), set with `timedatectl` where systemd runs, as Ansible's
 //! module does, or else in `/etc/timezone` and the `/etc/localtime` link.
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{ArgumentKind::String as Text, ArgumentSpec as A};
 use drover_ssh::quote;
 use serde_json::json;
@@ -20,10 +22,11 @@ fn query_script(name: Option<&str>) -> String {
          echo \"files $zone\"; grep -q '^UTC' /etc/adjtime 2>/dev/null && echo 'rtc no' || echo 'rtc unknown'; fi\n",
     );
     if let Some(name) = name {
-        script.push_str(&format!(
-            "[ -f /usr/share/zoneinfo/{} ] && echo known\n",
+        let _ = writeln!(
+            script,
+            "[ -f /usr/share/zoneinfo/{} ] && echo known",
             quote(name)
-        ));
+        );
     }
     script
 }

@@ -5,6 +5,8 @@
 //! when it differs. (No SUSE host runs here: the commands are covered by
 //! unit tests, and a host without zypper fails the task saying so.)
 
+use std::fmt::Write as _;
+
 use drover_playbook::catalog::{
     ArgumentKind::{Bool, Integer, String as Text},
     ArgumentSpec as A,
@@ -13,6 +15,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The settings a repository file holds, as zypper writes them.
@@ -63,16 +66,17 @@ fn add_command(alias: &str, settings: &[(String, String)]) -> String {
         command.push_str(" --disable");
     }
     if let Some(priority) = value("priority") {
-        command.push_str(&format!(" --priority {priority}"));
+        let _ = write!(command, " --priority {priority}");
     }
     if let Some(name) = value("name") {
-        command.push_str(&format!(" --name {}", quote(name)));
+        let _ = write!(command, " --name {}", quote(name));
     }
-    command.push_str(&format!(
+    let _ = write!(
+        command,
         " {} {}",
         quote(value("baseurl").unwrap_or_default()),
         quote(alias)
-    ));
+    );
     command
 }
 
@@ -117,27 +121,19 @@ pub(crate) async fn run(
     } else {
         Vec::new()
     };
-    if commands.is_empty() {
-        return Ok(ModuleResult::ok());
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let mut script = commands.join(" && ");
-    if present && arguments.boolean("runrefresh", false)? {
-        script.push_str(&format!(
-            " && zypper --non-interactive refresh {}",
-            quote(&alias)
-        ));
-    }
-    let output = context.exec(&script, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "zypper failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    let refresh = present && arguments.boolean("runrefresh", false)?;
+    let script = (!commands.is_empty()).then(|| {
+        let mut script = commands.join(" && ");
+        if refresh {
+            let _ = write!(
+                script,
+                " && zypper --non-interactive refresh {}",
+                quote(&alias)
+            );
+        }
+        script
+    });
+    change(context, script, "zypper").await
 }
 
 const ZYPPER_REPOSITORY: &[A] = &[
