@@ -657,6 +657,13 @@ pub(crate) fn settings_escalation(
         user: settings
             .become_user
             .clone()
+            .map(|user| {
+                if drover_template::is_template(&user) {
+                    scope.render_string(&user).unwrap_or(user)
+                } else {
+                    user
+                }
+            })
             .or_else(|| options.become_user.clone())
             .or_else(|| text("ansible_become_user"))
             .unwrap_or_else(|| "root".to_owned()),

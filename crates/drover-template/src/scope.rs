@@ -60,6 +60,12 @@ impl Scope {
         }
     }
 
+    /// Renders `text` with this scope's own templar: for a keyword that
+    /// may be a template, such as `become_user: "{{ postgresql_user }}"`.
+    pub fn render_string(&self, text: &str) -> Result<String, Error> {
+        self.object.templar.render_string(text, self)
+    }
+
     /// A new scope with one more layer on top.
     #[must_use]
     pub fn with_layer(&self, layer: Arc<Vars>) -> Self {

@@ -139,9 +139,9 @@ fn issue_16_what_ansible_finds_when_a_task_runs_fails_only_that_task() {
     std::fs::write(
         directory.path().join("site.yml"),
         "- hosts: one\n  gather_facts: no\n  tasks:\n\
-         \x20   - name: on other systems\n      package: {name: git, enablerepo: epel}\n      when: false\n\
-         \x20   - name: not here either\n      rpm_key: {key: /tmp/key}\n      when: false\n\
-         \x20   - name: this one runs\n      pip: {name: requests}\n",
+         \x20   - name: on other systems\n      apt: {name: git, allow_change_held_packages: true}\n      when: false\n\
+         \x20   - name: not here either\n      snap: {name: hello}\n      when: false\n\
+         \x20   - name: this one runs\n      jenkins_plugin: {name: git}\n",
     )
     .expect("the playbook is written");
     let output = support::drover(directory.path(), &["play", "site.yml", "-i", "hosts.ini"]);
@@ -149,14 +149,14 @@ fn issue_16_what_ansible_finds_when_a_task_runs_fails_only_that_task() {
     assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
     assert_eq!(support::recap(&stdout, "one")[3..5], [1, 2], "{stdout}");
     assert!(
-        stderr.contains("! module `package` has no argument `enablerepo`")
-            && stderr
-                .contains("! `rpm_key` is not implemented by drover; the task fails if it runs"),
+        stderr.contains("! module `apt` has no argument `allow_change_held_packages`")
+            && stderr.contains("! `snap` is not implemented by drover; the task fails if it runs"),
         "warnings at load time: {stderr}"
     );
     assert!(
-        stdout
-            .contains("`pip` is not implemented by drover, in task `this one runs` at site.yml:10"),
+        stdout.contains(
+            "`jenkins_plugin` is not implemented by drover, in task `this one runs` at site.yml:10"
+        ),
         "{stdout}"
     );
     let strict = support::drover(

@@ -158,9 +158,14 @@ impl Manager {
     fn installed_query(self, name: &str) -> String {
         let quoted = quote(name);
         match self {
+            // A purely virtual package (`rubygems`) is installed when a
+            // package that provides it is, as Ansible's `apt` has it.
             Self::Apt => format!(
                 "v=$(dpkg-query -W -f='${{Status}} ${{Version}}' {quoted} 2>/dev/null); \
-                 case \"$v\" in 'install ok installed '*) echo \"installed {name} ${{v##* }}\";; esac\n"
+                 case \"$v\" in 'install ok installed '*) echo \"installed {name} ${{v##* }}\";; \
+                 *) apt-cache show {quoted} 2>/dev/null | grep -q '^Package:' || dpkg-query -W -f='${{db:Status-Abbrev}}\\t${{Package}}\\t${{Provides}}\\n' 2>/dev/null | \
+                 awk -F'\\t' -v n={quoted} '$1 ~ /^ii/ {{ k = split($3, a, /, */); for (i = 1; i <= k; i++) {{ split(a[i], w, \" \"); \
+                 if (w[1] == n) {{ print \"installed \" n \" virtual\"; exit }} }} }}';; esac\n"
             ),
             Self::Dnf(_) | Self::Zypper => format!(
                 "rpm -q --qf 'installed %{{NAME}} %{{VERSION}}-%{{RELEASE}}\\n' {quoted} 2>/dev/null | grep '^installed '\n"
