@@ -100,6 +100,7 @@ const CONVERGING: &[Converging] = &[
     POSTGRESQL,
     role("geerlingguy.ruby", ""),
     SYSTEM_MODULES,
+    FIREWALLD,
 ];
 
 /// The system modules of issue 17 that no corpus role runs here, as a
@@ -111,6 +112,16 @@ const SYSTEM_MODULES: Converging = Converging {
     state: "locale -a | sort; debconf-show tzdata | sort; \
             iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'; \
             ufw status verbose; APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1 apt-key list 2>/dev/null",
+};
+
+/// firewalld, in a role of the test's own (it would replace the other
+/// role's iptables and ufw rules).
+const FIREWALLD: Converging = Converging {
+    name: "drover.firewalld",
+    variables: "",
+    unheld: None,
+    state: "firewall-cmd --get-zones; firewall-cmd --list-all; firewall-cmd --permanent --list-all; \
+            firewall-cmd --permanent --zone=drover --list-all",
 };
 
 /// The roles that cannot converge here, and why: what needs the internet

@@ -342,6 +342,30 @@ impl Attributes {
     }
 }
 
+/// The owner and group a file is written with: those asked for, else, as
+/// root, those of the file it replaces, as Ansible's atomic move keeps
+/// them (a new file from a temporary one would otherwise be root's).
+fn kept_ownership(
+    attributes: &Attributes,
+    existing: &PathState,
+    context: &ModuleContext<'_>,
+) -> Attributes {
+    let as_root = context
+        .become_user
+        .as_ref()
+        .is_some_and(|escalation| escalation.user == "root");
+    let keep = |wanted: &Option<String>, had: &str| {
+        wanted.clone().or_else(|| {
+            (as_root && existing.kind == PathKind::File && !had.is_empty()).then(|| had.to_owned())
+        })
+    };
+    Attributes {
+        owner: keep(&attributes.owner, &existing.owner),
+        group: keep(&attributes.group, &existing.group),
+        ..attributes.clone()
+    }
+}
+
 /// Writes `content` to `path` atomically (temporary file, then rename), in
 /// one round trip that also sets the mode, owner and group; a backup first
 /// when asked. A file keeps its old mode unless one is given; a new file
@@ -371,7 +395,7 @@ pub(crate) async fn write_file(
         .mode
         .or_else(|| existing.exists().then_some(existing.mode))
         .unwrap_or(0o644);
-    let owner = attributes.chown_spec();
+    let owner = kept_ownership(attributes, existing, context).chown_spec();
     let output = context
         .session
         .upload(

@@ -27,7 +27,7 @@ const LISTERS: [Lister; 5] = [
     Lister {
         name: "apt",
         program: "dpkg-query",
-        command: "dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\t${Section}\\n' | sed -n 's/^ii *\\t//p'",
+        command: "dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\t${Section}\\n' | awk -F'\\t' '$1 ~ /^.i/ {sub(/^[^\\t]*\\t/, \"\"); print}'",
     },
     Lister {
         name: "rpm",

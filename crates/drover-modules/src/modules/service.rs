@@ -113,18 +113,12 @@ pub(crate) fn parse_status(output: &str) -> Status {
                 status.masked |= value == "masked";
             }
             "ActiveState" => status.active = matches!(value, "active" | "activating" | "reloading"),
-            // What `systemctl is-enabled` counts as enabled.
+            // What Ansible's module counts as enabled. A unit enabled only
+            // for this boot (`enabled-runtime`, as postgresql@15-main is),
+            // `indirect` or an `alias` is enabled for good when asked,
+            // as Ansible does.
             "UnitFileState" => {
-                status.enabled = matches!(
-                    value,
-                    "enabled"
-                        | "enabled-runtime"
-                        | "static"
-                        | "indirect"
-                        | "generated"
-                        | "alias"
-                        | "transient"
-                );
+                status.enabled = matches!(value, "enabled" | "static" | "generated" | "transient");
                 status.masked |= value.starts_with("masked");
             }
             _ => {}
