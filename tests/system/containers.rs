@@ -121,6 +121,7 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
     }
     rolling_deploys_are_gated_and_roll_back(&bed, &image_dir);
     compose_projects_converge(&bed, &image_dir);
+    docker_resources_match_ansible(&bed);
     // v3 starts but never serves /healthz: the deploy fails, naming the check.
     let broken = super::drover(
         &bed,
@@ -165,6 +166,44 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
 
 /// A compose project comes up on docker-compose and podman-compose, is
 /// left alone when up, stops, and goes.
+/// `docker_network` and `docker_volume` leave what Ansible's
+/// community.docker modules leave: Ansible converges the first engine
+/// host, drover the second, twice each (regression test for issue 17).
+fn docker_resources_match_ansible(bed: &drover_test_harness::full::FullBed) {
+    let Some(ansible) = super::ansible_playbook() else {
+        return;
+    };
+    let playbook = "tests/system/playbooks/docker-resources.yml";
+    let (theirs, ours) = (&bed.hosts[0].name, &bed.hosts[1].name);
+    for _ in 0..2 {
+        let output = super::ansible_command(&ansible, bed)
+            .args([playbook, "--limit", theirs])
+            .output()
+            .expect("ansible-playbook runs");
+        assert!(
+            output.status.success(),
+            "{}{}",
+            super::text(&output.stdout),
+            super::text(&output.stderr)
+        );
+    }
+    play(bed, playbook, &["--limit", ours]);
+    let again = play(bed, playbook, &["--limit", ours]);
+    assert!(
+        recap(&again).iter().all(|(_, changed, _)| *changed == 0),
+        "drover's second run changed something: {:?}",
+        recap(&again)
+    );
+    let state = "docker network inspect drover-net drover-internal --format \
+                 '{{.Name}} {{.Driver}} {{.Internal}} {{.Attachable}} {{json .IPAM.Config}} {{json .Labels}}'; \
+                 docker network ls --format '{{.Name}}' | sort; \
+                 docker volume inspect drover-data --format '{{.Name}} {{.Driver}} {{json .Labels}} {{json .Options}}'; \
+                 docker volume ls --format '{{.Name}}' | sort";
+    let (expected, found) = (on_host(bed, theirs, state), on_host(bed, ours, state));
+    assert_eq!(found, expected, "drover (left) and Ansible (right) left different networks and volumes");
+    assert!(found.contains("drover-net bridge false"), "{found}");
+}
+
 fn compose_projects_converge(bed: &drover_test_harness::full::FullBed, image_dir: &str) {
     let playbook = "tests/system/playbooks/compose.yml";
     let run = |state: &str| {

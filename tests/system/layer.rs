@@ -33,7 +33,9 @@ const LEFT_OUT: &[&str] = &[
     "etc/gshadow-",
     "etc/subuid-",
     "etc/subgid-",
-    // What Ansible leaves for itself: its temporary directories.
+    // What Ansible leaves for itself: its temporary directories, and gpg's
+    // home, which its `apt_key` makes as it reads a key's id with gpg.
+    "root/.gnupg",
     "root/.ansible",
     "home/drover-test/.ansible",
     "root/.cache",

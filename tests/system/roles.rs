@@ -299,16 +299,15 @@ fn issue_17_public_roles_converge_as_under_ansible() {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// What keeps `row` from passing, if anything.
+/// What keeps `row` from passing, if anything: every reason.
 fn problem(role: &Converging, row: &Row) -> Option<String> {
     let name = role.name;
+    let mut problems = Vec::new();
     for (tool, runs) in [("Ansible", &row.ansible), ("drover", &row.drover)] {
         if !runs.first().is_some_and(|run| run.succeeded) {
-            return Some(format!(
+            problems.push(format!(
                 "{name}: {tool}'s first run failed:\n{}",
-                runs.first()
-                    .map(|run| run.output.as_str())
-                    .unwrap_or_default()
+                runs.first().map(|run| run.output.as_str()).unwrap_or_default()
             ));
         }
     }
@@ -318,17 +317,18 @@ fn problem(role: &Converging, row: &Row) -> Option<String> {
         None => 0,
     };
     if !second.succeeded || second.changed > allowed {
-        return Some(format!(
+        problems.push(format!(
             "{name}: drover's second run changed {} (or failed):\n{}",
             second.changed, second.output
         ));
     }
-    (!row.differences.is_empty()).then(|| {
-        format!(
+    if !row.differences.is_empty() {
+        problems.push(format!(
             "{name}: the twins differ (<: Ansible's, >: drover's):\n{}",
             row.differences.join("\n")
-        )
-    })
+        ));
+    }
+    (!problems.is_empty()).then(|| problems.join("\n\n"))
 }
 
 /// The roles to converge: all of [`CONVERGING`], or those named (without
@@ -483,11 +483,13 @@ fn recap_changed(output: &str, host: &str) -> Option<u64> {
 }
 
 /// The packages, units, users and groups of a host, one fact per line.
+/// systemd's timedated, localed and hostnamed are left out of the active
+/// units: they start when asked (`timedatectl` does) and stop when idle.
 const STATE: &str = "\
 echo '## packages'; dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n' | sort
 echo '## installed by hand'; apt-mark showmanual | sort
 echo '## enabled units'; systemctl list-unit-files --no-legend --state=enabled,masked | awk '{print $1, $2}' | sort
-echo '## active units'; systemctl list-units --no-legend --plain --state=active --type=service,socket,timer | awk '{print $1}' | sort
+echo '## active units'; systemctl list-units --no-legend --plain --state=active --type=service,socket,timer | awk '{print $1}' | grep -Ev '^systemd-(timedated|localed|hostnamed)\\.service$' | sort
 echo '## users'; getent passwd | cut -d: -f1,3,4,6,7 | sort
 echo '## groups'; getent group | cut -d: -f1,3,4 | sort
 ";

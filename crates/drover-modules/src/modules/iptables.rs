@@ -165,7 +165,7 @@ pub(crate) async fn run(
             .ok_or_else(|| Error::Arguments("`policy` needs `chain`".to_owned()))?;
         (
             format!(
-                "{base} -L {} -n | head -1 | grep -q '(policy {} ' && echo same",
+                "{base} -L {} -n | head -1 | grep -q '(policy {}[) ]' && echo same",
                 quote(&chain),
                 policy.to_uppercase()
             ),

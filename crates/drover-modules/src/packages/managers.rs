@@ -162,7 +162,7 @@ impl Manager {
             // package that provides it is, as Ansible's `apt` has it.
             Self::Apt => format!(
                 "v=$(dpkg-query -W -f='${{Status}} ${{Version}}' {quoted} 2>/dev/null); \
-                 case \"$v\" in 'install ok installed '*) echo \"installed {name} ${{v##* }}\";; \
+                 case \"$v\" in *' ok installed '*) echo \"installed {name} ${{v##* }}\";; \
                  *) apt-cache show {quoted} 2>/dev/null | grep -q '^Package:' || dpkg-query -W -f='${{db:Status-Abbrev}}\\t${{Package}}\\t${{Provides}}\\n' 2>/dev/null | \
                  awk -F'\\t' -v n={quoted} '$1 ~ /^ii/ {{ k = split($3, a, /, */); for (i = 1; i <= k; i++) {{ split(a[i], w, \" \"); \
                  if (w[1] == n) {{ print \"installed \" n \" virtual\"; exit }} }} }}';; esac\n"
