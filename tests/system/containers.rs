@@ -200,7 +200,10 @@ fn docker_resources_match_ansible(bed: &drover_test_harness::full::FullBed) {
                  docker volume inspect drover-data --format '{{.Name}} {{.Driver}} {{json .Labels}} {{json .Options}}'; \
                  docker volume ls --format '{{.Name}}' | sort";
     let (expected, found) = (on_host(bed, theirs, state), on_host(bed, ours, state));
-    assert_eq!(found, expected, "drover (left) and Ansible (right) left different networks and volumes");
+    assert_eq!(
+        found, expected,
+        "drover (left) and Ansible (right) left different networks and volumes"
+    );
     assert!(found.contains("drover-net bridge false"), "{found}");
 }
 

@@ -307,7 +307,9 @@ fn problem(role: &Converging, row: &Row) -> Option<String> {
         if !runs.first().is_some_and(|run| run.succeeded) {
             problems.push(format!(
                 "{name}: {tool}'s first run failed:\n{}",
-                runs.first().map(|run| run.output.as_str()).unwrap_or_default()
+                runs.first()
+                    .map(|run| run.output.as_str())
+                    .unwrap_or_default()
             ));
         }
     }

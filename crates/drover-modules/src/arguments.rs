@@ -40,6 +40,29 @@ impl<'a> Arguments<'a> {
         &self.values
     }
 
+    /// Refuses the arguments of `names` that are given with a value that
+    /// asks for something (not empty, not false): the module takes them,
+    /// so that roles that pass them empty load, but does not act on them
+    /// yet, and saying so beats ignoring them.
+    pub(crate) fn refuse_unsupported(&self, names: &[&str]) -> Result<(), Error> {
+        for name in names {
+            let asks = match self.get(name) {
+                None | Some(Json::Bool(false)) => false,
+                Some(Json::Object(map)) => !map.is_empty(),
+                Some(Json::Array(items)) => !items.is_empty(),
+                Some(Json::String(text)) => !text.is_empty(),
+                Some(_) => true,
+            };
+            if asks {
+                return Err(Error::Arguments(format!(
+                    "drover's `{}` does not act on `{name}` yet; leave it out, or run this task with Ansible",
+                    self.module
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn get(&self, name: &str) -> Option<&Json> {
         self.values.get(name).filter(|value| !value.is_null())
     }
@@ -286,7 +309,28 @@ pub(crate) fn symbolic_mode(text: &str, mut mode: u32, directory: bool) -> Optio
 
 #[cfg(test)]
 mod tests {
-    use super::symbolic_mode;
+    use super::{Arguments, symbolic_mode};
+
+    #[test]
+    fn arguments_asked_for_but_not_acted_on_are_refused() {
+        let values = serde_json::json!({"name": "app", "tls_requires": {}, "plugin": ""});
+        let map = values.as_object().expect("a mapping");
+        let arguments = Arguments::new("mysql_user", map);
+        assert!(
+            arguments
+                .refuse_unsupported(&["tls_requires", "plugin"])
+                .is_ok()
+        );
+        let values = serde_json::json!({"name": "app", "tls_requires": {"SSL": null}});
+        let map = values.as_object().expect("a mapping");
+        let error = Arguments::new("mysql_user", map)
+            .refuse_unsupported(&["tls_requires"])
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("does not act on `tls_requires`"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn symbolic_modes_apply_as_chmod_applies_them() {

@@ -148,6 +148,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let wanted = Wanted::read(arguments)?;
+    arguments.refuse_unsupported(&["enable_ipv6", "ipam_driver", "appends"])?;
     let present = arguments.present()?;
     let (rt, found) = match inspect(context, module, arguments, ("network", &wanted.name)).await? {
         Ok(found) => found,

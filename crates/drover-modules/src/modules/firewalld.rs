@@ -69,6 +69,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let state = arguments.required("state")?;
+    arguments.refuse_unsupported(&["target", "forward", "timeout"])?;
     let zone = arguments
         .string("zone")?
         .map(|zone| format!(" --zone={}", quote(&zone)))

@@ -142,6 +142,14 @@ pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
+    arguments.refuse_unsupported(&[
+        "tcp_flags",
+        "src_range",
+        "dst_range",
+        "match_set",
+        "match_set_flags",
+        "gid_owner",
+    ])?;
     let program = if arguments.string("ip_version")?.as_deref() == Some("ipv6") {
         "ip6tables"
     } else {

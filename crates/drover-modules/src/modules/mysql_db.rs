@@ -24,6 +24,7 @@ pub(crate) async fn run(
         return Err(Error::Arguments("`mysql_db` needs `name`".to_owned()));
     }
     let login = Login::read(arguments)?;
+    arguments.refuse_unsupported(&["master_data", "use_shell", "chdir"])?;
     let state = arguments
         .string("state")?
         .unwrap_or_else(|| "present".to_owned());

@@ -182,6 +182,18 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let user = arguments.string("name")?.unwrap_or_default();
+    arguments.refuse_unsupported(&[
+        "subtract_privs",
+        "plugin",
+        "plugin_hash_string",
+        "plugin_auth_string",
+        "resource_limits",
+        "tls_requires",
+        "session_vars",
+        "password_expire",
+        "password_expire_interval",
+        "attributes",
+    ])?;
     let host = arguments
         .string("host")?
         .unwrap_or_else(|| "localhost".to_owned());

@@ -135,6 +135,14 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
+    arguments.refuse_unsupported(&[
+        "target",
+        "target_opts",
+        "dump_extra_args",
+        "icu_locale",
+        "locale_provider",
+        "comment",
+    ])?;
     let login = Login::read(arguments)?;
     let maintenance = database(arguments, &["maintenance_db"])?;
     let state = arguments

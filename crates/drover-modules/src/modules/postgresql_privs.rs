@@ -201,6 +201,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let login = Login::read(arguments)?;
+    arguments.refuse_unsupported(&["target_roles", "usage_on_types"])?;
     let database_name = database(arguments, &["database"])?;
     let request = Request::read(arguments, &database_name)?;
     if request.roles.is_empty() {

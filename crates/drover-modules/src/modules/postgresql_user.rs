@@ -69,6 +69,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
+    arguments.refuse_unsupported(&["configuration", "reset_unspecified_configuration"])?;
     let login = Login::read(arguments)?;
     let connect_to = database(arguments, &["db"])?;
     let expires = arguments.string("expires")?;
