@@ -194,8 +194,12 @@ fn docker_resources_match_ansible(bed: &drover_test_harness::full::FullBed) {
         "drover's second run changed something: {:?}",
         recap(&again)
     );
-    let state = "docker network inspect drover-net drover-internal --format \
+    // A subnet docker picks itself depends on the networks each host had
+    // before: only the one given is compared.
+    let state = "docker network inspect drover-net --format \
                  '{{.Name}} {{.Driver}} {{.Internal}} {{.Attachable}} {{json .IPAM.Config}} {{json .Labels}}'; \
+                 docker network inspect drover-internal --format \
+                 '{{.Name}} {{.Driver}} {{.Internal}} {{.Attachable}} {{json .Labels}}'; \
                  docker network ls --format '{{.Name}}' | sort; \
                  docker volume inspect drover-data --format '{{.Name}} {{.Driver}} {{json .Labels}} {{json .Options}}'; \
                  docker volume ls --format '{{.Name}}' | sort";
