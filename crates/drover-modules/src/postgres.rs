@@ -91,6 +91,25 @@ impl Login {
         })
     }
 
+    /// What runs before a client program (`psql`, `pg_dump`, `pg_restore`)
+    /// in `database`: the password file is the first bytes of standard
+    /// input, copied to a private temporary file that goes when the command
+    /// ends; then the libpq settings. The program follows, and may read the
+    /// rest of standard input. Its standard input is returned with it.
+    pub(crate) fn setup(&self, database: &str) -> (String, Bytes) {
+        let password = self.password_file();
+        (
+            format!(
+                "f=$(umask 077 && mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; \
+                 dd bs=1 count={} of=\"$f\" 2>/dev/null; \
+                 PGPASSFILE=\"$f\" {}",
+                password.len(),
+                self.environment(database)
+            ),
+            Bytes::from(password),
+        )
+    }
+
     /// Runs `statements` in `database`; the rows of each, fields split at tabs.
     pub(crate) async fn query(
         &self,
@@ -98,21 +117,15 @@ impl Login {
         database: &str,
         statements: &[String],
     ) -> Result<Result<Vec<Vec<Vec<String>>>, Failed>, Error> {
-        let password = self.password_file();
         let mut script = String::new();
         for statement in statements {
             script.push_str("SELECT '--drover--';\n");
             script.push_str(statement.trim_end_matches(';'));
             script.push_str(";\n");
         }
-        let command = format!(
-            "f=$(umask 077 && mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; \
-             dd bs=1 count={} of=\"$f\" 2>/dev/null; \
-             PGPASSFILE=\"$f\" {} psql -X -q -A -t -v ON_ERROR_STOP=1 -F \"$(printf '\\t')\"",
-            password.len(),
-            self.environment(database)
-        );
-        let mut input = password.into_bytes();
+        let (setup, stdin) = self.setup(database);
+        let command = format!("{setup} psql -X -q -A -t -v ON_ERROR_STOP=1 -F \"$(printf '\\t')\"");
+        let mut input = stdin.to_vec();
         input.extend_from_slice(script.as_bytes());
         let output = context.exec(&command, Some(Bytes::from(input))).await?;
         if !output.success() {

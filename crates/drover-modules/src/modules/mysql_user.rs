@@ -182,18 +182,7 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let user = arguments.string("name")?.unwrap_or_default();
-    arguments.refuse_unsupported(&[
-        "subtract_privs",
-        "plugin",
-        "plugin_hash_string",
-        "plugin_auth_string",
-        "resource_limits",
-        "tls_requires",
-        "session_vars",
-        "password_expire",
-        "password_expire_interval",
-        "attributes",
-    ])?;
+    arguments.refuse_unsupported(NOT_YET)?;
     let host = arguments
         .string("host")?
         .unwrap_or_else(|| "localhost".to_owned());
@@ -314,6 +303,20 @@ async fn present_statements(
     }
     Ok(Ok(statements))
 }
+
+/// Arguments taken, so that roles passing them empty load, but not acted on yet.
+const NOT_YET: &[&str] = &[
+    "subtract_privs",
+    "plugin",
+    "plugin_hash_string",
+    "plugin_auth_string",
+    "resource_limits",
+    "tls_requires",
+    "session_vars",
+    "password_expire",
+    "password_expire_interval",
+    "attributes",
+];
 
 const MYSQL_USER: &[A] = &[
     A::new("name", Text).aliases(&["user"]).required(),

@@ -10,6 +10,8 @@ use drover_playbook::catalog::{
     ArgumentSpec as A,
 };
 
+use drover_ssh::quote;
+
 use super::Module;
 use crate::arguments::Arguments;
 use crate::postgres::{Login, database, identifier, string};
@@ -135,23 +137,17 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
-    arguments.refuse_unsupported(&[
-        "target",
-        "target_opts",
-        "dump_extra_args",
-        "icu_locale",
-        "locale_provider",
-        "comment",
-    ])?;
+    arguments.refuse_unsupported(&["icu_locale", "locale_provider", "comment"])?;
     let login = Login::read(arguments)?;
     let maintenance = database(arguments, &["maintenance_db"])?;
     let state = arguments
         .string("state")?
         .unwrap_or_else(|| "present".to_owned());
-    if !matches!(state.as_str(), "present" | "absent") {
-        return Ok(ModuleResult::failed(format!(
-            "drover's `postgresql_db` does not do `state: {state}` yet; it does present and absent"
-        )));
+    if matches!(state.as_str(), "dump" | "restore") {
+        return transfer(arguments, context, &login, &name, &state).await;
+    }
+    if state == "rename" {
+        return rename(arguments, context, (&login, &maintenance), &name).await;
     }
     let query = format!(
         "SELECT pg_encoding_to_char(encoding), datcollate, datctype, \
@@ -199,6 +195,127 @@ pub(crate) async fn run(
     }
 }
 
+/// The tool for `target`'s format: a `.tar` or `.pgc` archive is
+/// `pg_dump`'s own format (`-Ft`, `-Fc`) and comes back with `pg_restore`;
+/// anything else is SQL, compressed by its extension.
+fn format_of(target: &str) -> (Option<&'static str>, Option<(&'static str, &'static str)>) {
+    let extension = target.rsplit_once('.').map(|(_, extension)| extension);
+    match extension {
+        Some("tar") => (Some("-Ft"), None),
+        Some("pgc") => (Some("-Fc"), None),
+        Some("gz") => (None, Some(("gzip", "gzip -dc"))),
+        Some("bz2") => (None, Some(("bzip2", "bzip2 -dc"))),
+        Some("xz") => (None, Some(("xz", "xz -dc"))),
+        _ => (None, None),
+    }
+}
+
+/// The shell script for `state: dump` or `restore` of `name` with `target`.
+fn transfer_script(setup: &str, name: &str, target: &str, dump: bool, options: &str) -> String {
+    let file = quote(target);
+    let (archive, filter) = format_of(target);
+    let database = quote(name);
+    match (dump, archive, filter) {
+        (true, Some(format), _) => format!("{setup} pg_dump {format}{options} {database} > {file}"),
+        // POSIX sh has no `pipefail`: the dump's status comes out on fd 3.
+        (true, None, Some((compress, _))) => format!(
+            "{setup} status=$( {{ {{ pg_dump{options} {database}; echo $? >&3; }} | {compress} > {file}; }} 3>&1 ); \
+             [ \"$status\" = 0 ]"
+        ),
+        (true, None, None) => format!("{setup} pg_dump{options} {database} > {file}"),
+        (false, Some(_), _) => format!("{setup} pg_restore{options} -d {database} {file}"),
+        (false, None, Some((_, expand))) => {
+            format!(
+                "{expand} {file} | {{ {setup} psql -X -q -v ON_ERROR_STOP=1{options} {database}; }}"
+            )
+        }
+        (false, None, None) => {
+            format!("{setup} psql -X -q -v ON_ERROR_STOP=1{options} {database} < {file}")
+        }
+    }
+}
+
+/// `state: dump` (`pg_dump` into `target`) or `restore` (from it). Ansible
+/// counts either as a change.
+async fn transfer(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    login: &Login,
+    name: &str,
+    state: &str,
+) -> Result<ModuleResult, Error> {
+    let target = arguments.string("target")?.ok_or_else(|| {
+        Error::Arguments(format!(
+            "`postgresql_db` needs `target` when `state` is {state}"
+        ))
+    })?;
+    if context.check_mode {
+        return Ok(ModuleResult::changed());
+    }
+    let mut options = String::new();
+    for argument in ["target_opts", "dump_extra_args"] {
+        if let Some(extra) = arguments.string(argument)? {
+            let _ = write!(options, " {extra}");
+        }
+    }
+    // The restored file must be read before the password file is: the
+    // password goes first on standard input, so the dump comes from the file.
+    let (setup, stdin) = login.setup(name);
+    let script = transfer_script(&setup, name, &target, state == "dump", &options);
+    let output = context.exec(&script, Some(stdin)).await?;
+    if !output.success() {
+        return Ok(ModuleResult::failed(format!(
+            "postgresql_db {state} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(ModuleResult::changed().with("db", name.to_owned()))
+}
+
+/// `state: rename`: `name` becomes `target`, unless `target` is there already.
+async fn rename(
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+    (login, maintenance): (&Login, &str),
+    name: &str,
+) -> Result<ModuleResult, Error> {
+    let target = arguments.string("target")?.ok_or_else(|| {
+        Error::Arguments("`postgresql_db` needs `target` to rename a database".to_owned())
+    })?;
+    let query = format!(
+        "SELECT datname FROM pg_database WHERE datname IN ({}, {})",
+        string(name),
+        string(&target)
+    );
+    let found: Vec<String> = match login.query(context, maintenance, &[query]).await? {
+        Ok(results) => results
+            .first()
+            .map(|rows| rows.iter().filter_map(|row| row.first().cloned()).collect())
+            .unwrap_or_default(),
+        Err(failed) => return Ok(ModuleResult::failed(failed.0)),
+    };
+    if found.contains(&target) {
+        return Ok(ModuleResult::ok().with("db", target));
+    }
+    if !found.iter().any(|database| database == name) {
+        return Ok(ModuleResult::failed(format!(
+            "the database {name} to rename does not exist, nor does {target}"
+        )));
+    }
+    if context.check_mode {
+        return Ok(ModuleResult::changed());
+    }
+    let statement = format!(
+        "ALTER DATABASE {} RENAME TO {}",
+        identifier(name),
+        identifier(&target)
+    );
+    match login.query(context, maintenance, &[statement]).await? {
+        Ok(_) => Ok(ModuleResult::changed().with("db", target)),
+        Err(failed) => Ok(ModuleResult::failed(failed.0)),
+    }
+}
+
 const POSTGRESQL_DB: &[A] = &[
     A::new("name", Text).aliases(&["db"]).required(),
     A::new("state", Text).choices(&["present", "absent", "dump", "restore", "rename"]),
@@ -233,6 +350,27 @@ pub(crate) const MODULES: &[Module] = &[module!(
 #[cfg(test)]
 mod tests {
     use super::{Existing, Wanted};
+
+    #[test]
+    fn dumps_and_restores_use_the_format_the_target_names() {
+        let dump = super::transfer_script("S;", "shop", "/backup/shop.sql.gz", true, "");
+        assert!(
+            dump.contains("pg_dump shop; echo $? >&3; } | gzip > /backup/shop.sql.gz"),
+            "{dump}"
+        );
+        assert_eq!(
+            super::transfer_script("S;", "shop", "/b/shop.pgc", true, ""),
+            "S; pg_dump -Fc shop > /b/shop.pgc"
+        );
+        assert_eq!(
+            super::transfer_script("S;", "shop", "/b/shop.tar", false, " --clean"),
+            "S; pg_restore --clean -d shop /b/shop.tar"
+        );
+        assert_eq!(
+            super::transfer_script("S;", "shop", "/b/shop.sql", false, ""),
+            "S; psql -X -q -v ON_ERROR_STOP=1 shop < /b/shop.sql"
+        );
+    }
 
     #[test]
     fn databases_are_created_with_their_settings_and_never_re_encoded() {
