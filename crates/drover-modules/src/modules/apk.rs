@@ -7,20 +7,14 @@ use drover_playbook::catalog::{ArgumentKind::Bool, ArgumentSpec as A};
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::packages::{Manager, Request, ensure};
+use crate::packages::{Manager, run_manager};
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let request = Request::read(arguments, Manager::Apk)?;
-    if request.packages.is_empty() && !request.update_cache && !request.autoremove {
-        return Err(Error::Arguments(
-            "`apk` needs one of `name`, `update_cache` or `autoremove`".to_owned(),
-        ));
-    }
-    ensure(Manager::Apk, &request, context).await
+    run_manager(Manager::Apk, "apk", arguments, context).await
 }
 
 const OWN: &[A] = &[A::new("disable_gpg_check", Bool), A::new("force", Bool)];

@@ -8,7 +8,7 @@ use drover_playbook::catalog::{
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::packages::{Manager, Request, ensure};
+use crate::packages::{Manager, run_manager};
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
@@ -21,13 +21,7 @@ pub(crate) async fn run(
     } else {
         Manager::Dnf("dnf")
     };
-    let request = Request::read(arguments, manager)?;
-    if request.packages.is_empty() && !request.update_cache && !request.autoremove {
-        return Err(Error::Arguments(format!(
-            "`{module}` needs one of `name`, `update_cache` or `autoremove`"
-        )));
-    }
-    ensure(manager, &request, context).await
+    run_manager(manager, module, arguments, context).await
 }
 
 const DNF: &[A] = &[

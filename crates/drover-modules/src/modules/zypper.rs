@@ -7,20 +7,14 @@ use drover_playbook::catalog::{ArgumentKind::Bool, ArgumentSpec as A};
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::packages::{Manager, Request, ensure};
+use crate::packages::{Manager, run_manager};
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
-    let request = Request::read(arguments, Manager::Zypper)?;
-    if request.packages.is_empty() && !request.update_cache && !request.autoremove {
-        return Err(Error::Arguments(
-            "`zypper` needs one of `name`, `update_cache` or `autoremove`".to_owned(),
-        ));
-    }
-    ensure(Manager::Zypper, &request, context).await
+    run_manager(Manager::Zypper, "zypper", arguments, context).await
 }
 
 const OWN: &[A] = &[A::new("disable_gpg_check", Bool), A::new("force", Bool)];

@@ -204,6 +204,24 @@ pub(crate) fn plan<'a>(request: &'a Request, query: &Query) -> Plan<'a> {
     plan
 }
 
+/// The whole of a package manager module that takes only the shared
+/// arguments (`dnf`, `zypper`, `pacman`, `pkgng`, `apk`): its request,
+/// which must ask for something, then [`ensure`].
+pub(crate) async fn run_manager(
+    manager: Manager,
+    module: &str,
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<ModuleResult, Error> {
+    let request = Request::read(arguments, manager)?;
+    if request.packages.is_empty() && !request.update_cache && !request.autoremove {
+        return Err(Error::Arguments(format!(
+            "`{module}` needs one of `name`, `update_cache` or `autoremove`"
+        )));
+    }
+    ensure(manager, &request, context).await
+}
+
 /// Runs a package request: one query, then only the commands that change something.
 pub(crate) async fn ensure(
     manager: Manager,
