@@ -51,20 +51,8 @@ for count in "${counts[@]}"; do
 
     addresses=$work/addresses
     sed -n 's/.*ansible_host=\([^ ]*\).*/\1/p' "$inventory" > "$addresses"
-    floor_script=$work/floor.sh
-    cat > "$floor_script" <<'SCRIPT'
-d=$1
-true
-mkdir -p "$d" && chmod 755 "$d"
-printf 'hello\n' > "$d/.hello.tmp" && chmod 644 "$d/.hello.tmp" && mv "$d/.hello.tmp" "$d/hello.txt"
-printf 'listen\n' > "$d/.bench.tmp" && mv "$d/.bench.tmp" "$d/bench.conf"
-grep -q '^port=' "$d/settings" 2>/dev/null || echo port=8080 >> "$d/settings"
-test -e "$d/stamp" || touch "$d/stamp"
-test -e "$d/bench.conf"
-true
-cat "$d/hello.txt" > /dev/null
-chmod 644 "$d/hello.txt"
-SCRIPT
+    # The floor's ten steps, the playbook's as one shell script.
+    floor_script=$root/bench/playbook/floor.sh
     floor() { xargs -P "$count" -I{} sh -c "ssh -i '$key' -o BatchMode=yes -o UserKnownHostsFile='$known' '$user@{}' sh -s -- '$work/floor/{}' < '$floor_script'" < "$addresses"; }
     f1=$(seconds floor)
     f2=$(seconds floor)
