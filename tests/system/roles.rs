@@ -357,9 +357,10 @@ fn converge_twins(
     directory: &Path,
     (index, role): (usize, &Converging),
 ) -> Row {
+    let playbook = write_playbook(directory, role);
     let mut row = Row {
-        ansible: converge(bed, ansible, directory, (index, role), Tool::Ansible),
-        drover: converge(bed, ansible, directory, (index, role), Tool::Drover),
+        ansible: converge(bed, ansible, &playbook, index, Tool::Ansible),
+        drover: converge(bed, ansible, &playbook, index, Tool::Drover),
         differences: Vec::new(),
     };
     row.differences = compare_twins(bed, (index, role));
@@ -406,14 +407,8 @@ fn prepare_twins(bed: &FullBed) {
     );
 }
 
-/// Runs role `index` twice with `tool` on its twin.
-fn converge(
-    bed: &FullBed,
-    ansible: &Path,
-    directory: &Path,
-    (index, role): (usize, &Converging),
-    tool: Tool,
-) -> Vec<Run> {
+/// The one-play playbook that applies `role` with its variables, in `directory`.
+fn write_playbook(directory: &Path, role: &Converging) -> PathBuf {
     let playbook = directory.join(format!("{}.yml", role.name));
     let variables = if role.variables.is_empty() {
         String::new()
@@ -428,6 +423,11 @@ fn converge(
         ),
     )
     .expect("the playbook is written");
+    playbook
+}
+
+/// Runs `playbook` twice with `tool` on its twin of role `index`.
+fn converge(bed: &FullBed, ansible: &Path, playbook: &Path, index: usize, tool: Tool) -> Vec<Run> {
     let (theirs, ours) = twins(bed, index);
     (0..2)
         .map(|_| {
@@ -435,11 +435,11 @@ fn converge(
             let output = match tool {
                 Tool::Ansible => ansible_command(ansible, bed)
                     .env("ANSIBLE_ROLES_PATH", roles_path())
-                    .arg(&playbook)
+                    .arg(playbook)
                     .args(["--limit", theirs])
                     .output(),
                 Tool::Drover => drover_command(bed)
-                    .arg(&playbook)
+                    .arg(playbook)
                     .args(["--limit", ours])
                     .output(),
             }

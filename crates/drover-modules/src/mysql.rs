@@ -124,11 +124,7 @@ impl Login {
     pub(crate) fn setup(&self) -> (String, Bytes) {
         let options = self.option_file();
         (
-            format!(
-                "f=$(umask 077 && mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; \
-                 dd bs=1 count={} of=\"$f\" 2>/dev/null; ",
-                options.len()
-            ),
+            crate::remote::secret_file_from_stdin(options.len()),
             Bytes::from(options),
         )
     }

@@ -100,10 +100,8 @@ impl Login {
         let password = self.password_file();
         (
             format!(
-                "f=$(umask 077 && mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; \
-                 dd bs=1 count={} of=\"$f\" 2>/dev/null; \
-                 PGPASSFILE=\"$f\" {}",
-                password.len(),
+                "{}PGPASSFILE=\"$f\" {}",
+                crate::remote::secret_file_from_stdin(password.len()),
                 self.environment(database)
             ),
             Bytes::from(password),

@@ -627,3 +627,15 @@ pub(crate) async fn change(
         )))
     }
 }
+
+/// Shell that copies the first `length` bytes of standard input into a
+/// private temporary file, `$f`, removed when the command ends: how a
+/// secret (a client's option or password file) reaches a program without
+/// a command line that `ps` would show. The rest of standard input is left
+/// for the program. Ends with `; `.
+pub(crate) fn secret_file_from_stdin(length: usize) -> String {
+    format!(
+        "f=$(umask 077 && mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; \
+         dd bs=1 count={length} of=\"$f\" 2>/dev/null; "
+    )
+}

@@ -13,6 +13,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// The fingerprints `apt-key adv --with-colons` lists.
@@ -52,17 +53,13 @@ pub(crate) async fn run(
                 "`apt_key` needs `id` to remove a key".to_owned(),
             ));
         };
-        if !known {
-            return Ok(ModuleResult::ok());
-        }
-        if context.check_mode {
-            return Ok(ModuleResult::changed());
-        }
-        let command = format!(
-            "APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1 apt-key{keyring} del {}",
-            quote(&id)
-        );
-        return finish(context, &command, None, true).await;
+        let command = known.then(|| {
+            format!(
+                "APT_KEY_DONT_WARN_ON_DANGEROUS_USAGE=1 apt-key{keyring} del {}",
+                quote(&id)
+            )
+        });
+        return change(context, command, "`apt-key`").await;
     }
     if known {
         return Ok(ModuleResult::ok());
@@ -131,26 +128,6 @@ fn add_command(
             "`apt_key` needs `data`, `url`, `file` or `keyserver` (with `id`) to add a key"
                 .to_owned(),
         ));
-    })
-}
-
-async fn finish(
-    context: &ModuleContext<'_>,
-    command: &str,
-    stdin: Option<Bytes>,
-    changed: bool,
-) -> Result<ModuleResult, Error> {
-    let output = context.exec(command, stdin).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "`apt-key` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(if changed {
-        ModuleResult::changed()
-    } else {
-        ModuleResult::ok()
     })
 }
 

@@ -144,26 +144,10 @@ async fn zone_change(
     let output = context.exec_read_only(&query).await?;
     let exists = String::from_utf8_lossy(&output.stdout).trim() == "yes";
     let wanted = state == "present";
-    if exists == wanted {
-        return Ok(ModuleResult::ok());
-    }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
     let verb = if wanted { "new" } else { "delete" };
-    let output = context
-        .exec(
-            &format!("firewall-cmd --permanent --{verb}-zone={quoted}"),
-            None,
-        )
-        .await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "firewall-cmd failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    let script =
+        (exists != wanted).then(|| format!("firewall-cmd --permanent --{verb}-zone={quoted}"));
+    change(context, script, "firewall-cmd").await
 }
 
 const FIREWALLD: &[A] = &[

@@ -12,6 +12,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 /// How `locale -a` may spell an encoding, and how the names given spell it.
@@ -105,17 +106,7 @@ pub(crate) async fn run(
     if is_present == present {
         return Ok(ModuleResult::ok());
     }
-    if context.check_mode {
-        return Ok(ModuleResult::changed());
-    }
-    let output = context.exec(&change_script(&names, present), None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "locale-gen failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(ModuleResult::changed())
+    change(context, Some(change_script(&names, present)), "locale-gen").await
 }
 
 const LOCALE_GEN: &[A] = &[

@@ -10,6 +10,7 @@ use drover_ssh::quote;
 
 use super::Module;
 use crate::arguments::Arguments;
+use crate::remote::change;
 use crate::{Error, ModuleContext, ModuleResult};
 
 pub(crate) async fn run(
@@ -39,27 +40,19 @@ pub(crate) async fn run(
     if current == wanted {
         return Ok(ModuleResult::ok().with("name", name));
     }
-    if !context.check_mode {
-        let persistent = if arguments.boolean("persistent", false)? {
-            "-P "
-        } else {
-            ""
-        };
-        let value = if wanted { "on" } else { "off" };
-        let output = context
-            .exec(
-                &format!("setsebool {persistent}{} {value}", quote(&name)),
-                None,
-            )
-            .await?;
-        if !output.success() {
-            return Ok(ModuleResult::failed(format!(
-                "setsebool failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
-    }
-    Ok(ModuleResult::changed().with("name", name))
+    let persistent = if arguments.boolean("persistent", false)? {
+        "-P "
+    } else {
+        ""
+    };
+    let value = if wanted { "on" } else { "off" };
+    let script = format!("setsebool {persistent}{} {value}", quote(&name));
+    let result = change(context, Some(script), "setsebool").await?;
+    Ok(if result.failed {
+        result
+    } else {
+        result.with("name", name)
+    })
 }
 
 const SEBOOLEAN: &[A] = &[
