@@ -124,7 +124,7 @@ mod tests {
             "web1".to_owned(),
             Arc::new(HostSession::new(
                 Transport::Local,
-                Arc::new(tokio::sync::Semaphore::new(1)),
+                drover_ssh::Handshakes::default(),
             )),
             layer("inventory"),
         );

@@ -211,7 +211,7 @@ impl HealthSpec {
         let session = if self.from_controller {
             local = HostSession::new(
                 drover_ssh::Transport::Local,
-                std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+                drover_ssh::Handshakes::default(),
             );
             &local
         } else {

@@ -273,7 +273,7 @@ mod tests {
         std::fs::write(&file, "port=8080\n").expect("written");
         let [file, missing, folder] = [&file, &missing, &directory.path().to_path_buf()]
             .map(|path| path.display().to_string());
-        let session = HostSession::new(Transport::Local, Arc::new(tokio::sync::Semaphore::new(1)));
+        let session = HostSession::new(Transport::Local, drover_ssh::Handshakes::default());
         let templar = drover_template::Templar::new(directory.path().to_path_buf());
         let scope = templar.scope(Vec::new());
         let context = ModuleContext {

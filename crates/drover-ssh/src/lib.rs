@@ -11,7 +11,7 @@
 //! use std::sync::Arc;
 //! use drover_ssh::{ExecRequest, HostSession, Transport};
 //!
-//! let session = HostSession::new(Transport::Local, Arc::new(tokio::sync::Semaphore::new(8)));
+//! let session = HostSession::new(Transport::Local, drover_ssh::Handshakes::default());
 //! let output = session.exec(&ExecRequest::new("uname -s")).await?;
 //! assert!(output.success());
 //! # Ok(())
@@ -23,6 +23,7 @@ mod arguments;
 mod error;
 mod exec;
 mod forward;
+mod handshakes;
 mod host_keys;
 mod local;
 mod quickack;
@@ -35,15 +36,11 @@ pub use arguments::SshArguments;
 pub use error::Error;
 pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
 pub use forward::{Forward, ForwardedStream, Tunnel};
+pub use handshakes::{HANDSHAKES_IN_FLIGHT, Handshakes};
 pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
 pub use session::{HostSession, Transport, UploadOptions};
 pub use settings::{ConnectionDefaults, become_for, expand_home, transport_for};
 pub use ssh::{SshConnection, SshSettings};
-
-/// How many SSH handshakes to have in flight at once. sshd's default
-/// `MaxStartups 10:30:100` starts dropping connections at 10 unauthenticated
-/// ones; staying under it means no host fails for our haste.
-pub const HANDSHAKES_IN_FLIGHT: usize = 8;
 
 /// The names that mean this machine, as Ansible treats them.
 pub const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 
 use crate::error::Error;
 use crate::exec::{Become, ExecOutput, ExecRequest, quote};
@@ -55,11 +55,13 @@ const INLINE_UPLOAD_LIMIT: usize = 48 * 1024;
 pub struct HostSession {
     transport: Transport,
     connection: Mutex<Option<Arc<SshConnection>>>,
-    handshakes: Arc<Semaphore>,
+    handshakes: crate::Handshakes,
     /// Outputs of read-only commands run ahead of time, several in one round
     /// trip, by the command line that would have produced each. Any other
     /// command empties it: it may change what they saw.
     read_ahead: std::sync::Mutex<HashMap<String, ExecOutput>>,
+    /// How many commands have gone to the host: each is one round trip.
+    flights: std::sync::atomic::AtomicU64,
 }
 
 /// How many times a dropped handshake is retried.
@@ -77,14 +79,30 @@ fn jitter(pause: std::time::Duration) -> std::time::Duration {
 }
 
 impl HostSession {
-    /// A session that connects lazily, taking a permit from `handshakes`
-    /// while connecting so that sshd's `MaxStartups` is not overrun.
-    pub fn new(transport: Transport, handshakes: Arc<Semaphore>) -> Self {
+    /// A session that connects lazily, taking a permit from the budget in
+    /// `handshakes` of the server it dials while connecting, so that sshd's
+    /// `MaxStartups` is not overrun.
+    pub fn new(transport: Transport, handshakes: crate::Handshakes) -> Self {
         Self {
             transport,
             connection: Mutex::new(None),
             handshakes,
             read_ahead: std::sync::Mutex::default(),
+            flights: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// How many round trips the host's commands have cost so far (a
+    /// command is one; connecting is not counted).
+    pub fn flights(&self) -> u64 {
+        self.flights.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The name the trace gives the host.
+    fn trace_label(&self) -> String {
+        match &self.transport {
+            Transport::Ssh(settings) => settings.label(),
+            Transport::Local => "local".to_owned(),
         }
     }
 
@@ -140,10 +158,19 @@ impl HostSession {
     async fn handshake(&self, settings: &SshSettings) -> Result<SshConnection, Error> {
         let mut pause = HANDSHAKE_PAUSE;
         let mut attempt = 0;
+        let budget = self.handshakes.budget(settings);
         loop {
             let result = {
-                let _permit = self.handshakes.acquire().await;
-                SshConnection::connect(settings).await
+                let _permit = budget.acquire().await;
+                let started = std::time::Instant::now();
+                let result = SshConnection::connect(settings).await;
+                tracing::debug!(
+                    target: "drover_ssh::flight",
+                    host = %settings.label(),
+                    wait_ms = started.elapsed().as_millis(),
+                    "connected"
+                );
+                result
             };
             match result {
                 Err(Error::Protocol { address, message }) if attempt < HANDSHAKE_RETRIES => {
@@ -205,8 +232,37 @@ impl HostSession {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// [`Self::exec`], keeping what was run ahead of time.
+    /// [`Self::exec`], keeping what was run ahead of time. Each command is
+    /// one flight: `-vv` (`drover_ssh::flight=debug`) prints a line for it
+    /// with the bytes each way and the time waited, the numbers that show
+    /// where a run over a slow network spends its time. The command itself
+    /// is not printed: it may hold secrets.
     async fn exec_unchanged(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        let flight = self
+            .flights
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let started = std::time::Instant::now();
+        let result = self.exec_traced(request).await;
+        if tracing::enabled!(target: "drover_ssh::flight", tracing::Level::DEBUG) {
+            let sent = request.command.len() + request.stdin.as_ref().map_or(0, bytes::Bytes::len);
+            let received = result
+                .as_ref()
+                .map_or(0, |output| output.stdout.len() + output.stderr.len());
+            tracing::debug!(
+                target: "drover_ssh::flight",
+                host = %self.trace_label(),
+                flight,
+                sent,
+                received,
+                wait_ms = started.elapsed().as_millis(),
+                "flight"
+            );
+        }
+        result
+    }
+
+    async fn exec_traced(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
         let Transport::Ssh(settings) = &self.transport else {
             return local::exec(request).await;
         };

@@ -11,6 +11,8 @@
 //! here, and never ones with standard input (the shell's own input carries
 //! the commands).
 
+use std::fmt::Write as _;
+
 use russh::ChannelMsg;
 use russh::client::Msg;
 
@@ -34,13 +36,28 @@ pub(crate) struct PersistentShell {
     counter: u64,
 }
 
+/// The most bytes of commands sent inside the `exec` request that starts
+/// the shell; more goes through the shell's input after it starts.
+/// OpenSSH takes packets of up to 256 KiB.
+const EXEC_REQUEST_LIMIT: usize = 32 * 1024;
+
+/// What the shell prints once it has started, before any command's output.
+const READY: &str = "__drover_ready__";
+
 impl PersistentShell {
-    /// Starts `sh` on `channel`, with a private directory for standard error.
-    pub(crate) async fn start(channel: russh::Channel<Msg>) -> Result<Self, ShellError> {
-        channel
-            .exec(true, "exec /bin/sh")
-            .await
-            .map_err(|error| ShellError::Unavailable(error.to_string()))?;
+    /// Starts `sh` on `channel` and runs `commands` in it, returning their
+    /// outputs.
+    ///
+    /// OpenSSH opens a session channel with no room for data until its
+    /// `exec` request has been handled, so input sent with the request
+    /// waits a round trip. The first commands therefore travel inside the
+    /// request itself: `sh` runs them, then replaces itself with the
+    /// long-lived shell that reads the rest from its input. Starting the
+    /// shell costs no round trip of its own.
+    pub(crate) async fn start(
+        channel: russh::Channel<Msg>,
+        commands: &[&str],
+    ) -> Result<(Self, Vec<ExecOutput>), ShellError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.subsec_nanos());
@@ -51,21 +68,48 @@ impl PersistentShell {
             marker: format!("__drover_{}_{nanos}_", std::process::id()),
             counter: 0,
         };
+        let (script, marks) = shell.frame(commands);
+        let inline = script.len() <= EXEC_REQUEST_LIMIT;
+        let request = if inline {
+            format!(
+                "exec /bin/sh -c {}",
+                quote(&format!("echo {READY}\n{script}exec /bin/sh"))
+            )
+        } else {
+            format!(
+                "exec /bin/sh -c {}",
+                quote(&format!("echo {READY}\nexec /bin/sh"))
+            )
+        };
         shell
-            .send("echo READY\n")
+            .channel
+            .exec(true, request)
             .await
-            .map_err(ShellError::Unavailable)?;
-        let greeting = shell
-            .read_until(b"READY\n")
+            .map_err(|error| ShellError::Unavailable(error.to_string()))?;
+        if !inline {
+            shell.send(&script).await.map_err(ShellError::Unavailable)?;
+        }
+        shell.await_start().await?;
+        let outputs = shell.collect(&marks).await?;
+        Ok((shell, outputs))
+    }
+
+    /// Reads the shell's `READY`. Anything before it (a login script's
+    /// greeting) is dropped: the framing of each command does not depend on
+    /// it. A shell that ends before saying it is ready never ran the
+    /// commands sent with it.
+    async fn await_start(&mut self) -> Result<(), ShellError> {
+        let greeting = self
+            .read_until(format!("{READY}\n").as_bytes())
             .await
             .map_err(ShellError::Unavailable)?;
         if !greeting.is_empty() {
-            return Err(ShellError::Unavailable(format!(
-                "the shell printed `{}` before starting",
-                String::from_utf8_lossy(&greeting).trim()
-            )));
+            tracing::debug!(
+                bytes = greeting.len(),
+                "the shell printed something before starting; ignored"
+            );
         }
-        Ok(shell)
+        Ok(())
     }
 
     async fn send(&self, text: &str) -> Result<(), String> {
@@ -113,38 +157,62 @@ impl PersistentShell {
         self.read_until_in(delimiter, false).await
     }
 
-    /// Runs `command` (a complete shell command line) and collects its output.
-    pub(crate) async fn run(&mut self, command: &str) -> Result<ExecOutput, ShellError> {
-        self.counter += 1;
-        let mark = format!("{}{}", self.marker, self.counter);
-        // The command's output streams straight to the channel, then a
-        // newline and the marker with the status; its errors go to the
-        // channel's error stream, ended by a marker there. The controller
-        // strips the newline each marker adds. The command runs in a
-        // subshell of its own, so that neither `exit` nor a syntax error
-        // ends more than the command, and without the framing's variable.
-        let framed = format!(
-            "(unset r; eval {command}) </dev/null; r=$?; printf '\\n{mark} %s\\n' \"$r\"; printf '\\n{mark}E\\n' >&2\n",
-            command = quote(command)
-        );
-        self.send(&framed).await.map_err(ShellError::Unavailable)?;
-        let stdout = self
-            .read_until(format!("\n{mark} ").as_bytes())
-            .await
-            .map_err(ShellError::Lost)?;
-        let status = self.read_until(b"\n").await.map_err(ShellError::Lost)?;
-        let stderr = self
-            .read_until_in(format!("\n{mark}E\n").as_bytes(), true)
-            .await
-            .map_err(ShellError::Lost)?;
-        let status = String::from_utf8_lossy(&status).trim().parse::<u32>().ok();
-        Ok(ExecOutput {
-            exit_status: status,
-            signal: None,
-            stdout,
-            stderr,
-            timed_out: false,
-        })
+    /// Runs `commands` (complete shell command lines), one after the other,
+    /// sent together in one flight, and collects each one's output.
+    pub(crate) async fn run(&mut self, commands: &[&str]) -> Result<Vec<ExecOutput>, ShellError> {
+        let (script, marks) = self.frame(commands);
+        self.send(&script).await.map_err(ShellError::Unavailable)?;
+        self.collect(&marks).await
+    }
+
+    /// The script running `commands`, each framed on its own, and each
+    /// one's marker.
+    ///
+    /// A command's output streams straight to the channel, then a newline
+    /// and the marker with the status; its errors go to the channel's error
+    /// stream, ended by a marker there. The controller strips the newline
+    /// each marker adds. Each command runs in a subshell of its own, so that
+    /// neither `exit` nor a syntax error ends more than the command, and
+    /// without the framing's variable.
+    fn frame(&mut self, commands: &[&str]) -> (String, Vec<String>) {
+        let mut script = String::new();
+        let mut marks = Vec::new();
+        for command in commands {
+            self.counter += 1;
+            let mark = format!("{}{}", self.marker, self.counter);
+            let _ = writeln!(
+                script,
+                "(unset r; eval {command}) </dev/null; r=$?; printf '\\n{mark} %s\\n' \"$r\"; printf '\\n{mark}E\\n' >&2",
+                command = quote(command)
+            );
+            marks.push(mark);
+        }
+        (script, marks)
+    }
+
+    /// Reads the outputs of the commands framed with `marks`, in order.
+    async fn collect(&mut self, marks: &[String]) -> Result<Vec<ExecOutput>, ShellError> {
+        let mut outputs = Vec::with_capacity(marks.len());
+        for mark in marks {
+            let stdout = self
+                .read_until(format!("\n{mark} ").as_bytes())
+                .await
+                .map_err(ShellError::Lost)?;
+            let status = self.read_until(b"\n").await.map_err(ShellError::Lost)?;
+            let stderr = self
+                .read_until_in(format!("\n{mark}E\n").as_bytes(), true)
+                .await
+                .map_err(ShellError::Lost)?;
+            let status = String::from_utf8_lossy(&status).trim().parse::<u32>().ok();
+            outputs.push(ExecOutput {
+                exit_status: status,
+                signal: None,
+                stdout,
+                stderr,
+                timed_out: false,
+            });
+        }
+        Ok(outputs)
     }
 
     /// Ends the shell.

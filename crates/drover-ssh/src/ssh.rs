@@ -272,15 +272,36 @@ impl SshConnection {
 
     /// Runs one command on a new channel of this connection.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+        Ok(self.exec_with_rider(request, None).await?.0)
+    }
+
+    /// Runs `request`, then `rider` right after it in the same flight, when
+    /// both can go through the long-lived shell; the rider's output, if it
+    /// ran. A rider is read-only: it only asks what later tasks will ask.
+    pub(crate) async fn exec_with_rider(
+        &self,
+        request: &ExecRequest,
+        rider: Option<&ExecRequest>,
+    ) -> Result<(ExecOutput, Option<ExecOutput>), Error> {
         let (command, stdin) = request.wire_form()?;
         // Each line is one round trip to the host: `DROVER_LOG=drover_ssh=trace`
         // counts them (the command itself may hold secrets, so only its size).
         tracing::trace!(host = %self.label, bytes = command.len(), stdin = stdin.is_some(), "exec");
-        if request.reuse_shell
-            && stdin.is_none()
-            && let Some(output) = self.exec_in_shell(&command, request.timeout).await?
-        {
-            return Ok(output);
+        if request.reuse_shell && stdin.is_none() {
+            let rider =
+                rider
+                    .filter(|rider| rider.reuse_shell)
+                    .and_then(|rider| match rider.wire_form() {
+                        Ok((rider, None)) => Some(rider),
+                        _ => None,
+                    });
+            let mut commands = vec![command.as_str()];
+            commands.extend(rider.as_deref());
+            if let Some(mut outputs) = self.exec_in_shell(&commands, request.timeout).await? {
+                let rider = (outputs.len() > 1).then(|| outputs.remove(1));
+                let output = outputs.swap_remove(0);
+                return Ok((output, rider));
+            }
         }
         // A command meant for the long-lived `/bin/sh` keeps POSIX shell
         // semantics on a channel of its own, whatever the login shell is.
@@ -289,16 +310,21 @@ impl SshConnection {
         } else {
             command
         };
-        self.exec_on_channel(command, stdin, request.timeout).await
+        let output = self
+            .exec_on_channel(command, stdin, request.timeout)
+            .await?;
+        Ok((output, None))
     }
 
-    /// Runs a command through the long-lived shell; `None` when there is no
-    /// shell to be had (the caller then opens a channel for it).
+    /// Runs commands through the long-lived shell, starting it with them if
+    /// it is not running yet; `None` when there is no shell to be had (the
+    /// caller then opens a channel for the first command). A timeout
+    /// applies to them all.
     async fn exec_in_shell(
         &self,
-        command: &str,
+        commands: &[&str],
         timeout: Option<std::time::Duration>,
-    ) -> Result<Option<ExecOutput>, Error> {
+    ) -> Result<Option<Vec<ExecOutput>>, Error> {
         if self.handle.is_closed() {
             return Err(Error::NotStarted {
                 address: self.label.clone(),
@@ -306,36 +332,37 @@ impl SshConnection {
             });
         }
         let mut slot = self.shell.lock().await;
-        if slot.is_none() {
-            let Ok(channel) = self.handle.channel_open_session().await else {
-                return Ok(None);
-            };
-            match PersistentShell::start(channel).await {
-                Ok(shell) => *slot = Some(shell),
-                Err(ShellError::Unavailable(reason) | ShellError::Lost(reason)) => {
-                    tracing::debug!(host = %self.label, %reason, "no long-lived shell; a channel per command");
-                    return Ok(None);
+        let run = async {
+            match slot.as_mut() {
+                Some(shell) => shell.run(commands).await,
+                None => {
+                    let channel = self
+                        .handle
+                        .channel_open_session()
+                        .await
+                        .map_err(|error| ShellError::Unavailable(error.to_string()))?;
+                    let (shell, outputs) = PersistentShell::start(channel, commands).await?;
+                    *slot = Some(shell);
+                    Ok(outputs)
                 }
             }
-        }
-        let Some(shell) = slot.as_mut() else {
-            return Ok(None);
         };
         let outcome = match timeout {
-            Some(limit) => tokio::time::timeout(limit, shell.run(command)).await,
-            None => Ok(shell.run(command).await),
+            Some(limit) => tokio::time::timeout(limit, run).await,
+            None => Ok(run.await),
         };
         match outcome {
-            Ok(Ok(output)) => Ok(Some(output)),
+            Ok(Ok(outputs)) => Ok(Some(outputs)),
             Err(_) => {
                 // The command may still be running in that shell: abandon it.
                 *slot = None;
-                Ok(Some(ExecOutput {
+                Ok(Some(vec![ExecOutput {
                     timed_out: true,
                     ..ExecOutput::default()
-                }))
+                }]))
             }
-            Ok(Err(ShellError::Unavailable(_))) => {
+            Ok(Err(ShellError::Unavailable(reason))) => {
+                tracing::debug!(host = %self.label, %reason, "no long-lived shell; a channel per command");
                 *slot = None;
                 Ok(None)
             }

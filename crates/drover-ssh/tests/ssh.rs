@@ -43,10 +43,7 @@ fn strict(bed: &TestBed, host: &SshHost) -> SshSettings {
 }
 
 fn session(settings: SshSettings) -> HostSession {
-    HostSession::new(
-        Transport::Ssh(settings),
-        Arc::new(tokio::sync::Semaphore::new(8)),
-    )
+    HostSession::new(Transport::Ssh(settings), drover_ssh::Handshakes::default())
 }
 
 #[tokio::test]
@@ -526,7 +523,7 @@ async fn issue_3_ssh_config_supplies_host_name_user_port_key_and_jump() {
         settings.jump.as_ref().unwrap().address,
         bed.hosts[0].address.to_string()
     );
-    let host = HostSession::new(transport, Arc::new(tokio::sync::Semaphore::new(8)));
+    let host = HostSession::new(transport, drover_ssh::Handshakes::default());
     let output = host.exec(&ExecRequest::new("id -un")).await.unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), bed.user);
 }

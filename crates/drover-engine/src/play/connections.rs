@@ -1,20 +1,19 @@
 //! Each host's session for a play: its transport, from its inventory
-//! variables and the play's connection settings, and one limit on SSH
-//! handshakes in flight shared by every session, delegated ones included.
+//! variables and the play's connection settings, and the handshake budgets
+//! per SSH server shared by every session, delegated ones included.
 
 use std::sync::Arc;
 
 use drover_playbook::Play;
-use drover_ssh::{ConnectionDefaults, HostSession};
+use drover_ssh::{ConnectionDefaults, Handshakes, HostSession};
 use serde_json::Value as Json;
-use tokio::sync::Semaphore;
 
 use crate::host::HostState;
 
 pub(crate) struct Connections {
     inventory: Arc<super::inventory_cell::InventoryCell>,
     defaults: ConnectionDefaults,
-    handshakes: Arc<Semaphore>,
+    handshakes: Handshakes,
     /// Each host's facts at the end of its last play: as in Ansible, what
     /// one play gathered or set is there for the plays after it.
     facts: std::sync::Mutex<std::collections::HashMap<String, crate::Vars>>,
@@ -28,7 +27,7 @@ impl Connections {
         Self {
             inventory,
             defaults,
-            handshakes: Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)),
+            handshakes: Handshakes::default(),
             facts: std::sync::Mutex::default(),
         }
     }

@@ -1,12 +1,10 @@
 //! `drover run`: one ad-hoc command on many hosts, like `ansible -m shell` or pssh.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use drover_inventory::Inventory;
 use drover_ssh::{ConnectionDefaults, ExecRequest, HostSession, quote};
 use futures::StreamExt as _;
-use tokio::sync::Semaphore;
 
 use crate::cli::{AdHocModule, OutputFormat, RunArgs};
 use crate::commands::targets::select_hosts;
@@ -139,12 +137,10 @@ fn job(
     }
 }
 
-/// One semaphore for the whole process, shared by every host's session.
-fn handshake_permits() -> Arc<Semaphore> {
-    static PERMITS: std::sync::OnceLock<Arc<Semaphore>> = std::sync::OnceLock::new();
-    PERMITS
-        .get_or_init(|| Arc::new(Semaphore::new(drover_ssh::HANDSHAKES_IN_FLIGHT)))
-        .clone()
+/// The handshake budgets per server for the whole process, shared by every host's session.
+fn handshake_permits() -> drover_ssh::Handshakes {
+    static PERMITS: std::sync::OnceLock<drover_ssh::Handshakes> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(drover_ssh::Handshakes::default).clone()
 }
 
 async fn run_jobs(jobs: Vec<Job>, forks: std::num::NonZeroUsize) -> Vec<HostResult> {
