@@ -1,14 +1,26 @@
-//! Asking, in one round trip, what the next few file tasks will ask first.
+//! Asking the next tasks' first queries in the flights of the task before
+//! them.
 //!
-//! A run of consecutive `file`, `copy`, `template`, `lineinfile` and
-//! `blockinfile` tasks (a window) gets its queries read ahead on each host
-//! when its first task starts ([`drover_modules::read_ahead`]). The answers
-//! live in the host's session until any command that may change the host
-//! runs, and the engine drops whatever is left of them when the window
-//! ends, before a task that lets time pass (`pause`, `wait_for`) or runs
-//! elsewhere. A window's tasks share how they reach the host (`become`,
+//! Before a task runs on a host, the engine renders the arguments of the
+//! tasks that follow it and hands the host's session a *rider*: one
+//! read-only command asking all of their first queries
+//! ([`drover_modules::rider`]). It goes to the host in the same flight as
+//! the task's own next command, right after it, so its answers describe the
+//! host as that command left it (see `drover_ssh`'s `read_ahead.rs`). A run
+//! of file tasks that find their files as wanted then costs no round trip
+//! at all after the first, and one that changes something costs one per
+//! change.
+//!
+//! The tasks that ride are the `file`, `copy`, `template`, `lineinfile` and
+//! `blockinfile` tasks that follow, skipping over tasks that run on the
+//! controller alone (`assert`, `set_fact`), up to the first task that may
+//! touch the host otherwise. They share how they reach the host (`become`,
 //! `remote_user`, the role's files), so the queries asked ahead are the
-//! queries the tasks will ask.
+//! queries the tasks will ask; where a task's arguments come out otherwise
+//! when it runs (a variable registered in between), its query is not the
+//! one asked, and it asks its own. What was read ahead is dropped before
+//! any task outside such a stretch, and before a task that lets time pass
+//! (`pause`, `wait_for`) or runs elsewhere.
 
 use std::sync::Arc;
 
@@ -18,25 +30,41 @@ use crate::task::{TaskEnvironment, module_context, render_arguments};
 use crate::vars::{self, PlayVars};
 use drover_playbook::{Action, Task};
 
-/// The most tasks read ahead at once.
+/// The most tasks asked ahead at once.
 const WINDOW: usize = 16;
 
-/// The end (exclusive) of the window of tasks starting at `start`: the
-/// following tasks whose first query can be read ahead with `start`'s.
-pub(crate) fn window_end(tasks: &[Task], start: usize) -> usize {
-    let first = &tasks[start];
-    if !reads_ahead(first) {
-        return start + 1;
-    }
-    let mut end = start + 1;
-    while end < tasks.len()
-        && end - start < WINDOW
-        && reads_ahead(&tasks[end])
-        && same_reach(first, &tasks[end])
+/// The tasks whose first queries ride with task `current`'s flights, and
+/// the end (exclusive) of the stretch of tasks whose answers stay good
+/// until they run. A task that loops, retries, delegates or runs once
+/// carries no rider: its flights are many, or not this host's.
+pub(crate) fn window(tasks: &[Task], current: usize) -> (Vec<&Task>, usize) {
+    let carrier = &tasks[current];
+    if !matches!(carrier.action, Action::Module { .. })
+        || carrier.loop_over.is_some()
+        || carrier.until.is_some()
+        || carrier.delegate_to.is_some()
+        || carrier.run_once
     {
+        return (Vec::new(), current + 1);
+    }
+    let mut riding: Vec<&Task> = Vec::new();
+    let mut end = current + 1;
+    while end < tasks.len() && riding.len() < WINDOW {
+        let task = &tasks[end];
+        let rides = reads_ahead(task) && riding.first().is_none_or(|first| same_reach(first, task));
+        if rides {
+            riding.push(task);
+        } else if !on_controller(task) {
+            break;
+        }
         end += 1;
     }
-    end
+    (riding, end)
+}
+
+/// A task that runs nothing on any host.
+fn on_controller(task: &Task) -> bool {
+    matches!(&task.action, Action::Module { name, .. } if !drover_modules::touches_host(name))
 }
 
 /// A plain module task whose module starts with a query a read-ahead
@@ -75,16 +103,18 @@ pub(crate) fn forget(states: &[HostState]) {
     }
 }
 
-/// Reads ahead, on `host`, the first queries of the window `tasks` whose
-/// conditions hold there. A failure here is left for the tasks to meet.
-pub(crate) async fn read_ahead(
-    tasks: &[Task],
+/// Hands `host`'s session the rider asking the first queries of `tasks`
+/// whose conditions hold there (none when there are none). A task whose
+/// arguments cannot be rendered yet asks nothing ahead.
+pub(crate) fn set_rider(
+    tasks: &[&Task],
     host: &HostState,
     play_vars: &PlayVars,
     hostvars: &Arc<Vars>,
     environment: &TaskEnvironment<'_>,
 ) {
     let Some(first) = tasks.first() else {
+        host.session.set_rider(None);
         return;
     };
     let scope_of = |task: &Task| {
@@ -114,5 +144,6 @@ pub(crate) async fn read_ahead(
             queries.push(query);
         }
     }
-    let _ = drover_modules::read_ahead(&context, &queries).await;
+    host.session
+        .set_rider(drover_modules::rider(&context, &queries));
 }

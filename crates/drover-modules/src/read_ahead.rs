@@ -49,11 +49,32 @@ impl PathQuery {
             detail: Detail::Content,
         }
     }
+
+    /// The metadata, and a regular file's checksum (`stat`). It is asked on
+    /// its own, not in the shared script.
+    pub(crate) fn checksum(path: String) -> Self {
+        Self {
+            path,
+            detail: Detail::Checksum,
+        }
+    }
+
+    /// Whether the shared script of a read-ahead answers it.
+    fn shared(&self) -> bool {
+        matches!(self.detail, Detail::Metadata | Detail::Content)
+    }
 }
 
 /// Whether module `name` starts with a query a read-ahead can answer.
 pub fn reads_ahead(name: &str) -> bool {
     modules::find(name).is_some_and(|module| module.first_query.is_some())
+}
+
+/// Whether module `name` may run anything on the host. Those that run on
+/// the controller alone (`assert`, `debug`, `set_fact`) leave what was read
+/// ahead true.
+pub fn touches_host(name: &str) -> bool {
+    modules::find(name).is_none_or(|module| !module.on_controller)
 }
 
 /// The query module `name` starts with, given its templated arguments;
@@ -77,33 +98,107 @@ pub(crate) fn content_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
 /// Marks where `stat`'s lines start in a read-ahead's output.
 const STAT_MARKER: &str = "--drover-read-ahead-stat--";
 
-/// Runs `queries` together, in one round trip, and keeps the answers in the
-/// host's session for the modules that will ask. Fewer than two queries are
-/// left to be asked when needed.
+/// Runs `queries` now, together (in one round trip where they can share
+/// a script), and keeps the answers in the host's session for the modules
+/// that will ask.
 pub async fn read_ahead(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Result<(), Error> {
+    let Some(rider) = rider(context, queries) else {
+        return Ok(());
+    };
+    let mut outputs = Vec::new();
+    for request in &rider.requests {
+        outputs.push(context.session.exec_read_only(request).await?);
+    }
+    for (request, answer) in (rider.split)(&outputs) {
+        context.session.remember_read_ahead(&request, answer);
+    }
+    Ok(())
+}
+
+/// A rider asking `queries` (see [`drover_ssh::Rider`]): it goes to the
+/// host with the next command the session sends, so that the tasks asking
+/// them find their answers without a round trip of their own. The queries
+/// about metadata and content share one script (one `stat`, one `tar`);
+/// any other is its own command. `None` when there is nothing to ask.
+pub fn rider(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Option<drover_ssh::Rider> {
+    let unique = unique(queries);
+    let (shared, own): (Vec<&PathQuery>, Vec<&PathQuery>) =
+        unique.into_iter().partition(|query| query.shared());
+    let own_requests: Vec<_> = own
+        .iter()
+        .map(|query| context.request(&query_script(&query.path, query.detail), None))
+        .collect();
+    let mut requests = Vec::new();
+    if !shared.is_empty() {
+        requests.push(context.request(&script(&shared), None));
+    }
+    requests.extend(own_requests.iter().cloned());
+    if requests.is_empty() {
+        return None;
+    }
+    let split_shared = (!shared.is_empty()).then(|| split(context, &shared));
+    Some(drover_ssh::Rider {
+        requests,
+        split: Box::new(move |outputs: &[ExecOutput]| {
+            let (mut answers, own_outputs) = match &split_shared {
+                Some(split) => match outputs.split_first() {
+                    Some((first, rest)) => (split(first), rest),
+                    None => return Vec::new(),
+                },
+                None => (Vec::new(), outputs),
+            };
+            answers.extend(
+                own_requests
+                    .iter()
+                    .cloned()
+                    .zip(own_outputs.iter().cloned())
+                    .filter(|(_, output)| output.success()),
+            );
+            answers
+        }),
+    })
+}
+
+/// Each query once, in order.
+fn unique(queries: &[PathQuery]) -> Vec<&PathQuery> {
     let mut unique: Vec<&PathQuery> = Vec::new();
     for query in queries {
         if !unique.contains(&query) {
             unique.push(query);
         }
     }
-    if unique.len() < 2 {
-        return Ok(());
-    }
-    let output = context.exec_read_only(&script(&unique)).await?;
-    if !output.success() {
-        return Ok(());
-    }
-    for (query, stdout) in answers(&unique, &output.stdout) {
-        let request = context.request(&query_script(&query.path, query.detail), None);
-        let answer = ExecOutput {
-            exit_status: Some(0),
-            stdout,
-            ..ExecOutput::default()
-        };
-        context.session.remember_read_ahead(&request, answer);
-    }
-    Ok(())
+    unique
+}
+
+/// Splits the output of the shared script into each query's request and output.
+type SplitShared = dyn Fn(&ExecOutput) -> Vec<(drover_ssh::ExecRequest, ExecOutput)> + Send + Sync;
+
+/// What splits the output of [`script`] for `queries` into each query's
+/// own request (as `context` would send it) and output.
+fn split(context: &ModuleContext<'_>, queries: &[&PathQuery]) -> Box<SplitShared> {
+    let queries: Vec<PathQuery> = queries.iter().map(|query| (*query).clone()).collect();
+    let requests: Vec<_> = queries
+        .iter()
+        .map(|query| context.request(&query_script(&query.path, query.detail), None))
+        .collect();
+    Box::new(move |output: &ExecOutput| {
+        if !output.success() {
+            return Vec::new();
+        }
+        let borrowed: Vec<&PathQuery> = queries.iter().collect();
+        answers(&borrowed, &output.stdout)
+            .into_iter()
+            .filter_map(|(query, stdout)| {
+                let at = queries.iter().position(|each| each == query)?;
+                let answer = ExecOutput {
+                    exit_status: Some(0),
+                    stdout,
+                    ..ExecOutput::default()
+                };
+                Some((requests[at].clone(), answer))
+            })
+            .collect()
+    })
 }
 
 /// The paths of the queries `keep` keeps, each once, in order: the order
@@ -247,8 +342,6 @@ fn tar_contents<'a>(files: &[&'a str], stream: &'a [u8]) -> HashMap<&'a str, &'a
 #[cfg(test)]
 #[allow(clippy::too_many_lines)]
 mod tests {
-    use std::sync::Arc;
-
     use drover_ssh::{HostSession, Transport};
 
     use super::{PathQuery, read_ahead, script};

@@ -174,6 +174,28 @@ fn parse_state(head: &str, detail: Detail, body: Option<&[u8]>) -> PathState {
     }
 }
 
+/// Whether `path` exists, as far as a read-ahead already knows, without
+/// asking the host; `None` when nothing is known (or it is a link, whose
+/// target the answer does not cover).
+pub(crate) fn known_to_exist(context: &ModuleContext<'_>, path: &str) -> Option<bool> {
+    let request = context.request(&query_script(path, Detail::Metadata), None);
+    let output = context.session.known_answer(&request)?;
+    if !output.success() {
+        return None;
+    }
+    let kind = parse_state(
+        &String::from_utf8_lossy(&output.stdout),
+        Detail::Metadata,
+        None,
+    )
+    .kind;
+    match kind {
+        PathKind::Link => None,
+        PathKind::Absent => Some(false),
+        _ => Some(true),
+    }
+}
+
 async fn query_path(
     context: &ModuleContext<'_>,
     path: &str,

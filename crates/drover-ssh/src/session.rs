@@ -1,7 +1,6 @@
 //! A host's session: its transport settings and, for SSH, the one
 //! persistent connection that every command to it shares.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
@@ -13,6 +12,7 @@ use tokio::sync::Mutex;
 use crate::error::Error;
 use crate::exec::{Become, ExecOutput, ExecRequest, quote};
 use crate::local;
+use crate::read_ahead::{ReadAhead, Rider};
 use crate::ssh::{SshConnection, SshSettings};
 
 /// How a host is reached.
@@ -37,16 +37,6 @@ pub struct UploadOptions {
     pub become_user: Option<Become>,
 }
 
-/// What identifies a read-only command's output: the command line sent,
-/// escalation included. Commands with input (a become password) are never
-/// run ahead.
-fn read_ahead_key(request: &ExecRequest) -> Option<String> {
-    match request.wire_form() {
-        Ok((command, None)) => Some(command),
-        _ => None,
-    }
-}
-
 /// Uploads up to this size go inline through the long-lived shell.
 const INLINE_UPLOAD_LIMIT: usize = 48 * 1024;
 
@@ -57,9 +47,9 @@ pub struct HostSession {
     connection: Mutex<Option<Arc<SshConnection>>>,
     handshakes: crate::Handshakes,
     /// Outputs of read-only commands run ahead of time, several in one round
-    /// trip, by the command line that would have produced each. Any other
+    /// trip, and the rider asking them (see `read_ahead.rs`). Any other
     /// command empties it: it may change what they saw.
-    read_ahead: std::sync::Mutex<HashMap<String, ExecOutput>>,
+    read_ahead: std::sync::Mutex<ReadAhead>,
     /// How many commands have gone to the host: each is one round trip.
     flights: std::sync::atomic::AtomicU64,
 }
@@ -197,84 +187,136 @@ impl HostSession {
     /// Runs a command. If the connection has dropped, reconnects once and
     /// retries, but only when the command cannot have started.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
-        self.forget_read_ahead();
-        self.exec_unchanged(request).await
+        let rider = {
+            let mut read_ahead = self.read_ahead_slot();
+            read_ahead.forget();
+            read_ahead.rider(true)
+        };
+        self.exec_carrying(request, rider).await
     }
 
     /// Runs a command that changes nothing on the host (a query), using
     /// the output [`Self::remember_read_ahead`] kept for it, if any.
     pub async fn exec_read_only(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
-        if let Some(key) = read_ahead_key(request)
-            && let Some(output) = self.read_ahead_slot().get(&key).cloned()
-        {
-            return Ok(output);
-        }
-        self.exec_unchanged(request).await
+        let rider = {
+            let read_ahead = self.read_ahead_slot();
+            if let Some(output) = read_ahead.answer(request) {
+                return Ok(output);
+            }
+            read_ahead.rider(false)
+        };
+        self.exec_carrying(request, rider).await
+    }
+
+    /// The output kept for the read-only `request`, if any, without asking
+    /// the host: for a module that acts on what is known and otherwise
+    /// asks in the same flight as its change.
+    pub fn known_answer(&self, request: &ExecRequest) -> Option<ExecOutput> {
+        self.read_ahead_slot().answer(request)
     }
 
     /// Keeps `output` as what the read-only `request` prints, for
     /// [`Self::exec_read_only`]; it holds until any other command runs.
     pub fn remember_read_ahead(&self, request: &ExecRequest, output: ExecOutput) {
-        if let Some(key) = read_ahead_key(request) {
-            self.read_ahead_slot().insert(key, output);
-        }
+        self.read_ahead_slot().remember(request, output);
     }
 
     /// Drops every output run ahead of time: the caller is about to let time
     /// pass, or to act on the host in a way this session does not see.
     pub fn forget_read_ahead(&self) {
-        self.read_ahead_slot().clear();
+        self.read_ahead_slot().forget();
     }
 
-    fn read_ahead_slot(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecOutput>> {
+    /// Sets the read-only command that rides with the host's next commands
+    /// (see `read_ahead.rs`), or none.
+    pub fn set_rider(&self, rider: Option<Rider>) {
+        self.read_ahead_slot().set_rider(rider);
+    }
+
+    fn read_ahead_slot(&self) -> std::sync::MutexGuard<'_, ReadAhead> {
         self.read_ahead
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// [`Self::exec`], keeping what was run ahead of time. Each command is
-    /// one flight: `-vv` (`drover_ssh::flight=debug`) prints a line for it
-    /// with the bytes each way and the time waited, the numbers that show
-    /// where a run over a slow network spends its time. The command itself
-    /// is not printed: it may hold secrets.
-    async fn exec_unchanged(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+    /// Runs `request`, with `rider` after it in the same flight, and keeps
+    /// the rider's answers. Each command is one flight: `-vv`
+    /// (`drover_ssh::flight=debug`) prints a line for it with the bytes each
+    /// way and the time waited, the numbers that show where a run over a
+    /// slow network spends its time. The command itself is not printed: it
+    /// may hold secrets.
+    async fn exec_carrying(
+        &self,
+        request: &ExecRequest,
+        rider: Option<Arc<Rider>>,
+    ) -> Result<ExecOutput, Error> {
         let flight = self
             .flights
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         let started = std::time::Instant::now();
-        let result = self.exec_traced(request).await;
+        let riding: Vec<&ExecRequest> = rider
+            .as_ref()
+            .map(|rider| rider.requests.iter().collect())
+            .unwrap_or_default();
+        let (output, answers) = self.exec_traced(request, &riding).await?;
+        let rode = !answers.is_empty();
+        if let Some(rider) = rider.as_ref().filter(|_| rode) {
+            self.read_ahead_slot().take_answers(rider, &answers);
+        }
         if tracing::enabled!(target: "drover_ssh::flight", tracing::Level::DEBUG) {
-            let sent = request.command.len() + request.stdin.as_ref().map_or(0, bytes::Bytes::len);
-            let received = result
-                .as_ref()
-                .map_or(0, |output| output.stdout.len() + output.stderr.len());
+            let size = |output: &ExecOutput| output.stdout.len() + output.stderr.len();
+            let sent = request.command.len()
+                + request.stdin.as_ref().map_or(0, bytes::Bytes::len)
+                + if rode {
+                    riding.iter().map(|rider| rider.command.len()).sum()
+                } else {
+                    0
+                };
+            let received = size(&output) + answers.iter().map(size).sum::<usize>();
             tracing::debug!(
                 target: "drover_ssh::flight",
                 host = %self.trace_label(),
                 flight,
                 sent,
                 received,
+                rider = rode,
                 wait_ms = started.elapsed().as_millis(),
                 "flight"
             );
         }
-        result
+        Ok(output)
     }
 
-    async fn exec_traced(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
+    /// Runs `request` and then, in the same flight where the transport
+    /// allows, the `rider` requests; their outputs if they all ran.
+    async fn exec_traced(
+        &self,
+        request: &ExecRequest,
+        rider: &[&ExecRequest],
+    ) -> Result<(ExecOutput, Vec<ExecOutput>), Error> {
         let Transport::Ssh(settings) = &self.transport else {
-            return local::exec(request).await;
+            // Here there is no round trip to save, but the rider still asks
+            // several queries with one process.
+            let output = local::exec(request).await?;
+            let mut answers = Vec::new();
+            for rider in rider {
+                match local::exec(rider).await {
+                    Ok(answer) => answers.push(answer),
+                    Err(_) => return Ok((output, Vec::new())),
+                }
+            }
+            return Ok((output, answers));
         };
         let connection = self.connection(settings).await?;
-        match connection.exec(request).await {
+        match connection.exec_with_rider(request, rider).await {
             Err(Error::NotStarted { .. }) => {}
             other => return other,
         }
         tracing::info!(host = %settings.label(), "connection dropped; reconnecting once");
         self.forget(&connection).await;
         let connection = self.connection(settings).await?;
-        connection.exec(request).await
+        connection.exec_with_rider(request, rider).await
     }
 
     /// Writes `data` to `destination` atomically: into a temporary file in

@@ -272,35 +272,40 @@ impl SshConnection {
 
     /// Runs one command on a new channel of this connection.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
-        Ok(self.exec_with_rider(request, None).await?.0)
+        Ok(self.exec_with_rider(request, &[]).await?.0)
     }
 
-    /// Runs `request`, then `rider` right after it in the same flight, when
-    /// both can go through the long-lived shell; the rider's output, if it
-    /// ran. A rider is read-only: it only asks what later tasks will ask.
+    /// Runs `request`, then the `rider` requests right after it in the same
+    /// flight, when all can go through the long-lived shell; the riders'
+    /// outputs, if they ran (all or none). A rider is read-only: it only
+    /// asks what later tasks will ask.
     pub(crate) async fn exec_with_rider(
         &self,
         request: &ExecRequest,
-        rider: Option<&ExecRequest>,
-    ) -> Result<(ExecOutput, Option<ExecOutput>), Error> {
+        rider: &[&ExecRequest],
+    ) -> Result<(ExecOutput, Vec<ExecOutput>), Error> {
         let (command, stdin) = request.wire_form()?;
         // Each line is one round trip to the host: `DROVER_LOG=drover_ssh=trace`
         // counts them (the command itself may hold secrets, so only its size).
         tracing::trace!(host = %self.label, bytes = command.len(), stdin = stdin.is_some(), "exec");
         if request.reuse_shell && stdin.is_none() {
-            let rider =
-                rider
-                    .filter(|rider| rider.reuse_shell)
-                    .and_then(|rider| match rider.wire_form() {
-                        Ok((rider, None)) => Some(rider),
-                        _ => None,
-                    });
+            let riders: Option<Vec<String>> = rider
+                .iter()
+                .map(|rider| match rider.wire_form() {
+                    Ok((command, None)) if rider.reuse_shell => Some(command),
+                    _ => None,
+                })
+                .collect();
+            let riders = riders.unwrap_or_default();
             let mut commands = vec![command.as_str()];
-            commands.extend(rider.as_deref());
+            commands.extend(riders.iter().map(String::as_str));
             if let Some(mut outputs) = self.exec_in_shell(&commands, request.timeout).await? {
-                let rider = (outputs.len() > 1).then(|| outputs.remove(1));
-                let output = outputs.swap_remove(0);
-                return Ok((output, rider));
+                let answers = if outputs.len() == commands.len() {
+                    outputs.split_off(1)
+                } else {
+                    Vec::new()
+                };
+                return Ok((outputs.swap_remove(0), answers));
             }
         }
         // A command meant for the long-lived `/bin/sh` keeps POSIX shell
@@ -313,7 +318,7 @@ impl SshConnection {
         let output = self
             .exec_on_channel(command, stdin, request.timeout)
             .await?;
-        Ok((output, None))
+        Ok((output, Vec::new()))
     }
 
     /// Runs commands through the long-lived shell, starting it with them if

@@ -306,8 +306,9 @@ impl Runner {
         play: &'a Play,
     ) -> futures::future::LocalBoxFuture<'a, ()> {
         Box::pin(async move {
-            // Tasks before this index are in the window read ahead last.
-            let mut read_ahead_until = 0;
+            // Tasks before this index are in the stretch whose first
+            // queries rode with the last module task's flights.
+            let mut covered_until = 0;
             for (index, task) in tasks.iter().enumerate() {
                 if states.iter().all(|state| !state.active()) || self.interrupted() {
                     return;
@@ -315,14 +316,12 @@ impl Runner {
                 if !self.control.reached(task) {
                     continue;
                 }
-                let window = if index < read_ahead_until {
-                    &[][..]
-                } else {
-                    // What was read ahead holds only through its window.
+                if index >= covered_until {
+                    // What was read ahead holds only through its stretch.
                     read_ahead::forget(states);
-                    read_ahead_until = read_ahead::window_end(tasks, index);
-                    &tasks[index..read_ahead_until]
-                };
+                }
+                let (riding, end) = read_ahead::window(tasks, index);
+                covered_until = end;
                 match &task.action {
                     Action::Block {
                         block,
@@ -345,7 +344,7 @@ impl Runner {
                         if self.control.selected(task) {
                             let failed_before =
                                 states.iter().filter(|state| state.failed()).count();
-                            self.run_module_task(task, states, play_vars, false, window)
+                            self.run_module_task(task, states, play_vars, false, &riding)
                                 .await;
                             Self::stop_if_too_many_failed(play, task, states, failed_before);
                         }
@@ -383,7 +382,7 @@ impl Runner {
         states: &mut [HostState],
         play_vars: &PlayVars,
         handler: bool,
-        read_ahead: &[Task],
+        riding: &[&Task],
     ) {
         self.reporter.event(Event::TaskStart {
             name: task.display_name(),
@@ -419,10 +418,7 @@ impl Runner {
                     .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
                 let (environment, hostvars) = (&environment, &hostvars);
                 async move {
-                    if read_ahead.len() > 1 {
-                        read_ahead::read_ahead(read_ahead, state, play_vars, hostvars, environment)
-                            .await;
-                    }
+                    read_ahead::set_rider(riding, state, play_vars, hostvars, environment);
                     let (items, outcome) = task::run(task, state, &scope, environment).await;
                     (index, items, outcome)
                 }

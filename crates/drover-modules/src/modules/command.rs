@@ -23,11 +23,16 @@ pub(crate) async fn run(
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let command = command_line(module, arguments)?;
+    if known_to_have_run(arguments, context) {
+        return Ok(ModuleResult::ok()
+            .message("skipped, since `creates`/`removes` says it has run")
+            .with("rc", 0));
+    }
     let guard = guard(arguments)?;
     if context.check_mode {
         if !guard.is_empty()
             && context
-                .exec(&format!("{guard}exit 1"), None)
+                .exec(&in_chdir(arguments, &format!("{guard}exit 1"))?, None)
                 .await?
                 .success()
         {
@@ -40,19 +45,15 @@ pub(crate) async fn run(
         result.skipped = true;
         return Ok(result);
     }
-    let command = match arguments.string("chdir")? {
-        // Braces, and a newline before the closing one: the command may be a
-        // whole script, ending in a comment.
-        Some(directory) => format!("cd {} && {{ {command}\n}}", quote(&directory)),
-        None => command,
-    };
+    // As in Ansible, `creates` and `removes` are looked for after `chdir`.
+    let command = in_chdir(arguments, &format!("{guard}{command}"))?;
     let stdin = arguments.string("stdin")?.map(|mut text| {
         if arguments.boolean("stdin_add_newline", true).unwrap_or(true) {
             text.push('\n');
         }
         Bytes::from(text)
     });
-    let output = context.exec(&format!("{guard}{command}"), stdin).await?;
+    let output = context.exec(&command, stdin).await?;
     // `ends_with`: sudo may print a warning of its own before the guard runs.
     if output.success() && output.stderr.ends_with(SKIPPED.as_bytes()) {
         return Ok(ModuleResult::ok()
@@ -96,6 +97,44 @@ fn command_line(module: &str, arguments: &Arguments<'_>) -> Result<String, Error
         ("command", None, false) => quoted(&argv),
         _ => return Err(Error::Arguments(format!("`{module}` needs a command"))),
     })
+}
+
+/// `script`, run in `chdir` if there is one.
+fn in_chdir(arguments: &Arguments<'_>, script: &str) -> Result<String, Error> {
+    Ok(match arguments.string("chdir")? {
+        // Braces, and a newline before the closing one: the command may be a
+        // whole script, ending in a comment.
+        Some(directory) => format!("cd {} && {{ {script}\n}}", quote(&directory)),
+        None => script.to_owned(),
+    })
+}
+
+/// The path of `creates` or `removes` (`key`), when the host's answer about
+/// it does not depend on `chdir`, which a query does not enter.
+fn guard_path(arguments: &Arguments<'_>, key: &str) -> Option<String> {
+    let path = arguments.string(key).ok().flatten()?;
+    let relative_to_chdir = !path.starts_with('/') && arguments.raw("chdir").is_some();
+    (!relative_to_chdir).then_some(path)
+}
+
+/// Whether `creates` or `removes` says the command has run, from what was
+/// read ahead alone (see [`first_query`]); when nothing is known, the
+/// guard asks the host in the same flight as the command.
+fn known_to_have_run(arguments: &Arguments<'_>, context: &ModuleContext<'_>) -> bool {
+    let known = |key: &str| {
+        guard_path(arguments, key).and_then(|path| crate::remote::known_to_exist(context, &path))
+    };
+    known("creates") == Some(true) || known("removes") == Some(false)
+}
+
+/// The path a read-ahead asks about for `creates` (or else `removes`).
+fn first_query(
+    arguments: &Arguments<'_>,
+    _: &ModuleContext<'_>,
+) -> Option<crate::read_ahead::PathQuery> {
+    guard_path(arguments, "creates")
+        .or_else(|| guard_path(arguments, "removes"))
+        .map(crate::read_ahead::PathQuery::metadata)
 }
 
 /// `creates` and `removes`, checked in the same round trip as the command:
@@ -169,6 +208,8 @@ const COMMAND: &[A] = &[
 
 /// This file's modules, for the registry.
 pub(crate) const MODULES: &[Module] = &[
-    module!(&["command", "shell"], &[COMMAND], named run).free_form(),
+    module!(&["command", "shell"], &[COMMAND], named run)
+        .free_form()
+        .reads_ahead(first_query),
     module!(&["raw"], &[&[A::new("executable", Text)]], named run).free_form(),
 ];

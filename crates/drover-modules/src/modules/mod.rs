@@ -50,6 +50,8 @@ pub(crate) struct Module {
     pub(crate) run: Run,
     /// Its first query, when a read-ahead can ask it.
     pub(crate) first_query: Option<FirstQuery>,
+    /// It runs on the controller alone: nothing on the host.
+    pub(crate) on_controller: bool,
     /// Its source file (`module_path!()`), for the documentation.
     pub(crate) source: &'static str,
 }
@@ -69,6 +71,7 @@ impl Module {
             any_arguments: false,
             run,
             first_query: None,
+            on_controller: false,
             source,
         }
     }
@@ -82,6 +85,12 @@ impl Module {
     /// It takes any argument.
     pub(crate) const fn any_arguments(mut self) -> Self {
         self.any_arguments = true;
+        self
+    }
+
+    /// It runs on the controller alone.
+    pub(crate) const fn on_controller(mut self) -> Self {
+        self.on_controller = true;
         self
     }
 
@@ -152,6 +161,7 @@ macro_rules! module {
             |_, arguments, context| Box::pin(std::future::ready(run(arguments, context))),
             module_path!(),
         )
+        .on_controller()
     };
 }
 

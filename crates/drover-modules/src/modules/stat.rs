@@ -47,4 +47,12 @@ const STAT: &[A] = &[
 ];
 
 /// This file's modules, for the registry.
-pub(crate) const MODULES: &[Module] = &[module!(&["stat"], &[STAT], run)];
+pub(crate) const MODULES: &[Module] =
+    &[
+        module!(&["stat"], &[STAT], run).reads_ahead(|arguments, _| {
+            arguments
+                .required("path")
+                .ok()
+                .map(crate::read_ahead::PathQuery::checksum)
+        }),
+    ];
