@@ -3,7 +3,9 @@
 # an ad-hoc command on N loopback sshd hosts reached through bench/delay, a
 # proxy that adds a round-trip time (this kernel has no netem), for drover,
 # pyinfra, Ansible, the floor (a bare russh client, one exec per host) and
-# `xargs -P ssh`, all in the same run. One table; times in seconds.
+# `xargs -P ssh`, all in the same run. One table; times in seconds, and
+# drover's flights (round trips after connecting) per host, from its
+# `drover_ssh::flight` trace.
 # Needs root (sshd on 127.x.y.z) and `scripts/setup-oracles`.
 #
 #   bench/latency.sh [--rtt "0 50 150"] [--hosts "20 100"] [--no-ansible]
@@ -30,8 +32,11 @@ proxy_pid=
 stop() { [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null; "$testbed" down >/dev/null 2>&1 || true; }
 trap stop EXIT
 seconds() { local start end; start=$(date +%s.%N); "$@" >/tmp/drover-bench.log 2>&1 || { echo "FAILED: $*" >&2; tail -20 /tmp/drover-bench.log >&2; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
+# Flights per host in the last run's trace.
+flights() { echo "$(grep -c ' flight .*wait_ms=' /tmp/drover-bench.log) / $1" | bc -l; }
+export DROVER_LOG=drover_ssh::flight=debug NO_COLOR=1
 
-printf '%-6s %-5s %-9s %8s %8s %10s\n' hosts rtt tool first second "÷ floor"
+printf '%-6s %-5s %-9s %8s %8s %10s %s\n' hosts rtt tool first second "÷ floor" "flights/host"
 for count in $counts; do
     directory=$("$testbed" up "$count")
     user=$(cat "$directory/user")
@@ -63,7 +68,9 @@ for count in $counts; do
         cd "$root/bench/playbook"
 
         d1=$(seconds "$drover" play bench.yml -i "$inventory" --known-hosts "$known" -f "$count" -e "base_dir=$work/drover")
+        f1=$(flights "$count")
         d2=$(seconds "$drover" play bench.yml -i "$inventory" --known-hosts "$known" -f "$count" -e "base_dir=$work/drover")
+        f2=$(flights "$count")
 
         pyinventory=$work/inventory.py
         {
@@ -95,8 +102,8 @@ for count in $counts; do
         h1=$(seconds "$drover" run all -i "$inventory" --known-hosts "$known" -f "$count" -- uptime)
         x1=$(seconds sh -c "xargs -P '$count' -I{} ssh -p '$port' -i '$key' -o BatchMode=yes -o UserKnownHostsFile='$known' '$user@{}' uptime < '$addresses'")
 
-        row() { printf '%-6s %-5s %-9s %8.2f %8.2f %10.2f\n' "$count" "$rtt" "$1" "$2" "$3" "$(echo "$2 / $r1" | bc -l)"; }
-        row drover "$d1" "$d2"; row floor "$r1" "$r2"; row pyinfra "$p1" "$p2"
+        row() { printf '%-6s %-5s %-9s %8.2f %8.2f %10s %s\n' "$count" "$rtt" "$1" "$2" "$3" "$(printf '%.2f / %.2f' "$(echo "$2 / $r1" | bc -l)" "$(echo "$3 / $r2" | bc -l)")" "${4:-}"; }
+        row drover "$d1" "$d2" "$(printf '%.0f / %.0f' "$f1" "$f2")"; row floor "$r1" "$r2"; row pyinfra "$p1" "$p2"
         [ "$with_ansible" = 1 ] && row ansible "$a1" "$a2"
         printf '%-6s %-5s %-9s %8.2f %8s %10s\n' "$count" "$rtt" "ad hoc" "$h1" "-" "$(printf 'xargs ssh %.2f' "$x1")"
         cd "$root"

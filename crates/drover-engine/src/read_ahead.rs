@@ -47,8 +47,15 @@ pub(crate) fn window(tasks: &[Task], current: usize) -> (Vec<&Task>, usize) {
     {
         return (Vec::new(), current + 1);
     }
+    stretch(tasks, current + 1)
+}
+
+/// The tasks from `start` on whose first queries can be asked together
+/// before any of them runs, and the end (exclusive) of the stretch they
+/// cover.
+pub(crate) fn stretch(tasks: &[Task], start: usize) -> (Vec<&Task>, usize) {
     let mut riding: Vec<&Task> = Vec::new();
-    let mut end = current + 1;
+    let mut end = start;
     while end < tasks.len() && riding.len() < WINDOW {
         let task = &tasks[end];
         let rides = reads_ahead(task) && riding.first().is_none_or(|first| same_reach(first, task));

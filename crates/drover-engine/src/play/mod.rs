@@ -42,6 +42,9 @@ pub(crate) struct Runner {
     control: Control,
     connections: Connections,
     results: Results,
+    /// How many of the first tasks of the next task list had their queries
+    /// ride with the facts' flight: what was read ahead holds for them.
+    first_stretch: std::sync::atomic::AtomicUsize,
 }
 
 impl Runner {
@@ -66,6 +69,7 @@ impl Runner {
             control: Control::new(&options),
             connections: Connections::new(inventory.clone(), options.connection.clone()),
             results: Results::new(reporter.clone()),
+            first_stretch: std::sync::atomic::AtomicUsize::new(0),
             inventory,
             options,
             reporter,
@@ -220,7 +224,7 @@ impl Runner {
                 self.read_slots(rollout, &mut states, false).await;
             }
             if play.gather_facts.unwrap_or(self.options.gather_by_default) {
-                self.gather_facts(&mut states, &play.gather_subset).await;
+                self.gather_facts(&mut states, play, play_vars).await;
             }
             if blue_green.is_some() {
                 self.probe(play, &mut states, play_vars).await;
@@ -268,14 +272,37 @@ impl Runner {
                 break;
             }
         }
+        self.first_stretch
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.connections.keep_facts(states);
     }
 
-    async fn gather_facts(&self, states: &mut [HostState], subset: &[String]) {
+    /// Gathers facts on every host. The first tasks' queries ride along
+    /// (those that do not depend on the facts), except in a rollout, whose
+    /// batches run other commands between the facts and the tasks.
+    async fn gather_facts(&self, states: &mut [HostState], play: &Play, play_vars: &PlayVars) {
         self.announce("Gathering Facts");
         let forks = self.options.forks.get();
+        let subset = &play.gather_subset;
+        let first_tasks = play
+            .sections
+            .first()
+            .filter(|_| play.rollout.is_none())
+            .map_or(&[][..], |section| &section.tasks[..]);
+        let (riding, covered) = read_ahead::stretch(first_tasks, 0);
+        let hostvars = vars::shared(play_vars, states);
+        let inventory = self.inventory.current();
+        let environment = TaskEnvironment {
+            templar: &self.templar,
+            options: &self.options,
+            inventory: &inventory,
+            playbook_directory: &self.base,
+            delegate: None,
+        };
+        let (riding, environment, hostvars) = (&riding, &environment, &hostvars);
         let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
             .map(|(index, state)| async move {
+                read_ahead::set_rider(riding, state, play_vars, hostvars, environment);
                 let gathered = drover_modules::facts::gather(&state.session, subset).await;
                 let outcome = match gathered {
                     Ok(facts) => Outcome::ok(json!({"changed": false, "ansible_facts": facts})),
@@ -287,6 +314,8 @@ impl Runner {
             .buffer_unordered(forks)
             .collect()
             .await;
+        self.first_stretch
+            .store(covered, std::sync::atomic::Ordering::Relaxed);
         let mut outcomes = outcomes;
         outcomes.sort_by_key(|(index, _)| *index);
         for (index, outcome) in outcomes {
@@ -307,8 +336,10 @@ impl Runner {
     ) -> futures::future::LocalBoxFuture<'a, ()> {
         Box::pin(async move {
             // Tasks before this index are in the stretch whose first
-            // queries rode with the last module task's flights.
-            let mut covered_until = 0;
+            // queries rode with the last module task's flights (or the facts').
+            let mut covered_until = self
+                .first_stretch
+                .swap(0, std::sync::atomic::Ordering::Relaxed);
             for (index, task) in tasks.iter().enumerate() {
                 if states.iter().all(|state| !state.active()) || self.interrupted() {
                     return;

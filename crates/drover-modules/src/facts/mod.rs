@@ -100,9 +100,15 @@ impl Subset {
 
 /// Gathers the subset `names` asks for, in one round trip; returns the
 /// facts without the `ansible_` prefix, as they appear under `ansible_facts`.
+/// The script goes through the long-lived shell, which it usually starts:
+/// the first tasks' commands then find it running.
 pub async fn gather(session: &HostSession, names: &[String]) -> Result<Map<String, Json>, Error> {
     let subset = Subset::parse(names)?;
-    let output = session.exec(&ExecRequest::new(subset.script())).await?;
+    let request = ExecRequest {
+        reuse_shell: true,
+        ..ExecRequest::new(subset.script())
+    };
+    let output = session.exec(&request).await?;
     let mut facts = parse(&output.stdout);
     record_subset(&mut facts, names);
     Ok(facts)

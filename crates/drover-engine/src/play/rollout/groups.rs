@@ -215,7 +215,7 @@ impl Runner {
                 .gather_facts
                 .unwrap_or(self.options.gather_by_default)
             {
-                self.gather_facts(&mut deploying, &run.play.gather_subset)
+                self.gather_facts(&mut deploying, run.play, run.play_vars)
                     .await;
             }
             self.run_sections(run.play, &mut deploying, run.play_vars)
