@@ -65,8 +65,21 @@ pub(crate) fn stretch(tasks: &[Task], start: usize) -> (Vec<&Task>, usize) {
             break;
         }
         end += 1;
+        if rides && ends_stretch(task) {
+            break;
+        }
     }
     (riding, end)
+}
+
+/// A command that will run: nothing asked before it holds after it. One
+/// with `creates` or `removes` may well be skipped (its query says so),
+/// so the stretch goes on past it; if it runs, it drops what was asked.
+fn ends_stretch(task: &Task) -> bool {
+    matches!(&task.action, Action::Module { name, arguments }
+        if drover_modules::opaque(name)
+            && !arguments.contains_key("creates")
+            && !arguments.contains_key("removes"))
 }
 
 /// A task that runs nothing on any host.

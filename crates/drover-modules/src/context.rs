@@ -50,6 +50,56 @@ impl ModuleContext<'_> {
 
     /// The request for `command`, with the task's environment and escalation.
     pub(crate) fn request(&self, command: &str, stdin: Option<bytes::Bytes>) -> ExecRequest {
+        RequestShape {
+            environment: self.environment.clone(),
+            become_user: self.become_user.clone(),
+        }
+        .request(command, stdin)
+    }
+
+    /// How this context's requests are made, to make more later.
+    pub(crate) fn request_shape(&self) -> RequestShape {
+        RequestShape {
+            environment: self.environment.clone(),
+            become_user: self.become_user.clone(),
+        }
+    }
+
+    /// Runs a command that changes the host only as `touched` says.
+    pub(crate) async fn exec_touching(
+        &self,
+        command: &str,
+        touched: drover_ssh::Touched<'_>,
+    ) -> Result<ExecOutput, Error> {
+        Ok(self
+            .session
+            .exec_touching(&self.request(command, None), touched)
+            .await?)
+    }
+
+    /// Finds a controller-side file among the search paths.
+    pub fn find_file(&self, name: &str, kind: &str) -> Option<PathBuf> {
+        let path = std::path::Path::new(name);
+        if path.is_absolute() {
+            return path.exists().then(|| path.to_path_buf());
+        }
+        self.search_paths
+            .iter()
+            .flat_map(|directory| [directory.join(kind).join(name), directory.join(name)])
+            .find(|candidate| candidate.exists())
+    }
+}
+
+/// A task's environment and escalation: what every request it sends has.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestShape {
+    environment: Vec<(String, String)>,
+    become_user: Option<Become>,
+}
+
+impl RequestShape {
+    /// The request for `command`.
+    pub(crate) fn request(&self, command: &str, stdin: Option<bytes::Bytes>) -> ExecRequest {
         let mut line = String::new();
         if self.environment.is_empty() {
             line.push_str(command);
@@ -69,18 +119,6 @@ impl ModuleContext<'_> {
             become_user: self.become_user.clone(),
             reuse_shell: true,
         }
-    }
-
-    /// Finds a controller-side file among the search paths.
-    pub fn find_file(&self, name: &str, kind: &str) -> Option<PathBuf> {
-        let path = std::path::Path::new(name);
-        if path.is_absolute() {
-            return path.exists().then(|| path.to_path_buf());
-        }
-        self.search_paths
-            .iter()
-            .flat_map(|directory| [directory.join(kind).join(name), directory.join(name)])
-            .find(|candidate| candidate.exists())
     }
 }
 

@@ -23,6 +23,7 @@ use drover_ssh::{ExecOutput, quote};
 use serde_json::Value as Json;
 
 use crate::arguments::Arguments;
+use crate::context::RequestShape;
 use crate::remote::{Detail, TAR_MARKER, query_script};
 use crate::{Error, ModuleContext, modules, tar_header};
 
@@ -77,6 +78,12 @@ pub fn touches_host(name: &str) -> bool {
     modules::find(name).is_none_or(|module| !module.on_controller)
 }
 
+/// Whether what module `name` changes cannot be known before it runs
+/// (`command`): nothing asked ahead of it holds after it.
+pub fn opaque(name: &str) -> bool {
+    modules::find(name).is_none_or(|module| module.opaque)
+}
+
 /// The query module `name` starts with, given its templated arguments;
 /// `None` when it starts otherwise (or its arguments are wrong, which the
 /// module will report when it runs).
@@ -102,14 +109,16 @@ const STAT_MARKER: &str = "--drover-read-ahead-stat--";
 /// a script), and keeps the answers in the host's session for the modules
 /// that will ask.
 pub async fn read_ahead(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Result<(), Error> {
-    let Some(rider) = rider(context, queries) else {
+    let unique: Vec<PathQuery> = unique(queries).into_iter().cloned().collect();
+    let all: Vec<usize> = (0..unique.len()).collect();
+    let Some((requests, split)) = build(&context.request_shape(), &unique, &all) else {
         return Ok(());
     };
     let mut outputs = Vec::new();
-    for request in &rider.requests {
+    for request in &requests {
         outputs.push(context.session.exec_read_only(request).await?);
     }
-    for (request, answer) in (rider.split)(&outputs) {
+    for (request, answer) in split(&outputs) {
         context.session.remember_read_ahead(&request, answer);
     }
     Ok(())
@@ -117,46 +126,72 @@ pub async fn read_ahead(context: &ModuleContext<'_>, queries: &[PathQuery]) -> R
 
 /// A rider asking `queries` (see [`drover_ssh::Rider`]): it goes to the
 /// host with the next command the session sends, so that the tasks asking
-/// them find their answers without a round trip of their own. The queries
-/// about metadata and content share one script (one `stat`, one `tar`);
-/// any other is its own command. `None` when there is nothing to ask.
+/// them find their answers without a round trip of their own. `None` when
+/// there is nothing to ask.
 pub fn rider(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Option<drover_ssh::Rider> {
-    let unique = unique(queries);
+    let unique: Vec<PathQuery> = unique(queries).into_iter().cloned().collect();
+    if unique.is_empty() {
+        return None;
+    }
+    let shape = context.request_shape();
+    let own_requests = unique
+        .iter()
+        .map(|query| {
+            (
+                shape.request(&query_script(&query.path, query.detail), None),
+                query.path.clone(),
+            )
+        })
+        .collect();
+    Some(drover_ssh::Rider {
+        queries: own_requests,
+        build: Box::new(move |wanted: &[usize]| build(&shape, &unique, wanted)),
+    })
+}
+
+/// The commands asking the `wanted` ones of `queries`, and what splits
+/// their outputs into each query's own request and output. The queries
+/// about metadata and content share one script (one `stat`, one `tar`);
+/// any other is its own command.
+fn build(
+    shape: &RequestShape,
+    queries: &[PathQuery],
+    wanted: &[usize],
+) -> Option<(Vec<drover_ssh::ExecRequest>, Box<drover_ssh::SplitAnswers>)> {
+    let chosen: Vec<&PathQuery> = wanted.iter().filter_map(|&at| queries.get(at)).collect();
     let (shared, own): (Vec<&PathQuery>, Vec<&PathQuery>) =
-        unique.into_iter().partition(|query| query.shared());
+        chosen.into_iter().partition(|query| query.shared());
     let own_requests: Vec<_> = own
         .iter()
-        .map(|query| context.request(&query_script(&query.path, query.detail), None))
+        .map(|query| shape.request(&query_script(&query.path, query.detail), None))
         .collect();
     let mut requests = Vec::new();
     if !shared.is_empty() {
-        requests.push(context.request(&script(&shared), None));
+        requests.push(shape.request(&script(&shared), None));
     }
     requests.extend(own_requests.iter().cloned());
     if requests.is_empty() {
         return None;
     }
-    let split_shared = (!shared.is_empty()).then(|| split(context, &shared));
-    Some(drover_ssh::Rider {
-        requests,
-        split: Box::new(move |outputs: &[ExecOutput]| {
-            let (mut answers, own_outputs) = match &split_shared {
-                Some(split) => match outputs.split_first() {
-                    Some((first, rest)) => (split(first), rest),
-                    None => return Vec::new(),
-                },
-                None => (Vec::new(), outputs),
-            };
-            answers.extend(
-                own_requests
-                    .iter()
-                    .cloned()
-                    .zip(own_outputs.iter().cloned())
-                    .filter(|(_, output)| output.success()),
-            );
-            answers
-        }),
-    })
+    let split_shared = (!shared.is_empty()).then(|| split(shape, &shared));
+    let split: Box<drover_ssh::SplitAnswers> = Box::new(move |outputs: &[ExecOutput]| {
+        let (mut answers, own_outputs) = match &split_shared {
+            Some(split) => match outputs.split_first() {
+                Some((first, rest)) => (split(first), rest),
+                None => return Vec::new(),
+            },
+            None => (Vec::new(), outputs),
+        };
+        answers.extend(
+            own_requests
+                .iter()
+                .cloned()
+                .zip(own_outputs.iter().cloned())
+                .filter(|(_, output)| output.success()),
+        );
+        answers
+    });
+    Some((requests, split))
 }
 
 /// Each query once, in order.
@@ -174,12 +209,12 @@ fn unique(queries: &[PathQuery]) -> Vec<&PathQuery> {
 type SplitShared = dyn Fn(&ExecOutput) -> Vec<(drover_ssh::ExecRequest, ExecOutput)> + Send + Sync;
 
 /// What splits the output of [`script`] for `queries` into each query's
-/// own request (as `context` would send it) and output.
-fn split(context: &ModuleContext<'_>, queries: &[&PathQuery]) -> Box<SplitShared> {
+/// own request (as `shape` would make it) and output.
+fn split(shape: &RequestShape, queries: &[&PathQuery]) -> Box<SplitShared> {
     let queries: Vec<PathQuery> = queries.iter().map(|query| (*query).clone()).collect();
     let requests: Vec<_> = queries
         .iter()
-        .map(|query| context.request(&query_script(&query.path, query.detail), None))
+        .map(|query| shape.request(&query_script(&query.path, query.detail), None))
         .collect();
     Box::new(move |output: &ExecOutput| {
         if !output.success() {

@@ -39,7 +39,7 @@ pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
 pub use forward::{Forward, ForwardedStream, Tunnel};
 pub use handshakes::{HANDSHAKES_IN_FLIGHT, Handshakes};
 pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
-pub use read_ahead::{Rider, SplitAnswers};
+pub use read_ahead::{BuildRider, Rider, SplitAnswers, Touched};
 pub use session::{HostSession, Transport, UploadOptions};
 pub use settings::{ConnectionDefaults, become_for, expand_home, transport_for};
 pub use ssh::{SshConnection, SshSettings};

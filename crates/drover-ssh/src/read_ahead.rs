@@ -7,13 +7,15 @@
 //! tasks' arguments), so they are asked ahead, together, and their answers
 //! kept here under the exact command line that would have produced each.
 //!
-//! They are asked by a *rider*: a read-only command the engine hands the
-//! session before a task, which goes to the host in the same flight as
+//! They are asked by a *rider*: read-only commands the engine hands the
+//! session before a task, which go to the host in the same flight as
 //! whatever command the task sends next, right after it in the long-lived
-//! shell. So the answers describe the host as that command left it. Any
-//! command that may change the host drops the kept answers and carries the
-//! rider again; a query that finds no answer carries the rider if it has
-//! not ridden since the last change.
+//! shell. So the answers describe the host as that command left it.
+//!
+//! A command that may change the host drops the answers kept, except where
+//! the change says what it did ([`Touched`]) and an answer cannot have been
+//! affected; whichever of the rider's queries lost their answers go with
+//! that command, so the next tasks find them answered anew.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,20 +26,67 @@ use crate::exec::{ExecOutput, ExecRequest};
 /// request and output.
 pub type SplitAnswers = dyn Fn(&[ExecOutput]) -> Vec<(ExecRequest, ExecOutput)> + Send + Sync;
 
-/// Read-only commands to send along with the host's next command.
+/// The commands asking some of a rider's queries (by their index), and what
+/// splits their outputs; `None` when there is nothing to ask.
+pub type BuildRider =
+    dyn Fn(&[usize]) -> Option<(Vec<ExecRequest>, Box<SplitAnswers>)> + Send + Sync;
+
+/// Read-only queries to send along with the host's next command.
 pub struct Rider {
-    /// The commands asking the queries, each framed on its own.
-    pub requests: Vec<ExecRequest>,
-    /// What each query would have printed, from the commands' outputs.
-    pub split: Box<SplitAnswers>,
+    /// Each query: the request a module will send for it, and the path it
+    /// asks about.
+    pub queries: Vec<(ExecRequest, String)>,
+    /// The commands asking those of the queries whose answers are missing.
+    pub build: Box<BuildRider>,
 }
 
 impl std::fmt::Debug for Rider {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Rider")
-            .field("requests", &self.requests.len())
+            .field("queries", &self.queries.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// What a change did to the host, so that the answers it cannot have
+/// affected are kept.
+#[derive(Debug, Clone, Copy)]
+pub enum Touched<'a> {
+    /// A new file was renamed onto the path (`mv`): only that directory
+    /// entry changed. Another name in the same directory (the same string
+    /// before the last `/`) is another entry, even through links.
+    Replaced(&'a str),
+    /// The path, absent before, was made as an empty directory: every path
+    /// under it was absent, and still is.
+    NewDirectory(&'a str),
+}
+
+impl Touched<'_> {
+    /// Whether the answer about `path` holds after this change.
+    fn keeps(&self, path: &str) -> bool {
+        match *self {
+            Touched::Replaced(replaced) => {
+                let (Some((directory, name)), Some((other_directory, other_name))) =
+                    (replaced.rsplit_once('/'), path.rsplit_once('/'))
+                else {
+                    return false;
+                };
+                let ordinary = |name: &str| !matches!(name, "" | "." | "..");
+                directory == other_directory
+                    && name != other_name
+                    && ordinary(name)
+                    && ordinary(other_name)
+            }
+            Touched::NewDirectory(directory) => {
+                let directory = directory.trim_end_matches('/');
+                !directory.is_empty()
+                    && path
+                        .strip_prefix(directory)
+                        .is_some_and(|rest| rest.starts_with('/'))
+                    && !path.split('/').any(|part| part == "..")
+            }
+        }
     }
 }
 
@@ -51,51 +100,128 @@ fn key(request: &ExecRequest) -> Option<String> {
     }
 }
 
+/// A kept answer, and the path it is about (none when not known).
+#[derive(Debug)]
+struct Answer {
+    output: ExecOutput,
+    path: Option<String>,
+}
+
+/// A rider being sent: the queries it asks, and what splits their outputs.
+pub(crate) struct Outgoing {
+    pub(crate) requests: Vec<ExecRequest>,
+    split: Box<SplitAnswers>,
+}
+
 /// A host's answers asked ahead, and its rider.
 #[derive(Debug, Default)]
 pub(crate) struct ReadAhead {
-    answers: HashMap<String, ExecOutput>,
+    answers: HashMap<String, Answer>,
     rider: Option<Arc<Rider>>,
-    /// Whether the rider's answers are kept, from a flight since the last change.
-    answered: bool,
 }
 
 impl ReadAhead {
     /// The answer kept for `request`, if any.
     pub(crate) fn answer(&self, request: &ExecRequest) -> Option<ExecOutput> {
-        key(request).and_then(|key| self.answers.get(&key).cloned())
+        key(request).and_then(|key| self.answers.get(&key).map(|answer| answer.output.clone()))
     }
 
     /// Keeps `output` as `request`'s answer.
     pub(crate) fn remember(&mut self, request: &ExecRequest, output: ExecOutput) {
+        self.remember_about(request, output, None);
+    }
+
+    fn remember_about(&mut self, request: &ExecRequest, output: ExecOutput, path: Option<String>) {
         if let Some(key) = key(request) {
-            self.answers.insert(key, output);
+            self.answers.insert(key, Answer { output, path });
         }
     }
 
     /// Drops every answer: the host may have changed.
     pub(crate) fn forget(&mut self) {
         self.answers.clear();
-        self.answered = false;
+    }
+
+    /// Drops the answers `touched` may have changed.
+    pub(crate) fn forget_touched(&mut self, touched: Touched<'_>) {
+        self.answers.retain(|_, answer| {
+            answer
+                .path
+                .as_deref()
+                .is_some_and(|path| touched.keeps(path))
+        });
     }
 
     /// Replaces the rider.
     pub(crate) fn set_rider(&mut self, rider: Option<Rider>) {
         self.rider = rider.map(Arc::new);
-        self.answered = false;
     }
 
-    /// The rider to send with the next command: always with a change, and
-    /// with a query only if its answers are not kept already.
-    pub(crate) fn rider(&self, change: bool) -> Option<Arc<Rider>> {
-        self.rider.clone().filter(|_| change || !self.answered)
-    }
-
-    /// Keeps what `rider` answered.
-    pub(crate) fn take_answers(&mut self, rider: &Rider, outputs: &[ExecOutput]) {
-        for (request, answer) in (rider.split)(outputs) {
-            self.remember(&request, answer);
+    /// What to send with the next command: the rider's queries whose
+    /// answers are not kept.
+    pub(crate) fn outgoing(&self) -> Option<Outgoing> {
+        let rider = self.rider.as_ref()?;
+        let missing: Vec<usize> = rider
+            .queries
+            .iter()
+            .enumerate()
+            .filter(|(_, (request, _))| {
+                key(request).is_some_and(|key| !self.answers.contains_key(&key))
+            })
+            .map(|(index, _)| index)
+            .collect();
+        if missing.is_empty() {
+            return None;
         }
-        self.answered = true;
+        let (requests, split) = (rider.build)(&missing)?;
+        Some(Outgoing { requests, split })
+    }
+
+    /// Keeps what `outgoing` answered, each answer with its path.
+    pub(crate) fn take_answers(&mut self, outgoing: &Outgoing, outputs: &[ExecOutput]) {
+        let paths: HashMap<String, String> = self
+            .rider
+            .iter()
+            .flat_map(|rider| rider.queries.iter())
+            .filter_map(|(request, path)| Some((key(request)?, path.clone())))
+            .collect();
+        for (request, answer) in (outgoing.split)(outputs) {
+            let path = key(&request).and_then(|key| paths.get(&key).cloned());
+            self.remember_about(&request, answer, path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Touched;
+
+    #[test]
+    fn issue_18_a_file_renamed_into_place_leaves_its_neighbours() {
+        let replaced = Touched::Replaced("/srv/app/hello.txt");
+        assert!(replaced.keeps("/srv/app/bench.conf"));
+        assert!(!replaced.keeps("/srv/app/hello.txt"));
+        assert!(
+            !replaced.keeps("/srv/app"),
+            "the directory's entries changed"
+        );
+        assert!(
+            !replaced.keeps("/srv/other/hello.txt"),
+            "maybe a link to it"
+        );
+        assert!(!replaced.keeps("/srv/app/sub/file"));
+        assert!(!replaced.keeps("/srv/app/."));
+        assert!(!Touched::Replaced("/srv/app/").keeps("/srv/app/x"));
+    }
+
+    #[test]
+    fn issue_18_a_new_directory_leaves_what_was_absent_under_it() {
+        let made = Touched::NewDirectory("/srv/app/");
+        assert!(made.keeps("/srv/app/hello.txt"));
+        assert!(made.keeps("/srv/app/deep/file"));
+        assert!(!made.keeps("/srv/app"));
+        assert!(!made.keeps("/srv/application"));
+        assert!(!made.keeps("/srv/other"), "maybe a link into it");
+        assert!(!made.keeps("/srv/app/../other"));
     }
 }

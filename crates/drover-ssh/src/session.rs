@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use crate::error::Error;
 use crate::exec::{Become, ExecOutput, ExecRequest, quote};
 use crate::local;
-use crate::read_ahead::{ReadAhead, Rider};
+use crate::read_ahead::{Outgoing, ReadAhead, Rider, Touched};
 use crate::ssh::{SshConnection, SshSettings};
 
 /// How a host is reached.
@@ -190,7 +190,7 @@ impl HostSession {
         let rider = {
             let mut read_ahead = self.read_ahead_slot();
             read_ahead.forget();
-            read_ahead.rider(true)
+            read_ahead.outgoing()
         };
         self.exec_carrying(request, rider).await
     }
@@ -203,7 +203,22 @@ impl HostSession {
             if let Some(output) = read_ahead.answer(request) {
                 return Ok(output);
             }
-            read_ahead.rider(false)
+            read_ahead.outgoing()
+        };
+        self.exec_carrying(request, rider).await
+    }
+
+    /// Runs a command that changes the host only as `touched` says: the
+    /// answers asked ahead that it cannot have changed are kept.
+    pub async fn exec_touching(
+        &self,
+        request: &ExecRequest,
+        touched: Touched<'_>,
+    ) -> Result<ExecOutput, Error> {
+        let rider = {
+            let mut read_ahead = self.read_ahead_slot();
+            read_ahead.forget_touched(touched);
+            read_ahead.outgoing()
         };
         self.exec_carrying(request, rider).await
     }
@@ -248,7 +263,7 @@ impl HostSession {
     async fn exec_carrying(
         &self,
         request: &ExecRequest,
-        rider: Option<Arc<Rider>>,
+        rider: Option<Outgoing>,
     ) -> Result<ExecOutput, Error> {
         let flight = self
             .flights
@@ -367,7 +382,8 @@ impl HostSession {
             become_user: options.become_user.clone(),
             reuse_shell: inline,
         };
-        self.exec(&request).await
+        self.exec_touching(&request, Touched::Replaced(destination))
+            .await
     }
 
     /// Reads a remote file.

@@ -210,6 +210,7 @@ const COMMAND: &[A] = &[
 pub(crate) const MODULES: &[Module] = &[
     module!(&["command", "shell"], &[COMMAND], named run)
         .free_form()
+        .opaque()
         .reads_ahead(first_query),
     module!(&["raw"], &[&[A::new("executable", Text)]], named run).free_form(),
 ];

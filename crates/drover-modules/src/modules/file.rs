@@ -111,7 +111,14 @@ pub(crate) async fn run(
         );
         if !context.check_mode {
             let command = attributes.appended(command, wanted, &path);
-            let output = context.exec(&command, None).await?;
+            // A directory made where nothing was leaves what was asked
+            // ahead about the paths under it (all absent) true.
+            let output = if wanted == Wanted::Directory && state.kind == PathKind::Absent {
+                let touched = drover_ssh::Touched::NewDirectory(&path);
+                context.exec_touching(&command, touched).await?
+            } else {
+                context.exec(&command, None).await?
+            };
             if !output.success() {
                 return Ok(ModuleResult::failed(
                     String::from_utf8_lossy(&output.stderr).trim().to_owned(),

@@ -52,6 +52,8 @@ pub(crate) struct Module {
     pub(crate) first_query: Option<FirstQuery>,
     /// It runs on the controller alone: nothing on the host.
     pub(crate) on_controller: bool,
+    /// What it changes cannot be known before it runs (`command`).
+    pub(crate) opaque: bool,
     /// Its source file (`module_path!()`), for the documentation.
     pub(crate) source: &'static str,
 }
@@ -72,6 +74,7 @@ impl Module {
             run,
             first_query: None,
             on_controller: false,
+            opaque: false,
             source,
         }
     }
@@ -91,6 +94,12 @@ impl Module {
     /// It runs on the controller alone.
     pub(crate) const fn on_controller(mut self) -> Self {
         self.on_controller = true;
+        self
+    }
+
+    /// What it changes cannot be known before it runs.
+    pub(crate) const fn opaque(mut self) -> Self {
+        self.opaque = true;
         self
     }
 
