@@ -79,6 +79,24 @@ fn attributes(arguments: &Arguments<'_>, state: &PathState) -> Result<Attributes
     })
 }
 
+/// Runs the command that brings `path` to `wanted`. A directory made where
+/// nothing was leaves what was asked ahead about the paths under it (all
+/// absent) true.
+async fn bring_about(
+    context: &ModuleContext<'_>,
+    command: &str,
+    wanted: Wanted,
+    state: &PathState,
+    path: &str,
+) -> Result<drover_ssh::ExecOutput, Error> {
+    if wanted == Wanted::Directory && state.kind == PathKind::Absent {
+        let touched = drover_ssh::Touched::NewDirectory(path);
+        context.exec_touching(command, touched).await
+    } else {
+        context.exec(command, None).await
+    }
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
@@ -111,14 +129,7 @@ pub(crate) async fn run(
         );
         if !context.check_mode {
             let command = attributes.appended(command, wanted, &path);
-            // A directory made where nothing was leaves what was asked
-            // ahead about the paths under it (all absent) true.
-            let output = if wanted == Wanted::Directory && state.kind == PathKind::Absent {
-                let touched = drover_ssh::Touched::NewDirectory(&path);
-                context.exec_touching(&command, touched).await?
-            } else {
-                context.exec(&command, None).await?
-            };
+            let output = bring_about(context, &command, wanted, &state, &path).await?;
             if !output.success() {
                 return Ok(ModuleResult::failed(
                     String::from_utf8_lossy(&output.stderr).trim().to_owned(),
