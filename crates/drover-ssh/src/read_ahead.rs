@@ -194,7 +194,81 @@ impl ReadAhead {
 
 #[cfg(test)]
 mod tests {
-    use super::Touched;
+    use super::{ReadAhead, Rider, Touched};
+    use crate::exec::{ExecOutput, ExecRequest};
+
+    /// A rider asking about `paths`, each query `stat PATH`, whose build
+    /// records which queries it was asked to send.
+    fn rider(paths: &[&str]) -> (Rider, std::sync::Arc<std::sync::Mutex<Vec<Vec<usize>>>>) {
+        let built = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = built.clone();
+        let queries: Vec<(ExecRequest, String)> = paths
+            .iter()
+            .map(|path| (ExecRequest::new(format!("stat {path}")), (*path).to_owned()))
+            .collect();
+        let requests: Vec<ExecRequest> =
+            queries.iter().map(|(request, _)| request.clone()).collect();
+        let rider = Rider {
+            queries,
+            build: Box::new(move |wanted: &[usize]| {
+                record.lock().expect("lock").push(wanted.to_vec());
+                let asked: Vec<ExecRequest> =
+                    wanted.iter().map(|&at| requests[at].clone()).collect();
+                let answered = asked.clone();
+                Some((
+                    asked,
+                    Box::new(move |outputs: &[ExecOutput]| {
+                        answered
+                            .iter()
+                            .cloned()
+                            .zip(outputs.iter().cloned())
+                            .collect()
+                    }),
+                ))
+            }),
+        };
+        (rider, built)
+    }
+
+    /// Sends what the read-ahead wants sent, answering every query.
+    fn fly(read_ahead: &mut ReadAhead) {
+        if let Some(outgoing) = read_ahead.outgoing() {
+            let outputs: Vec<ExecOutput> = outgoing
+                .requests
+                .iter()
+                .map(|_| ExecOutput {
+                    exit_status: Some(0),
+                    ..ExecOutput::default()
+                })
+                .collect();
+            read_ahead.take_answers(&outgoing, &outputs);
+        }
+    }
+
+    #[test]
+    fn issue_18_only_the_queries_a_change_touched_are_asked_again() {
+        let mut read_ahead = ReadAhead::default();
+        let (rider, built) = rider(&["/srv/app/a", "/srv/app/b", "/srv/other/c"]);
+        read_ahead.set_rider(Some(rider));
+        fly(&mut read_ahead);
+        assert!(
+            read_ahead
+                .answer(&ExecRequest::new("stat /srv/app/b"))
+                .is_some()
+        );
+        // Replacing `a` leaves `b` (same directory) but not `c` (maybe a link).
+        read_ahead.forget_touched(Touched::Replaced("/srv/app/a"));
+        fly(&mut read_ahead);
+        // Everything answered: nothing more to send.
+        assert!(read_ahead.outgoing().is_none());
+        // Any other change drops everything.
+        read_ahead.forget();
+        fly(&mut read_ahead);
+        assert_eq!(
+            *built.lock().expect("lock"),
+            [vec![0, 1, 2], vec![0, 2], vec![0, 1, 2]]
+        );
+    }
 
     #[test]
     fn issue_18_a_file_renamed_into_place_leaves_its_neighbours() {
