@@ -54,9 +54,14 @@ impl PersistentShell {
     /// request itself: `sh` runs them, then replaces itself with the
     /// long-lived shell that reads the rest from its input. Starting the
     /// shell costs no round trip of its own.
+    ///
+    /// Without `inline`, the request is a plain `exec /bin/sh` that any
+    /// login shell parses, and the commands go on the shell's input, a
+    /// round trip later.
     pub(crate) async fn start(
         channel: russh::Channel<Msg>,
         commands: &[&str],
+        inline: bool,
     ) -> Result<(Self, Vec<ExecOutput>), ShellError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -69,17 +74,14 @@ impl PersistentShell {
             counter: 0,
         };
         let (script, marks) = shell.frame(commands);
-        let inline = script.len() <= EXEC_REQUEST_LIMIT;
+        let inline = inline && script.len() <= EXEC_REQUEST_LIMIT;
         let request = if inline {
             format!(
                 "exec /bin/sh -c {}",
                 quote(&format!("echo {READY}\n{script}exec /bin/sh"))
             )
         } else {
-            format!(
-                "exec /bin/sh -c {}",
-                quote(&format!("echo {READY}\nexec /bin/sh"))
-            )
+            "exec /bin/sh".to_owned()
         };
         shell
             .channel
@@ -87,7 +89,10 @@ impl PersistentShell {
             .await
             .map_err(|error| ShellError::Unavailable(error.to_string()))?;
         if !inline {
-            shell.send(&script).await.map_err(ShellError::Unavailable)?;
+            shell
+                .send(&format!("echo {READY}\n{script}"))
+                .await
+                .map_err(ShellError::Unavailable)?;
         }
         shell.await_start().await?;
         let outputs = shell.collect(&marks).await?;

@@ -127,6 +127,8 @@ pub struct SshConnection {
     shell: tokio::sync::Mutex<Option<PersistentShell>>,
     /// Remote ports forwarded back to the controller.
     forwards: Forwards,
+    /// Whether the shell may start with its commands in the `exec` request.
+    inline_start: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SshConnection {
@@ -215,6 +217,7 @@ impl SshConnection {
             _jump: jump,
             shell: tokio::sync::Mutex::new(None),
             forwards,
+            inline_start: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -341,12 +344,7 @@ impl SshConnection {
             match slot.as_mut() {
                 Some(shell) => shell.run(commands).await,
                 None => {
-                    let channel = self
-                        .handle
-                        .channel_open_session()
-                        .await
-                        .map_err(|error| ShellError::Unavailable(error.to_string()))?;
-                    let (shell, outputs) = PersistentShell::start(channel, commands).await?;
+                    let (shell, outputs) = self.start_shell(commands).await?;
                     *slot = Some(shell);
                     Ok(outputs)
                 }
@@ -379,6 +377,34 @@ impl SshConnection {
                 })
             }
         }
+    }
+
+    /// Starts the long-lived shell with `commands`: inside the `exec`
+    /// request, unless that has failed on this connection before; then,
+    /// or if it fails now, with a plain `exec /bin/sh` and the commands on
+    /// its input. A login shell that cannot parse a quoted multi-line
+    /// `-c` argument (csh) refuses the first way without running anything.
+    async fn start_shell(
+        &self,
+        commands: &[&str],
+    ) -> Result<(PersistentShell, Vec<ExecOutput>), ShellError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let open = || async {
+            self.handle
+                .channel_open_session()
+                .await
+                .map_err(|error| ShellError::Unavailable(error.to_string()))
+        };
+        if self.inline_start.load(Relaxed) {
+            match PersistentShell::start(open().await?, commands, true).await {
+                Err(ShellError::Unavailable(reason)) => {
+                    tracing::debug!(host = %self.label, %reason, "the shell did not start with its commands; starting it plainly");
+                    self.inline_start.store(false, Relaxed);
+                }
+                other => return other,
+            }
+        }
+        PersistentShell::start(open().await?, commands, false).await
     }
 
     /// Runs one command on a channel of its own.
@@ -562,4 +588,77 @@ fn collect_message(output: &mut ExecOutput, message: ChannelMsg) -> bool {
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::{SshConnection, SshSettings};
+    use crate::{ExecRequest, HostKeyCheck, HostKeyPolicy};
+    use drover_test_harness::TestBed;
+
+    fn settings(bed: &TestBed) -> SshSettings {
+        SshSettings {
+            address: bed.hosts[0].address.to_string(),
+            port: bed.hosts[0].port,
+            user: bed.user.clone(),
+            identity_files: vec![bed.client_key.clone()],
+            use_agent: false,
+            password: None,
+            jump: None,
+            connect_timeout: std::time::Duration::from_secs(10),
+            host_keys: HostKeyCheck {
+                policy: HostKeyPolicy::Strict,
+                known_hosts: bed.known_hosts.clone(),
+            },
+        }
+    }
+
+    /// A batch of commands, with a multi-line one and a `!`, runs framed
+    /// one by one whether the shell starts with them inside its `exec`
+    /// request or (as after a login shell refused that) on its input.
+    #[tokio::test]
+    async fn issue_18_the_shell_starts_with_its_commands_either_way() {
+        let bed = TestBed::start(1);
+        for inline in [true, false] {
+            let connection = SshConnection::connect(&settings(&bed))
+                .await
+                .expect("connected");
+            connection.inline_start.store(inline, Relaxed);
+            let first = ExecRequest {
+                reuse_shell: true,
+                ..ExecRequest::new("echo one\necho 'two!' >&2; exit 3")
+            };
+            let rider = ExecRequest {
+                reuse_shell: true,
+                ..ExecRequest::new("[ ! -e /nonexistent ] && echo three")
+            };
+            let (output, answers) = connection
+                .exec_with_rider(&first, &[&rider])
+                .await
+                .expect("ran");
+            assert_eq!(
+                (
+                    output.stdout.as_slice(),
+                    output.stderr.as_slice(),
+                    output.exit_status
+                ),
+                (&b"one\n"[..], &b"two!\n"[..], Some(3)),
+                "inline: {inline}"
+            );
+            assert_eq!(answers.len(), 1);
+            assert_eq!(answers[0].stdout, b"three\n");
+            // The shell stays up for the next command.
+            let next = connection
+                .exec(&ExecRequest {
+                    reuse_shell: true,
+                    ..ExecRequest::new("echo four")
+                })
+                .await
+                .expect("ran");
+            assert_eq!(next.stdout, b"four\n");
+            assert_eq!(connection.inline_start.load(Relaxed), inline);
+        }
+    }
 }
