@@ -18,7 +18,6 @@
 //! that command, so the next tasks find them answered anew.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::exec::{ExecOutput, ExecRequest};
 
@@ -113,11 +112,27 @@ pub(crate) struct Outgoing {
     split: Box<SplitAnswers>,
 }
 
+/// The rider as kept: each query's key (see [`key`]) and path, computed
+/// once when it is set, with its index among the rider's queries.
+struct Riding {
+    queries: Vec<(usize, String, String)>,
+    build: Box<BuildRider>,
+}
+
+impl std::fmt::Debug for Riding {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Riding")
+            .field("queries", &self.queries.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A host's answers asked ahead, and its rider.
 #[derive(Debug, Default)]
 pub(crate) struct ReadAhead {
     answers: HashMap<String, Answer>,
-    rider: Option<Arc<Rider>>,
+    riding: Option<Riding>,
 }
 
 impl ReadAhead {
@@ -152,41 +167,45 @@ impl ReadAhead {
         });
     }
 
-    /// Replaces the rider.
+    /// Replaces the rider. A query that cannot be kept (it has input) is
+    /// never asked ahead.
     pub(crate) fn set_rider(&mut self, rider: Option<Rider>) {
-        self.rider = rider.map(Arc::new);
+        self.riding = rider.map(|rider| Riding {
+            queries: rider
+                .queries
+                .iter()
+                .enumerate()
+                .filter_map(|(index, (request, path))| Some((index, key(request)?, path.clone())))
+                .collect(),
+            build: rider.build,
+        });
     }
 
     /// What to send with the next command: the rider's queries whose
     /// answers are not kept.
     pub(crate) fn outgoing(&self) -> Option<Outgoing> {
-        let rider = self.rider.as_ref()?;
-        let missing: Vec<usize> = rider
+        let riding = self.riding.as_ref()?;
+        let missing: Vec<usize> = riding
             .queries
             .iter()
-            .enumerate()
-            .filter(|(_, (request, _))| {
-                key(request).is_some_and(|key| !self.answers.contains_key(&key))
-            })
-            .map(|(index, _)| index)
+            .filter(|(_, key, _)| !self.answers.contains_key(key))
+            .map(|(index, _, _)| *index)
             .collect();
         if missing.is_empty() {
             return None;
         }
-        let (requests, split) = (rider.build)(&missing)?;
+        let (requests, split) = (riding.build)(&missing)?;
         Some(Outgoing { requests, split })
     }
 
     /// Keeps what `outgoing` answered, each answer with its path.
     pub(crate) fn take_answers(&mut self, outgoing: &Outgoing, outputs: &[ExecOutput]) {
-        let paths: HashMap<String, String> = self
-            .rider
-            .iter()
-            .flat_map(|rider| rider.queries.iter())
-            .filter_map(|(request, path)| Some((key(request)?, path.clone())))
-            .collect();
         for (request, answer) in (outgoing.split)(outputs) {
-            let path = key(&request).and_then(|key| paths.get(&key).cloned());
+            let path = key(&request).and_then(|key| {
+                let riding = self.riding.as_ref()?;
+                let (_, _, path) = riding.queries.iter().find(|(_, each, _)| *each == key)?;
+                Some(path.clone())
+            });
             self.remember_about(&request, answer, path);
         }
     }

@@ -50,7 +50,8 @@ pub struct HostSession {
     /// trip, and the rider asking them (see `read_ahead.rs`). Any other
     /// command empties it: it may change what they saw.
     read_ahead: std::sync::Mutex<ReadAhead>,
-    /// How many commands have gone to the host: each is one round trip.
+    /// How many commands have gone to the host, each one round trip: the
+    /// flight trace numbers them.
     flights: std::sync::atomic::AtomicU64,
 }
 
@@ -80,12 +81,6 @@ impl HostSession {
             read_ahead: std::sync::Mutex::default(),
             flights: std::sync::atomic::AtomicU64::new(0),
         }
-    }
-
-    /// How many round trips the host's commands have cost so far (a
-    /// command is one; connecting is not counted).
-    pub fn flights(&self) -> u64 {
-        self.flights.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The name the trace gives the host.
