@@ -30,9 +30,7 @@ mod tar_header;
 
 pub use catalog::ModuleCatalog;
 pub use context::{Diff, ModuleContext, ModuleResult};
-pub use read_ahead::{
-    PathQuery, first_query, opaque, read_ahead, reads_ahead, rider, touches_host,
-};
+pub use read_ahead::{PathQuery, first_query, opaque, reads_ahead, rider, touches_host};
 
 use serde_json::Value as Json;
 

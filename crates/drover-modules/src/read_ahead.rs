@@ -6,11 +6,12 @@
 //! and a process started is most of what a task costs there. Asked together,
 //! before the first of the tasks runs, consecutive tasks' queries cost one
 //! round trip, one `stat` for all their metadata and one `tar` for all their
-//! contents.
+//! contents. They go as a rider ([`rider`]), in the flight of the command
+//! before.
 //!
 //! The answers are kept in the host's session as the outputs of the very
 //! queries the modules will run ([`drover_ssh::HostSession::exec_read_only`]),
-//! and any other command drops them. So a task after one that changed
+//! and a command that may have changed them drops them. So a task after one that changed
 //! something asks again, and a read-ahead never answers for a state that is
 //! gone. Only the common answers are kept (absent, a regular file, a
 //! directory); anything else (a link, a file tar cannot read) is left for
@@ -25,7 +26,7 @@ use serde_json::Value as Json;
 use crate::arguments::Arguments;
 use crate::context::RequestShape;
 use crate::remote::{Detail, TAR_MARKER, query_script};
-use crate::{Error, ModuleContext, modules, tar_header};
+use crate::{ModuleContext, modules, tar_header};
 
 /// A query a module task starts with, of a kind a read-ahead answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,25 +105,6 @@ pub(crate) fn content_query(arguments: &Arguments<'_>) -> Option<PathQuery> {
 
 /// Marks where `stat`'s lines start in a read-ahead's output.
 const STAT_MARKER: &str = "--drover-read-ahead-stat--";
-
-/// Runs `queries` now, together (in one round trip where they can share
-/// a script), and keeps the answers in the host's session for the modules
-/// that will ask.
-pub async fn read_ahead(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Result<(), Error> {
-    let unique: Vec<PathQuery> = unique(queries).into_iter().cloned().collect();
-    let all: Vec<usize> = (0..unique.len()).collect();
-    let Some((requests, split)) = build(&context.request_shape(), &unique, &all) else {
-        return Ok(());
-    };
-    let mut outputs = Vec::new();
-    for request in &requests {
-        outputs.push(context.session.exec_read_only(request).await?);
-    }
-    for (request, answer) in split(&outputs) {
-        context.session.remember_read_ahead(&request, answer);
-    }
-    Ok(())
-}
 
 /// A rider asking `queries` (see [`drover_ssh::Rider`]): it goes to the
 /// host with the next command the session sends, so that the tasks asking
@@ -379,7 +361,7 @@ fn tar_contents<'a>(files: &[&'a str], stream: &'a [u8]) -> HashMap<&'a str, &'a
 mod tests {
     use drover_ssh::{HostSession, Transport};
 
-    use super::{PathQuery, read_ahead, script};
+    use super::{PathQuery, rider, script};
     use crate::ModuleContext;
     use crate::remote::{PathKind, path_metadata, path_state_and_content};
 
@@ -414,6 +396,11 @@ mod tests {
             templar: &templar,
             scope: &scope,
         };
+        // The rider rides with the next command: here a query of nothing.
+        let read_ahead = |queries: &[PathQuery]| {
+            session.set_rider(rider(&context, queries));
+            context.exec_read_only("true")
+        };
         run(async {
             let queries = [
                 PathQuery::content(file.clone()),
@@ -421,7 +408,7 @@ mod tests {
                 PathQuery::content(missing.clone()),
                 PathQuery::metadata(file.clone()),
             ];
-            read_ahead(&context, &queries).await.expect("read ahead");
+            read_ahead(&queries).await.expect("read ahead");
             std::fs::write(&file, "port=9090\n").expect("changed behind drover's back");
             std::fs::write(&missing, "now here").expect("created behind drover's back");
             let (state, content) = path_state_and_content(&context, &file, true)
@@ -458,7 +445,7 @@ mod tests {
                 .await
                 .expect("asked");
             assert_eq!(state.kind, PathKind::File);
-            read_ahead(&context, &queries).await.expect("read ahead");
+            read_ahead(&queries).await.expect("read ahead");
             session.forget_read_ahead();
             std::fs::remove_file(&missing).expect("removed behind drover's back");
             let (state, _) = path_state_and_content(&context, &missing, true)

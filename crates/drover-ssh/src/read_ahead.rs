@@ -141,11 +141,6 @@ impl ReadAhead {
         key(request).and_then(|key| self.answers.get(&key).map(|answer| answer.output.clone()))
     }
 
-    /// Keeps `output` as `request`'s answer.
-    pub(crate) fn remember(&mut self, request: &ExecRequest, output: ExecOutput) {
-        self.remember_about(request, output, None);
-    }
-
     fn remember_about(&mut self, request: &ExecRequest, output: ExecOutput, path: Option<String>) {
         if let Some(key) = key(request) {
             self.answers.insert(key, Answer { output, path });

@@ -191,7 +191,7 @@ impl HostSession {
     }
 
     /// Runs a command that changes nothing on the host (a query), using
-    /// the output [`Self::remember_read_ahead`] kept for it, if any.
+    /// the output a rider (see [`Self::set_rider`]) kept for it, if any.
     pub async fn exec_read_only(&self, request: &ExecRequest) -> Result<ExecOutput, Error> {
         let rider = {
             let read_ahead = self.read_ahead_slot();
@@ -223,12 +223,6 @@ impl HostSession {
     /// asks in the same flight as its change.
     pub fn known_answer(&self, request: &ExecRequest) -> Option<ExecOutput> {
         self.read_ahead_slot().answer(request)
-    }
-
-    /// Keeps `output` as what the read-only `request` prints, for
-    /// [`Self::exec_read_only`]; it holds until any other command runs.
-    pub fn remember_read_ahead(&self, request: &ExecRequest, output: ExecOutput) {
-        self.read_ahead_slot().remember(request, output);
     }
 
     /// Drops every output run ahead of time: the caller is about to let time
