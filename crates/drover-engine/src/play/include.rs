@@ -15,7 +15,7 @@ use super::Runner;
 use super::flow::{pause, resume};
 use crate::Vars;
 use crate::host::HostState;
-use crate::task::{Outcome, TaskEnvironment, Verdict, when};
+use crate::task::{Outcome, Verdict, when};
 use crate::vars::{self, PlayVars};
 
 /// What an include brings in.
@@ -131,13 +131,7 @@ impl Runner {
             None => vec![Vars::new()],
             Some(looping) => {
                 let inventory = self.inventory.current();
-                let environment = TaskEnvironment {
-                    templar: &self.templar,
-                    options: &self.options,
-                    inventory: &inventory,
-                    playbook_directory: &self.base,
-                    delegate: None,
-                };
+                let environment = self.task_environment(&inventory, None);
                 crate::task::loop_items(task, looping, scope, &environment)?
                     .iter()
                     .enumerate()

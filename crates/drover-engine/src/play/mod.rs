@@ -292,13 +292,7 @@ impl Runner {
         let (riding, covered) = read_ahead::stretch(first_tasks, 0);
         let hostvars = vars::shared(play_vars, states);
         let inventory = self.inventory.current();
-        let environment = TaskEnvironment {
-            templar: &self.templar,
-            options: &self.options,
-            inventory: &inventory,
-            playbook_directory: &self.base,
-            delegate: None,
-        };
+        let environment = self.task_environment(&inventory, None);
         let (riding, environment, hostvars) = (&riding, &environment, &hostvars);
         let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(states.iter().enumerate())
             .map(|(index, state)| async move {
@@ -422,13 +416,8 @@ impl Runner {
         });
         let hostvars = vars::shared(play_vars, states);
         let inventory = self.inventory.current();
-        let environment = TaskEnvironment {
-            templar: &self.templar,
-            options: &self.options,
-            inventory: &inventory,
-            playbook_directory: &self.base,
-            delegate: self.delegate(task, states, play_vars, &hostvars),
-        };
+        let delegate = self.delegate(task, states, play_vars, &hostvars);
+        let environment = self.task_environment(&inventory, delegate);
         // `throttle: 0` means no limit of its own, as in Ansible.
         let forks = task
             .throttle
@@ -463,6 +452,22 @@ impl Runner {
         }
         for (index, items, outcome) in outcomes {
             self.settle(task, &mut states[index], &items, &outcome);
+        }
+    }
+
+    /// What a task runs with: the templates, the options, `inventory`, and
+    /// the session of `delegate` when the task runs elsewhere.
+    fn task_environment<'a>(
+        &'a self,
+        inventory: &'a drover_inventory::Inventory,
+        delegate: Option<Arc<drover_ssh::HostSession>>,
+    ) -> TaskEnvironment<'a> {
+        TaskEnvironment {
+            templar: &self.templar,
+            options: &self.options,
+            inventory,
+            playbook_directory: &self.base,
+            delegate,
         }
     }
 
