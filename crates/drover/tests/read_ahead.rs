@@ -30,15 +30,8 @@ const PLAYBOOK: &str = r#"
 
 /// Runs the playbook, with a log line for every command sent to a host.
 fn play(bed: &TestBed, directory: &std::path::Path) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory)
-        .args(["play", "site.yml", "-i"])
-        .arg(bed.inventory_file())
-        .arg("--known-hosts")
-        .arg(&bed.known_hosts)
-        .env("NO_COLOR", "1")
+    support::play_on_bed(bed, directory)
         .env("DROVER_LOG", "drover_ssh=trace")
-        .env_remove("SSH_AUTH_SOCK")
         .output()
         .expect("drover runs")
 }

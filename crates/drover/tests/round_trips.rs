@@ -44,18 +44,19 @@ const PLAYBOOK: &str = r#"
 
 /// Runs the playbook with a trace line for every flight, and `extra` arguments.
 fn play(bed: &TestBed, directory: &std::path::Path, extra: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory)
-        .args(["play", "site.yml", "-i"])
-        .arg(bed.inventory_file())
-        .arg("--known-hosts")
-        .arg(&bed.known_hosts)
+    support::play_on_bed(bed, directory)
         .args(extra)
-        .env("NO_COLOR", "1")
         .env("DROVER_LOG", "drover_ssh::flight=debug")
-        .env_remove("SSH_AUTH_SOCK")
         .output()
         .expect("drover runs")
+}
+
+/// A directory `name` in `parent` that the test bed's user may write in.
+fn writable_directory(parent: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let directory = parent.join(name);
+    std::fs::create_dir(&directory).expect("a directory");
+    std::fs::set_permissions(&directory, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    directory
 }
 
 /// How many flights (commands, with whatever rode along) went to any host.
@@ -93,9 +94,7 @@ fn sha1(text: &str) -> String {
 fn issue_18_a_settled_run_costs_two_flights_per_host_and_riders_see_each_change() {
     let bed = TestBed::start(2);
     let directory = tempfile::tempdir().expect("a directory");
-    let target = directory.path().join("target");
-    std::fs::create_dir(&target).expect("a target directory");
-    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let target = writable_directory(directory.path(), "target");
     // Both hosts' content differs only in the name; the assert checks host1's.
     let playbook = PLAYBOOK
         .replace("TARGET", &target.display().to_string())
@@ -164,9 +163,7 @@ fn issue_18_a_settled_run_costs_two_flights_per_host_and_riders_see_each_change(
 fn issue_18_creates_relative_to_chdir_is_looked_for_in_chdir() {
     let bed = TestBed::start(1);
     let directory = tempfile::tempdir().expect("a directory");
-    let work = directory.path().join("work");
-    std::fs::create_dir(&work).expect("a directory");
-    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let work = writable_directory(directory.path(), "work");
     std::fs::write(work.join("made"), "").expect("the file `creates` names");
     let playbook = format!(
         "- hosts: all\n  gather_facts: no\n  tasks:\n    - command: touch ran\n      args:\n        chdir: {work}\n        creates: made\n    - command: touch ran-too\n      args:\n        chdir: {work}\n        creates: not-made\n",
@@ -191,15 +188,9 @@ fn issue_18_double_verbose_traces_each_flight() {
         "- hosts: all\n  gather_facts: no\n  tasks:\n    - command: /bin/true\n",
     )
     .expect("the playbook");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(directory.path())
-        .args(["play", "site.yml", "-vv", "-i"])
-        .arg(bed.inventory_file())
-        .arg("--known-hosts")
-        .arg(&bed.known_hosts)
-        .env("NO_COLOR", "1")
+    let output = support::play_on_bed(&bed, directory.path())
+        .arg("-vv")
         .env_remove("DROVER_LOG")
-        .env_remove("SSH_AUTH_SOCK")
         .output()
         .expect("drover runs");
     let stderr = support::text(&output.stderr);

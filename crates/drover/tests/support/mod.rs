@@ -29,6 +29,18 @@ pub(crate) fn command(directory: Option<&Path>) -> Command {
     command
 }
 
+/// `drover play site.yml` in `directory`, against the test bed's hosts
+/// with its known hosts.
+pub(crate) fn play_on_bed(bed: &drover_test_harness::TestBed, directory: &Path) -> Command {
+    let mut command = command(Some(directory));
+    command
+        .args(["play", "site.yml", "-i"])
+        .arg(bed.inventory_file())
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts);
+    command
+}
+
 /// Runs `drover ARGUMENTS` in `directory` and waits for it.
 pub(crate) fn drover(directory: &Path, arguments: &[&str]) -> Output {
     command(Some(directory))
