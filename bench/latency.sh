@@ -31,7 +31,8 @@ export DROVER_TESTBED_STATE=/tmp/drover-bench-latency
 proxy_pid=
 stop() { [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null; "$testbed" down >/dev/null 2>&1 || true; }
 trap stop EXIT
-seconds() { local start end; start=$(date +%s.%N); "$@" >/tmp/drover-bench.log 2>&1 || { echo "FAILED: $*" >&2; tail -20 /tmp/drover-bench.log >&2; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
+# shellcheck source=bench/peers.sh
+. "$root/bench/peers.sh"
 # Flights per host in the last run's trace.
 flights() { echo "$(grep -c ' flight .*wait_ms=' /tmp/drover-bench.log) / $1" | bc -l; }
 export DROVER_LOG=drover_ssh::flight=debug NO_COLOR=1
@@ -73,20 +74,14 @@ for count in $counts; do
         f2=$(flights "$count")
 
         pyinventory=$work/inventory.py
-        {
-            echo "hosts = ["
-            sed -n "s/^\([^ ]*\) ansible_host=\([^ ]*\) .*/    (\"\1\", {\"ssh_hostname\": \"\2\", \"ssh_port\": $port}),/p" "$inventory"
-            echo "]"
-        } > "$pyinventory"
+        pyinfra_inventory "$inventory" "$port" > "$pyinventory"
         pyargs=(--data "ssh_user=$user" --data "ssh_key=$key" --data "ssh_known_hosts_file=$known" --data "base_dir=$work/pyinfra" --parallel "$count" -y)
         p1=$(seconds "$root/.venv/bin/pyinfra" "$pyinventory" deploy.py "${pyargs[@]}")
         p2=$(seconds "$root/.venv/bin/pyinfra" "$pyinventory" deploy.py "${pyargs[@]}")
 
         a1=-1 a2=-1
         if [ "$with_ansible" = 1 ]; then
-            export ANSIBLE_PIPELINING=True ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_FORKS=$count
-            export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=$known"
-            export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_REMOTE_TMP=/tmp/.ansible-remote-tmp
+            ansible_environment "$count" "$known"
             a1=$(seconds "$root/.venv/bin/ansible-playbook" bench.yml -i "$inventory" -e "base_dir=$work/ansible")
             a2=$(seconds "$root/.venv/bin/ansible-playbook" bench.yml -i "$inventory" -e "base_dir=$work/ansible")
         fi

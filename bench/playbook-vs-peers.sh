@@ -16,7 +16,8 @@ drover=$root/target/release/drover
 testbed=$root/target/release/testbed
 export DROVER_TESTBED_STATE=/tmp/drover-bench-playbook
 trap '"$testbed" down >/dev/null 2>&1 || true' EXIT
-seconds() { local start end; start=$(date +%s.%N); "$@" >/tmp/drover-bench.log 2>&1 || { echo "FAILED: $*" >&2; tail -20 /tmp/drover-bench.log >&2; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
+# shellcheck source=bench/peers.sh
+. "$root/bench/peers.sh"
 
 printf '%-6s %-10s %9s %9s %12s %15s %15s\n' hosts tool first_s second_s "first/floor" "vs drover(1st)" "vs drover(2nd)"
 for count in "${counts[@]}"; do
@@ -33,18 +34,12 @@ for count in "${counts[@]}"; do
     d1=$(seconds "$drover" play bench.yml -i "$inventory" --known-hosts "$known" -f "$count" -e "base_dir=$work/drover")
     d2=$(seconds "$drover" play bench.yml -i "$inventory" --known-hosts "$known" -f "$count" -e "base_dir=$work/drover")
 
-    export ANSIBLE_PIPELINING=True ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_FORKS=$count
-    export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=$known"
-    export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_REMOTE_TMP=/tmp/.ansible-remote-tmp
+    ansible_environment "$count" "$known"
     a1=$(seconds "$root/.venv/bin/ansible-playbook" bench.yml -i "$inventory" -e "base_dir=$work/ansible")
     a2=$(seconds "$root/.venv/bin/ansible-playbook" bench.yml -i "$inventory" -e "base_dir=$work/ansible")
 
     pyinventory=$work/inventory.py
-    {
-        echo "hosts = ["
-        sed -n 's/^\([^ ]*\) ansible_host=\([^ ]*\) .*/    ("\1", {"ssh_hostname": "\2"}),/p' "$inventory"
-        echo "]"
-    } > "$pyinventory"
+    pyinfra_inventory "$inventory" > "$pyinventory"
     pyargs=(--data "ssh_user=$user" --data "ssh_key=$key" --data "ssh_known_hosts_file=$known" --data "base_dir=$work/pyinfra" --parallel "$count" -y)
     p1=$(seconds "$root/.venv/bin/pyinfra" "$pyinventory" deploy.py "${pyargs[@]}")
     p2=$(seconds "$root/.venv/bin/pyinfra" "$pyinventory" deploy.py "${pyargs[@]}")
