@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use drover_ssh::{ExecOutput, quote};
+use drover_ssh::{ExecOutput, ExecRequest, quote};
 use serde_json::Value as Json;
 
 use crate::arguments::Arguments;
@@ -111,51 +111,53 @@ const STAT_MARKER: &str = "--drover-read-ahead-stat--";
 /// them find their answers without a round trip of their own. `None` when
 /// there is nothing to ask.
 pub fn rider(context: &ModuleContext<'_>, queries: &[PathQuery]) -> Option<drover_ssh::Rider> {
-    let unique: Vec<PathQuery> = unique(queries).into_iter().cloned().collect();
-    if unique.is_empty() {
-        return None;
-    }
     let shape = context.request_shape();
-    let own_requests = unique
-        .iter()
+    // Each query with the request a module sends for it, made once: the
+    // session keeps answers under it, and every flight's rider reuses it.
+    let asked: Vec<(PathQuery, ExecRequest)> = unique(queries)
+        .into_iter()
         .map(|query| {
-            (
-                shape.request(&query_script(&query.path, query.detail), None),
-                query.path.clone(),
-            )
+            let request = shape.request(&query_script(&query.path, query.detail), None);
+            (query.clone(), request)
         })
         .collect();
+    if asked.is_empty() {
+        return None;
+    }
     Some(drover_ssh::Rider {
-        queries: own_requests,
-        build: Box::new(move |wanted: &[usize]| build(&shape, &unique, wanted)),
+        queries: asked
+            .iter()
+            .map(|(query, request)| (request.clone(), query.path.clone()))
+            .collect(),
+        build: Box::new(move |wanted: &[usize]| build(&shape, &asked, wanted)),
     })
 }
 
-/// The commands asking the `wanted` ones of `queries`, and what splits
-/// their outputs into each query's own request and output. The queries
-/// about metadata and content share one script (one `stat`, one `tar`);
-/// any other is its own command.
+/// The commands asking the `wanted` ones of the `asked` queries, and what
+/// splits their outputs into each query's own request and output. The
+/// queries about metadata and content share one script (one `stat`, one
+/// `tar`); any other is its own command.
 fn build(
     shape: &RequestShape,
-    queries: &[PathQuery],
+    asked: &[(PathQuery, ExecRequest)],
     wanted: &[usize],
-) -> Option<(Vec<drover_ssh::ExecRequest>, Box<drover_ssh::SplitAnswers>)> {
-    let chosen: Vec<&PathQuery> = wanted.iter().filter_map(|&at| queries.get(at)).collect();
-    let (shared, own): (Vec<&PathQuery>, Vec<&PathQuery>) =
-        chosen.into_iter().partition(|query| query.shared());
-    let own_requests: Vec<_> = own
-        .iter()
-        .map(|query| shape.request(&query_script(&query.path, query.detail), None))
+) -> Option<(Vec<ExecRequest>, Box<drover_ssh::SplitAnswers>)> {
+    let chosen = wanted.iter().filter_map(|&at| asked.get(at));
+    let (shared, own): (Vec<_>, Vec<_>) = chosen.partition(|(query, _)| query.shared());
+    let own_requests: Vec<ExecRequest> = own
+        .into_iter()
+        .map(|(_, request)| request.clone())
         .collect();
     let mut requests = Vec::new();
     if !shared.is_empty() {
-        requests.push(shape.request(&script(&shared), None));
+        let queries: Vec<&PathQuery> = shared.iter().map(|(query, _)| query).collect();
+        requests.push(shape.request(&script(&queries), None));
     }
     requests.extend(own_requests.iter().cloned());
     if requests.is_empty() {
         return None;
     }
-    let split_shared = (!shared.is_empty()).then(|| split(shape, &shared));
+    let split_shared = (!shared.is_empty()).then(|| split(shared.into_iter().cloned().collect()));
     let split: Box<drover_ssh::SplitAnswers> = Box::new(move |outputs: &[ExecOutput]| {
         let (mut answers, own_outputs) = match &split_shared {
             Some(split) => match outputs.split_first() {
@@ -188,16 +190,12 @@ fn unique(queries: &[PathQuery]) -> Vec<&PathQuery> {
 }
 
 /// Splits the output of the shared script into each query's request and output.
-type SplitShared = dyn Fn(&ExecOutput) -> Vec<(drover_ssh::ExecRequest, ExecOutput)> + Send + Sync;
+type SplitShared = dyn Fn(&ExecOutput) -> Vec<(ExecRequest, ExecOutput)> + Send + Sync;
 
-/// What splits the output of [`script`] for `queries` into each query's
-/// own request (as `shape` would make it) and output.
-fn split(shape: &RequestShape, queries: &[&PathQuery]) -> Box<SplitShared> {
-    let queries: Vec<PathQuery> = queries.iter().map(|query| (*query).clone()).collect();
-    let requests: Vec<_> = queries
-        .iter()
-        .map(|query| shape.request(&query_script(&query.path, query.detail), None))
-        .collect();
+/// What splits the output of [`script`] for the `asked` queries into each
+/// query's own request and output.
+fn split(asked: Vec<(PathQuery, ExecRequest)>) -> Box<SplitShared> {
+    let (queries, requests): (Vec<PathQuery>, Vec<ExecRequest>) = asked.into_iter().unzip();
     Box::new(move |output: &ExecOutput| {
         if !output.success() {
             return Vec::new();
