@@ -76,6 +76,19 @@ impl Outcome {
         }
     }
 
+    /// A host whose connection was lost, with `message`.
+    pub(crate) fn unreachable(message: &str) -> Self {
+        Self {
+            status: Status::Unreachable,
+            result: json!({"unreachable": true, "changed": false, "msg": message}),
+            diff: None,
+            item: None,
+            problem: None,
+            module: None,
+        }
+    }
+
+    /// A failure with `message`.
     pub(crate) fn failed(message: impl Into<String>) -> Self {
         let message: String = message.into();
         Self {

@@ -65,16 +65,18 @@ impl ModuleContext<'_> {
         }
     }
 
-    /// Runs a command that changes the host only as `touched` says.
-    pub(crate) async fn exec_touching(
+    /// Makes a change whose output matters only in whether it succeeded,
+    /// and that touches the host only as `touched` says. Where the engine
+    /// allows, it goes ahead of its result, with the host's next flight
+    /// (see `drover_ssh`'s `deferred.rs`); a failure, now or then, is
+    /// `failure`'s message for the change's output.
+    pub(crate) async fn change(
         &self,
-        command: &str,
+        request: &ExecRequest,
         touched: drover_ssh::Touched<'_>,
-    ) -> Result<ExecOutput, Error> {
-        Ok(self
-            .session
-            .exec_touching(&self.request(command, None), touched)
-            .await?)
+        failure: drover_ssh::Failure,
+    ) -> Result<Result<(), String>, Error> {
+        Ok(self.session.change(request, touched, failure).await?)
     }
 
     /// Finds a controller-side file among the search paths.

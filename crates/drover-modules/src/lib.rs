@@ -30,7 +30,9 @@ mod tar_header;
 
 pub use catalog::ModuleCatalog;
 pub use context::{Diff, ModuleContext, ModuleResult};
-pub use read_ahead::{PathQuery, first_query, opaque, reads_ahead, rider, touches_host};
+pub use read_ahead::{
+    PathQuery, first_query, follows_changes_sent_ahead, opaque, reads_ahead, rider, touches_host,
+};
 
 use serde_json::Value as Json;
 

@@ -79,6 +79,20 @@ pub fn touches_host(name: &str) -> bool {
     modules::find(name).is_none_or(|module| !module.on_controller)
 }
 
+/// Whether a task of module `name` may run while changes sent ahead of
+/// it still wait for their flight (see `drover_ssh`'s `deferred.rs`): it
+/// acts on the host only through the host's own session, which sends them
+/// first (the file modules, `stat`, `command`), or it only reports
+/// (`debug`, `assert`, `fail`) and sets no variable that would have to be
+/// taken back should one of them fail.
+pub fn follows_changes_sent_ahead(name: &str) -> bool {
+    modules::find(name).is_some_and(|module| {
+        module.first_query.is_some()
+            || (module.opaque && !module.on_controller)
+            || matches!(module.names.first(), Some(&("debug" | "assert" | "fail")))
+    })
+}
+
 /// Whether what module `name` changes cannot be known before it runs
 /// (`command`): nothing asked ahead of it holds after it.
 pub fn opaque(name: &str) -> bool {

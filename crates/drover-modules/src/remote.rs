@@ -418,38 +418,42 @@ pub(crate) async fn write_file(
         .or_else(|| existing.exists().then_some(existing.mode))
         .unwrap_or(0o644);
     let owner = kept_ownership(attributes, existing, context).chown_spec();
-    let output = context
-        .session
-        .upload(
-            content,
-            path,
-            &drover_ssh::UploadOptions {
-                mode: Some(mode),
-                owner,
-                validate: attributes.validate.clone(),
-                become_user: context.become_user.clone(),
-            },
-        )
-        .await?;
-    if !output.success() {
-        let reason = if attributes.validate.is_some() {
-            "the new content failed `validate`, or it "
-        } else {
-            ""
-        };
-        // A `validate` command may say why on either stream (`visudo -c`
-        // writes to standard output).
-        let said: Vec<String> = [&output.stderr, &output.stdout]
-            .iter()
-            .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
-            .filter(|text| !text.is_empty())
-            .collect();
-        return Err(Error::Failed(format!(
-            "{reason}cannot write `{path}`: {}",
-            said.join("\n")
-        )));
-    }
+    let request = drover_ssh::upload_request(
+        content,
+        path,
+        &drover_ssh::UploadOptions {
+            mode: Some(mode),
+            owner,
+            validate: attributes.validate.clone(),
+            become_user: context.become_user.clone(),
+        },
+    );
+    let (validating, destination) = (attributes.validate.is_some(), path.to_owned());
+    let failure = Box::new(move |output: &drover_ssh::ExecOutput| {
+        write_failure(&destination, validating, output)
+    });
+    context
+        .change(&request, drover_ssh::Touched::Replaced(path), failure)
+        .await?
+        .map_err(Error::Failed)?;
     Ok(backup_file)
+}
+
+/// Why a file could not be written, in the host's words.
+fn write_failure(path: &str, validating: bool, output: &drover_ssh::ExecOutput) -> String {
+    let reason = if validating {
+        "the new content failed `validate`, or it "
+    } else {
+        ""
+    };
+    // A `validate` command may say why on either stream (`visudo -c`
+    // writes to standard output).
+    let said: Vec<String> = [&output.stderr, &output.stdout]
+        .iter()
+        .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .collect();
+    format!("{reason}cannot write `{path}`: {}", said.join("\n"))
 }
 
 /// Brings a file to `content` when it differs (`Some`), else only to its
@@ -568,14 +572,23 @@ pub(crate) async fn set_attributes(
         }
     }
     if !context.check_mode {
-        let output = context.exec(&commands.join(" && "), None).await?;
-        if !output.success() {
-            return Err(Error::Arguments(
-                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            ));
-        }
+        let request = context.request(&commands.join(" && "), None);
+        context
+            .change(
+                &request,
+                drover_ssh::Touched::Everything,
+                Box::new(stderr_of),
+            )
+            .await?
+            .map_err(Error::Failed)?;
     }
     Ok(true)
+}
+
+/// What a command that failed said on its standard error: the failure
+/// message of most changes.
+pub(crate) fn stderr_of(output: &drover_ssh::ExecOutput) -> String {
+    String::from_utf8_lossy(&output.stderr).trim().to_owned()
 }
 
 /// Runs `command`; its failure becomes the module's error message.

@@ -83,6 +83,14 @@ pub enum Error {
         message: String,
     },
 
+    /// A change sent ahead of its result in the same flight failed, so
+    /// the command after it did not run (see `deferred.rs`).
+    #[error("a change sent ahead to {address} failed, so this command did not run")]
+    Halted {
+        /// `host:port`.
+        address: String,
+    },
+
     /// A command could not be started or its channel failed.
     #[error("cannot run a command on {address}: {message}")]
     Channel {
@@ -110,7 +118,10 @@ impl Error {
     /// Whether the host should be reported UNREACHABLE (as Ansible does for
     /// connection and authentication failures) rather than FAILED.
     pub fn is_unreachable(&self) -> bool {
-        !matches!(self, Self::Unsupported(_) | Self::ForwardingRefused { .. })
+        !matches!(
+            self,
+            Self::Unsupported(_) | Self::ForwardingRefused { .. } | Self::Halted { .. }
+        )
     }
 
     /// A line telling the operator what to do next, where one helps.

@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod arguments;
+mod deferred;
 mod error;
 mod exec;
 mod forward;
@@ -34,13 +35,14 @@ mod shell;
 mod ssh;
 
 pub use arguments::SshArguments;
+pub use deferred::{DeferredFailure, Failure};
 pub use error::Error;
 pub use exec::{Become, BecomeMethod, ExecOutput, ExecRequest, Secret, quote};
 pub use forward::{Forward, ForwardedStream, Tunnel};
 pub use handshakes::{HANDSHAKES_IN_FLIGHT, Handshakes};
 pub use host_keys::{HostKeyCheck, HostKeyPolicy, default_known_hosts};
 pub use read_ahead::{BuildRider, Rider, SplitAnswers, Touched};
-pub use session::{HostSession, Transport, UploadOptions};
+pub use session::{HostSession, Transport, UploadOptions, upload_request};
 pub use settings::{ConnectionDefaults, become_for, expand_home, transport_for};
 pub use ssh::{SshConnection, SshSettings};
 

@@ -59,12 +59,15 @@ pub enum Touched<'a> {
     /// The path, absent before, was made as an empty directory: every path
     /// under it was absent, and still is.
     NewDirectory(&'a str),
+    /// Anything may have changed: no answer holds.
+    Everything,
 }
 
 impl Touched<'_> {
     /// Whether the answer about `path` holds after this change.
     fn keeps(&self, path: &str) -> bool {
         match *self {
+            Touched::Everything => false,
             Touched::Replaced(replaced) => {
                 let (Some((directory, name)), Some((other_directory, other_name))) =
                     (replaced.rsplit_once('/'), path.rsplit_once('/'))

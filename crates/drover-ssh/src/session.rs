@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::Mutex;
 
+use crate::deferred::{Deferred, DeferredFailure, Failure, Queue};
 use crate::error::Error;
 use crate::exec::{Become, ExecOutput, ExecRequest, quote};
 use crate::local;
@@ -53,6 +54,8 @@ pub struct HostSession {
     /// How many commands have gone to the host, each one round trip: the
     /// flight trace numbers them.
     flights: std::sync::atomic::AtomicU64,
+    /// Changes sent ahead of their results (see `deferred.rs`).
+    deferred: std::sync::Mutex<Queue>,
 }
 
 /// How many times a dropped handshake is retried.
@@ -80,6 +83,7 @@ impl HostSession {
             handshakes,
             read_ahead: std::sync::Mutex::default(),
             flights: std::sync::atomic::AtomicU64::new(0),
+            deferred: std::sync::Mutex::default(),
         }
     }
 
@@ -237,6 +241,154 @@ impl HostSession {
         self.read_ahead_slot().set_rider(rider);
     }
 
+    /// Lets [`Self::change`] queue changes under `tag` (the task running
+    /// now), to go with the host's next flight; `None` makes them run at
+    /// once again. Only over SSH: locally there is no round trip to save.
+    pub fn send_ahead(&self, tag: Option<u64>) {
+        let tag = tag.filter(|_| matches!(self.transport, Transport::Ssh(_)));
+        self.deferred_slot().tag = tag;
+    }
+
+    /// Makes a change that touches the host only as `touched` says and
+    /// whose output matters only in whether it succeeded: queued when
+    /// [`Self::send_ahead`] allows (and then taken to have succeeded until
+    /// its flight says otherwise), else run now. A failure is `failure`'s
+    /// message for the output.
+    ///
+    /// # Errors
+    /// The host cannot be reached.
+    pub async fn change(
+        &self,
+        request: &ExecRequest,
+        touched: Touched<'_>,
+        failure: Failure,
+    ) -> Result<Result<(), String>, Error> {
+        {
+            let mut queue = self.deferred_slot();
+            if let Some(tag) = queue.tag.filter(|_| crate::deferred::may_go_ahead(request)) {
+                self.read_ahead_slot().forget_touched(touched);
+                queue.pending.push(Deferred {
+                    request: request.clone(),
+                    failure,
+                    tag,
+                });
+                return Ok(Ok(()));
+            }
+        }
+        let output = self.exec_touching(request, touched).await?;
+        Ok(if output.success() {
+            Ok(())
+        } else {
+            Err(failure(&output))
+        })
+    }
+
+    /// The tag of the earliest change queued and not sent yet.
+    pub fn earliest_pending(&self) -> Option<u64> {
+        self.deferred_slot()
+            .pending
+            .iter()
+            .map(|deferred| deferred.tag)
+            .min()
+    }
+
+    /// The change sent ahead that failed, once.
+    pub fn take_failure(&self) -> Option<DeferredFailure> {
+        self.deferred_slot().failure.take()
+    }
+
+    /// Sends the queued changes now, in a flight of their own, if any
+    /// wait; a failure is kept for [`Self::take_failure`].
+    pub async fn flush(&self) {
+        let pending = std::mem::take(&mut self.deferred_slot().pending);
+        // What fails is kept as the failure of the change that failed.
+        let _ = self.send_alone(pending).await;
+    }
+
+    /// Sends `pending` changes in a flight of their own; whether they all
+    /// succeeded.
+    async fn send_alone(&self, pending: Vec<Deferred>) -> bool {
+        if pending.is_empty() {
+            return true;
+        }
+        let carrier = ExecRequest {
+            reuse_shell: true,
+            ..ExecRequest::new("true")
+        };
+        let started = std::time::Instant::now();
+        let sent: Vec<&ExecRequest> = pending.iter().map(|change| &change.request).collect();
+        let flown = self.exec_traced(&sent, &carrier, &[]).await;
+        let changes_ahead = sent.len();
+        drop(sent);
+        let flight = self
+            .flights
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        tracing::debug!(
+            target: "drover_ssh::flight",
+            host = %self.trace_label(),
+            flight,
+            ahead = changes_ahead,
+            wait_ms = started.elapsed().as_millis(),
+            "flight"
+        );
+        if self.settle_ahead(pending, &flown) {
+            self.read_ahead_slot().forget();
+            return false;
+        }
+        true
+    }
+
+    fn deferred_slot(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.deferred
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The queued changes that go with `request`: all of them, when it
+    /// can carry them; else they go first, in a flight of their own.
+    async fn changes_ahead_of(&self, request: &ExecRequest) -> Result<Vec<Deferred>, Error> {
+        let pending = std::mem::take(&mut self.deferred_slot().pending);
+        if pending.is_empty() || crate::deferred::may_go_ahead(request) {
+            return Ok(pending);
+        }
+        if self.send_alone(pending).await {
+            Ok(Vec::new())
+        } else {
+            Err(Error::Halted {
+                address: self.trace_label(),
+            })
+        }
+    }
+
+    /// Keeps what became of the changes sent ahead in a flight.
+    fn settle_ahead(
+        &self,
+        sent: Vec<Deferred>,
+        flown: &Result<(Vec<ExecOutput>, ExecOutput, Vec<ExecOutput>), Error>,
+    ) -> bool {
+        let Some(first) = sent.first().map(|deferred| deferred.tag) else {
+            return false;
+        };
+        let failure = match flown {
+            Ok((outputs, _, _)) => crate::deferred::settle(sent, outputs),
+            Err(error) => Some(DeferredFailure {
+                tag: first,
+                message: match error.hint() {
+                    Some(hint) => format!("{error}\nhint: {hint}"),
+                    None => error.to_string(),
+                },
+                unreachable: error.is_unreachable(),
+            }),
+        };
+        let failed = failure.is_some();
+        if let Some(failure) = failure {
+            let mut queue = self.deferred_slot();
+            queue.failure.get_or_insert(failure);
+        }
+        failed
+    }
+
     fn read_ahead_slot(&self) -> std::sync::MutexGuard<'_, ReadAhead> {
         self.read_ahead
             .lock()
@@ -258,12 +410,26 @@ impl HostSession {
             .flights
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
+        let ahead = self.changes_ahead_of(request).await?;
         let started = std::time::Instant::now();
         let riding: Vec<&ExecRequest> = rider
             .as_ref()
             .map(|rider| rider.requests.iter().collect())
             .unwrap_or_default();
-        let (output, answers) = self.exec_traced(request, &riding).await?;
+        let sent_ahead: Vec<&ExecRequest> = ahead.iter().map(|change| &change.request).collect();
+        let changes_ahead = sent_ahead.len();
+        let bytes_ahead: usize = sent_ahead.iter().map(|change| change.command.len()).sum();
+        let flown = self.exec_traced(&sent_ahead, request, &riding).await;
+        drop(sent_ahead);
+        if self.settle_ahead(ahead, &flown) {
+            self.read_ahead_slot().forget();
+            let address = self.trace_label();
+            return match flown {
+                Err(error) => Err(error),
+                Ok(_) => Err(Error::Halted { address }),
+            };
+        }
+        let (_, output, answers) = flown?;
         let rode = !answers.is_empty();
         if let Some(rider) = rider.as_ref().filter(|_| rode) {
             self.read_ahead_slot().take_answers(rider, &answers);
@@ -271,6 +437,7 @@ impl HostSession {
         if tracing::enabled!(target: "drover_ssh::flight", tracing::Level::DEBUG) {
             let size = |output: &ExecOutput| output.stdout.len() + output.stderr.len();
             let sent = request.command.len()
+                + bytes_ahead
                 + request.stdin.as_ref().map_or(0, bytes::Bytes::len)
                 + if rode {
                     riding.iter().map(|rider| rider.command.len()).sum()
@@ -285,6 +452,7 @@ impl HostSession {
                 sent,
                 received,
                 rider = rode,
+                ahead = changes_ahead,
                 wait_ms = started.elapsed().as_millis(),
                 "flight"
             );
@@ -296,10 +464,12 @@ impl HostSession {
     /// allows, the `rider` requests; their outputs if they all ran.
     async fn exec_traced(
         &self,
+        ahead: &[&ExecRequest],
         request: &ExecRequest,
         rider: &[&ExecRequest],
-    ) -> Result<(ExecOutput, Vec<ExecOutput>), Error> {
+    ) -> Result<(Vec<ExecOutput>, ExecOutput, Vec<ExecOutput>), Error> {
         let Transport::Ssh(settings) = &self.transport else {
+            // Nothing is sent ahead here (see `send_ahead`).
             // Here there is no round trip to save, but the rider still asks
             // several queries with one process.
             let output = local::exec(request).await?;
@@ -307,20 +477,20 @@ impl HostSession {
             for rider in rider {
                 match local::exec(rider).await {
                     Ok(answer) => answers.push(answer),
-                    Err(_) => return Ok((output, Vec::new())),
+                    Err(_) => return Ok((Vec::new(), output, Vec::new())),
                 }
             }
-            return Ok((output, answers));
+            return Ok((Vec::new(), output, answers));
         };
         let connection = self.connection(settings).await?;
-        match connection.exec_with_rider(request, rider).await {
+        match connection.exec_flight(ahead, request, rider).await {
             Err(Error::NotStarted { .. }) => {}
             other => return other,
         }
         tracing::info!(host = %settings.label(), "connection dropped; reconnecting once");
         self.forget(&connection).await;
         let connection = self.connection(settings).await?;
-        connection.exec_with_rider(request, rider).await
+        connection.exec_flight(ahead, request, rider).await
     }
 
     /// Writes `data` to `destination` atomically: into a temporary file in
@@ -333,44 +503,7 @@ impl HostSession {
         destination: &str,
         options: &UploadOptions,
     ) -> Result<ExecOutput, Error> {
-        let directory = match destination.rsplit_once('/') {
-            Some(("", _)) => "/".to_owned(),
-            Some((directory, _)) => directory.to_owned(),
-            None => ".".to_owned(),
-        };
-        let inline = data.len() <= INLINE_UPLOAD_LIMIT;
-        let script = if inline {
-            inline_upload_script(&data, &directory, options.mode)
-        } else {
-            let mut script = format!(
-                "umask 077; tmp=$(mktemp {template}) || exit 1; trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\" || exit 1",
-                template = quote(&format!("{directory}/.drover.XXXXXXXX")),
-            );
-            if let Some(mode) = options.mode {
-                let _ = write!(script, " && chmod {mode:o} \"$tmp\"");
-            }
-            script
-        };
-        let mut script = script;
-        if let Some(owner) = &options.owner {
-            let _ = write!(script, " && chown {} \"$tmp\"", quote(owner));
-        }
-        if let Some(validate) = &options.validate {
-            // Ansible's `validate`: `%s` names the file to check.
-            let _ = write!(script, " && {{ {}; }}", validate.replace("%s", "\"$tmp\""));
-        }
-        let _ = write!(
-            script,
-            " && mv -f \"$tmp\" {} && trap - EXIT",
-            quote(destination)
-        );
-        let request = ExecRequest {
-            command: script,
-            stdin: (!inline).then_some(data),
-            timeout: None,
-            become_user: options.become_user.clone(),
-            reuse_shell: inline,
-        };
+        let request = upload_request(data, destination, options);
         self.exec_touching(&request, Touched::Replaced(destination))
             .await
     }
@@ -388,11 +521,60 @@ impl HostSession {
         self.exec(&request).await
     }
 
-    /// Closes the connection, if one is open.
+    /// Closes the connection, if one is open, after sending any change
+    /// still queued.
     pub async fn close(&self) {
+        self.flush().await;
         if let Some(connection) = self.connection.lock().await.take() {
             connection.close().await;
         }
+    }
+}
+
+/// The command writing `data` to `destination` atomically: into a
+/// temporary file in the same directory, then `chmod`, `chown`, the
+/// `validate` command on the temporary file, and `mv` into place. Any
+/// failure removes the temporary file and leaves the destination as it
+/// was. Small files go inline through the long-lived shell; larger ones on
+/// the command's standard input.
+pub fn upload_request(data: Bytes, destination: &str, options: &UploadOptions) -> ExecRequest {
+    let directory = match destination.rsplit_once('/') {
+        Some(("", _)) => "/".to_owned(),
+        Some((directory, _)) => directory.to_owned(),
+        None => ".".to_owned(),
+    };
+    let inline = data.len() <= INLINE_UPLOAD_LIMIT;
+    let script = if inline {
+        inline_upload_script(&data, &directory, options.mode)
+    } else {
+        let mut script = format!(
+            "umask 077; tmp=$(mktemp {template}) || exit 1; trap 'rm -f \"$tmp\"' EXIT; cat > \"$tmp\" || exit 1",
+            template = quote(&format!("{directory}/.drover.XXXXXXXX")),
+        );
+        if let Some(mode) = options.mode {
+            let _ = write!(script, " && chmod {mode:o} \"$tmp\"");
+        }
+        script
+    };
+    let mut script = script;
+    if let Some(owner) = &options.owner {
+        let _ = write!(script, " && chown {} \"$tmp\"", quote(owner));
+    }
+    if let Some(validate) = &options.validate {
+        // Ansible's `validate`: `%s` names the file to check.
+        let _ = write!(script, " && {{ {}; }}", validate.replace("%s", "\"$tmp\""));
+    }
+    let _ = write!(
+        script,
+        " && mv -f \"$tmp\" {} && trap - EXIT",
+        quote(destination)
+    );
+    ExecRequest {
+        command: script,
+        stdin: (!inline).then_some(data),
+        timeout: None,
+        become_user: options.become_user.clone(),
+        reuse_shell: inline,
     }
 }
 

@@ -44,6 +44,10 @@ const EXEC_REQUEST_LIMIT: usize = 32 * 1024;
 /// What the shell prints once it has started, before any command's output.
 const READY: &str = "__drover_ready__";
 
+/// The `signal` of a command the shell did not run because a change sent
+/// ahead of it in the same flight failed (see [`PersistentShell::run`]).
+pub(crate) const HALTED: &str = "not run: a change before it failed";
+
 impl PersistentShell {
     /// Starts `sh` on `channel` and runs `commands` in it, returning their
     /// outputs.
@@ -61,6 +65,7 @@ impl PersistentShell {
     pub(crate) async fn start(
         channel: russh::Channel<Msg>,
         commands: &[&str],
+        guarded: usize,
         inline: bool,
     ) -> Result<(Self, Vec<ExecOutput>), ShellError> {
         let nanos = std::time::SystemTime::now()
@@ -73,7 +78,7 @@ impl PersistentShell {
             marker: format!("__drover_{}_{nanos}_", std::process::id()),
             counter: 0,
         };
-        let (script, marks) = shell.frame(commands);
+        let (script, marks) = shell.frame(commands, guarded);
         let inline = inline && script.len() <= EXEC_REQUEST_LIMIT;
         let request = if inline {
             format!(
@@ -164,8 +169,16 @@ impl PersistentShell {
 
     /// Runs `commands` (complete shell command lines), one after the other,
     /// sent together in one flight, and collects each one's output.
-    pub(crate) async fn run(&mut self, commands: &[&str]) -> Result<Vec<ExecOutput>, ShellError> {
-        let (script, marks) = self.frame(commands);
+    ///
+    /// The first `guarded` of them are changes sent ahead of their results
+    /// (see `deferred.rs`): once one of those fails, no later command of
+    /// the flight runs, and each reports [`HALTED`].
+    pub(crate) async fn run(
+        &mut self,
+        commands: &[&str],
+        guarded: usize,
+    ) -> Result<Vec<ExecOutput>, ShellError> {
+        let (script, marks) = self.frame(commands, guarded);
         self.send(&script).await.map_err(ShellError::Unavailable)?;
         self.collect(&marks).await
     }
@@ -178,17 +191,36 @@ impl PersistentShell {
     /// stream, ended by a marker there. The controller strips the newline
     /// each marker adds. Each command runs in a subshell of its own, so that
     /// neither `exit` nor a syntax error ends more than the command, and
-    /// without the framing's variable.
-    fn frame(&mut self, commands: &[&str]) -> (String, Vec<String>) {
+    /// without the framing's variables.
+    ///
+    /// With `guarded` changes first, the flight keeps a flag, `h`: a
+    /// guarded command that fails sets it, and every command checks it
+    /// first, reporting the status `-` instead of running.
+    fn frame(&mut self, commands: &[&str], guarded: usize) -> (String, Vec<String>) {
         let mut script = String::new();
         let mut marks = Vec::new();
-        for command in commands {
+        if guarded > 0 {
+            script.push_str("h=\n");
+        }
+        for (index, command) in commands.iter().enumerate() {
             self.counter += 1;
             let mark = format!("{}{}", self.marker, self.counter);
+            let command = quote(command);
+            let run = if guarded == 0 {
+                format!("(unset r; eval {command}) </dev/null; r=$?")
+            } else {
+                format!(
+                    "if [ -n \"$h\" ]; then r=-; else (unset r h; eval {command}) </dev/null; r=$?; fi"
+                )
+            };
+            let halt = if index < guarded {
+                "; [ \"$r\" = 0 ] || [ \"$r\" = - ] || h=1"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 script,
-                "(unset r; eval {command}) </dev/null; r=$?; printf '\\n{mark} %s\\n' \"$r\"; printf '\\n{mark}E\\n' >&2",
-                command = quote(command)
+                "{run}{halt}; printf '\\n{mark} %s\\n' \"$r\"; printf '\\n{mark}E\\n' >&2"
             );
             marks.push(mark);
         }
@@ -208,10 +240,10 @@ impl PersistentShell {
                 .read_until_in(format!("\n{mark}E\n").as_bytes(), true)
                 .await
                 .map_err(ShellError::Lost)?;
-            let status = String::from_utf8_lossy(&status).trim().parse::<u32>().ok();
+            let status = String::from_utf8_lossy(&status).trim().to_owned();
             outputs.push(ExecOutput {
-                exit_status: status,
-                signal: None,
+                exit_status: status.parse::<u32>().ok(),
+                signal: (status == "-").then(|| HALTED.to_owned()),
                 stdout,
                 stderr,
                 timed_out: false,

@@ -287,6 +287,23 @@ impl SshConnection {
         request: &ExecRequest,
         rider: &[&ExecRequest],
     ) -> Result<(ExecOutput, Vec<ExecOutput>), Error> {
+        let (_, output, answers) = self.exec_flight(&[], request, rider).await?;
+        Ok((output, answers))
+    }
+
+    /// Runs the changes `ahead` (sent ahead of their results, see
+    /// `deferred.rs`), then `request` and its `rider`, in one flight
+    /// through the long-lived shell: the outputs of `ahead`, `request`'s,
+    /// and the rider's. Once a change of `ahead` fails, nothing after it
+    /// runs: each later output is [`crate::shell::HALTED`]. The session
+    /// sends changes ahead only with a request that goes through the shell
+    /// with no timeout.
+    pub(crate) async fn exec_flight(
+        &self,
+        ahead: &[&ExecRequest],
+        request: &ExecRequest,
+        rider: &[&ExecRequest],
+    ) -> Result<(Vec<ExecOutput>, ExecOutput, Vec<ExecOutput>), Error> {
         let (command, stdin) = request.wire_form()?;
         // Each line is one round trip to the host: `DROVER_LOG=drover_ssh=trace`
         // counts them (the command itself may hold secrets, so only its size).
@@ -300,16 +317,39 @@ impl SshConnection {
                 })
                 .collect();
             let riders = riders.unwrap_or_default();
-            let mut commands = vec![command.as_str()];
+            let ahead: Vec<String> = ahead
+                .iter()
+                .map(|change| change.wire_form().map(|(command, _)| command))
+                .collect::<Result<_, _>>()?;
+            let mut commands: Vec<&str> = ahead.iter().map(String::as_str).collect();
+            commands.push(command.as_str());
             commands.extend(riders.iter().map(String::as_str));
-            if let Some(mut outputs) = self.exec_in_shell(&commands, request.timeout).await? {
-                let answers = if outputs.len() == commands.len() {
-                    outputs.split_off(1)
+            let outputs = self
+                .exec_in_shell(&commands, ahead.len(), request.timeout)
+                .await?;
+            if let Some(mut outputs) = outputs {
+                if outputs.len() < ahead.len() + 1 {
+                    return Err(Error::Channel {
+                        address: self.label.clone(),
+                        message: "the flight timed out with changes sent ahead in it".to_owned(),
+                    });
+                }
+                let mut rest = outputs.split_off(ahead.len());
+                let answers = if rest.len() == riders.len() + 1 {
+                    rest.split_off(1)
                 } else {
                     Vec::new()
                 };
-                return Ok((outputs.swap_remove(0), answers));
+                return Ok((outputs, rest.swap_remove(0), answers));
             }
+        }
+        let (done, halted) = self.changes_on_channels(ahead).await?;
+        if halted {
+            let halted = ExecOutput {
+                signal: Some(crate::shell::HALTED.to_owned()),
+                ..ExecOutput::default()
+            };
+            return Ok((done, halted, Vec::new()));
         }
         // A command meant for the long-lived `/bin/sh` keeps POSIX shell
         // semantics on a channel of its own, whatever the login shell is.
@@ -321,7 +361,28 @@ impl SshConnection {
         let output = self
             .exec_on_channel(command, stdin, request.timeout)
             .await?;
-        Ok((output, Vec::new()))
+        Ok((done, output, Vec::new()))
+    }
+
+    /// Without a long-lived shell, runs the changes sent ahead on a channel
+    /// each, in order, up to the first that fails: their outputs, and
+    /// whether one failed.
+    async fn changes_on_channels(
+        &self,
+        ahead: &[&ExecRequest],
+    ) -> Result<(Vec<ExecOutput>, bool), Error> {
+        let mut done = Vec::new();
+        for change in ahead {
+            let (command, stdin) = change.wire_form()?;
+            let command = format!("/bin/sh -c {}", crate::quote(&command));
+            let output = self.exec_on_channel(command, stdin, None).await?;
+            let failed = !output.success();
+            done.push(output);
+            if failed {
+                return Ok((done, true));
+            }
+        }
+        Ok((done, false))
     }
 
     /// Runs commands through the long-lived shell, starting it with them if
@@ -331,6 +392,7 @@ impl SshConnection {
     async fn exec_in_shell(
         &self,
         commands: &[&str],
+        guarded: usize,
         timeout: Option<std::time::Duration>,
     ) -> Result<Option<Vec<ExecOutput>>, Error> {
         if self.handle.is_closed() {
@@ -342,9 +404,9 @@ impl SshConnection {
         let mut slot = self.shell.lock().await;
         let run = async {
             match slot.as_mut() {
-                Some(shell) => shell.run(commands).await,
+                Some(shell) => shell.run(commands, guarded).await,
                 None => {
-                    let (shell, outputs) = self.start_shell(commands).await?;
+                    let (shell, outputs) = self.start_shell(commands, guarded).await?;
                     *slot = Some(shell);
                     Ok(outputs)
                 }
@@ -387,6 +449,7 @@ impl SshConnection {
     async fn start_shell(
         &self,
         commands: &[&str],
+        guarded: usize,
     ) -> Result<(PersistentShell, Vec<ExecOutput>), ShellError> {
         use std::sync::atomic::Ordering::Relaxed;
         let open = || async {
@@ -396,7 +459,7 @@ impl SshConnection {
                 .map_err(|error| ShellError::Unavailable(error.to_string()))
         };
         if self.inline_start.load(Relaxed) {
-            match PersistentShell::start(open().await?, commands, true).await {
+            match PersistentShell::start(open().await?, commands, guarded, true).await {
                 Err(ShellError::Unavailable(reason)) => {
                     tracing::debug!(host = %self.label, %reason, "the shell did not start with its commands; starting it plainly");
                     self.inline_start.store(false, Relaxed);
@@ -404,7 +467,7 @@ impl SshConnection {
                 other => return other,
             }
         }
-        PersistentShell::start(open().await?, commands, false).await
+        PersistentShell::start(open().await?, commands, guarded, false).await
     }
 
     /// Runs one command on a channel of its own.

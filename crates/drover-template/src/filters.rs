@@ -149,8 +149,9 @@ fn to_string(value: Value) -> String {
     }
 }
 
+/// Ansible's `to_json` is Python's `json.dumps`, separators and all.
 fn to_json(value: Value) -> Result<String, Error> {
-    serde_json::to_string(&json(&value)?).map_err(|error| invalid(error.to_string()))
+    Ok(crate::python_json(&json(&value)?))
 }
 
 fn to_nice_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {

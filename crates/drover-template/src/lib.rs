@@ -31,6 +31,7 @@ mod jinja_tests;
 mod lookups;
 pub mod loop_lookups;
 mod path_filters;
+mod python_json;
 mod scope;
 mod text_filters;
 
@@ -43,6 +44,7 @@ use serde_json::Value as Json;
 
 pub use error::Error;
 pub use filters::python_replacement;
+pub use python_json::python_json;
 pub use scope::Scope;
 
 /// Variables: names to JSON values.

@@ -118,7 +118,7 @@ fn issue_18_a_settled_run_costs_two_flights_per_host_and_riders_see_each_change(
         support::text(&first.stderr)
     );
     assert_eq!(changed_per_host(&stdout), [5, 5], "{stdout}");
-    assert_eq!(flights(&first), 2 * 7, "{}", support::text(&first.stderr));
+    assert_eq!(flights(&first), 2 * 4, "{}", support::text(&first.stderr));
     let hello = target.join("host1/hello.txt");
     assert_eq!(
         std::fs::read_to_string(&hello).expect("copied"),

@@ -329,3 +329,20 @@ fn issue_17_an_ignored_failure_that_changed_something_counts_as_changed() {
         "drover's recap (left) and Ansible's (right):\n{ours}\n{theirs}"
     );
 }
+
+/// Found on the way through issue 18: `copy` wrote a mapping's `content`
+/// as pretty JSON and a boolean as `true`; Ansible writes Python's
+/// `json.dumps` and `str` (`True`), as `to_json` does.
+#[test]
+fn issue_18_copy_writes_non_string_content_as_ansible_does() {
+    converge_like_ansible(
+        &[("README", "")],
+        r"    - copy: {content: {b: 1, a: [1, 2], c: é}, dest: '{{ root }}/mapping'}
+    - copy: {content: true, dest: '{{ root }}/flag'}
+    - copy: {content: 5, dest: '{{ root }}/number'}
+    - copy:
+        content: '{{ {''x'': [1]} | to_json }}'
+        dest: '{{ root }}/filtered'
+",
+    );
+}

@@ -188,7 +188,7 @@ impl Runner {
                 continue;
             }
             let waiting = pause(states, |index, _| !notified[index]);
-            self.run_module_task(handler, states, play_vars, true, &[])
+            self.run_module_task(handler, states, play_vars, &[], None)
                 .await;
             resume(states, &waiting);
         }

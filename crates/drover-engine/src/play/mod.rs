@@ -18,6 +18,7 @@ use crate::{Error, Event, Reporter, RunOptions, Status, Vars};
 mod connections;
 mod control;
 mod flow;
+mod held;
 mod include;
 mod inventory_cell;
 mod results;
@@ -45,6 +46,8 @@ pub(crate) struct Runner {
     /// How many of the first tasks of the next task list had their queries
     /// ride with the facts' flight: what was read ahead holds for them.
     first_stretch: std::sync::atomic::AtomicUsize,
+    /// The last tag given to a task's changes sent ahead (see `held.rs`).
+    tags: std::sync::atomic::AtomicU64,
 }
 
 impl Runner {
@@ -70,6 +73,7 @@ impl Runner {
             connections: Connections::new(inventory.clone(), options.connection.clone()),
             results: Results::new(reporter.clone()),
             first_stretch: std::sync::atomic::AtomicUsize::new(0),
+            tags: std::sync::atomic::AtomicU64::new(0),
             inventory,
             options,
             reporter,
@@ -321,6 +325,8 @@ impl Runner {
     }
 
     /// Runs a list of tasks, each on every active host before the next.
+    /// A file task's changes may go ahead of their results (see
+    /// `held.rs`); all of them are settled when the list ends.
     pub(crate) fn run_tasks<'a>(
         &'a self,
         tasks: &'a [Task],
@@ -329,6 +335,7 @@ impl Runner {
         play: &'a Play,
     ) -> futures::future::LocalBoxFuture<'a, ()> {
         Box::pin(async move {
+            let mut held = held::Held::default();
             // Tasks before this index are in the stretch whose first
             // queries rode with the last module task's flights (or the facts').
             let mut covered_until = self
@@ -336,10 +343,13 @@ impl Runner {
                 .swap(0, std::sync::atomic::Ordering::Relaxed);
             for (index, task) in tasks.iter().enumerate() {
                 if states.iter().all(|state| !state.active()) || self.interrupted() {
-                    return;
+                    break;
                 }
                 if !self.control.reached(task) {
                     continue;
+                }
+                if !held.is_empty() && !held::follows_changes(task) {
+                    self.release_all(states, &mut held).await;
                 }
                 if index >= covered_until {
                     // What was read ahead holds only through its stretch.
@@ -369,13 +379,15 @@ impl Runner {
                         if self.control.selected(task) {
                             let failed_before =
                                 states.iter().filter(|state| state.failed()).count();
-                            self.run_module_task(task, states, play_vars, false, &riding)
+                            let held = Some((play, &mut held));
+                            self.run_module_task(task, states, play_vars, &riding, held)
                                 .await;
                             Self::stop_if_too_many_failed(play, task, states, failed_before);
                         }
                     }
                 }
             }
+            self.release_all(states, &mut held).await;
         })
     }
 
@@ -400,20 +412,19 @@ impl Runner {
         }
     }
 
-    /// Runs a module task on every active host, `forks` at a time.
-    async fn run_module_task(
+    /// Runs a module task on every active host, `forks` at a time. A task
+    /// of a play's task list (not a handler: `held` is `None`) may send
+    /// its changes ahead, and its results are held while any host has a
+    /// change in doubt (see `held.rs`).
+    async fn run_module_task<'t>(
         &self,
-        task: &Task,
+        task: &'t Task,
         states: &mut [HostState],
         play_vars: &PlayVars,
-        handler: bool,
         riding: &[&Task],
+        mut held: Option<(&Play, &mut held::Held<'t>)>,
     ) {
-        self.reporter.event(Event::TaskStart {
-            name: task.display_name(),
-            location: format!("{}:{}", task.location.path.display(), task.location.line),
-            handler,
-        });
+        let (tag, ahead, start) = self.begin(task, held.as_ref(), held.is_none());
         let hostvars = vars::shared(play_vars, states);
         let inventory = self.inventory.current();
         let delegate = self.delegate(task, states, play_vars, &hostvars);
@@ -439,7 +450,9 @@ impl Runner {
                 let (environment, hostvars) = (&environment, &hostvars);
                 async move {
                     read_ahead::set_rider(riding, state, play_vars, hostvars, environment);
+                    state.session.send_ahead(ahead);
                     let (items, outcome) = task::run(task, state, &scope, environment).await;
+                    state.session.send_ahead(None);
                     (index, items, outcome)
                 }
             })
@@ -449,6 +462,16 @@ impl Runner {
         outcomes.sort_by_key(|(index, _, _)| *index);
         if task.run_once {
             share_the_one_run(task, states, &mut outcomes);
+        }
+        if let Some((_, held)) = held.as_mut() {
+            held.push(held::Entry {
+                tag,
+                task,
+                start,
+                outcomes,
+            });
+            self.release_ready(states, held);
+            return;
         }
         for (index, items, outcome) in outcomes {
             self.settle(task, &mut states[index], &items, &outcome);

@@ -54,10 +54,15 @@ pub(crate) async fn run(
     }
     let (content, source_name) = match (arguments.raw("content"), arguments.string("src")?) {
         (Some(content), _) => {
-            let text = content.as_str().map_or_else(
-                || serde_json::to_string_pretty(content).unwrap_or_default(),
-                str::to_owned,
-            );
+            // Ansible writes a mapping or a list as `json.dumps` does, and
+            // anything else as Python's `str` (`True`, `5`).
+            let text = match content {
+                Json::String(text) => text.clone(),
+                Json::Bool(flag) => if *flag { "True" } else { "False" }.to_owned(),
+                Json::Null => "None".to_owned(),
+                Json::Number(number) => number.to_string(),
+                other => drover_template::python_json(other),
+            };
             (Bytes::from(text), None)
         }
         (None, Some(source)) => {

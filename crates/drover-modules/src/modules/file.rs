@@ -88,13 +88,15 @@ async fn bring_about(
     wanted: Wanted,
     state: &PathState,
     path: &str,
-) -> Result<drover_ssh::ExecOutput, Error> {
-    if wanted == Wanted::Directory && state.kind == PathKind::Absent {
-        let touched = drover_ssh::Touched::NewDirectory(path);
-        context.exec_touching(command, touched).await
+) -> Result<Result<(), String>, Error> {
+    let touched = if wanted == Wanted::Directory && state.kind == PathKind::Absent {
+        drover_ssh::Touched::NewDirectory(path)
     } else {
-        context.exec(command, None).await
-    }
+        drover_ssh::Touched::Everything
+    };
+    let request = context.request(command, None);
+    let failure = Box::new(crate::remote::stderr_of);
+    context.change(&request, touched, failure).await
 }
 
 pub(crate) async fn run(
@@ -129,11 +131,8 @@ pub(crate) async fn run(
         );
         if !context.check_mode {
             let command = attributes.appended(command, wanted, &path);
-            let output = bring_about(context, &command, wanted, &state, &path).await?;
-            if !output.success() {
-                return Ok(ModuleResult::failed(
-                    String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-                ));
+            if let Err(failure) = bring_about(context, &command, wanted, &state, &path).await? {
+                return Ok(ModuleResult::failed(failure));
             }
         }
         return Ok(result);
