@@ -141,10 +141,25 @@ fn under_task<'a>(output: &'a str, task: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A play variable that could show other hosts: the hosts go in step.
+const IN_STEP: &str = "    in_step: \"{{ hostvars | length }}\"\n  tasks:";
+
 #[test]
 fn issue_18_a_change_sent_ahead_that_fails_is_its_own_tasks_failure() {
     let bed = TestBed::start(2);
-    let (output, directory) = drover(&bed, FAILING);
+    a_change_sent_ahead_fails(&bed, FAILING);
+}
+
+#[test]
+fn issue_18_a_change_sent_ahead_that_fails_in_step_is_its_own_tasks_failure() {
+    let bed = TestBed::start(2);
+    a_change_sent_ahead_fails(&bed, &FAILING.replacen("  tasks:", IN_STEP, 1));
+}
+
+/// Runs `playbook` (`FAILING`, the hosts at their own pace or in step)
+/// and checks what a change sent ahead that fails leaves.
+fn a_change_sent_ahead_fails(bed: &TestBed, playbook: &str) {
+    let (output, directory) = drover(bed, playbook);
     let stdout = support::text(&output.stdout);
     let stderr = support::text(&output.stderr);
     assert!(!output.status.success(), "{stdout}");
@@ -185,7 +200,7 @@ fn issue_18_a_change_sent_ahead_that_fails_is_its_own_tasks_failure() {
     );
     assert_eq!(support::recap(&stdout, "host2")[3], 1, "{stdout}");
 
-    let Some((theirs, their_directory)) = ansible(&bed, FAILING) else {
+    let Some((theirs, their_directory)) = ansible(bed, playbook) else {
         return;
     };
     let theirs = support::text(&theirs.stdout);
@@ -202,7 +217,19 @@ fn issue_18_a_change_sent_ahead_that_fails_is_its_own_tasks_failure() {
 #[test]
 fn issue_18_a_rescue_sees_the_change_sent_ahead_that_failed() {
     let bed = TestBed::start(2);
-    let (output, directory) = drover(&bed, RESCUED);
+    a_rescue_sees_the_failed_change(&bed, RESCUED);
+}
+
+#[test]
+fn issue_18_in_step_a_rescue_sees_the_change_sent_ahead_that_failed() {
+    let bed = TestBed::start(2);
+    a_rescue_sees_the_failed_change(&bed, &RESCUED.replacen("  tasks:", IN_STEP, 1));
+}
+
+/// Runs `playbook` (`RESCUED`, at their own pace or in step) and checks
+/// that the rescue saw the failed change.
+fn a_rescue_sees_the_failed_change(bed: &TestBed, playbook: &str) {
+    let (output, directory) = drover(bed, playbook);
     let stdout = support::text(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     let left = left_on_hosts(directory.path());
@@ -220,7 +247,7 @@ fn issue_18_a_rescue_sees_the_change_sent_ahead_that_failed() {
     );
     assert_eq!(support::recap(&stdout, "host2")[5], 1, "{stdout}");
 
-    let Some((theirs, their_directory)) = ansible(&bed, RESCUED) else {
+    let Some((theirs, their_directory)) = ansible(bed, playbook) else {
         return;
     };
     let theirs = support::text(&theirs.stdout);

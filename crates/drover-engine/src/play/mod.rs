@@ -20,6 +20,7 @@ mod control;
 mod flow;
 mod held;
 mod include;
+mod independent;
 mod inventory_cell;
 mod results;
 mod rollout;
@@ -341,9 +342,27 @@ impl Runner {
             let mut covered_until = self
                 .first_stretch
                 .swap(0, std::sync::atomic::Ordering::Relaxed);
-            for (index, task) in tasks.iter().enumerate() {
+            let may_walk = independent::may_walk(play, play_vars, states);
+            let mut next = 0;
+            while let Some(task) = tasks.get(next) {
+                let index = next;
+                next += 1;
                 if states.iter().all(|state| !state.active()) || self.interrupted() {
                     break;
+                }
+                let end = if may_walk {
+                    independent::stretch_end(tasks, index, states)
+                } else {
+                    index
+                };
+                if end > index {
+                    self.release_all(states, &mut held).await;
+                    let range = index..end;
+                    self.run_on_their_own(tasks, range, states, play_vars, play, covered_until)
+                        .await;
+                    covered_until = read_ahead::window(tasks, end - 1).1;
+                    next = end;
+                    continue;
                 }
                 if !self.control.reached(task) {
                     continue;
@@ -357,38 +376,51 @@ impl Runner {
                 }
                 let (riding, end) = read_ahead::window(tasks, index);
                 covered_until = end;
-                match &task.action {
-                    Action::Block {
-                        block,
-                        rescue,
-                        always,
-                    } => {
-                        self.run_block(task, block, rescue, always, states, play_vars, play)
-                            .await;
-                    }
-                    Action::Meta(what) => self.meta(what, task, states, play_vars, play).await,
-                    Action::IncludeTasks { file, base } => {
-                        let included = include::Included::File { file, base };
-                        self.include(task, included, states, play_vars, play).await;
-                    }
-                    Action::IncludeRole { tasks } => {
-                        let included = include::Included::Role(tasks);
-                        self.include(task, included, states, play_vars, play).await;
-                    }
-                    Action::Module { .. } => {
-                        if self.control.selected(task) {
-                            let failed_before =
-                                states.iter().filter(|state| state.failed()).count();
-                            let held = Some((play, &mut held));
-                            self.run_module_task(task, states, play_vars, &riding, held)
-                                .await;
-                            Self::stop_if_too_many_failed(play, task, states, failed_before);
-                        }
-                    }
-                }
+                self.run_task(task, &riding, states, play_vars, play, &mut held)
+                    .await;
             }
             self.release_all(states, &mut held).await;
         })
+    }
+
+    /// Runs one task of a list on every active host: a block, a `meta`, an
+    /// include, or a module task with `riding` (see `read_ahead.rs`).
+    async fn run_task<'t>(
+        &self,
+        task: &'t Task,
+        riding: &[&Task],
+        states: &mut [HostState],
+        play_vars: &PlayVars,
+        play: &Play,
+        held: &mut held::Held<'t>,
+    ) {
+        match &task.action {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                self.run_block(task, block, rescue, always, states, play_vars, play)
+                    .await;
+            }
+            Action::Meta(what) => self.meta(what, task, states, play_vars, play).await,
+            Action::IncludeTasks { file, base } => {
+                let included = include::Included::File { file, base };
+                self.include(task, included, states, play_vars, play).await;
+            }
+            Action::IncludeRole { tasks } => {
+                let included = include::Included::Role(tasks);
+                self.include(task, included, states, play_vars, play).await;
+            }
+            Action::Module { .. } => {
+                if self.control.selected(task) {
+                    let failed_before = states.iter().filter(|state| state.failed()).count();
+                    self.run_module_task(task, states, play_vars, riding, Some((play, held)))
+                        .await;
+                    Self::stop_if_too_many_failed(play, task, states, failed_before);
+                }
+            }
+        }
     }
 
     /// `any_errors_fatal` ends the play for every host at the first failure;
@@ -526,19 +558,42 @@ impl Runner {
     /// Records a host's outcome (and its loop items'), and the handlers a
     /// change notifies.
     fn settle(&self, task: &Task, state: &mut HostState, items: &[Outcome], outcome: &Outcome) {
-        for item in items {
-            self.record(state, item, Some(task));
+        if state.probe.is_some() {
+            for done in items.iter().chain([outcome]) {
+                self.record(state, done, Some(task));
+            }
+        } else {
+            self.tell(task, &state.name, items, outcome);
+            results::Results::mark(state, outcome, Some(task));
         }
-        // `add_host` and `group_by` change the inventory for the plays after.
+        self.apply(task, state, items, outcome);
+    }
+
+    /// Reports and counts a host's outcome and its loop items': a loop's
+    /// summary is counted, not printed again.
+    fn tell(&self, task: &Task, host: &str, items: &[Outcome], outcome: &Outcome) {
+        for item in items {
+            self.results.tell(host, item, Some(task), true);
+        }
+        if items.is_empty() || task.loop_over.is_none() {
+            self.results.tell(host, outcome, Some(task), true);
+        } else {
+            let summary = Outcome {
+                item: None,
+                ..outcome.clone()
+            };
+            self.results.tell(host, &summary, Some(task), false);
+        }
+    }
+
+    /// What a host's outcome changes beyond the host: the inventory
+    /// (`add_host`, `group_by`, for the plays after) and the handlers it
+    /// notifies.
+    fn apply(&self, task: &Task, state: &mut HostState, items: &[Outcome], outcome: &Outcome) {
         for done in items.iter().chain([outcome]) {
             if matches!(done.status, Status::Ok | Status::Changed) {
                 self.inventory.apply(&state.name, &done.result);
             }
-        }
-        if items.is_empty() || task.loop_over.is_none() {
-            self.record(state, outcome, Some(task));
-        } else {
-            self.results.count_only(state, outcome, task);
         }
         if outcome.status == Status::Changed {
             for handler in &task.notify {

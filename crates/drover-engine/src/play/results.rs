@@ -67,15 +67,6 @@ impl Results {
         self.record_as(state, outcome, task, true);
     }
 
-    /// Counts a loop's summary without printing it again.
-    pub(crate) fn count_only(&self, state: &mut HostState, outcome: &Outcome, task: &Task) {
-        let summary = Outcome {
-            item: None,
-            ..outcome.clone()
-        };
-        self.record_as(state, &summary, Some(task), false);
-    }
-
     fn record_as(
         &self,
         state: &mut HostState,
@@ -91,8 +82,15 @@ impl Results {
             );
             return;
         }
+        self.tell(&state.name, outcome, task, report);
+        Self::mark(state, outcome, task);
+    }
+
+    /// Reports `host`'s outcome (unless `report` is false) and counts it:
+    /// the part of recording that needs no more of the host than its name.
+    pub(crate) fn tell(&self, host: &str, outcome: &Outcome, task: Option<&Task>, report: bool) {
         if report {
-            self.report(&state.name, outcome, task);
+            self.report(host, outcome, task);
         }
         if outcome.item.is_some() {
             return;
@@ -100,7 +98,7 @@ impl Results {
         // An ignored failure that changed something counts as changed too,
         // as Ansible counts it.
         let changed = outcome.result.get("changed") == Some(&serde_json::Value::Bool(true));
-        self.count(&state.name, |stats| match outcome.status {
+        self.count(host, |stats| match outcome.status {
             Status::Ok => stats.ok += 1,
             Status::Changed => {
                 stats.ok += 1;
@@ -115,6 +113,13 @@ impl Results {
             Status::Failed => stats.failed += 1,
             Status::Unreachable => stats.unreachable += 1,
         });
+    }
+
+    /// What an outcome makes of its host: changed, or out of the play.
+    pub(crate) fn mark(state: &mut HostState, outcome: &Outcome, task: Option<&Task>) {
+        if outcome.item.is_some() {
+            return;
+        }
         if crate::task::changed_the_host(outcome) {
             state.changed = true;
         }
