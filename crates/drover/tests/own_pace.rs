@@ -12,7 +12,7 @@ use drover_test_harness::TestBed;
 /// host1's first task waits (up to `SECONDS`) for host2's second task.
 /// In lockstep host2 cannot start its second task before host1 has ended
 /// its first, so host1 gives up and fails.
-const PLAYBOOK: &str = r#"
+const PLAYBOOK: &str = r"
 - hosts: all
   gather_facts: no
   tasks:
@@ -27,7 +27,7 @@ const PLAYBOOK: &str = r#"
     - name: done
       debug:
         msg: done
-"#;
+";
 
 /// Runs the playbook with `extra` added to the second task's condition.
 fn play(bed: &TestBed, extra: &str, seconds: u32) -> (String, std::process::ExitStatus) {
