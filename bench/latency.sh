@@ -99,7 +99,10 @@ for count in $counts; do
 
         row() { printf '%-6s %-5s %-9s %8.2f %8.2f %10s %s\n' "$count" "$rtt" "$1" "$2" "$3" "$(printf '%.2f / %.2f' "$(echo "$2 / $r1" | bc -l)" "$(echo "$3 / $r2" | bc -l)")" "${4:-}"; }
         row drover "$d1" "$d2" "$(printf '%.0f / %.0f' "$f1" "$f2")"; row floor "$r1" "$r2"; row pyinfra "$p1" "$p2"
-        [ "$with_ansible" = 1 ] && row ansible "$a1" "$a2"
+        if [ "$with_ansible" = 1 ]; then
+            row ansible "$a1" "$a2"
+            compare_files "$work/drover" "$work/ansible"
+        fi
         printf '%-6s %-5s %-9s %8.2f %8s %10s\n' "$count" "$rtt" "ad hoc" "$h1" "-" "$(printf 'xargs ssh %.2f' "$x1")"
         cd "$root"
         [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null || true

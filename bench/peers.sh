@@ -28,3 +28,19 @@ ansible_environment() {
     export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=$2"
     export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_REMOTE_TMP=/tmp/.ansible-remote-tmp
 }
+
+# Each file under DIRECTORY with its mode and content, sorted: what a run
+# left (not the stamp, whose time differs).
+files_left() {
+    (cd "$1" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort)
+}
+
+# Says whether drover (in OURS) and Ansible (in THEIRS) left the same files.
+compare_files() {
+    if diff <(files_left "$1") <(files_left "$2") >/dev/null; then
+        echo "files left by drover and Ansible: identical"
+    else
+        echo "files left by drover and Ansible: DIFFERENT"
+        diff <(files_left "$1") <(files_left "$2") | head -20
+    fi
+}

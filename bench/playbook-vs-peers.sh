@@ -64,14 +64,7 @@ for count in "${counts[@]}"; do
     row drover "$d1" "$d2"; row ansible "$a1" "$a2"; row pyinfra "$p1" "$p2"; row floor "$r1" "$r2"; row openssh "$f1" "$f2"
 
     # The files drover leaves are the files Ansible leaves (content and mode; not the stamp's time).
-    if diff <(cd "$work/drover" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) \
-            <(cd "$work/ansible" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) >/dev/null; then
-        echo "files left by drover and Ansible: identical"
-    else
-        echo "files left by drover and Ansible: DIFFERENT"
-        diff <(cd "$work/drover" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) \
-             <(cd "$work/ansible" && find . -type f ! -name stamp -exec sh -c 'printf "%s %s " "$1" "$(stat -c %a "$1")"; cat "$1"' _ {} \; | sort) | head -20
-    fi
+    compare_files "$work/drover" "$work/ansible"
     cd "$root"
     "$testbed" down >/dev/null
     rm -rf "$work"
