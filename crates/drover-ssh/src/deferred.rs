@@ -62,9 +62,12 @@ impl std::fmt::Debug for Queue {
 }
 
 /// Whether `request` may be queued: it goes through the long-lived shell
-/// (no standard input) and has no timeout of its own.
+/// (nothing on its standard input, not even a become password) and has no
+/// timeout of its own.
 pub(crate) fn may_go_ahead(request: &ExecRequest) -> bool {
-    request.reuse_shell && request.stdin.is_none() && request.timeout.is_none()
+    request.reuse_shell
+        && request.timeout.is_none()
+        && request.wire_form().is_ok_and(|(_, stdin)| stdin.is_none())
 }
 
 /// Settles the changes `sent` in a flight from their `outputs` (fewer when
@@ -139,6 +142,20 @@ mod tests {
         assert!(!may_go_ahead(&request));
         request.timeout = None;
         request.stdin = Some(bytes::Bytes::from_static(b"x"));
+        assert!(!may_go_ahead(&request));
+    }
+
+    /// Found by the full hosts' sudo-password step: the password goes on
+    /// standard input, which a change sent ahead does not have.
+    #[test]
+    fn issue_18_a_change_with_a_become_password_does_not_go_ahead() {
+        let mut request = ExecRequest::new("true");
+        request.reuse_shell = true;
+        request.become_user = Some(crate::Become {
+            user: "root".to_owned(),
+            method: crate::BecomeMethod::Sudo,
+            password: Some(crate::Secret::new("secret")),
+        });
         assert!(!may_go_ahead(&request));
     }
 }

@@ -317,6 +317,7 @@ impl SshConnection {
                 })
                 .collect();
             let riders = riders.unwrap_or_default();
+            // The session sends nothing ahead that needs standard input.
             let ahead: Vec<String> = ahead
                 .iter()
                 .map(|change| change.wire_form().map(|(command, _)| command))
