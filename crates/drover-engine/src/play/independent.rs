@@ -110,11 +110,13 @@ fn variables_see_other_hosts(play_vars: &PlayVars, states: &[HostState]) -> bool
 }
 
 /// One stretch's shared bookkeeping: every host's outcomes, how far each
-/// host's outcomes are final, and how many tasks have been printed.
+/// host's outcomes are final, how many tasks have been printed, and
+/// whether the next one's header already has been.
 struct Ledger {
     outcomes: Vec<Vec<Done>>,
     final_until: Vec<usize>,
     printed: usize,
+    announced: bool,
 }
 
 impl Runner {
@@ -146,6 +148,7 @@ impl Runner {
                 .map(|state| if state.active() { 0 } else { stretch.len() })
                 .collect(),
             printed: 0,
+            announced: false,
         });
         let hostvars = vars::shared(play_vars, states);
         let inventory = self.inventory.current();
@@ -216,6 +219,7 @@ impl Runner {
                 walk.hostvars,
                 walk.environment,
             );
+            self.print_header_early(walk, position);
             let ahead = held::sends_ahead(walk.play, task).then_some(walk.tags[position]);
             state.session.send_ahead(ahead);
             let (items, outcome) = task::run(task, state, &scope, walk.environment).await;
@@ -286,18 +290,36 @@ impl Runner {
                 .enumerate()
                 .filter_map(|(index, done)| done.as_ref().map(|done| (index, done)))
                 .collect();
-            if !done.is_empty() {
-                self.reporter.event(Event::TaskStart {
-                    name: task.display_name(),
-                    location: format!("{}:{}", task.location.path.display(), task.location.line),
-                    handler: false,
-                });
+            if !done.is_empty() && !ledger.announced {
+                self.reporter.event(task_start(task));
             }
             for (index, (items, outcome)) in done {
                 self.tell(task, &walk.names[index], items, outcome);
             }
             ledger.printed += 1;
+            ledger.announced = false;
         }
+    }
+
+    /// Prints the header of the task at `position` as a host starts it,
+    /// when everything before it has been printed: on a long task, the
+    /// operator sees what runs, as in lockstep.
+    fn print_header_early(&self, walk: &Walk<'_>, position: usize) {
+        let mut ledger = walk.ledger.borrow_mut();
+        if ledger.printed == position && !ledger.announced {
+            ledger.announced = true;
+            self.reporter
+                .event(task_start(&walk.tasks[walk.range.start + position]));
+        }
+    }
+}
+
+/// The event a task's header prints from.
+fn task_start(task: &Task) -> Event {
+    Event::TaskStart {
+        name: task.display_name(),
+        location: format!("{}:{}", task.location.path.display(), task.location.line),
+        handler: false,
     }
 }
 
