@@ -109,6 +109,23 @@ fn ansible(bed: &TestBed, playbook: &str) -> Option<(Output, tempfile::TempDir)>
     Some((output, directory))
 }
 
+/// Runs `playbook` with Ansible too, when it is installed: its recap and
+/// the files it leaves are drover's (`stdout` and `left`).
+fn like_ansible(bed: &TestBed, playbook: &str, stdout: &str, left: &[String]) {
+    let Some((theirs, their_directory)) = ansible(bed, playbook) else {
+        return;
+    };
+    let theirs = support::text(&theirs.stdout);
+    for host in ["host1", "host2"] {
+        assert_eq!(
+            support::recap(stdout, host),
+            support::recap(&theirs, host),
+            "{host}: drover's recap (left) and Ansible's (right):\n{stdout}\n{theirs}"
+        );
+    }
+    assert_eq!(left, left_on_hosts(their_directory.path()));
+}
+
 /// The names under each host's directory, sorted, with file contents.
 fn left_on_hosts(directory: &Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -200,18 +217,7 @@ fn a_change_sent_ahead_fails(bed: &TestBed, playbook: &str) {
     );
     assert_eq!(support::recap(&stdout, "host2")[3], 1, "{stdout}");
 
-    let Some((theirs, their_directory)) = ansible(bed, playbook) else {
-        return;
-    };
-    let theirs = support::text(&theirs.stdout);
-    for host in ["host1", "host2"] {
-        assert_eq!(
-            support::recap(&stdout, host),
-            support::recap(&theirs, host),
-            "{host}: drover's recap (left) and Ansible's (right):\n{stdout}\n{theirs}"
-        );
-    }
-    assert_eq!(left, left_on_hosts(their_directory.path()));
+    like_ansible(bed, playbook, &stdout, &left);
 }
 
 #[test]
@@ -247,16 +253,5 @@ fn a_rescue_sees_the_failed_change(bed: &TestBed, playbook: &str) {
     );
     assert_eq!(support::recap(&stdout, "host2")[5], 1, "{stdout}");
 
-    let Some((theirs, their_directory)) = ansible(bed, playbook) else {
-        return;
-    };
-    let theirs = support::text(&theirs.stdout);
-    for host in ["host1", "host2"] {
-        assert_eq!(
-            support::recap(&stdout, host),
-            support::recap(&theirs, host),
-            "{host}: drover's recap (left) and Ansible's (right):\n{stdout}\n{theirs}"
-        );
-    }
-    assert_eq!(left, left_on_hosts(their_directory.path()));
+    like_ansible(bed, playbook, &stdout, &left);
 }

@@ -86,6 +86,39 @@ pub(crate) fn follows_changes(task: &Task) -> bool {
         && task.settings.any_errors_fatal != Some(true)
 }
 
+/// The change `state`'s session sent ahead that failed, if any: the tag
+/// of the task that queued it, and what that task reports instead. The
+/// host leaves the play at once: nothing more runs there.
+pub(crate) fn take_failure(state: &mut HostState) -> Option<(u64, Outcome)> {
+    let failure = state.session.take_failure()?;
+    let outcome = if failure.unreachable {
+        state.participation = Participation::Unreachable;
+        Outcome::unreachable(&failure.message)
+    } else {
+        state.participation = Participation::Failed;
+        Outcome::failed(failure.message)
+    };
+    Some((failure.tag, outcome))
+}
+
+/// What `task` registered on `state`, once its change sent ahead (or an
+/// earlier one) failed: the failure (`outcome`), or nothing for a task
+/// that, as far as the host knows, never ran.
+pub(crate) fn register_instead(state: &mut HostState, task: &Task, outcome: Option<&Outcome>) {
+    let Some(name) = &task.register else {
+        return;
+    };
+    match outcome {
+        Some(outcome) => {
+            let result = drover_template::untrusted(&outcome.result);
+            state.facts.insert(name.clone(), result);
+        }
+        None => {
+            state.facts.remove(name);
+        }
+    }
+}
+
 impl Runner {
     /// A new tag for a task's changes sent ahead: later tasks, larger tags.
     pub(crate) fn next_tag(&self) -> u64 {
@@ -122,17 +155,9 @@ impl Runner {
     /// of the tasks still to come at once: nothing more runs there.
     fn take_failures(states: &mut [HostState], held: &mut Held<'_>) {
         for (index, state) in states.iter_mut().enumerate() {
-            let Some(failure) = state.session.take_failure() else {
-                continue;
-            };
-            let outcome = if failure.unreachable {
-                state.participation = Participation::Unreachable;
-                Outcome::unreachable(&failure.message)
-            } else {
-                state.participation = Participation::Failed;
-                Outcome::failed(failure.message)
-            };
-            held.failures.entry(index).or_insert((failure.tag, outcome));
+            if let Some(failure) = take_failure(state) {
+                held.failures.entry(index).or_insert(failure);
+            }
         }
     }
 
@@ -157,15 +182,10 @@ impl Runner {
                     Some((tag, failure)) if *tag == entry.tag => {
                         items.clear();
                         outcome = failure.clone();
-                        if let Some(name) = &entry.task.register {
-                            let result = drover_template::untrusted(&outcome.result);
-                            state.facts.insert(name.clone(), result);
-                        }
+                        register_instead(state, entry.task, Some(&outcome));
                     }
                     Some((tag, _)) if *tag < entry.tag => {
-                        if let Some(name) = &entry.task.register {
-                            state.facts.remove(name);
-                        }
+                        register_instead(state, entry.task, None);
                         continue;
                     }
                     _ => {}

@@ -247,32 +247,15 @@ impl Runner {
     /// A change this host sent ahead that failed: it is its task's
     /// failure, and the host's later outcomes are dropped.
     fn take_stretch_failure(walk: &Walk<'_>, index: usize, state: &mut HostState) {
-        let Some(failure) = state.session.take_failure() else {
+        let Some((tag, outcome)) = held::take_failure(state) else {
             return;
         };
-        let failed_at = usize::try_from(failure.tag - walk.first_tag).unwrap_or(0);
-        let outcome = if failure.unreachable {
-            state.participation = Participation::Unreachable;
-            Outcome::unreachable(&failure.message)
-        } else {
-            state.participation = Participation::Failed;
-            Outcome::failed(failure.message)
-        };
+        let failed_at = usize::try_from(tag - walk.first_tag).unwrap_or(0);
         let stretch = &walk.tasks[walk.range.clone()];
         let mut ledger = walk.ledger.borrow_mut();
         for (position, task) in stretch.iter().enumerate().skip(failed_at) {
             let kept = (position == failed_at).then(|| (Vec::new(), outcome.clone()));
-            if let Some(name) = &task.register {
-                match &kept {
-                    Some((_, outcome)) => {
-                        let result = drover_template::untrusted(&outcome.result);
-                        state.facts.insert(name.clone(), result);
-                    }
-                    None => {
-                        state.facts.remove(name);
-                    }
-                }
-            }
+            held::register_instead(state, task, kept.as_ref().map(|(_, outcome)| outcome));
             ledger.outcomes[position][index] = kept;
         }
         ledger.final_until[index] = stretch.len();
