@@ -151,6 +151,37 @@ pub struct HostReport {
     /// module does not take, a template that cannot render), what is wrong
     /// and where; `None` for `no_log` tasks.
     pub problem: Option<Problem>,
+    /// When the task started on the host and how long it took there;
+    /// `None` for a result no task run produced (a host that never
+    /// connected, a rollout's own step).
+    pub timing: Option<Timing>,
+}
+
+/// When a task started on a host, and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// The wall-clock time it started.
+    pub started: std::time::SystemTime,
+    /// How long it ran.
+    pub elapsed: std::time::Duration,
+}
+
+impl Timing {
+    /// A timing starting now; [`Self::end`] gives how long it took.
+    pub(crate) fn start() -> Self {
+        Self {
+            started: std::time::SystemTime::now(),
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+
+    /// This timing, ended now.
+    pub(crate) fn end(self) -> Self {
+        Self {
+            elapsed: self.started.elapsed().unwrap_or_default(),
+            ..self
+        }
+    }
 }
 
 /// A task that fails as written, whatever the host: the message, a hint,

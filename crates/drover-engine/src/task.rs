@@ -24,6 +24,9 @@ pub(crate) struct Outcome {
     pub(crate) problem: Option<crate::Problem>,
     /// The module that ran, when the task names it with a template.
     pub(crate) module: Option<String>,
+    /// When it started on the host and how long it took there, for run
+    /// records (see [`crate::HostReport`]).
+    pub(crate) timing: Option<crate::Timing>,
 }
 
 impl Outcome {
@@ -35,6 +38,7 @@ impl Outcome {
             item: None,
             problem: None,
             module: None,
+            timing: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl Outcome {
             item: None,
             problem: None,
             module: None,
+            timing: None,
         }
     }
 
@@ -73,6 +78,7 @@ impl Outcome {
             item: None,
             problem: None,
             module: None,
+            timing: None,
         }
     }
 
@@ -85,6 +91,7 @@ impl Outcome {
             item: None,
             problem: None,
             module: None,
+            timing: None,
         }
     }
 
@@ -98,6 +105,7 @@ impl Outcome {
             item: None,
             problem: None,
             module: None,
+            timing: None,
         }
     }
 
@@ -142,8 +150,10 @@ pub(crate) async fn run(
     scope: &Scope,
     environment: &TaskEnvironment<'_>,
 ) -> (Vec<Outcome>, Outcome) {
+    let timing = crate::Timing::start();
     let Some(looping) = &task.loop_over else {
-        let outcome = run_item(task, host, scope, environment).await;
+        let mut outcome = run_item(task, host, scope, environment).await;
+        outcome.timing = Some(timing.end());
         return (Vec::new(), outcome);
     };
     let items = match loop_items(task, looping, scope, environment) {
@@ -172,7 +182,8 @@ pub(crate) async fn run(
             tokio::time::sleep(Duration::from_secs_f64(pause)).await;
         }
     }
-    let summary = summarize(&outcomes);
+    let mut summary = summarize(&outcomes);
+    summary.timing = Some(timing.end());
     if let Some(name) = &task.register {
         host.facts
             .insert(name.clone(), drover_template::untrusted(&summary.result));
@@ -555,6 +566,7 @@ pub(crate) async fn invoke(
                 item: None,
                 problem: None,
                 module: None,
+                timing: None,
             }
         }
         Err(drover_modules::Error::Transport(error)) if error.is_unreachable() => {

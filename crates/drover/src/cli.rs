@@ -39,6 +39,8 @@ pub(crate) enum Command {
     /// Show, undo, promote or abort rollouts and the releases they record.
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// List the run records in a directory (`.drover/runs` here by default).
+    Runs(RunsArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page, in roff.
@@ -146,9 +148,38 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     pub(crate) timeout: Option<u64>,
 
+    #[command(flatten)]
+    pub(crate) record: RecordArgs,
+
     /// The command to run, after `--`; its words are joined with spaces, as ssh does.
     #[arg(last = true)]
     pub(crate) command: Vec<String>,
+}
+
+/// Where a run's record goes (see `drover runs`). Settings left out here
+/// come from the `[drover]` section of `ansible.cfg` or `DROVER_RECORD*`.
+#[derive(Debug, Default, Args)]
+pub(crate) struct RecordArgs {
+    /// Write the run's record in DIR instead of `.drover/runs/` beside the
+    /// playbook (or in the current directory, for `drover run`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<PathBuf>,
+
+    /// Write no run record.
+    #[arg(long = "no-record", conflicts_with = "record")]
+    pub(crate) no_record: bool,
+
+    /// How many records the directory keeps; the oldest go first.
+    #[arg(long = "keep-runs", value_name = "N")]
+    pub(crate) keep_runs: Option<usize>,
+}
+
+/// Arguments of `drover runs`.
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// The directory of records to list.
+    #[arg(long, value_name = "DIR", default_value = ".drover/runs")]
+    pub(crate) record: PathBuf,
 }
 
 /// `--host-key-checking`, with the words Ansible's setting also takes.
@@ -409,6 +440,9 @@ pub(crate) struct PlayArgs {
     /// How to print results: Ansible-like text, or NDJSON events.
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) output: OutputFormat,
+
+    #[command(flatten)]
+    pub(crate) record: RecordArgs,
 }
 
 /// `drover rollout ...`.
@@ -557,6 +591,7 @@ impl Command {
             Command::Vault(VaultCommand::EncryptString(arguments)) => Some(&mut arguments.vault),
             Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
             | Command::Completions(_)
+            | Command::Runs(_)
             | Command::Man => None,
         }
     }

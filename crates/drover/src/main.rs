@@ -8,6 +8,7 @@ mod environment;
 mod exit;
 mod failure;
 mod output;
+mod records;
 mod results;
 
 use std::process::ExitCode;
@@ -79,6 +80,7 @@ fn execute(cli: &Cli) -> failure::Outcome {
         Command::Run(arguments) => commands::run::run(arguments),
         Command::Play(arguments) => commands::play::run(arguments, cli.verbose > 0),
         Command::Rollout(command) => commands::rollout::run(command),
+        Command::Runs(arguments) => commands::runs::run(arguments),
         Command::Vault(command) => commands::vault::run(command),
     }
 }

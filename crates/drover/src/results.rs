@@ -50,19 +50,49 @@ pub(crate) struct HostResult {
 pub(crate) fn print_json(results: &[HostResult]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     for result in results {
-        let line = json!({
-            "host": result.host,
-            "status": result.status.name(),
-            "rc": result.exit_status,
-            "stdout": result.stdout,
-            "stderr": result.stderr,
-            "duration_ms": u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
-            "message": result.message,
-        });
+        let line = result_json(result);
         writeln!(stdout, "{}", drover_vault::mask(&line.to_string()))
             .context("cannot write to stdout")?;
     }
     Ok(())
+}
+
+/// One host's outcome as `--output json` prints it (and a run record
+/// keeps it, as a `host_result` event).
+pub(crate) fn result_json(result: &HostResult) -> serde_json::Value {
+    json!({
+        "host": result.host,
+        "status": result.status.name(),
+        "rc": result.exit_status,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "duration_ms": u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX),
+        "message": result.message,
+    })
+}
+
+/// The counts of an ad-hoc run by status, as its record's `recap` event.
+pub(crate) fn recap_json(results: &[HostResult]) -> serde_json::Value {
+    let count = |status: Status| {
+        results
+            .iter()
+            .filter(|result| result.status == status)
+            .count()
+    };
+    json!({
+        "event": "recap",
+        "hosts": results.iter().map(|result| json!({
+            "host": result.host,
+            "ok": u32::from(result.status == Status::Ok),
+            "changed": 0,
+            "unreachable": u32::from(result.status == Status::Unreachable),
+            "failed": u32::from(result.status == Status::Failed),
+            "skipped": 0, "rescued": 0, "ignored": 0,
+        })).collect::<Vec<_>>(),
+        "ok": count(Status::Ok),
+        "failed": count(Status::Failed),
+        "unreachable": count(Status::Unreachable),
+    })
 }
 
 /// Prints results grouped by identical output, failures apart, then a summary.

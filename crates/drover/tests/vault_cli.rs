@@ -179,6 +179,23 @@ fn issue_7_vaulted_files_and_strings_are_used_and_never_printed() {
         std::fs::read_to_string(directory.join("secrets.txt")).expect("the file was written"),
         format!("{DB_PASSWORD} {API_TOKEN}\n")
     );
+    // Issue 19: the three runs' records hold no secret either.
+    let records: Vec<std::path::PathBuf> = std::fs::read_dir(directory.join(".drover/runs"))
+        .expect("the runs were recorded")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    for record in records {
+        let kept = std::fs::read_to_string(&record).expect("a record");
+        assert!(kept.contains("********"), "{kept}");
+        for secret in [DB_PASSWORD, API_TOKEN, SUDO_PASSWORD] {
+            assert!(
+                !kept.contains(secret),
+                "{} holds a secret:\n{kept}",
+                record.display()
+            );
+        }
+    }
 }
 
 #[test]

@@ -171,6 +171,7 @@ impl Results {
             } else {
                 outcome.problem.clone()
             },
+            timing: outcome.timing,
         })));
     }
 }

@@ -59,13 +59,26 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         OutputFormat::Text => Arc::new(TextReporter::new(verbose)),
         OutputFormat::Json => Arc::new(JsonReporter::new()),
     };
-    execute_and_retry(
+    let header = serde_json::json!({
+        "command": "play",
+        "playbook": arguments.playbook,
+        "inventory": arguments.inventory.sources,
+        "limit": arguments.limit,
+        "check": arguments.check,
+    });
+    let (record, reporter) =
+        crate::records::record_play(&arguments.record, &arguments.playbook, header, reporter);
+    let outcome = execute_and_retry(
         &playbook,
         inventory,
         run_options,
         reporter,
         arguments.retry_failed,
-    )
+    );
+    if let Some(record) = record {
+        record.finish(outcome.as_ref().map_or(exit::USAGE_OR_CONFIG, |code| *code));
+    }
+    outcome
 }
 
 /// As in Ansible, a play may name `localhost` (or `127.0.0.1`) without

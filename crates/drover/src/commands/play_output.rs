@@ -150,51 +150,59 @@ impl JsonReporter {
 
 impl Reporter for JsonReporter {
     fn event(&self, event: Event) {
-        let value = match event {
-            Event::PlayStart { name, hosts } => {
-                json!({"event": "play_start", "play": name, "hosts": hosts})
-            }
-            Event::TaskStart {
-                name,
-                location,
-                handler,
-            } => {
-                json!({"event": "task_start", "task": name, "location": location, "handler": handler})
-            }
-            Event::HostResult(report) => {
-                let HostReport {
-                    host,
-                    status,
-                    item,
-                    result,
-                    diff,
-                    delegated_to,
-                    module,
-                    problem,
-                } = *report;
-                json!({
-                    "event": "host_result", "host": host, "status": status.word(), "item": item,
-                    "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
-                    "problem": problem.map(|problem| json!({
-                        "message": problem.message, "hint": problem.hint,
-                        "file": problem.location.path, "line": problem.location.line,
-                        "column": problem.location.column,
-                    })),
-                })
-            }
-            Event::Recap { stats } => json!({
-                "event": "recap",
-                "hosts": stats.iter().map(|(host, stat)| json!({
-                    "host": host, "ok": stat.ok, "changed": stat.changed, "unreachable": stat.unreachable,
-                    "failed": stat.failed, "skipped": stat.skipped, "rescued": stat.rescued, "ignored": stat.ignored,
-                })).collect::<Vec<_>>(),
-            }),
-        };
+        let value = event_json(&event);
         let _guard = self.lock.lock();
         let _ = writeln!(
             std::io::stdout().lock(),
             "{}",
             drover_vault::mask(&value.to_string())
         );
+    }
+}
+
+/// An event as `--output json` prints it (and a run record keeps it).
+pub(crate) fn event_json(event: &Event) -> Json {
+    match event {
+        Event::PlayStart { name, hosts } => {
+            json!({"event": "play_start", "play": name, "hosts": hosts})
+        }
+        Event::TaskStart {
+            name,
+            location,
+            handler,
+        } => {
+            json!({"event": "task_start", "task": name, "location": location, "handler": handler})
+        }
+        Event::HostResult(report) => {
+            let HostReport {
+                host,
+                status,
+                item,
+                result,
+                diff,
+                delegated_to,
+                module,
+                problem,
+                timing,
+            } = report.as_ref();
+            json!({
+                "event": "host_result", "host": host, "status": status.word(), "item": item,
+                "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
+                "problem": problem.as_ref().map(|problem| json!({
+                    "message": problem.message, "hint": problem.hint,
+                    "file": problem.location.path, "line": problem.location.line,
+                    "column": problem.location.column,
+                })),
+                "started": timing.map(|timing| humantime::format_rfc3339_millis(timing.started).to_string()),
+                "duration": timing.map(|timing| timing.elapsed.as_secs_f64()),
+            })
+        }
+        Event::Recap { stats } => json!({
+            "event": "recap",
+            "hosts": stats.iter().map(|(host, stat)| json!({
+                "host": host, "ok": stat.ok, "changed": stat.changed, "unreachable": stat.unreachable,
+                "failed": stat.failed, "skipped": stat.skipped, "rescued": stat.rescued, "ignored": stat.ignored,
+            })).collect::<Vec<_>>(),
+        }),
     }
 }

@@ -55,13 +55,37 @@ pub(crate) fn run(arguments: &RunArgs) -> Outcome {
             )
         })
         .collect::<Vec<_>>();
-    let results = runtime.block_on(run_jobs(jobs, arguments.connection.forks()));
+    let record = record(arguments);
+    let results = runtime.block_on(run_jobs(
+        jobs,
+        arguments.connection.forks(),
+        record.as_deref(),
+    ));
     let elapsed = started.elapsed();
     match arguments.output {
         OutputFormat::Text => print_text(&results, elapsed)?,
         OutputFormat::Json => print_json(&results)?,
     }
-    Ok(exit_code(&results))
+    let code = exit_code(&results);
+    if let Some(record) = record {
+        record.write(crate::results::recap_json(&results));
+        record.finish(code);
+    }
+    Ok(code)
+}
+
+/// The run's record in `.drover/runs` here (unless the flags say
+/// otherwise), begun with what the run is.
+fn record(arguments: &RunArgs) -> Option<std::sync::Arc<crate::records::Record>> {
+    let header = serde_json::json!({
+        "command": "run",
+        "pattern": arguments.pattern,
+        "inventory": arguments.inventory.sources,
+        "limit": arguments.limit,
+        "module": format!("{:?}", arguments.module).to_lowercase(),
+    });
+    crate::records::recording(&arguments.record, std::path::Path::new("."))
+        .and_then(|recording| crate::records::Record::create(&recording, header))
 }
 
 /// The command line to send, shaped by the module.
@@ -143,7 +167,13 @@ fn handshake_permits() -> drover_ssh::Handshakes {
     PERMITS.get_or_init(drover_ssh::Handshakes::default).clone()
 }
 
-async fn run_jobs(jobs: Vec<Job>, forks: std::num::NonZeroUsize) -> Vec<HostResult> {
+/// Runs every job, `forks` at a time; each host's result goes into the
+/// `record` as it comes.
+async fn run_jobs(
+    jobs: Vec<Job>,
+    forks: std::num::NonZeroUsize,
+    record: Option<&crate::records::Record>,
+) -> Vec<HostResult> {
     let progress = progress_bar(jobs.len());
     let mut results: Vec<HostResult> = futures::stream::iter(jobs)
         .map(|job| {
@@ -151,6 +181,11 @@ async fn run_jobs(jobs: Vec<Job>, forks: std::num::NonZeroUsize) -> Vec<HostResu
             async move {
                 let result = run_one(job).await;
                 progress.inc(1);
+                if let Some(record) = record {
+                    let mut line = crate::results::result_json(&result);
+                    line["event"] = serde_json::json!("host_result");
+                    record.write(line);
+                }
                 result
             }
         })

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::Settings;
 use crate::cli::{
     BecomeMethodArg, Command, ConnectionArgs, ConnectionType, HostKeyMode, InventorySources,
-    RolloutCommand, VaultArgs,
+    RecordArgs, RolloutCommand, VaultArgs,
 };
 
 /// Ansible's inventory when nothing names one.
@@ -19,10 +19,12 @@ impl Settings {
             Command::Run(arguments) => {
                 self.inventory(&mut arguments.inventory);
                 self.connection(&mut arguments.connection);
+                self.record(&mut arguments.record);
             }
             Command::Play(arguments) => {
                 self.inventory(&mut arguments.inventory);
                 self.connection(&mut arguments.connection);
+                self.record(&mut arguments.record);
                 arguments.roles_path.extend(self.roles_path.iter().cloned());
                 arguments.retry_failed |= self.retry_files_enabled;
                 arguments.force_handlers |= self.force_handlers;
@@ -38,11 +40,20 @@ impl Settings {
             Command::Vault(_)
             | Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
             | Command::Completions(_)
+            | Command::Runs(_)
             | Command::Man => {}
         }
         if let Some(vault) = command.vault_arguments() {
             self.vault(vault);
         }
+    }
+
+    fn record(&self, record: &mut RecordArgs) {
+        if record.record.is_none() {
+            record.no_record |= self.record == Some(false);
+            record.record.clone_from(&self.record_dir);
+        }
+        record.keep_runs = record.keep_runs.or(self.runs_kept);
     }
 
     fn inventory(&self, sources: &mut InventorySources) {

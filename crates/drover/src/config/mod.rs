@@ -51,6 +51,12 @@ pub(crate) struct Settings {
     pub(crate) become_ask_pass: bool,
     /// `ssh_args`, `ssh_common_args` and `ssh_extra_args`, read together.
     pub(crate) ssh: SshArguments,
+    /// `[drover] record`: whether runs leave records (they do unless it says no).
+    pub(crate) record: Option<bool>,
+    /// `[drover] record_dir`: where they go.
+    pub(crate) record_dir: Option<PathBuf>,
+    /// `[drover] runs_kept`: how many a directory keeps.
+    pub(crate) runs_kept: Option<usize>,
 }
 
 /// One setting's raw value and where it came from.

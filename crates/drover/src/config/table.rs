@@ -69,8 +69,14 @@ const SSH_COMMON_ARGS: Setting = setting(
 const SSH_EXTRA_ARGS: Setting =
     setting("ssh_connection", "ssh_extra_args", "ANSIBLE_SSH_EXTRA_ARGS");
 
+/// drover's own: whether runs are recorded, where, and how many are kept
+/// (see `crate::records`).
+const RECORD: Setting = setting("drover", "record", "DROVER_RECORD");
+const RECORD_DIR: Setting = setting("drover", "record_dir", "DROVER_RECORD_DIR");
+const RUNS_KEPT: Setting = setting("drover", "runs_kept", "DROVER_RUNS_KEPT");
+
 /// Every setting drover honours.
-const HONOURED: [&Setting; 21] = [
+const HONOURED: [&Setting; 24] = [
     &INVENTORY,
     &ROLES_PATH,
     &REMOTE_USER,
@@ -92,6 +98,9 @@ const HONOURED: [&Setting; 21] = [
     &SSH_ARGS,
     &SSH_COMMON_ARGS,
     &SSH_EXTRA_ARGS,
+    &RECORD,
+    &RECORD_DIR,
+    &RUNS_KEPT,
 ];
 
 /// Settings drover reads without a warning because it already does what
@@ -272,6 +281,9 @@ impl Reader<'_> {
             become_user: self.text(&BECOME_USER),
             become_ask_pass: self.boolean(&BECOME_ASK_PASS)?.unwrap_or(false),
             ssh: self.ssh_arguments(),
+            record: self.boolean(&RECORD)?,
+            record_dir: self.path(&RECORD_DIR),
+            runs_kept: self.number(&RUNS_KEPT)?,
         })
     }
 }

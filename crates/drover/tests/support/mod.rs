@@ -12,9 +12,11 @@ use std::process::{Command, Output};
 /// none of Ansible's settings (`ANSIBLE_*`).
 pub(crate) fn command(directory: Option<&Path>) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
-    if let Some(directory) = directory {
-        command.current_dir(directory);
-    }
+    match directory {
+        Some(directory) => command.current_dir(directory).env_remove("DROVER_RECORD"),
+        // Run in the crate's directory, a run would leave its record there.
+        None => command.env("DROVER_RECORD", "no"),
+    };
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("ANSIBLE_") {
             command.env_remove(name);
@@ -25,6 +27,8 @@ pub(crate) fn command(directory: Option<&Path>) -> Command {
         .env_remove("SSH_AUTH_SOCK")
         .env_remove("DROVER_INVENTORY")
         .env_remove("DROVER_HOST_KEY_CHECKING")
+        .env_remove("DROVER_RECORD_DIR")
+        .env_remove("DROVER_RUNS_KEPT")
         .env_remove("ANSIBLE_VAULT_PASSWORD_FILE");
     command
 }
