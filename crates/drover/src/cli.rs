@@ -473,6 +473,9 @@ pub(crate) struct UndoArgs {
     /// `-e`: variables the playbook needs (`k=v`, JSON, YAML or `@file`).
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub(crate) extra_vars: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) record: RecordArgs,
 }
 
 /// Arguments of `drover rollout promote` and `abort`.

@@ -212,6 +212,27 @@ pub(crate) fn record_play(
     (record, reporter)
 }
 
+/// Runs `run` with `reporter` made to also write the run's record (see
+/// [`record_play`]), and ends the record with the exit code.
+pub(crate) fn recorded(
+    arguments: &crate::cli::RecordArgs,
+    playbook: &Path,
+    header: Json,
+    reporter: Arc<dyn Reporter>,
+    run: impl FnOnce(Arc<dyn Reporter>) -> crate::failure::Outcome,
+) -> crate::failure::Outcome {
+    let (record, reporter) = record_play(arguments, playbook, header, reporter);
+    let outcome = run(reporter);
+    if let Some(record) = record {
+        record.finish(
+            outcome
+                .as_ref()
+                .map_or(crate::exit::USAGE_OR_CONFIG, |code| *code),
+        );
+    }
+    outcome
+}
+
 /// Passes every event on to the output and into the record.
 pub(crate) struct RecordingReporter {
     inner: Arc<dyn Reporter>,

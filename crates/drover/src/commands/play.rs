@@ -66,19 +66,21 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         "limit": arguments.limit,
         "check": arguments.check,
     });
-    let (record, reporter) =
-        crate::records::record_play(&arguments.record, &arguments.playbook, header, reporter);
-    let outcome = execute_and_retry(
-        &playbook,
-        inventory,
-        run_options,
+    crate::records::recorded(
+        &arguments.record,
+        &arguments.playbook,
+        header,
         reporter,
-        arguments.retry_failed,
-    );
-    if let Some(record) = record {
-        record.finish(outcome.as_ref().map_or(exit::USAGE_OR_CONFIG, |code| *code));
-    }
-    outcome
+        |reporter| {
+            execute_and_retry(
+                &playbook,
+                inventory,
+                run_options,
+                reporter,
+                arguments.retry_failed,
+            )
+        },
+    )
 }
 
 /// As in Ansible, a play may name `localhost` (or `127.0.0.1`) without

@@ -73,10 +73,10 @@ const UNDO: &str = r#"- name: undo the last release of APP
 
 /// Runs `drover rollout ...`.
 pub(crate) fn run(command: &RolloutCommand) -> Outcome {
-    let (arguments, template, table) = match command {
-        RolloutCommand::Status(arguments) => (&**arguments, STATUS, true),
+    let (arguments, template, record) = match command {
+        RolloutCommand::Status(arguments) => (&**arguments, STATUS, None),
         RolloutCommand::Undo(undo) if undo.playbook.is_some() => return switch_back(undo),
-        RolloutCommand::Undo(undo) => (&undo.rollout, UNDO, false),
+        RolloutCommand::Undo(undo) => (&undo.rollout, UNDO, Some(&undo.record)),
         RolloutCommand::Promote(arguments) => return decide(arguments, Decision::Promote),
         RolloutCommand::Abort(arguments) => return decide(arguments, Decision::Abort),
     };
@@ -101,16 +101,17 @@ pub(crate) fn run(command: &RolloutCommand) -> Outcome {
     let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
     let options = base_options(&arguments.connection, arguments.limit.clone())?;
     let collector = Arc::new(Collector::default());
-    let reporter: Arc<dyn Reporter> = if table {
-        collector.clone()
-    } else {
-        Arc::new(TextReporter::new(false))
-    };
-    let code = execute(&playbook, inventory, options, reporter)?;
-    if table {
+    let Some(record) = record else {
+        let code = execute(&playbook, inventory, options, collector.clone())?;
         print_table(&arguments.app, &collector.rows())?;
-    }
-    Ok(code)
+        return Ok(code);
+    };
+    let header = serde_json::json!({"command": "rollout undo", "app": arguments.app});
+    let reporter: Arc<dyn Reporter> = Arc::new(TextReporter::new(false));
+    let beside = std::path::Path::new("rollout.yml");
+    crate::records::recorded(record, beside, header, reporter, |reporter| {
+        execute(&playbook, inventory, options, reporter)
+    })
 }
 
 /// `drover rollout undo APP --playbook P`: the engine runs only P's
@@ -141,8 +142,16 @@ fn switch_back(undo: &UndoArgs) -> Outcome {
         rollout_undo: Some(arguments.app.clone()),
         ..base_options(&arguments.connection, arguments.limit.clone())?
     };
+    let header = serde_json::json!({
+        "command": "rollout undo",
+        "app": arguments.app,
+        "playbook": path,
+        "inventory": arguments.inventory.sources,
+    });
     let reporter: Arc<dyn Reporter> = Arc::new(TextReporter::new(false));
-    execute(&playbook, inventory, options, reporter)
+    crate::records::recorded(&undo.record, path, header, reporter, |reporter| {
+        execute(&playbook, inventory, options, reporter)
+    })
 }
 
 /// `drover rollout promote|abort [NAME]`: answers the paused rollout.

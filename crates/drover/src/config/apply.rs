@@ -36,6 +36,7 @@ impl Settings {
             Command::Rollout(RolloutCommand::Undo(undo)) => {
                 self.inventory(&mut undo.rollout.inventory);
                 self.connection(&mut undo.rollout.connection);
+                self.record(&mut undo.record);
             }
             Command::Vault(_)
             | Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
