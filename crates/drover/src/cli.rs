@@ -441,6 +441,11 @@ pub(crate) struct PlayArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) output: OutputFormat,
 
+    /// Also write the results to FILE as JUnit XML (one test case per host
+    /// and task, as Ansible's `junit` callback), for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
+
     #[command(flatten)]
     pub(crate) record: RecordArgs,
 }

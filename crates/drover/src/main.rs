@@ -7,6 +7,7 @@ mod diagnostics;
 mod environment;
 mod exit;
 mod failure;
+mod junit;
 mod output;
 mod records;
 mod results;

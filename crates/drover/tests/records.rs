@@ -219,3 +219,53 @@ fn issue_19_runs_without_records_says_where_it_looked() {
     assert!(stderr.contains(".drover/runs"), "{stderr}");
     assert!(stderr.contains("hint"), "{stderr}");
 }
+
+#[test]
+fn issue_19_junit_has_a_test_case_per_host_and_task() {
+    let directory = tempfile::tempdir().expect("a directory");
+    std::fs::write(
+        directory.path().join("site.yml"),
+        "- hosts: localhost\n  connection: local\n  gather_facts: no\n  tasks:\n\
+         \x20   - name: write <a> file\n      copy: {content: \"x\\n\", dest: \"{{ playbook_dir }}/x\"}\n\
+         \x20   - name: never\n      debug: msg=no\n      when: false\n\
+         \x20   - name: break\n      command: /bin/false\n",
+    )
+    .expect("the playbook");
+    let output = support::drover(
+        directory.path(),
+        &["play", "site.yml", "--junit", "report.xml", "--no-record"],
+    );
+    support::exited(&output, 2);
+    let xml = std::fs::read_to_string(directory.path().join("report.xml")).expect("written");
+    // Well-formed, every event of it.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut cases = 0;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(element) if element.name().as_ref() == "testcase" => {
+                cases += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(cases, 3, "{xml}");
+    assert!(
+        xml.contains(r#"<testsuite name="site" tests="3" failures="1" errors="0" skipped="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            r#"classname="site.yml:5" name="[localhost] localhost: write &lt;a&gt; file""#
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<failure message="non-zero return code" type="failure">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<skipped>Conditional result was False</skipped>"),
+        "{xml}"
+    );
+}

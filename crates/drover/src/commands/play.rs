@@ -66,21 +66,14 @@ pub(crate) fn run(arguments: &PlayArgs, verbose: bool) -> Outcome {
         "limit": arguments.limit,
         "check": arguments.check,
     });
-    crate::records::recorded(
-        &arguments.record,
-        &arguments.playbook,
-        header,
-        reporter,
-        |reporter| {
-            execute_and_retry(
-                &playbook,
-                inventory,
-                run_options,
-                reporter,
-                arguments.retry_failed,
-            )
-        },
-    )
+    let (record, playbook_path) = (&arguments.record, &arguments.playbook);
+    let junit = arguments.junit.as_deref();
+    crate::junit::around(junit, playbook_path, reporter, |reporter| {
+        crate::records::recorded(record, playbook_path, header, reporter, |reporter| {
+            let retry = arguments.retry_failed;
+            execute_and_retry(&playbook, inventory, run_options, reporter, retry)
+        })
+    })
 }
 
 /// As in Ansible, a play may name `localhost` (or `127.0.0.1`) without
