@@ -41,6 +41,8 @@ pub(crate) enum Command {
     Rollout(RolloutCommand),
     /// List the run records in a directory (`.drover/runs` here by default).
     Runs(RunsArgs),
+    /// Write one self-contained HTML report of run records (the latest by default).
+    Report(ReportArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page, in roff.
@@ -172,6 +174,23 @@ pub(crate) struct RecordArgs {
     /// How many records the directory keeps; the oldest go first.
     #[arg(long = "keep-runs", value_name = "N")]
     pub(crate) keep_runs: Option<usize>,
+}
+
+/// Arguments of `drover report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The records to report (paths, or names in the records directory);
+    /// with several, what changed between the last two, and each host's
+    /// latest run. None: the latest record.
+    pub(crate) runs: Vec<String>,
+
+    /// Where to write the HTML file.
+    #[arg(short = 'o', long, value_name = "FILE", default_value = "report.html")]
+    pub(crate) output: PathBuf,
+
+    /// The directory of records.
+    #[arg(long, value_name = "DIR", default_value = ".drover/runs")]
+    pub(crate) record: PathBuf,
 }
 
 /// Arguments of `drover runs`.
@@ -600,6 +619,7 @@ impl Command {
             Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
             | Command::Completions(_)
             | Command::Runs(_)
+            | Command::Report(_)
             | Command::Man => None,
         }
     }

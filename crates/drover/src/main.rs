@@ -10,6 +10,7 @@ mod failure;
 mod junit;
 mod output;
 mod records;
+mod report;
 mod results;
 
 use std::process::ExitCode;
@@ -82,6 +83,7 @@ fn execute(cli: &Cli) -> failure::Outcome {
         Command::Play(arguments) => commands::play::run(arguments, cli.verbose > 0),
         Command::Rollout(command) => commands::rollout::run(command),
         Command::Runs(arguments) => commands::runs::run(arguments),
+        Command::Report(arguments) => report::run(arguments),
         Command::Vault(command) => commands::vault::run(command),
     }
 }

@@ -179,14 +179,15 @@ fn issue_7_vaulted_files_and_strings_are_used_and_never_printed() {
         std::fs::read_to_string(directory.join("secrets.txt")).expect("the file was written"),
         format!("{DB_PASSWORD} {API_TOKEN}\n")
     );
-    // Issue 19: the three runs' records hold no secret either.
+    // Issue 19: the three runs' records hold no secret either, nor does
+    // the report made of them.
     let records: Vec<std::path::PathBuf> = std::fs::read_dir(directory.join(".drover/runs"))
         .expect("the runs were recorded")
         .map(|entry| entry.expect("an entry").path())
         .collect();
     assert_eq!(records.len(), 3, "{records:?}");
-    for record in records {
-        let kept = std::fs::read_to_string(&record).expect("a record");
+    for record in &records {
+        let kept = std::fs::read_to_string(record).expect("a record");
         assert!(kept.contains("********"), "{kept}");
         for secret in [DB_PASSWORD, API_TOKEN, SUDO_PASSWORD] {
             assert!(
@@ -195,6 +196,19 @@ fn issue_7_vaulted_files_and_strings_are_used_and_never_printed() {
                 record.display()
             );
         }
+    }
+    let mut arguments = vec![
+        "report".to_owned(),
+        "-o".to_owned(),
+        "report.html".to_owned(),
+    ];
+    arguments.extend(records.iter().map(|record| record.display().to_string()));
+    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+    let report = drover(directory, &arguments);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let page = std::fs::read_to_string(directory.join("report.html")).expect("a report");
+    for secret in [DB_PASSWORD, API_TOKEN, SUDO_PASSWORD] {
+        assert!(!page.contains(secret), "the report holds a secret");
     }
 }
 

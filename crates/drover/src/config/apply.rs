@@ -42,6 +42,7 @@ impl Settings {
             | Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))
             | Command::Completions(_)
             | Command::Runs(_)
+            | Command::Report(_)
             | Command::Man => {}
         }
         if let Some(vault) = command.vault_arguments() {

@@ -124,3 +124,45 @@ pub(crate) fn ansible_tool(name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// Debian's `chromium`, which `scripts/test` installs, run headless on the
+/// page at `path`: the DOM once the page's scripts have run. `None` (the
+/// test is skipped) when it is missing, unless `DROVER_REQUIRE_ORACLES` is
+/// set, as `.ci/run` sets it.
+pub(crate) fn chromium_dom(path: &Path) -> Option<String> {
+    let output = chromium(&["--dump-dom", &format!("file://{}", path.display())])?;
+    Some(text(&output.stdout))
+}
+
+/// `chromium --headless ARGUMENTS` in a throwaway profile.
+pub(crate) fn chromium(arguments: &[&str]) -> Option<Output> {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("DROVER_REQUIRE_ORACLES").is_none(),
+            "DROVER_REQUIRE_ORACLES is set but chromium was not found"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: chromium is not installed");
+        }
+        return None;
+    }
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(arguments)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        output.status.success(),
+        "chromium: {}",
+        text(&output.stderr)
+    );
+    Some(output)
+}
