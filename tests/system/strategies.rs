@@ -265,6 +265,7 @@ fn canary_that_fails_its_first_step_touches_no_other_host(fleet: &Fleet) {
         events.iter().any(|event| event["task"] == "ROLLBACK"),
         "{stdout}"
     );
+    rollout_steps_reach_the_report();
     assert_eq!(fleet.serving(8080), vec![Some("app v2\n".to_owned()); 4]);
     for (host, before) in HOSTS[1..].iter().zip(records) {
         assert_eq!(
@@ -542,4 +543,37 @@ fn blue_green_across_groups_switches_the_load_balancer(fleet: &Fleet) {
     for (host, changed, _) in recap(&events) {
         assert_eq!(changed, 0, "{host}: the live group already runs v1");
     }
+}
+
+/// Issue 19: the canary's record (the newest beside its playbook) makes a
+/// report whose rollout section lists the readiness gate and the rollback.
+fn rollout_steps_reach_the_report() {
+    let runs = repository().join("playbooks/.drover/runs");
+    let mut records: Vec<std::path::PathBuf> = std::fs::read_dir(&runs)
+        .expect("the run was recorded")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    records.sort();
+    let record = records.pop().expect("a record");
+    let scratch = tempfile::tempdir().expect("a directory");
+    let page = scratch.path().join("report.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("report")
+        .arg("-o")
+        .arg(&page)
+        .arg(&record)
+        .output()
+        .expect("drover runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let html = std::fs::read_to_string(&page).expect("a report");
+    for step in ["READINESS", "ROLLBACK"] {
+        assert!(
+            html.contains(&format!(r#""name":"{step}"#)),
+            "the report lists no {step} step"
+        );
+    }
+    assert!(
+        html.contains(r#""step":true"#),
+        "no rollout step in the report"
+    );
 }

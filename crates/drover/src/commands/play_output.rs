@@ -186,7 +186,8 @@ pub(crate) fn event_json(event: &Event) -> Json {
                 timing,
             } = report.as_ref();
             json!({
-                "event": "host_result", "host": host, "status": status.word(), "item": item,
+                "event": "host_result", "host": host, "status": status.word(),
+                "ignored": *status == Status::Ignored, "item": item,
                 "result": result, "diff": diff, "delegated_to": delegated_to, "module": module,
                 "problem": problem.as_ref().map(|problem| json!({
                     "message": problem.message, "hint": problem.hint,

@@ -96,12 +96,14 @@ impl Builder {
             next
         });
         let task = self.tasks.len().saturating_sub(1);
+        // The words of the output: a skipped task is `skipping`, an
+        // ignored failure `failed` with `ignored`.
         let status = match event["status"].as_str().unwrap_or_default() {
             "changed" => "c",
+            "failed" if event["ignored"] == true => "i",
             "failed" => "f",
             "unreachable" => "u",
-            "skipped" => "s",
-            "ignored" => "i",
+            "skipping" | "skipped" => "s",
             _ => "o",
         };
         // A playbook's result has `duration` (seconds); an ad-hoc one `duration_ms`.
@@ -202,6 +204,8 @@ mod tests {
             r#"{"event":"host_result","host":"a","status":"changed","item":null,"result":{},"diff":"-x\n+y\n","started":"2026-11-30T10:00:01.000Z","duration":0.5,"at":1.6}"#,
             r#"{"event":"host_result","host":"b","status":"failed","item":null,"result":{"msg":"denied"},"diff":null,"started":"2026-11-30T10:00:01.500Z","duration":0.25,"at":1.8}"#,
             r#"{"event":"task_start","task":"READINESS [http]","location":"","handler":false,"at":2}"#,
+            r#"{"event":"host_result","host":"a","status":"skipping","item":null,"result":{},"diff":null,"duration":0,"at":2}"#,
+            r#"{"event":"host_result","host":"b","status":"failed","ignored":true,"item":null,"result":{"msg":"no"},"diff":null,"duration":0,"at":2}"#,
             r#"{"event":"run_end","exit_code":2,"duration":2.5,"at":2.5}"#,
             r#"{"event":"host_res"#,
         ];
@@ -216,5 +220,7 @@ mod tests {
         assert_eq!(run["details"][1]["message"], "denied");
         assert_eq!(run["exit_code"], 2);
         assert_eq!(run["counts"]["c"], 1);
+        assert_eq!(run["results"][2][2], "s");
+        assert_eq!(run["results"][3][2], "i");
     }
 }
