@@ -90,6 +90,16 @@ fn issue_19_a_play_leaves_a_record_that_runs_lists() {
     assert_eq!(last["exit_code"], 0);
     let record = std::fs::read_to_string(&kept[0]).expect("a record");
     assert!(!record.contains("s3cr3t-kept-out"), "{record}");
+    support::exited(
+        &support::drover(directory, &["report", "-o", "report.html"]),
+        0,
+    );
+    let page = std::fs::read_to_string(directory.join("report.html")).expect("a report");
+    assert!(
+        !page.contains("s3cr3t-kept-out"),
+        "the no_log result reached the report"
+    );
+    assert!(page.contains("write a file"), "the report is of this run");
 
     let listing = support::exited(&support::drover(directory, &["runs"]), 0);
     let line = listing
