@@ -79,7 +79,9 @@ impl Project {
             .expect("the project")
             .flatten()
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with(".drover") || name.starts_with("tmp."))
+            // `.drover` itself holds the run records (issue 19); a
+            // temporary file is `.drover.XXXXXXXX`.
+            .filter(|name| name.starts_with(".drover.") || name.starts_with("tmp."))
             .collect()
     }
 }
