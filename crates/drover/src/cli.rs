@@ -497,9 +497,6 @@ pub(crate) struct UndoArgs {
     /// `-e`: variables the playbook needs (`k=v`, JSON, YAML or `@file`).
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub(crate) extra_vars: Vec<String>,
-
-    #[command(flatten)]
-    pub(crate) record: RecordArgs,
 }
 
 /// Arguments of `drover rollout promote` and `abort`.
@@ -525,6 +522,9 @@ pub(crate) struct RolloutArgs {
 
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub(crate) record: RecordArgs,
 }
 
 /// `drover vault ...`.

@@ -73,10 +73,10 @@ const UNDO: &str = r#"- name: undo the last release of APP
 
 /// Runs `drover rollout ...`.
 pub(crate) fn run(command: &RolloutCommand) -> Outcome {
-    let (arguments, template, record) = match command {
-        RolloutCommand::Status(arguments) => (&**arguments, STATUS, None),
+    let (arguments, template, table) = match command {
+        RolloutCommand::Status(arguments) => (&**arguments, STATUS, true),
         RolloutCommand::Undo(undo) if undo.playbook.is_some() => return switch_back(undo),
-        RolloutCommand::Undo(undo) => (&undo.rollout, UNDO, Some(&undo.record)),
+        RolloutCommand::Undo(undo) => (&undo.rollout, UNDO, false),
         RolloutCommand::Promote(arguments) => return decide(arguments, Decision::Promote),
         RolloutCommand::Abort(arguments) => return decide(arguments, Decision::Abort),
     };
@@ -101,17 +101,30 @@ pub(crate) fn run(command: &RolloutCommand) -> Outcome {
     let (inventory, _) = select_hosts(&arguments.inventory.sources, "all", None)?;
     let options = base_options(&arguments.connection, arguments.limit.clone())?;
     let collector = Arc::new(Collector::default());
-    let Some(record) = record else {
-        let code = execute(&playbook, inventory, options, collector.clone())?;
-        print_table(&arguments.app, &collector.rows())?;
-        return Ok(code);
+    let reporter: Arc<dyn Reporter> = if table {
+        collector.clone()
+    } else {
+        Arc::new(TextReporter::new(false))
     };
-    let header = serde_json::json!({"command": "rollout undo", "app": arguments.app});
-    let reporter: Arc<dyn Reporter> = Arc::new(TextReporter::new(false));
-    let beside = std::path::Path::new("rollout.yml");
-    crate::records::recorded(record, beside, header, reporter, |reporter| {
+    let command = if table {
+        "rollout status"
+    } else {
+        "rollout undo"
+    };
+    let header = serde_json::json!({
+        "command": command,
+        "app": arguments.app,
+        "inventory": arguments.inventory.sources,
+    });
+    // The built-in playbook is nowhere: the record goes here.
+    let here = std::path::Path::new("rollout.yml");
+    let code = crate::records::recorded(&arguments.record, here, header, reporter, |reporter| {
         execute(&playbook, inventory, options, reporter)
-    })
+    })?;
+    if table {
+        print_table(&arguments.app, &collector.rows())?;
+    }
+    Ok(code)
 }
 
 /// `drover rollout undo APP --playbook P`: the engine runs only P's
@@ -149,7 +162,7 @@ fn switch_back(undo: &UndoArgs) -> Outcome {
         "inventory": arguments.inventory.sources,
     });
     let reporter: Arc<dyn Reporter> = Arc::new(TextReporter::new(false));
-    crate::records::recorded(&undo.record, path, header, reporter, |reporter| {
+    crate::records::recorded(&arguments.record, path, header, reporter, |reporter| {
         execute(&playbook, inventory, options, reporter)
     })
 }

@@ -94,10 +94,12 @@ pub(crate) fn summarize(path: &Path) -> std::io::Result<Summary> {
             Some("run") => {
                 summary.started = text("started");
                 summary.command = text("command");
-                summary.target = match event["playbook"].as_str() {
-                    Some(playbook) => playbook.to_owned(),
-                    None => text("pattern"),
-                };
+                // A playbook, an ad-hoc run's pattern, or a rollout's app.
+                summary.target = ["playbook", "pattern", "app"]
+                    .iter()
+                    .find_map(|key| event[*key].as_str())
+                    .unwrap_or_default()
+                    .to_owned();
             }
             // A playbook of several plays prints a recap at its end only;
             // each host's counts are its last.

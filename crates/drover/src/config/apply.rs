@@ -32,11 +32,12 @@ impl Settings {
             Command::Rollout(RolloutCommand::Status(arguments)) => {
                 self.inventory(&mut arguments.inventory);
                 self.connection(&mut arguments.connection);
+                self.record(&mut arguments.record);
             }
             Command::Rollout(RolloutCommand::Undo(undo)) => {
                 self.inventory(&mut undo.rollout.inventory);
                 self.connection(&mut undo.rollout.connection);
-                self.record(&mut undo.record);
+                self.record(&mut undo.rollout.record);
             }
             Command::Vault(_)
             | Command::Rollout(RolloutCommand::Promote(_) | RolloutCommand::Abort(_))

@@ -161,10 +161,15 @@ impl Builder {
                 counts[status] = json!(counts[status].as_u64().unwrap_or(0) + 1);
             }
         }
+        // A playbook, an ad-hoc run's pattern, or a rollout's app.
+        let target = ["playbook", "pattern", "app"]
+            .iter()
+            .find_map(|key| header.get(*key))
+            .cloned();
         json!({
             "name": name,
             "command": header["command"],
-            "target": header.get("playbook").cloned().unwrap_or_else(|| header["pattern"].clone()),
+            "target": target,
             "inventory": header["inventory"],
             "user": header["user"],
             "machine": header["machine"],
