@@ -63,10 +63,7 @@ impl Outcome {
     /// A host the transport could not reach (UNREACHABLE) or use (failed),
     /// with the transport's hint.
     pub(crate) fn transport(error: &drover_ssh::Error) -> Self {
-        let message = match error.hint() {
-            Some(hint) => format!("{error}\nhint: {hint}"),
-            None => error.to_string(),
-        };
+        let message = error.described();
         Self {
             status: if error.is_unreachable() {
                 Status::Unreachable

@@ -124,6 +124,15 @@ impl Error {
         )
     }
 
+    /// The message, with the hint on a line of its own (`hint: ...`)
+    /// when there is one: how a task's result says it.
+    pub fn described(&self) -> String {
+        match self.hint() {
+            Some(hint) => format!("{self}\nhint: {hint}"),
+            None => self.to_string(),
+        }
+    }
+
     /// A line telling the operator what to do next, where one helps.
     pub fn hint(&self) -> Option<String> {
         match self {

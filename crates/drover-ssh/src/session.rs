@@ -315,28 +315,7 @@ impl HostSession {
             reuse_shell: true,
             ..ExecRequest::new("true")
         };
-        let started = std::time::Instant::now();
-        let sent: Vec<&ExecRequest> = pending.iter().map(|change| &change.request).collect();
-        let flown = self.exec_traced(&sent, &carrier, &[]).await;
-        let changes_ahead = sent.len();
-        drop(sent);
-        let flight = self
-            .flights
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
-        tracing::debug!(
-            target: "drover_ssh::flight",
-            host = %self.trace_label(),
-            flight,
-            ahead = changes_ahead,
-            wait_ms = started.elapsed().as_millis(),
-            "flight"
-        );
-        if self.settle_ahead(pending, &flown) {
-            self.read_ahead_slot().forget();
-            return false;
-        }
-        true
+        self.fly(pending, &carrier, None).await.is_ok()
     }
 
     fn deferred_slot(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -374,10 +353,7 @@ impl HostSession {
             Ok((outputs, _, _)) => crate::deferred::settle(sent, outputs),
             Err(error) => Some(DeferredFailure {
                 tag: first,
-                message: match error.hint() {
-                    Some(hint) => format!("{error}\nhint: {hint}"),
-                    None => error.to_string(),
-                },
+                message: error.described(),
                 unreachable: error.is_unreachable(),
             }),
         };
@@ -396,24 +372,35 @@ impl HostSession {
     }
 
     /// Runs `request`, with `rider` after it in the same flight, and keeps
-    /// the rider's answers. Each command is one flight: `-vv`
-    /// (`drover_ssh::flight=debug`) prints a line for it with the bytes each
-    /// way and the time waited, the numbers that show where a run over a
-    /// slow network spends its time. The command itself is not printed: it
-    /// may hold secrets.
+    /// the rider's answers; the changes queued go first (see
+    /// [`Self::changes_ahead_of`]).
     async fn exec_carrying(
         &self,
         request: &ExecRequest,
         rider: Option<Outgoing>,
     ) -> Result<ExecOutput, Error> {
+        let ahead = self.changes_ahead_of(request).await?;
+        self.fly(ahead, request, rider.as_ref()).await
+    }
+
+    /// One flight: the changes `ahead`, `request`, and the `rider` after
+    /// it; settles the changes and keeps the rider's answers. `-vv`
+    /// (`drover_ssh::flight=debug`) prints a line for each flight with the
+    /// bytes each way and the time waited, the numbers that show where a
+    /// run over a slow network spends its time. The commands themselves are
+    /// not printed: they may hold secrets.
+    async fn fly(
+        &self,
+        ahead: Vec<Deferred>,
+        request: &ExecRequest,
+        rider: Option<&Outgoing>,
+    ) -> Result<ExecOutput, Error> {
         let flight = self
             .flights
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
-        let ahead = self.changes_ahead_of(request).await?;
         let started = std::time::Instant::now();
         let riding: Vec<&ExecRequest> = rider
-            .as_ref()
             .map(|rider| rider.requests.iter().collect())
             .unwrap_or_default();
         let sent_ahead: Vec<&ExecRequest> = ahead.iter().map(|change| &change.request).collect();
@@ -421,19 +408,17 @@ impl HostSession {
         let bytes_ahead: usize = sent_ahead.iter().map(|change| change.command.len()).sum();
         let flown = self.exec_traced(&sent_ahead, request, &riding).await;
         drop(sent_ahead);
-        if self.settle_ahead(ahead, &flown) {
+        let halted = self.settle_ahead(ahead, &flown);
+        if halted {
+            // A change failed, or its flight was lost: what was asked ahead
+            // may no longer hold.
             self.read_ahead_slot().forget();
-            let address = self.trace_label();
-            return match flown {
-                Err(error) => Err(error),
-                Ok(_) => Err(Error::Halted { address }),
-            };
         }
-        let (_, output, answers) = flown?;
-        let rode = !answers.is_empty();
-        if let Some(rider) = rider.as_ref().filter(|_| rode) {
-            self.read_ahead_slot().take_answers(rider, &answers);
-        }
+        let (output, answers) = match flown {
+            Ok((_, output, answers)) => (output, answers),
+            Err(error) => return Err(error),
+        };
+        let rode = !halted && !answers.is_empty();
         if tracing::enabled!(target: "drover_ssh::flight", tracing::Level::DEBUG) {
             let size = |output: &ExecOutput| output.stdout.len() + output.stderr.len();
             let sent = request.command.len()
@@ -456,6 +441,14 @@ impl HostSession {
                 wait_ms = started.elapsed().as_millis(),
                 "flight"
             );
+        }
+        if halted {
+            return Err(Error::Halted {
+                address: self.trace_label(),
+            });
+        }
+        if let Some(rider) = rider.filter(|_| rode) {
+            self.read_ahead_slot().take_answers(rider, &answers);
         }
         Ok(output)
     }
