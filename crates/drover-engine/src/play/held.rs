@@ -122,7 +122,15 @@ pub(crate) fn register_instead(state: &mut HostState, task: &Task, outcome: Opti
 impl Runner {
     /// A new tag for a task's changes sent ahead: later tasks, larger tags.
     pub(crate) fn next_tag(&self) -> u64 {
-        self.tags.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+        self.next_tags(1)
+    }
+
+    /// The first of `count` new consecutive tags, one for each task of a
+    /// stretch.
+    pub(crate) fn next_tags(&self, count: u64) -> u64 {
+        self.tags
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed)
+            + 1
     }
 
     /// Begins `task`: its tag, the tag its changes go ahead under (if they
@@ -133,11 +141,7 @@ impl Runner {
         held: Option<&(&Play, &mut Held<'_>)>,
         handler: bool,
     ) -> (u64, Option<u64>, Option<Event>) {
-        let start = Event::TaskStart {
-            name: task.display_name(),
-            location: format!("{}:{}", task.location.path.display(), task.location.line),
-            handler,
-        };
+        let start = super::task_start(task, handler);
         let Some((play, held)) = held else {
             self.reporter.event(start);
             return (0, None, None);

@@ -22,10 +22,9 @@ use drover_playbook::{Action, Play, Task};
 use futures::StreamExt as _;
 
 use super::{Runner, held};
-use crate::Event;
 use crate::host::{HostState, Participation};
 use crate::read_ahead;
-use crate::task::{self, Outcome, TaskEnvironment};
+use crate::task::{Outcome, TaskEnvironment};
 use crate::vars::{self, PlayVars};
 use crate::{Status, Vars};
 
@@ -138,8 +137,7 @@ impl Runner {
             .iter()
             .map(|task| self.control.reached(task) && self.control.selected(task))
             .collect();
-        let tags: Vec<u64> = stretch.iter().map(|_| self.next_tag()).collect();
-        let first_tag = tags.first().copied().unwrap_or_default();
+        let first_tag = self.next_tags(stretch.len() as u64);
         let names: Vec<String> = states.iter().map(|state| state.name.clone()).collect();
         let ledger = RefCell::new(Ledger {
             outcomes: vec![vec![None; states.len()]; stretch.len()],
@@ -157,7 +155,6 @@ impl Runner {
             tasks,
             range,
             runs: &runs,
-            tags: &tags,
             first_tag,
             play_vars,
             play,
@@ -206,24 +203,16 @@ impl Runner {
             }
             let (riding, end) = read_ahead::window(walk.tasks, at);
             covered_until = end;
-            let scope = self.templar.scope(vars::layers(
-                walk.play_vars,
-                state,
-                &task.vars,
-                walk.hostvars,
-            ));
-            read_ahead::set_rider(
-                &riding,
-                state,
-                walk.play_vars,
-                walk.hostvars,
-                walk.environment,
-            );
             self.print_header_early(walk, position);
-            let ahead = held::sends_ahead(walk.play, task).then_some(walk.tags[position]);
-            state.session.send_ahead(ahead);
-            let (items, outcome) = task::run(task, state, &scope, walk.environment).await;
-            state.session.send_ahead(None);
+            let on_host = super::OnHost {
+                riding: &riding,
+                ahead: held::sends_ahead(walk.play, task)
+                    .then_some(walk.first_tag + position as u64),
+                play_vars: walk.play_vars,
+                hostvars: walk.hostvars,
+                environment: walk.environment,
+            };
+            let (items, outcome) = self.run_on_host(task, state, &on_host).await;
             if let Some(participation) = stops(task, &outcome) {
                 state.participation = participation;
             }
@@ -274,7 +263,7 @@ impl Runner {
                 .filter_map(|(index, done)| done.as_ref().map(|done| (index, done)))
                 .collect();
             if !done.is_empty() && !ledger.announced {
-                self.reporter.event(task_start(task));
+                self.reporter.event(super::task_start(task, false));
             }
             for (index, (items, outcome)) in done {
                 self.tell(task, &walk.names[index], items, outcome);
@@ -291,18 +280,11 @@ impl Runner {
         let mut ledger = walk.ledger.borrow_mut();
         if ledger.printed == position && !ledger.announced {
             ledger.announced = true;
-            self.reporter
-                .event(task_start(&walk.tasks[walk.range.start + position]));
+            self.reporter.event(super::task_start(
+                &walk.tasks[walk.range.start + position],
+                false,
+            ));
         }
-    }
-}
-
-/// The event a task's header prints from.
-fn task_start(task: &Task) -> Event {
-    Event::TaskStart {
-        name: task.display_name(),
-        location: format!("{}:{}", task.location.path.display(), task.location.line),
-        handler: false,
     }
 }
 
@@ -322,7 +304,7 @@ struct Walk<'a> {
     tasks: &'a [Task],
     range: Range<usize>,
     runs: &'a [bool],
-    tags: &'a [u64],
+    /// The tag of the stretch's first task; each next task's is one more.
     first_tag: u64,
     play_vars: &'a PlayVars,
     play: &'a Play,

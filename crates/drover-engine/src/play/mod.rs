@@ -474,19 +474,18 @@ impl Runner {
         if task.run_once {
             active.truncate(1);
         }
+        let on_host = OnHost {
+            riding,
+            ahead,
+            play_vars,
+            hostvars: &hostvars,
+            environment: &environment,
+        };
+        let on_host = &on_host;
         let mut outcomes: Vec<(usize, Vec<Outcome>, Outcome)> = futures::stream::iter(active)
-            .map(|(index, state)| {
-                let scope = self
-                    .templar
-                    .scope(vars::layers(play_vars, state, &task.vars, &hostvars));
-                let (environment, hostvars) = (&environment, &hostvars);
-                async move {
-                    read_ahead::set_rider(riding, state, play_vars, hostvars, environment);
-                    state.session.send_ahead(ahead);
-                    let (items, outcome) = task::run(task, state, &scope, environment).await;
-                    state.session.send_ahead(None);
-                    (index, items, outcome)
-                }
+            .map(|(index, state)| async move {
+                let (items, outcome) = self.run_on_host(task, state, on_host).await;
+                (index, items, outcome)
             })
             .buffer_unordered(forks)
             .collect()
@@ -508,6 +507,26 @@ impl Runner {
         for (index, items, outcome) in outcomes {
             self.settle(task, &mut states[index], &items, &outcome);
         }
+    }
+
+    /// Runs `task` on one host, with the next tasks' queries riding along
+    /// and its changes sent ahead as `on_host` says.
+    async fn run_on_host(
+        &self,
+        task: &Task,
+        state: &mut HostState,
+        on_host: &OnHost<'_>,
+    ) -> (Vec<Outcome>, Outcome) {
+        let (play_vars, hostvars, environment) =
+            (on_host.play_vars, on_host.hostvars, on_host.environment);
+        let scope = self
+            .templar
+            .scope(vars::layers(play_vars, state, &task.vars, hostvars));
+        read_ahead::set_rider(on_host.riding, state, play_vars, hostvars, environment);
+        state.session.send_ahead(on_host.ahead);
+        let ran = task::run(task, state, &scope, environment).await;
+        state.session.send_ahead(None);
+        ran
     }
 
     /// What a task runs with: the templates, the options, `inventory`, and
@@ -602,6 +621,26 @@ impl Runner {
                 }
             }
         }
+    }
+}
+
+/// How a task runs on each host: the tasks whose first queries ride with
+/// its flights, the tag its changes go ahead under (if they may), and what
+/// its templates see.
+struct OnHost<'a> {
+    riding: &'a [&'a Task],
+    ahead: Option<u64>,
+    play_vars: &'a PlayVars,
+    hostvars: &'a Arc<Vars>,
+    environment: &'a TaskEnvironment<'a>,
+}
+
+/// The event a task's header prints from.
+fn task_start(task: &Task, handler: bool) -> Event {
+    Event::TaskStart {
+        name: task.display_name(),
+        location: format!("{}:{}", task.location.path.display(), task.location.line),
+        handler,
     }
 }
 
