@@ -39,7 +39,7 @@ pub(crate) struct Recording {
 
 /// Where the run's record goes under `arguments`: `--record DIR`, else
 /// `.drover/runs` in `beside`; `None` with `--no-record`.
-pub(crate) fn recording(arguments: &crate::cli::RecordArgs, beside: &Path) -> Option<Recording> {
+fn recording(arguments: &crate::cli::RecordArgs, beside: &Path) -> Option<Recording> {
     if arguments.no_record {
         return None;
     }
@@ -190,30 +190,19 @@ pub(crate) fn list_files(directory: &Path) -> Vec<PathBuf> {
     records
 }
 
-/// Starts recording a playbook's run (unless `arguments` say not to) in
-/// `.drover/runs` beside it: the record, if any, and the reporter that
-/// passes every event on to `reporter` and into the record.
-pub(crate) fn record_play(
+/// The record of a run that `header` describes, in `.drover/runs` in
+/// `beside` (unless `arguments` say otherwise, or say none).
+pub(crate) fn start(
     arguments: &crate::cli::RecordArgs,
-    playbook: &Path,
+    beside: &Path,
     header: Json,
-    reporter: Arc<dyn Reporter>,
-) -> (Option<Arc<Record>>, Arc<dyn Reporter>) {
-    let beside = playbook
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let record =
-        recording(arguments, beside).and_then(|recording| Record::create(&recording, header));
-    let reporter: Arc<dyn Reporter> = match &record {
-        Some(record) => Arc::new(RecordingReporter::new(reporter, record.clone())),
-        None => reporter,
-    };
-    (record, reporter)
+) -> Option<Arc<Record>> {
+    recording(arguments, beside).and_then(|recording| Record::create(&recording, header))
 }
 
-/// Runs `run` with `reporter` made to also write the run's record (see
-/// [`record_play`]), and ends the record with the exit code.
+/// Runs `run` with `reporter` made to also write the run's record, in
+/// `.drover/runs` beside `playbook` (see [`start`]), and ends the record
+/// with the exit code.
 pub(crate) fn recorded(
     arguments: &crate::cli::RecordArgs,
     playbook: &Path,
@@ -221,16 +210,30 @@ pub(crate) fn recorded(
     reporter: Arc<dyn Reporter>,
     run: impl FnOnce(Arc<dyn Reporter>) -> crate::failure::Outcome,
 ) -> crate::failure::Outcome {
-    let (record, reporter) = record_play(arguments, playbook, header, reporter);
-    let outcome = run(reporter);
-    if let Some(record) = record {
-        record.finish(
-            outcome
-                .as_ref()
-                .map_or(crate::exit::USAGE_OR_CONFIG, |code| *code),
-        );
-    }
+    let beside = playbook
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(record) = start(arguments, beside, header) else {
+        return run(reporter);
+    };
+    let outcome = run(Arc::new(RecordingReporter::new(reporter, record.clone())));
+    record.finish(
+        outcome
+            .as_ref()
+            .map_or(crate::exit::USAGE_OR_CONFIG, |code| *code),
+    );
     outcome
+}
+
+/// The events of the record at `path`, in order. A run killed while
+/// writing may leave half a line at the end: what cannot be read is left
+/// out, and what came before still counts.
+pub(crate) fn events(path: &Path) -> std::io::Result<impl Iterator<Item = Json>> {
+    let file = std::io::BufReader::new(File::open(path)?);
+    Ok(std::io::BufRead::lines(file)
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str(&line).ok()))
 }
 
 /// Passes every event on to the output and into the record.

@@ -84,8 +84,7 @@ fn record(arguments: &RunArgs) -> Option<std::sync::Arc<crate::records::Record>>
         "limit": arguments.limit,
         "module": format!("{:?}", arguments.module).to_lowercase(),
     });
-    crate::records::recording(&arguments.record, std::path::Path::new("."))
-        .and_then(|recording| crate::records::Record::create(&recording, header))
+    crate::records::start(&arguments.record, std::path::Path::new("."), header)
 }
 
 /// The command line to send, shaped by the module.

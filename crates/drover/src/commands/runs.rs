@@ -1,10 +1,8 @@
 //! `drover runs`: the run records in a directory, newest last, a line each
 //! (see `crate::records`).
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
-
-use serde_json::Value as Json;
 
 use crate::cli::RunsArgs;
 use crate::exit;
@@ -81,14 +79,9 @@ pub(crate) fn run(arguments: &RunsArgs) -> Outcome {
 
 /// Reads a record's first line, its recaps and its end.
 pub(crate) fn summarize(path: &Path) -> std::io::Result<Summary> {
-    let file = std::io::BufReader::new(std::fs::File::open(path)?);
     let mut summary = Summary::default();
     let mut hosts = std::collections::BTreeMap::<String, [u64; 3]>::new();
-    for line in file.lines() {
-        // A killed run may end in half a line: what came before still counts.
-        let Ok(event) = serde_json::from_str::<Json>(&line?) else {
-            continue;
-        };
+    for event in crate::records::events(path)? {
         let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
         match event["event"].as_str() {
             Some("run") => {

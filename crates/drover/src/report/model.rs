@@ -16,7 +16,6 @@
 //! stays a few megabytes.
 
 use std::collections::HashMap;
-use std::io::BufRead as _;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -41,13 +40,9 @@ struct Builder {
 
 /// Reads the record at `path`.
 pub(crate) fn load(path: &Path) -> std::io::Result<Json> {
-    let file = std::io::BufReader::new(std::fs::File::open(path)?);
     let mut builder = Builder::default();
-    for line in file.lines() {
-        // A killed run may end in half a line.
-        if let Ok(event) = serde_json::from_str::<Json>(&line?) {
-            builder.take(&event);
-        }
+    for event in crate::records::events(path)? {
+        builder.take(&event);
     }
     let name = path
         .file_name()
