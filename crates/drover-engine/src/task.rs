@@ -138,6 +138,8 @@ pub(crate) struct TaskEnvironment<'a> {
     pub(crate) playbook_directory: &'a std::path::Path,
     /// The session to run on when the task is delegated elsewhere.
     pub(crate) delegate: Option<Arc<HostSession>>,
+    /// The play's `rollout:` of a Swarm service, for the swarm modules.
+    pub(crate) service_rollout: Option<Arc<drover_playbook::Rollout>>,
 }
 
 /// Runs `task` on `host` with variables `scope`; returns per-item outcomes and the task's outcome.
@@ -639,6 +641,7 @@ pub(crate) fn module_context<'a>(
         search_paths,
         templar: environment.templar,
         scope,
+        service_rollout: environment.service_rollout.clone(),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct ModuleContext<'a> {
     pub templar: &'a Templar,
     /// The host's variables.
     pub scope: &'a Scope,
+    /// The play's `rollout:` of a Swarm service, for the swarm modules.
+    pub service_rollout: Option<std::sync::Arc<drover_playbook::Rollout>>,
 }
 
 impl ModuleContext<'_> {

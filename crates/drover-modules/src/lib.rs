@@ -26,6 +26,8 @@ mod registry;
 pub mod releases;
 mod remote;
 mod replacement;
+mod swarm;
+mod swarm_rollout;
 mod tar_header;
 
 pub use catalog::ModuleCatalog;

@@ -407,6 +407,7 @@ mod tests {
             search_paths: Vec::new(),
             templar: &templar,
             scope: &scope,
+            service_rollout: None,
         };
         // The rider rides with the next command: here a query of nothing.
         let read_ahead = |queries: &[PathQuery]| {

@@ -27,7 +27,7 @@ pub use model::{
     Action, Asynchronous, Batch, Loop, LoopKind, Play, PlayStrategy, Playbook, Prompt, Role,
     Section, Task, TaskSettings, Vars,
 };
-pub use rollout::{OnFailure, Rollout, Strategy};
+pub use rollout::{OnFailure, Rollout, Strategy, parse as parse_rollout};
 pub use task::resolve_task_file;
 
 /// Where to look for roles besides `roles/` next to the playbook.

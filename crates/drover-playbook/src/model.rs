@@ -80,6 +80,9 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     /// `rollout:`: batches by strategy, gated by readiness.
     pub rollout: Option<crate::Rollout>,
+    /// `rollout:` with `service:`: a Swarm service's replicas rolled out
+    /// by the swarm modules of the play's tasks; the hosts go as usual.
+    pub service_rollout: Option<std::sync::Arc<crate::Rollout>>,
     /// `switch:`: a blue-green rollout's tasks that move traffic to the
     /// slot just deployed (and back, on rollback or undo).
     pub switch: Vec<Task>,

@@ -91,6 +91,7 @@ fn empty_play(location: SourceLocation) -> Play {
         tags: Vec::new(),
         serial: Vec::new(),
         rollout: None,
+        service_rollout: None,
         switch: Vec::new(),
         rollback: Vec::new(),
         strategy: PlayStrategy::Linear,
@@ -233,6 +234,9 @@ impl Loader<'_> {
 
     fn play_rollout(&mut self, play: &mut Play, value: &Node, here: SourceLocation) {
         match crate::rollout::parse(&value.to_json()) {
+            Ok(rollout) if rollout.service.is_some() => {
+                play.service_rollout = Some(std::sync::Arc::new(rollout));
+            }
             Ok(rollout) => play.rollout = Some(rollout),
             Err(message) => self.errors.invalid(
                 here,

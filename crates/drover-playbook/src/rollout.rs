@@ -87,10 +87,14 @@ pub struct Rollout {
     pub max_failures: Batch,
     /// What happens when too many hosts fail.
     pub on_failure: OnFailure,
+    /// A Swarm service to roll out: its replicas are the batches, not the
+    /// play's hosts (which run the play's tasks as usual, on a manager).
+    pub service: Option<String>,
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "strategy",
+    "service",
     "app",
     "slots",
     "groups",
@@ -104,7 +108,7 @@ const KEYS: [&str; 11] = [
 ];
 
 /// Reads `rollout:`; an error explains what is wrong or not built.
-pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
+pub fn parse(value: &Json) -> Result<Rollout, String> {
     let Json::Object(map) = value else {
         return Err("`rollout` must be a mapping with `strategy`".to_owned());
     };
@@ -135,7 +139,10 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
     }
     let batch = map.get("batch").map_or(Ok(Batch::Count(1)), parse_batch)?;
     let steps = parse_steps(map.get("steps"))?;
-    if matches!(strategy, Strategy::Canary | Strategy::Toggle) && steps.is_empty() {
+    if matches!(strategy, Strategy::Canary | Strategy::Toggle)
+        && steps.is_empty()
+        && !map.contains_key("service")
+    {
         return Err(format!(
             "the {} strategy needs `steps`, such as [1, \"50%\", \"100%\"]",
             strategy.name()
@@ -143,7 +150,7 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
     }
     let (pause, manual) = parse_pause(map.get("pause"))?;
     let on_failure = parse_on_failure(map.get("on_failure"))?;
-    Ok(Rollout {
+    Rollout {
         strategy,
         app,
         slots,
@@ -158,7 +165,52 @@ pub(crate) fn parse(value: &Json) -> Result<Rollout, String> {
             .get("max_failures")
             .map_or(Ok(Batch::Count(0)), parse_batch)?,
         on_failure,
-    })
+        service: None,
+    }
+    .for_service(map.get("service"))
+}
+
+impl Rollout {
+    /// With `service:`, a rollout of a Swarm service's replicas: only what
+    /// Swarm can do is accepted.
+    fn for_service(mut self, service: Option<&Json>) -> Result<Self, String> {
+        let Some(service) = service else {
+            return Ok(self);
+        };
+        let Some(name) = service.as_str().filter(|name| !name.trim().is_empty()) else {
+            return Err(
+                "`service` names the Swarm service to roll out, such as `web` or `app_web`"
+                    .to_owned(),
+            );
+        };
+        if !matches!(self.strategy, Strategy::Rolling | Strategy::Canary) {
+            return Err(format!(
+                "a Swarm service rolls out with the rolling or canary strategy, not {}; \
+                 Swarm replaces a service's replicas in place",
+                self.strategy.name()
+            ));
+        }
+        let unbuilt = [
+            ("liveness", self.liveness.is_some()),
+            ("pause: manual", self.manual),
+            (
+                "on_failure other than rollback",
+                self.on_failure != OnFailure::Rollback,
+            ),
+            (
+                "slots or groups",
+                !self.slots.is_empty() || !self.groups.is_empty(),
+            ),
+        ];
+        if let Some((what, _)) = unbuilt.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "{what} is not built for a Swarm service's rollout; it takes strategy, batch, \
+                 readiness, pause (seconds), max_failures and on_failure: rollback"
+            ));
+        }
+        self.service = Some(name.trim().to_owned());
+        Ok(self)
+    }
 }
 
 /// `pause` between batches: a duration, or `manual` (wait for `drover

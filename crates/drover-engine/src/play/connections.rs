@@ -32,6 +32,11 @@ impl Connections {
         }
     }
 
+    /// The facts (and registered results) a host kept from an earlier play.
+    pub(crate) fn kept_facts(&self, name: &str) -> Option<crate::Vars> {
+        self.facts.lock().ok()?.get(name).cloned()
+    }
+
     /// Keeps the hosts' facts for the plays that follow.
     pub(crate) fn keep_facts(&self, states: &[HostState]) {
         let mut kept = self.facts.lock().expect("facts lock");

@@ -49,6 +49,9 @@ pub(crate) struct Runner {
     first_stretch: std::sync::atomic::AtomicUsize,
     /// The last tag given to a task's changes sent ahead (see `held.rs`).
     tags: std::sync::atomic::AtomicU64,
+    /// The running play's `rollout:` of a Swarm service (plays run one
+    /// after the other), handed to every task's modules.
+    service_rollout: std::sync::Mutex<Option<Arc<drover_playbook::Rollout>>>,
 }
 
 impl Runner {
@@ -75,6 +78,7 @@ impl Runner {
             results: Results::new(reporter.clone()),
             first_stretch: std::sync::atomic::AtomicUsize::new(0),
             tags: std::sync::atomic::AtomicU64::new(0),
+            service_rollout: std::sync::Mutex::new(None),
             inventory,
             options,
             reporter,
@@ -133,6 +137,9 @@ impl Runner {
 
     pub(crate) async fn run_play(&self, play: &Play) -> Result<(), Error> {
         let hosts = self.play_hosts(play)?;
+        if let Ok(mut rollout) = self.service_rollout.lock() {
+            rollout.clone_from(&play.service_rollout);
+        }
         // The inventory as the play starts: `add_host` changes it for the
         // plays after this one.
         let inventory = self.inventory.current();
@@ -158,6 +165,7 @@ impl Runner {
             options: &self.options,
             templar: &self.templar,
             base: &self.base,
+            connections: &self.connections,
         }
         .play_vars(play, &names)?;
         self.reporter.event(Event::PlayStart {
@@ -542,6 +550,11 @@ impl Runner {
             inventory,
             playbook_directory: &self.base,
             delegate,
+            service_rollout: self
+                .service_rollout
+                .lock()
+                .ok()
+                .and_then(|rollout| rollout.clone()),
         }
     }
 

@@ -21,6 +21,8 @@ pub(crate) struct Sources<'a> {
     pub(crate) templar: &'a Templar,
     /// The playbook's directory (`playbook_dir`), where `vars_files` are.
     pub(crate) base: &'a Path,
+    /// Where each host's facts and registered results from earlier plays are kept.
+    pub(crate) connections: &'a super::connections::Connections,
 }
 
 impl Sources<'_> {
@@ -134,6 +136,11 @@ impl Sources<'_> {
                 continue;
             };
             let mut vars = self.inventory.host_variables(id);
+            // A host outside this play is still seen with what it
+            // registered and gathered in earlier plays, as in Ansible.
+            if let Some(facts) = self.connections.kept_facts(&host.name) {
+                vars.extend(facts);
+            }
             vars.insert("inventory_hostname".to_owned(), json!(host.name));
             all.insert(host.name.clone(), Json::Object(vars));
         }

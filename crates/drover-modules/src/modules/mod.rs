@@ -204,6 +204,10 @@ pub(crate) mod debconf;
 pub(crate) mod debug;
 pub(crate) mod dnf;
 pub(crate) mod docker_network;
+pub(crate) mod docker_node;
+pub(crate) mod docker_stack;
+pub(crate) mod docker_swarm;
+pub(crate) mod docker_swarm_service;
 pub(crate) mod docker_volume;
 pub(crate) mod dpkg_selections;
 pub(crate) mod fail;
@@ -294,6 +298,10 @@ pub(crate) static REGISTRY: &[&[Module]] = &[
     debug::MODULES,
     dnf::MODULES,
     docker_network::MODULES,
+    docker_node::MODULES,
+    docker_stack::MODULES,
+    docker_swarm::MODULES,
+    docker_swarm_service::MODULES,
     docker_volume::MODULES,
     dpkg_selections::MODULES,
     fail::MODULES,

@@ -271,6 +271,7 @@ impl Runner {
             search_paths: vec![self.base.clone()],
             templar: &self.templar,
             scope: &scope,
+            service_rollout: None,
         };
         if self.options.check {
             return Outcome::new(

@@ -198,6 +198,7 @@ impl Runner {
             search_paths: vec![self.base.clone()],
             templar: &self.templar,
             scope,
+            service_rollout: None,
         }
     }
 
@@ -520,6 +521,7 @@ mod tests {
             liveness: None,
             max_failures: Batch::Count(0),
             on_failure: OnFailure::Rollback,
+            service: None,
         }
     }
 

@@ -1,0 +1,521 @@
+//! Docker Swarm as the swarm modules see it, through the docker CLI on a
+//! manager: the node's place in a swarm, services and their tasks, the
+//! nodes' addresses, and waiting until services converge, with a play's
+//! `rollout:` gating each replica as it comes up (`swarm_rollout.rs`).
+//!
+//! Swarm runs an update by itself once a service's spec changes; the
+//! modules only change specs and then watch. Whatever Swarm decides (a
+//! rollback, a pause) is read from the service's `UpdateStatus` and becomes
+//! the task's failure, naming the service and Swarm's reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use drover_ssh::quote;
+use serde_json::{Map, Value as Json, json};
+
+use crate::swarm_rollout::Gates;
+use crate::{Error, ModuleContext, ModuleResult};
+
+/// This node's place in a swarm, from `docker info`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NodeState {
+    /// `inactive`, `pending`, `active`, `error` or `locked`.
+    pub(crate) local: String,
+    /// Whether the node is a manager.
+    pub(crate) manager: bool,
+    /// The node's ID in its swarm.
+    pub(crate) node_id: String,
+    /// The swarm's ID (managers only).
+    pub(crate) cluster_id: String,
+    /// The managers it knows, as `ADDRESS:PORT`.
+    pub(crate) managers: Vec<String>,
+}
+
+impl NodeState {
+    /// Whether the node is in a swarm.
+    pub(crate) fn joined(&self) -> bool {
+        self.local == "active" || self.local == "pending" || self.local == "locked"
+    }
+
+    fn read(swarm: &Json) -> Self {
+        let text = |key: &str| swarm[key].as_str().unwrap_or_default().to_owned();
+        Self {
+            local: text("LocalNodeState"),
+            manager: swarm["ControlAvailable"].as_bool().unwrap_or(false),
+            node_id: text("NodeID"),
+            cluster_id: swarm["Cluster"]["ID"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            managers: swarm["RemoteManagers"]
+                .as_array()
+                .map(|managers| {
+                    managers
+                        .iter()
+                        .filter_map(|manager| manager["Addr"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The node's swarm state; a failed result when the host has no docker
+/// engine that answers (podman has no swarm mode).
+pub(crate) async fn node_state(
+    context: &ModuleContext<'_>,
+) -> Result<Result<NodeState, ModuleResult>, Error> {
+    let output = context
+        .exec_read_only("docker info --format '{{json .Swarm}}' 2>&1")
+        .await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    match serde_json::from_str::<Json>(text.trim()) {
+        Ok(swarm) if output.success() => Ok(Ok(NodeState::read(&swarm))),
+        _ => Ok(Err(ModuleResult::failed(format!(
+            "docker does not answer on the host (Swarm needs the docker engine): {}",
+            text.trim()
+        )))),
+    }
+}
+
+/// Fails with the host's words unless the node manages a swarm.
+pub(crate) fn require_manager(state: &NodeState) -> Option<ModuleResult> {
+    (!state.manager).then(|| {
+        ModuleResult::failed(if state.joined() {
+            "this node is a Swarm worker: run the task on a manager (such as `hosts: managers`)"
+        } else {
+            "this node is not in a swarm: form one first with `docker_swarm: state=present`"
+        })
+    })
+}
+
+/// Runs a docker command line whose failure is the task's, with docker's
+/// words (it writes them on standard error).
+pub(crate) async fn docker(
+    context: &ModuleContext<'_>,
+    command: &str,
+) -> Result<Result<String, String>, Error> {
+    let output = context.exec(command, None).await?;
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if output.success() {
+        Ok(Ok(stdout))
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        Ok(Err(if stderr.is_empty() { stdout } else { stderr }))
+    }
+}
+
+/// `docker service inspect` of the services named, those that exist.
+pub(crate) async fn services(
+    context: &ModuleContext<'_>,
+    names: &[String],
+) -> Result<BTreeMap<String, Json>, Error> {
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let words: Vec<String> = names.iter().map(|name| quote(name)).collect();
+    let output = context
+        .exec(
+            &format!(
+                "for s in {}; do docker service inspect --format '{{{{json .}}}}' \"$s\" 2>/dev/null; done; true",
+                words.join(" ")
+            ),
+            None,
+        )
+        .await?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+        .filter_map(|service| Some((service["Spec"]["Name"].as_str()?.to_owned(), service)))
+        .collect())
+}
+
+/// The names of a stack's services.
+pub(crate) async fn stack_services(
+    context: &ModuleContext<'_>,
+    stack: &str,
+) -> Result<Vec<String>, Error> {
+    let output = context
+        .exec(
+            &format!(
+                "docker service ls --filter label=com.docker.stack.namespace={} --format '{{{{.Name}}}}'",
+                quote(stack)
+            ),
+            None,
+        )
+        .await?;
+    let mut names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// An image without its digest (`app:2@sha256:…` is `app:2`), as Swarm
+/// shows a task's image beside the spec's.
+pub(crate) fn plain_image(image: &str) -> &str {
+    image.split('@').next().unwrap_or(image)
+}
+
+/// The image a service's spec (or its previous spec) runs.
+pub(crate) fn spec_image(spec: &Json) -> String {
+    plain_image(
+        spec["TaskTemplate"]["ContainerSpec"]["Image"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .to_owned()
+}
+
+/// What must change for Swarm to replace a service's tasks: the tasks'
+/// template, the ports, the mode. Labels and the update settings alone
+/// change the spec and replace nothing.
+fn task_shape(spec: &Json) -> Json {
+    json!([spec["TaskTemplate"], spec["EndpointSpec"], spec["Mode"]])
+}
+
+/// Writes a release record (`drover rollout status`, `undo`) for each
+/// service whose image the task changed: the image now, and the one
+/// before as the previous release.
+pub(crate) async fn record_releases(
+    context: &ModuleContext<'_>,
+    before: &BTreeMap<String, Json>,
+    after: &BTreeMap<String, Json>,
+) -> Result<(), Error> {
+    for (name, service) in after {
+        let image = spec_image(&service["Spec"]);
+        let old = before.get(name).map(|service| spec_image(&service["Spec"]));
+        if old.as_deref() == Some(image.as_str()) {
+            continue;
+        }
+        let output = context
+            .exec(&crate::releases::read_script(name), None)
+            .await?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let recorded = text
+            .trim()
+            .strip_prefix("release=")
+            .and_then(|record| serde_json::from_str::<Json>(record).ok())
+            .filter(|record| record["current"]["swarm"] == true);
+        // A service deployed before drover recorded it: what ran is the previous release.
+        let earlier = recorded.or_else(|| {
+            old.map(|image| json!({"current": {"image": image, "swarm": true, "service": name}}))
+        });
+        let replicas = service["Spec"]["Mode"]["Replicated"]["Replicas"].clone();
+        let current = json!({"image": image, "swarm": true, "service": name, "replicas": replicas});
+        let record = crate::releases::record(name, current, earlier.as_ref());
+        crate::releases::write(context, name, &record).await?;
+    }
+    Ok(())
+}
+
+/// One of a service's tasks that Swarm wants running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceTask {
+    /// The task's ID.
+    pub(crate) id: String,
+    /// Its slot's name, such as `app_web.2`.
+    pub(crate) name: String,
+    /// The node's host name.
+    pub(crate) node: String,
+    /// Its image, without a digest.
+    pub(crate) image: String,
+    /// Its state's first word, lower case: `running`, `starting`, `failed`…
+    pub(crate) state: String,
+    /// Swarm's error for it, if any.
+    pub(crate) error: String,
+}
+
+/// The tasks of `service` that Swarm wants running.
+pub(crate) async fn tasks(
+    context: &ModuleContext<'_>,
+    service: &str,
+) -> Result<Vec<ServiceTask>, Error> {
+    let output = context
+        .exec(
+            &format!(
+                "docker service ps {} --no-trunc --filter desired-state=running \
+                 --format '{{{{.ID}}}}\t{{{{.Name}}}}\t{{{{.Node}}}}\t{{{{.Image}}}}\t{{{{.CurrentState}}}}\t{{{{.Error}}}}'",
+                quote(service)
+            ),
+            None,
+        )
+        .await?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(parse_task)
+        .collect())
+}
+
+fn parse_task(line: &str) -> Option<ServiceTask> {
+    let mut fields = line.split('\t');
+    let mut next = || fields.next().map(str::trim).unwrap_or_default().to_owned();
+    let (id, name, node, image, state, error) = (next(), next(), next(), next(), next(), next());
+    if id.is_empty() {
+        return None;
+    }
+    Some(ServiceTask {
+        id,
+        name,
+        node,
+        image: plain_image(&image).to_owned(),
+        state: state
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        error,
+    })
+}
+
+/// Each node's host name and the address it has in the swarm.
+pub(crate) async fn node_addresses(
+    context: &ModuleContext<'_>,
+) -> Result<BTreeMap<String, String>, Error> {
+    let output = context
+        .exec(
+            "docker node inspect --format '{{.Description.Hostname}} {{.Status.Addr}} \
+             {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{end}}' $(docker node ls -q)",
+            None,
+        )
+        .await?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (host, address) = (words.next()?, words.next()?);
+            // A manager listening on every address reports 0.0.0.0 as its
+            // own; its manager address is the one others reach.
+            let address = match (address, words.next()) {
+                ("0.0.0.0", Some(manager)) => {
+                    manager.rsplit_once(':').map_or(manager, |(host, _)| host)
+                }
+                _ => address,
+            };
+            Some((host.to_owned(), address.to_owned()))
+        })
+        .collect())
+}
+
+/// How many replicas a service wants: its replicated count, or, for a
+/// global service, as many as it has tasks.
+fn desired(service: &Json, tasks: &[ServiceTask]) -> usize {
+    service["Spec"]["Mode"]["Replicated"]["Replicas"]
+        .as_u64()
+        .and_then(|count| usize::try_from(count).ok())
+        .unwrap_or(tasks.len())
+}
+
+/// A service as it was before the task changed it: enough to tell
+/// whether, and when, Swarm took up the change.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Before {
+    /// What made Swarm replace tasks, before.
+    shape: Option<Json>,
+    /// When its last update began.
+    update_started: Option<String>,
+}
+
+impl Before {
+    /// Notes a service as inspected before the change.
+    pub(crate) fn of(service: Option<&Json>) -> Self {
+        Self {
+            shape: service.map(|service| task_shape(&service["Spec"])),
+            update_started: service.and_then(|service| {
+                service["UpdateStatus"]["StartedAt"]
+                    .as_str()
+                    .map(str::to_owned)
+            }),
+        }
+    }
+}
+
+/// What to wait for: services, each with how it was before the change.
+pub(crate) struct Watch<'a> {
+    /// The services, by name, and how each was before.
+    pub(crate) services: BTreeMap<String, Before>,
+    /// How long to wait.
+    pub(crate) timeout: Duration,
+    /// A rollout's gates, when the play rolls one of them out.
+    pub(crate) gates: Option<Gates<'a>>,
+}
+
+/// How one service stands.
+enum Standing {
+    Converged(String),
+    Waiting(String),
+    Failed(String),
+}
+
+/// Waits until every watched service runs all its replicas on its spec and
+/// Swarm has finished updating it. Returns each service's `RUNNING/WANTED`,
+/// or why it did not converge (Swarm rolled it back or paused it, a gate
+/// failed, or the time ran out).
+pub(crate) async fn converge(
+    context: &ModuleContext<'_>,
+    mut watch: Watch<'_>,
+) -> Result<Result<Map<String, Json>, String>, Error> {
+    let deadline = tokio::time::Instant::now() + watch.timeout;
+    let names: Vec<String> = watch.services.keys().cloned().collect();
+    let began = tokio::time::Instant::now();
+    loop {
+        let found = services(context, &names).await?;
+        let mut replicas = Map::new();
+        let mut waiting = Vec::new();
+        for (name, before) in &watch.services {
+            let Some(service) = found.get(name) else {
+                return Ok(Err(format!("the service {name} is gone")));
+            };
+            let tasks = tasks(context, name).await?;
+            if let Some(gates) = watch.gates.as_mut().filter(|gates| gates.service == *name)
+                && let Some(failure) = gates.check(context, service, &tasks).await?
+            {
+                return Ok(Err(failure));
+            }
+            match standing(name, service, &tasks, before, began.elapsed()) {
+                Standing::Converged(count) => {
+                    replicas.insert(name.clone(), Json::from(count));
+                }
+                Standing::Waiting(why) => waiting.push(why),
+                Standing::Failed(why) => return Ok(Err(why)),
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(Ok(replicas));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(Err(format!(
+                "the services did not converge in {}s: {}",
+                watch.timeout.as_secs(),
+                waiting.join("; ")
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Whether `service` has converged, is still moving, or Swarm gave up on
+/// its update. `since` is how long the watch has run: a change Swarm has
+/// not taken up after a while needed no new tasks.
+fn standing(
+    name: &str,
+    service: &Json,
+    tasks: &[ServiceTask],
+    before: &Before,
+    since: Duration,
+) -> Standing {
+    let status = &service["UpdateStatus"];
+    let state = status["State"].as_str().unwrap_or_default();
+    let started = status["StartedAt"].as_str();
+    let changed = before
+        .shape
+        .as_ref()
+        .is_some_and(|shape| *shape != task_shape(&service["Spec"]));
+    let taken_up = !changed || started.is_some() && started != before.update_started.as_deref();
+    let reason = status["Message"].as_str().unwrap_or("no reason given");
+    if taken_up && changed {
+        match state {
+            "paused" => {
+                return Standing::Failed(format!("Swarm paused the update of {name}: {reason}"));
+            }
+            "rollback_paused" => {
+                return Standing::Failed(format!("Swarm paused rolling back {name}: {reason}"));
+            }
+            "rollback_completed" => {
+                return Standing::Failed(format!(
+                    "Swarm rolled back the update of {name} to {}: {reason}",
+                    spec_image(&service["Spec"])
+                ));
+            }
+            "updating" | "rollback_started" => {
+                return Standing::Waiting(format!("{name} is {}", state.replace('_', " ")));
+            }
+            _ => {}
+        }
+    } else if changed && since < Duration::from_secs(10) {
+        return Standing::Waiting(format!("{name}: waiting for Swarm to take up the change"));
+    }
+    let image = spec_image(&service["Spec"]);
+    let running = tasks
+        .iter()
+        .filter(|task| task.state == "running" && task.image == image)
+        .count();
+    let wanted = desired(service, tasks);
+    let count = format!("{running}/{wanted}");
+    if running >= wanted && tasks.iter().all(|task| task.image == image) {
+        return Standing::Converged(count);
+    }
+    let errors: BTreeSet<&str> = tasks
+        .iter()
+        .map(|task| task.error.as_str())
+        .filter(|error| !error.is_empty())
+        .collect();
+    let errors: Vec<&str> = errors.into_iter().collect();
+    Standing::Waiting(if errors.is_empty() {
+        format!("{name} runs {count}")
+    } else {
+        format!("{name} runs {count} ({})", errors.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Before, Standing, parse_task, standing};
+    use serde_json::json;
+    use std::time::Duration;
+
+    #[test]
+    fn tasks_are_read_from_service_ps() {
+        let task =
+            parse_task("abc\tapp_web.2\tdv-2\tdrover/app:2@sha256:ff\tRunning 3 seconds ago\t")
+                .expect("a task");
+        assert_eq!(
+            (
+                task.name.as_str(),
+                task.node.as_str(),
+                task.image.as_str(),
+                task.state.as_str()
+            ),
+            ("app_web.2", "dv-2", "drover/app:2", "running")
+        );
+        assert!(parse_task("").is_none());
+    }
+
+    fn service(image: &str, state: &str, started: &str) -> serde_json::Value {
+        json!({
+            "Spec": {"TaskTemplate": {"ContainerSpec": {"Image": image}}, "Mode": {"Replicated": {"Replicas": 1}}},
+            "UpdateStatus": {"State": state, "StartedAt": started, "Message": "update rolled back"},
+        })
+    }
+
+    #[test]
+    fn an_update_swarm_rolled_back_fails_naming_the_service_and_the_reason() {
+        let before = Before::of(Some(&service("app:1", "completed", "t0")));
+        let task = parse_task("a\tweb.1\tn1\tapp:1\tRunning now\t").expect("a task");
+        let rolled_back = service("app:2", "rollback_completed", "t1");
+        match standing(
+            "web",
+            &rolled_back,
+            &[task.clone()],
+            &before,
+            Duration::ZERO,
+        ) {
+            Standing::Failed(why) => {
+                assert!(why.contains("rolled back the update of web"), "{why}");
+                assert!(why.contains("update rolled back"), "{why}");
+            }
+            _ => panic!("a rolled back update fails"),
+        }
+        // An old rollback that this run did not cause is not a failure.
+        let unchanged = service("app:1", "rollback_completed", "t0");
+        let before = Before::of(Some(&unchanged));
+        assert!(matches!(
+            standing("web", &unchanged, &[task], &before, Duration::ZERO),
+            Standing::Converged(count) if count == "1/1"
+        ));
+    }
+}
