@@ -310,28 +310,66 @@ fn desired(service: &Json, tasks: &[ServiceTask]) -> usize {
         .unwrap_or(tasks.len())
 }
 
-/// A service as it was before the task changed it: enough to tell
-/// whether, and when, Swarm took up the change.
+/// A service as it was before the task changed it, and whether the change
+/// makes Swarm replace its tasks: enough to tell whether, and when, Swarm
+/// took the change up, and what became of it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Before {
-    /// What made Swarm replace tasks, before.
-    shape: Option<Json>,
-    /// When its last update began.
+    /// Whether the change replaces tasks (an update Swarm runs).
+    updates: bool,
+    /// When its last update began, before the change.
     update_started: Option<String>,
+    /// The image the change asks for.
+    image: String,
 }
 
 impl Before {
-    /// Notes a service as inspected before the change.
-    pub(crate) fn of(service: Option<&Json>) -> Self {
+    /// Notes a service as inspected before the change (`before`) and just
+    /// after it (`after`), before Swarm could have rolled it back.
+    pub(crate) fn of(before: Option<&Json>, after: Option<&Json>) -> Self {
         Self {
-            shape: service.map(|service| task_shape(&service["Spec"])),
-            update_started: service.and_then(|service| {
+            updates: before.zip(after).is_some_and(|(before, after)| {
+                task_shape(&before["Spec"]) != task_shape(&after["Spec"])
+            }),
+            update_started: before.and_then(|service| {
                 service["UpdateStatus"]["StartedAt"]
                     .as_str()
                     .map(str::to_owned)
             }),
+            image: after
+                .map(|service| spec_image(&service["Spec"]))
+                .unwrap_or_default(),
         }
     }
+}
+
+/// Why the tasks of `image` failed: Swarm's errors for them.
+async fn task_errors(
+    context: &ModuleContext<'_>,
+    service: &str,
+    image: &str,
+) -> Result<String, Error> {
+    let output = context
+        .exec(
+            &format!(
+                "docker service ps {} --no-trunc --format '{{{{.Name}}}}\t{{{{.Node}}}}\t{{{{.Image}}}}\t{{{{.Error}}}}'",
+                quote(service)
+            ),
+            None,
+        )
+        .await?;
+    let errors: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+            let [name, node, task_image, error] = fields[..] else {
+                return None;
+            };
+            (plain_image(task_image) == image && !error.is_empty())
+                .then(|| format!("{} on {node}: {error}", name.trim_start_matches("\\_ ")))
+        })
+        .collect();
+    Ok(errors.into_iter().take(3).collect::<Vec<_>>().join("; "))
 }
 
 /// What to wait for: services, each with how it was before the change.
@@ -362,6 +400,7 @@ pub(crate) async fn converge(
     let deadline = tokio::time::Instant::now() + watch.timeout;
     let names: Vec<String> = watch.services.keys().cloned().collect();
     let began = tokio::time::Instant::now();
+    let mut reasons: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let found = services(context, &names).await?;
         let mut replicas = Map::new();
@@ -376,12 +415,24 @@ pub(crate) async fn converge(
             {
                 return Ok(Err(failure));
             }
-            match standing(name, service, &tasks, before, began.elapsed()) {
+            if service["UpdateStatus"]["State"] == "rollback_started"
+                && let Some(message) = service["UpdateStatus"]["Message"].as_str()
+            {
+                reasons.insert(name.clone(), message.to_owned());
+            }
+            let reason = reasons.get(name).map(String::as_str);
+            match standing(name, service, &tasks, before, (began.elapsed(), reason)) {
                 Standing::Converged(count) => {
                     replicas.insert(name.clone(), Json::from(count));
                 }
                 Standing::Waiting(why) => waiting.push(why),
-                Standing::Failed(why) => return Ok(Err(why)),
+                Standing::Failed(why) => {
+                    let errors = task_errors(context, name, &before.image).await?;
+                    if errors.is_empty() {
+                        return Ok(Err(why));
+                    }
+                    return Ok(Err(format!("{why}; {errors}")));
+                }
             }
         }
         if waiting.is_empty() {
@@ -399,46 +450,24 @@ pub(crate) async fn converge(
 }
 
 /// Whether `service` has converged, is still moving, or Swarm gave up on
-/// its update. `since` is how long the watch has run: a change Swarm has
-/// not taken up after a while needed no new tasks.
+/// its update (once a rollback has brought the replicas back). `since`
+/// is how long the watch has run: a change Swarm has not taken up after a
+/// while needed no new tasks. `reason` is what Swarm said while it
+/// started rolling back (its message ends as "rollback completed").
 fn standing(
     name: &str,
     service: &Json,
     tasks: &[ServiceTask],
     before: &Before,
-    since: Duration,
+    (since, reason): (Duration, Option<&str>),
 ) -> Standing {
     let status = &service["UpdateStatus"];
     let state = status["State"].as_str().unwrap_or_default();
     let started = status["StartedAt"].as_str();
-    let changed = before
-        .shape
-        .as_ref()
-        .is_some_and(|shape| *shape != task_shape(&service["Spec"]));
-    let taken_up = !changed || started.is_some() && started != before.update_started.as_deref();
-    let reason = status["Message"].as_str().unwrap_or("no reason given");
-    if taken_up && changed {
-        match state {
-            "paused" => {
-                return Standing::Failed(format!("Swarm paused the update of {name}: {reason}"));
-            }
-            "rollback_paused" => {
-                return Standing::Failed(format!("Swarm paused rolling back {name}: {reason}"));
-            }
-            "rollback_completed" => {
-                return Standing::Failed(format!(
-                    "Swarm rolled back the update of {name} to {}: {reason}",
-                    spec_image(&service["Spec"])
-                ));
-            }
-            "updating" | "rollback_started" => {
-                return Standing::Waiting(format!("{name} is {}", state.replace('_', " ")));
-            }
-            _ => {}
-        }
-    } else if changed && since < Duration::from_secs(10) {
-        return Standing::Waiting(format!("{name}: waiting for Swarm to take up the change"));
-    }
+    let taken_up = started.is_some() && started != before.update_started.as_deref();
+    let reason = reason
+        .or(status["Message"].as_str())
+        .unwrap_or("no reason given");
     let image = spec_image(&service["Spec"]);
     let running = tasks
         .iter()
@@ -446,7 +475,29 @@ fn standing(
         .count();
     let wanted = desired(service, tasks);
     let count = format!("{running}/{wanted}");
-    if running >= wanted && tasks.iter().all(|task| task.image == image) {
+    let converged = running >= wanted && tasks.iter().all(|task| task.image == image);
+    if before.updates && taken_up {
+        match state {
+            "paused" => {
+                return Standing::Failed(format!("Swarm paused the update of {name}: {reason}"));
+            }
+            "rollback_paused" => {
+                return Standing::Failed(format!("Swarm paused rolling back {name}: {reason}"));
+            }
+            "rollback_completed" if converged => {
+                return Standing::Failed(format!(
+                    "Swarm rolled back the update of {name} to {image} ({count} running): {reason}"
+                ));
+            }
+            "updating" | "rollback_started" | "rollback_completed" => {
+                return Standing::Waiting(format!("{name} is {}", state.replace('_', " ")));
+            }
+            _ => {}
+        }
+    } else if before.updates && since < Duration::from_secs(10) {
+        return Standing::Waiting(format!("{name}: waiting for Swarm to take up the change"));
+    }
+    if converged {
         return Standing::Converged(count);
     }
     let errors: BTreeSet<&str> = tasks
@@ -460,6 +511,37 @@ fn standing(
     } else {
         format!("{name} runs {count} ({})", errors.join(", "))
     })
+}
+
+/// Waits until a rollback of `name` has finished and its replicas run the
+/// spec it went back to; returns whether it did in `timeout`.
+pub(crate) async fn rolled_back(
+    context: &ModuleContext<'_>,
+    name: &str,
+    timeout: Duration,
+) -> Result<bool, Error> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let names = [name.to_owned()];
+    loop {
+        if let Some(service) = services(context, &names).await?.get(name) {
+            let state = service["UpdateStatus"]["State"]
+                .as_str()
+                .unwrap_or_default();
+            let tasks = tasks(context, name).await?;
+            let image = spec_image(&service["Spec"]);
+            let running = tasks
+                .iter()
+                .filter(|task| task.state == "running" && task.image == image)
+                .count();
+            if state == "rollback_completed" && running >= desired(service, &tasks) {
+                return Ok(true);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[cfg(test)]
@@ -494,15 +576,18 @@ mod tests {
 
     #[test]
     fn an_update_swarm_rolled_back_fails_naming_the_service_and_the_reason() {
-        let before = Before::of(Some(&service("app:1", "completed", "t0")));
+        let before = Before::of(
+            Some(&service("app:1", "completed", "t0")),
+            Some(&service("app:2", "completed", "t0")),
+        );
         let task = parse_task("a\tweb.1\tn1\tapp:1\tRunning now\t").expect("a task");
-        let rolled_back = service("app:2", "rollback_completed", "t1");
+        let rolled_back = service("app:1", "rollback_completed", "t1");
         match standing(
             "web",
             &rolled_back,
             &[task.clone()],
             &before,
-            Duration::ZERO,
+            (Duration::ZERO, Some("update rolled back due to failure")),
         ) {
             Standing::Failed(why) => {
                 assert!(why.contains("rolled back the update of web"), "{why}");
@@ -512,9 +597,9 @@ mod tests {
         }
         // An old rollback that this run did not cause is not a failure.
         let unchanged = service("app:1", "rollback_completed", "t0");
-        let before = Before::of(Some(&unchanged));
+        let before = Before::of(Some(&unchanged), Some(&unchanged));
         assert!(matches!(
-            standing("web", &unchanged, &[task], &before, Duration::ZERO),
+            standing("web", &unchanged, &[task], &before, (Duration::ZERO, None)),
             Standing::Converged(count) if count == "1/1"
         ));
     }

@@ -234,23 +234,15 @@ impl<'a> Gates<'a> {
                 String::from_utf8_lossy(&started.stdout).trim()
             ));
         }
-        let wait = format!(
-            "i=0; while [ $i -lt 600 ]; do s=$(docker service inspect --format '{{{{.UpdateStatus.State}}}}' {service}); \
-             case $s in rollback_completed|rollback_paused) echo $s; exit 0;; esac; i=$((i+1)); sleep 0.5; done; echo timeout"
-        );
-        let output = context.exec(&wait, None).await?;
-        let state = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        Ok(match state.as_str() {
-            "rollback_completed" => {
-                format!("{} was rolled back to {}", self.service, self.previous)
-            }
-            "rollback_paused" => {
-                format!("rolling {} back to {} paused", self.service, self.previous)
-            }
-            _ => format!(
+        let settled =
+            crate::swarm::rolled_back(context, &self.service, Duration::from_secs(300)).await?;
+        Ok(if settled {
+            format!("{} was rolled back to {}", self.service, self.previous)
+        } else {
+            format!(
                 "{} is rolling back to {} (not finished after 300s)",
                 self.service, self.previous
-            ),
+            )
         })
     }
 }

@@ -15,7 +15,9 @@ use serde_json::Value as Json;
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::swarm::{node_state, require_manager};
+use std::time::Duration;
+
+use crate::swarm::{Before, Watch, converge, node_state, require_manager};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// The node's labels, availability and role, one per line, for a diff.
@@ -135,6 +137,21 @@ pub(crate) async fn run(
     if context.check_mode {
         return Ok(changed);
     }
+    // The services with tasks on the node: draining moves them elsewhere.
+    let listed = context
+        .exec(
+            &format!(
+                "docker node ps {node} --filter desired-state=running --format '{{{{.Name}}}}'"
+            ),
+            None,
+        )
+        .await?;
+    let mut moving: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|task| task.rsplit_once('.').map(|(service, _)| service.to_owned()))
+        .collect();
+    moving.sort();
+    moving.dedup();
     let output = context
         .exec(
             &format!("docker node update{flags} {node} >/dev/null"),
@@ -148,18 +165,46 @@ pub(crate) async fn run(
         )));
     }
     if wanted_availability == "drain" && availability != "drain" {
-        // Swarm moves the tasks away by itself; wait until it has.
-        let wait = format!(
-            "i=0; while [ -n \"$(docker node ps {node} --filter desired-state=running -q)\" ]; do \
-             i=$((i+1)); [ $i -lt 240 ] || exit 1; sleep 0.5; done"
-        );
-        if !context.exec(&wait, None).await?.success() {
-            return Ok(ModuleResult::failed(format!(
-                "{hostname} is drained, but Swarm still runs tasks on it after 120s"
-            )));
-        }
+        return drained(context, &hostname, &moving, changed).await;
     }
     Ok(changed)
+}
+
+/// After draining: waits until the node runs nothing and the services
+/// that ran there run all their replicas elsewhere.
+async fn drained(
+    context: &ModuleContext<'_>,
+    hostname: &str,
+    moving: &[String],
+    changed: ModuleResult,
+) -> Result<ModuleResult, Error> {
+    let wait = format!(
+        "i=0; while [ -n \"$(docker node ps {} --filter desired-state=running -q)\" ]; do \
+         i=$((i+1)); [ $i -lt 240 ] || exit 1; sleep 0.5; done",
+        quote(hostname)
+    );
+    if !context.exec(&wait, None).await?.success() {
+        return Ok(ModuleResult::failed(format!(
+            "{hostname} is drained, but Swarm still runs tasks on it after 120s"
+        )));
+    }
+    let watch = Watch {
+        services: moving
+            .iter()
+            .map(|name| (name.clone(), Before::default()))
+            .collect(),
+        timeout: Duration::from_secs(120),
+        gates: None,
+    };
+    match converge(context, watch).await? {
+        Ok(replicas) => Ok(changed.with("replicas", Json::Object(replicas))),
+        Err(why) => Ok(ModuleResult {
+            changed: true,
+            ..ModuleResult::failed(format!(
+                "{hostname} is drained, but its tasks found no other place: {why}"
+            ))
+        }),
+    }
 }
 
 const DOCKER_NODE: &[A] = &[

@@ -288,7 +288,7 @@ pub(crate) async fn run(
     let watch = Watch {
         services: now_names
             .iter()
-            .map(|name| (name.clone(), Before::of(before.get(name))))
+            .map(|name| (name.clone(), Before::of(before.get(name), after.get(name))))
             .collect(),
         timeout: Duration::from_secs(arguments.unsigned("timeout")?.unwrap_or(300)),
         gates: rollout.as_ref().map(|(full, _, rollout)| {

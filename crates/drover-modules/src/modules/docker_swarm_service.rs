@@ -299,8 +299,17 @@ fn publish_flag(port: &str) -> String {
 
 /// A `healthcheck` argument as the spec holds one.
 fn wanted_health(check: &Json) -> Json {
+    // The CLI's `--health-cmd` always makes a shell test: a `CMD` list
+    // becomes its words, quoted, in one.
     let test = match &check["test"] {
         Json::String(command) => json!(["CMD-SHELL", command]),
+        Json::Array(words) if words.first().and_then(Json::as_str) == Some("CMD") => {
+            let words: Vec<String> = words[1..]
+                .iter()
+                .map(|word| quote(&drover_template::as_text(word)))
+                .collect();
+            json!(["CMD-SHELL", words.join(" ")])
+        }
         other => other.clone(),
     };
     let time = |key: &str| check.get(key).and_then(nanoseconds).unwrap_or(0);
@@ -479,7 +488,7 @@ pub(crate) async fn run(
     }
     let after = swarm::services(context, std::slice::from_ref(&name)).await?;
     let watch = Watch {
-        services: BTreeMap::from([(name.clone(), Before::of(found))]),
+        services: BTreeMap::from([(name.clone(), Before::of(found, after.get(&name)))]),
         timeout: Duration::from_secs(arguments.unsigned("timeout")?.unwrap_or(300)),
         gates: rollout.map(|rollout| {
             Gates::new(
