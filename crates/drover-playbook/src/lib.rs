@@ -16,6 +16,7 @@ mod loader;
 mod model;
 mod play;
 mod rollout;
+mod stack_file;
 mod task;
 
 use std::path::{Path, PathBuf};

@@ -28,6 +28,9 @@ pub(crate) struct Loader<'a> {
     /// `defaults_from` files they were read with.
     pub(crate) roles: HashMap<(PathBuf, String), Arc<Role>>,
     pub(crate) depth: usize,
+    /// The Swarm service the play being read rolls out, if any: its stack
+    /// file's image must carry a tag.
+    pub(crate) rolled_out_service: Option<String>,
 }
 
 impl<'a> Loader<'a> {
@@ -41,6 +44,7 @@ impl<'a> Loader<'a> {
             role_handlers: Vec::new(),
             roles: HashMap::new(),
             depth: 0,
+            rolled_out_service: None,
         }
     }
 

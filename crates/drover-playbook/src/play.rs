@@ -156,6 +156,7 @@ impl Loader<'_> {
 
     fn play(&mut self, node: &Node, entries: &[(Node, Node)], path: &Path) -> Option<Play> {
         let location = node.location(path);
+        self.rolled_out_service = None;
         let mut parts = PlayParts {
             play: empty_play(location.clone()),
             sections: [None; SECTIONS.len()],
@@ -235,6 +236,7 @@ impl Loader<'_> {
     fn play_rollout(&mut self, play: &mut Play, value: &Node, here: SourceLocation) {
         match crate::rollout::parse(&value.to_json()) {
             Ok(rollout) if rollout.service.is_some() => {
+                self.rolled_out_service.clone_from(&rollout.service);
                 play.service_rollout = Some(std::sync::Arc::new(rollout));
             }
             Ok(rollout) => play.rollout = Some(rollout),

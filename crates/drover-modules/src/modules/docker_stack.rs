@@ -217,6 +217,10 @@ pub(crate) async fn run(
         Ok(node) => node,
         Err(failed) => return Ok(failed),
     };
+    // Outside any swarm, nothing of it is there to remove.
+    if !node.joined() && !arguments.present()? {
+        return Ok(ModuleResult::ok());
+    }
     if let Some(failed) = require_manager(&node) {
         return Ok(failed);
     }

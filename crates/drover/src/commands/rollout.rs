@@ -33,7 +33,8 @@ const STATUS: &str = r"- name: release status of APP
       # Then, after a line of its own, the last failed release attempt.
       shell: >-
         { cat /var/lib/drover/releases/APP.rollout.json 2>/dev/null || cat /var/lib/drover/releases/APP.json; };
-        printf '\n#failed\n'; cat /var/lib/drover/releases/APP.failed.json 2>/dev/null; true
+        printf '\n#failed\n'; cat /var/lib/drover/releases/APP.failed.json 2>/dev/null;
+        printf '\n#swarm %s\n' $(docker info --format '{{ '{{' }}.Swarm.LocalNodeState{{ '}}' }}' 2>/dev/null); true
       changed_when: false
       failed_when: false
 ";
@@ -43,6 +44,19 @@ const UNDO: &str = r#"- name: undo the last release of APP
   gather_facts: no
   become: yes
   tasks:
+    # A Swarm service's record is on the manager that deployed it: the
+    # swarm's other nodes have none, and nothing of theirs to undo.
+    - name: the host's place in a swarm is read
+      shell: >-
+        test -e /var/lib/drover/releases/APP.json ||
+        docker info --format '{{ '{{' }}.Swarm.LocalNodeState{{ '}}' }}' 2>/dev/null || true
+      register: swarm_node
+      changed_when: false
+
+    - name: a swarm node without a release of APP is left alone
+      meta: end_host
+      when: swarm_node.stdout == 'active'
+
     - name: the release record is read
       command: cat /var/lib/drover/releases/APP.json
       register: record
@@ -53,7 +67,14 @@ const UNDO: &str = r#"- name: undo the last release of APP
         that: (record.stdout | from_json).previous is mapping
         fail_msg: "APP has no previous release on this host"
 
+    - name: the previous image of the Swarm service APP runs again
+      docker_swarm_service:
+        name: APP
+        image: "{{ (record.stdout | from_json).previous.image }}"
+      when: (record.stdout | from_json).current.swarm | default(false)
+
     - name: the previous release of APP runs again
+      when: not ((record.stdout | from_json).current.swarm | default(false))
       container:
         name: APP
         image: "{{ previous.image }}"
@@ -250,11 +271,17 @@ fn print_table(app: &str, rows: &[(String, Json)]) -> std::io::Result<()> {
     let mut failures = Vec::new();
     for (host, result) in rows {
         let stdout = result["stdout"].as_str().unwrap_or_default();
+        let (stdout, swarm) = stdout.split_once("\n#swarm ").unwrap_or((stdout, ""));
         let (record, failure) = stdout.split_once("#failed").unwrap_or((stdout, ""));
         if let Ok(failure) = serde_json::from_str::<Json>(failure) {
             failures.push((host.clone(), failure));
         }
         let record: Option<Json> = serde_json::from_str(record).ok();
+        // A Swarm service's release is on the manager that deployed it:
+        // the swarm's other nodes have nothing to show.
+        if record.is_none() && swarm.trim() == "active" {
+            continue;
+        }
         lines.push(row(app, host, record.as_ref(), result));
     }
     let mut widths = [0; 5];
@@ -302,9 +329,13 @@ fn row(app: &str, host: &str, record: Option<&Json>, result: &Json) -> [String; 
     };
     let field = |release: &str, key: &str| record[release][key].as_str().unwrap_or("-").to_owned();
     // A blue-green record also names each release's slot.
-    let release = |which: &str| match record[which]["slot"].as_str() {
-        Some(slot) => format!("{} ({slot})", field(which, "image")),
-        None => field(which, "image"),
+    let release = |which: &str| match (
+        record[which]["slot"].as_str(),
+        record[which]["swarm"] == true,
+    ) {
+        (Some(slot), _) => format!("{} ({slot})", field(which, "image")),
+        (None, true) => format!("{} (swarm)", field(which, "image")),
+        (None, false) => field(which, "image"),
     };
     [
         host.to_owned(),
