@@ -23,6 +23,7 @@ mod quadlet;
 mod repositories;
 mod roles;
 mod strategies;
+mod swarm;
 mod sysv;
 
 use std::path::{Path, PathBuf};

@@ -90,6 +90,23 @@ pub(crate) fn require_manager(state: &NodeState) -> Option<ModuleResult> {
     })
 }
 
+/// What a task that acts on a swarm's services finds first: `Some` result
+/// to end with when the host is not a manager (`ok` when the task removes
+/// something and the host is in no swarm: nothing of it is there).
+pub(crate) async fn unless_manager(
+    context: &ModuleContext<'_>,
+    present: bool,
+) -> Result<Option<ModuleResult>, Error> {
+    let node = match node_state(context).await? {
+        Ok(node) => node,
+        Err(failed) => return Ok(Some(failed)),
+    };
+    if !node.joined() && !present {
+        return Ok(Some(ModuleResult::ok()));
+    }
+    Ok(require_manager(&node))
+}
+
 /// Runs a docker command line whose failure is the task's, with docker's
 /// words (it writes them on standard error).
 pub(crate) async fn docker(
@@ -104,6 +121,22 @@ pub(crate) async fn docker(
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         Ok(Err(if stderr.is_empty() { stdout } else { stderr }))
     }
+}
+
+/// Runs a docker command that changes the swarm; `Some` failed result,
+/// with docker's words, when it fails.
+pub(crate) async fn change_swarm(
+    context: &ModuleContext<'_>,
+    command: &str,
+    what: &str,
+) -> Result<Option<ModuleResult>, Error> {
+    let output = context.exec(&format!("{command} 2>&1"), None).await?;
+    Ok((!output.success()).then(|| {
+        ModuleResult::failed(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&output.stdout).trim()
+        ))
+    }))
 }
 
 /// `docker service inspect` of the services named, those that exist.
@@ -382,6 +415,71 @@ pub(crate) struct Watch<'a> {
     pub(crate) gates: Option<Gates<'a>>,
 }
 
+/// A change a task made to services, to see through: how they were, how
+/// they are just after it, the rollout's gates, and how long to wait.
+pub(crate) struct Change<'a> {
+    /// Before, by name.
+    pub(crate) before: &'a BTreeMap<String, Json>,
+    /// Just after, by name: the services watched.
+    pub(crate) after: &'a BTreeMap<String, Json>,
+    /// A rollout's gates, when the play rolls one of them out.
+    pub(crate) gates: Option<Gates<'a>>,
+    /// How long to wait.
+    pub(crate) timeout: Duration,
+    /// What the task's failure message starts with (such as `stack app: `).
+    pub(crate) prefix: String,
+}
+
+/// Waits until the changed services converge; then records the releases
+/// whose image changed and returns each service's replicas. When they do
+/// not converge, notes the failed attempt (for `drover rollout status`)
+/// and returns the task's failure, a change.
+pub(crate) async fn see_through(
+    context: &ModuleContext<'_>,
+    change: Change<'_>,
+) -> Result<Result<Map<String, Json>, ModuleResult>, Error> {
+    let rolled_out = change.gates.as_ref().map(|gates| gates.service.clone());
+    let watch = Watch {
+        services: change
+            .after
+            .keys()
+            .map(|name| {
+                (
+                    name.clone(),
+                    Before::of(change.before.get(name), change.after.get(name)),
+                )
+            })
+            .collect(),
+        timeout: change.timeout,
+        gates: change.gates,
+    };
+    match converge(context, watch).await? {
+        Ok(replicas) => {
+            record_releases(context, change.before, change.after).await?;
+            Ok(Ok(replicas))
+        }
+        Err(why) => {
+            // The attempt is noted under the service rolled out, or the only one.
+            let subject = rolled_out.or_else(|| {
+                (change.after.len() == 1)
+                    .then(|| change.after.keys().next().cloned())
+                    .flatten()
+            });
+            if let Some(subject) = subject {
+                let image = change
+                    .after
+                    .get(&subject)
+                    .map(|service| spec_image(&service["Spec"]));
+                crate::releases::note_failure(context, &subject, &image.unwrap_or_default(), &why)
+                    .await;
+            }
+            let mut failed = ModuleResult::failed(format!("{}{why}", change.prefix));
+            failed.changed = true;
+            Ok(Err(failed))
+        }
+    }
+}
+
 /// How one service stands.
 enum Standing {
     Converged(String),
@@ -445,7 +543,8 @@ pub(crate) async fn converge(
                 waiting.join("; ")
             )));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Swarm's reason for a rollback shows only while it starts: look often.
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -465,9 +564,12 @@ fn standing(
     let state = status["State"].as_str().unwrap_or_default();
     let started = status["StartedAt"].as_str();
     let taken_up = started.is_some() && started != before.update_started.as_deref();
-    let reason = reason
-        .or(status["Message"].as_str())
-        .unwrap_or("no reason given");
+    let reason = match reason.or(status["Message"].as_str()) {
+        Some("rollback completed") | None => {
+            "a replaced task failed, was unhealthy or ended early (Swarm's words: rollback completed)"
+        }
+        Some(reason) => reason,
+    };
     let image = spec_image(&service["Spec"]);
     let running = tasks
         .iter()
@@ -585,7 +687,7 @@ mod tests {
         match standing(
             "web",
             &rolled_back,
-            &[task.clone()],
+            std::slice::from_ref(&task),
             &before,
             (Duration::ZERO, Some("update rolled back due to failure")),
         ) {

@@ -235,7 +235,7 @@ impl<'a> Gates<'a> {
             ));
         }
         let settled =
-            crate::swarm::rolled_back(context, &self.service, Duration::from_secs(300)).await?;
+            crate::swarm::rolled_back(context, &self.service, Duration::from_mins(5)).await?;
         Ok(if settled {
             format!("{} was rolled back to {}", self.service, self.previous)
         } else {

@@ -703,7 +703,11 @@ impl Loader<'_> {
         self.check_module_arguments(spec, &arguments, value, &context.path);
         let here = value.location(&context.path);
         self.check_templates(&Json::Object(arguments.clone()), &here);
-        self.check_controller_file(&task, spec.name, &arguments, context, &here);
+        if spec.name == "docker_stack" {
+            self.check_stack_files(&task, &arguments, context, &here);
+        } else {
+            self.check_controller_file(&task, spec.name, &arguments, context, &here);
+        }
         task.action = Action::Module {
             name: spec.name.to_owned(),
             arguments,
@@ -761,10 +765,6 @@ impl Loader<'_> {
         context: &Context,
         here: &SourceLocation,
     ) {
-        if module == "docker_stack" {
-            self.check_stack_files(task, arguments, context, here);
-            return;
-        }
         let kind = match module {
             "template" => "templates",
             "copy"

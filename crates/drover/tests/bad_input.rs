@@ -308,6 +308,64 @@ const CASES: &[Case] = &[
         located: true,
     },
     Case {
+        name: "stack_file_unknown_key",
+        files: &[
+            HOSTS,
+            (
+                "site.yml",
+                "- hosts: all\n  tasks:\n    - docker_stack:\n        name: app\n        src: stack.yml\n",
+            ),
+            (
+                "files/stack.yml",
+                "services:\n  web:\n    image: app:1\n    deploy:\n      replica: 3\n",
+            ),
+        ],
+        arguments: PLAY,
+        located: true,
+    },
+    Case {
+        name: "stack_file_yaml_syntax",
+        files: &[
+            HOSTS,
+            (
+                "site.yml",
+                "- hosts: all\n  tasks:\n    - docker_stack:\n        name: app\n        src: stack.yml\n",
+            ),
+            ("files/stack.yml", "services:\n  web: [\n"),
+        ],
+        arguments: PLAY,
+        located: true,
+    },
+    Case {
+        name: "stack_file_rolled_out_image_without_tag",
+        files: &[
+            HOSTS,
+            (
+                "site.yml",
+                "- hosts: all\n  rollout:\n    service: app_web\n    strategy: rolling\n  tasks:\n\
+                 \x20   - docker_stack:\n        name: app\n        src: stack.yml\n",
+            ),
+            (
+                "files/stack.yml",
+                "services:\n  web:\n    image: registry:5000/app\n",
+            ),
+        ],
+        arguments: PLAY,
+        located: true,
+    },
+    Case {
+        name: "playbook_swarm_rollout_big_bang",
+        files: &[
+            HOSTS,
+            (
+                "site.yml",
+                "- hosts: all\n  rollout:\n    service: web\n    strategy: big_bang\n  tasks:\n    - ping:\n",
+            ),
+        ],
+        arguments: PLAY,
+        located: true,
+    },
+    Case {
         name: "playbook_unknown_rollout_strategy",
         files: &[
             HOSTS,

@@ -701,3 +701,30 @@ fn issue_17_file_sets_access_and_modification_times() {
         .as_secs();
     assert_eq!(i64::try_from(modified).unwrap_or_default(), expected);
 }
+
+/// A host outside the play is still seen, through `hostvars`, with what it
+/// registered in an earlier play: how a swarm's workers read the manager's
+/// join token.
+#[test]
+fn issue_20_hostvars_keep_what_a_host_registered_in_an_earlier_play() {
+    let directory = project(&[
+        (
+            "hosts.ini",
+            "[managers]\nmanager ansible_connection=local\n[workers]\nworker ansible_connection=local\n",
+        ),
+        (
+            "site.yml",
+            "- hosts: managers\n  gather_facts: no\n  tasks:\n\
+             \x20   - command: echo token-1\n      register: swarm\n\
+             \x20   - set_fact: {role_of_node: manager}\n\
+             - hosts: workers\n  gather_facts: no\n  tasks:\n\
+             \x20   - debug:\n        msg: \"joins with {{ hostvars[groups.managers[0]].swarm.stdout }} \
+             from a {{ hostvars['manager'].role_of_node }}\"\n",
+        ),
+    ]);
+    let stdout = play(directory.path());
+    assert!(
+        stdout.contains("joins with token-1 from a manager"),
+        "{stdout}"
+    );
+}

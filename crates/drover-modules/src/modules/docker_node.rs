@@ -20,55 +20,125 @@ use std::time::Duration;
 use crate::swarm::{Before, Watch, converge, node_state, require_manager};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
-/// The node's labels, availability and role, one per line, for a diff.
-fn describe(labels: &BTreeMap<String, String>, availability: &str, role: &str) -> String {
-    let mut text = format!("availability: {availability}\nrole: {role}\n");
-    for (key, value) in labels {
-        let _ = writeln!(text, "label {key}={value}");
+/// What the module sets on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NodeSpec {
+    labels: BTreeMap<String, String>,
+    availability: String,
+    role: String,
+}
+
+impl NodeSpec {
+    /// The node's, from its inspected spec.
+    fn found(spec: &Json) -> Self {
+        Self {
+            labels: spec["Labels"]
+                .as_object()
+                .map(|labels| {
+                    labels
+                        .iter()
+                        .map(|(key, value)| {
+                            (key.clone(), value.as_str().unwrap_or_default().to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            availability: spec["Availability"].as_str().unwrap_or_default().to_owned(),
+            role: spec["Role"].as_str().unwrap_or_default().to_owned(),
+        }
     }
-    text
-}
 
-fn labels_of(spec: &Json) -> BTreeMap<String, String> {
-    spec["Labels"]
-        .as_object()
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The labels the task asks for, given the node's.
-fn wanted_labels(
-    arguments: &Arguments<'_>,
-    found: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, Error> {
-    let given: BTreeMap<String, String> = arguments
-        .raw("labels")
-        .and_then(Json::as_object)
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(key, value)| (key.clone(), drover_template::as_text(value)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let replace = arguments.string("labels_state")?.as_deref() == Some("replace");
-    let mut labels = if replace {
-        BTreeMap::new()
-    } else {
-        found.clone()
-    };
-    if arguments.raw("labels").is_some() || replace {
+    /// What the task asks, given what the node has.
+    fn wanted(&self, arguments: &Arguments<'_>) -> Result<Self, Error> {
+        let given: BTreeMap<String, String> = arguments
+            .raw("labels")
+            .and_then(Json::as_object)
+            .map(|labels| {
+                labels
+                    .iter()
+                    .map(|(key, value)| (key.clone(), drover_template::as_text(value)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let replace = arguments.string("labels_state")?.as_deref() == Some("replace");
+        let mut labels = if replace {
+            BTreeMap::new()
+        } else {
+            self.labels.clone()
+        };
         labels.extend(given);
+        for key in arguments.list("labels_to_remove")? {
+            labels.remove(&key);
+        }
+        Ok(Self {
+            labels,
+            availability: arguments
+                .string("availability")?
+                .unwrap_or_else(|| self.availability.clone()),
+            role: arguments
+                .string("role")?
+                .unwrap_or_else(|| self.role.clone()),
+        })
     }
-    for key in arguments.list("labels_to_remove")? {
-        labels.remove(&key);
+
+    /// `docker node update` flags from this to `wanted`.
+    fn flags(&self, wanted: &Self) -> String {
+        let mut flags = String::new();
+        for key in self
+            .labels
+            .keys()
+            .filter(|key| !wanted.labels.contains_key(*key))
+        {
+            let _ = write!(flags, " --label-rm {}", quote(key));
+        }
+        for (key, value) in wanted
+            .labels
+            .iter()
+            .filter(|(key, value)| self.labels.get(*key) != Some(value))
+        {
+            let _ = write!(flags, " --label-add {}", quote(&format!("{key}={value}")));
+        }
+        if wanted.availability != self.availability {
+            let _ = write!(flags, " --availability {}", quote(&wanted.availability));
+        }
+        if wanted.role != self.role {
+            let _ = write!(flags, " --role {}", quote(&wanted.role));
+        }
+        flags
     }
-    Ok(labels)
+
+    /// One line each, for a diff.
+    fn describe(&self) -> String {
+        let mut text = format!("availability: {}\nrole: {}\n", self.availability, self.role);
+        for (key, value) in &self.labels {
+            let _ = writeln!(text, "label {key}={value}");
+        }
+        text
+    }
+
+    fn to_json(&self) -> Json {
+        serde_json::json!({"Labels": self.labels, "Availability": self.availability, "Role": self.role})
+    }
+}
+
+/// The services with tasks on `node`: draining moves them elsewhere.
+async fn services_on(context: &ModuleContext<'_>, node: &str) -> Result<Vec<String>, Error> {
+    let listed = context
+        .exec(
+            &format!(
+                "docker node ps {} --filter desired-state=running --format '{{{{.Name}}}}'",
+                quote(node)
+            ),
+            None,
+        )
+        .await?;
+    let mut services: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|task| task.rsplit_once('.').map(|(service, _)| service.to_owned()))
+        .collect();
+    services.sort();
+    services.dedup();
+    Ok(services)
 }
 
 pub(crate) async fn run(
@@ -97,61 +167,25 @@ pub(crate) async fn run(
             text.trim()
         )));
     };
-    let labels = labels_of(&spec);
-    let availability = spec["Availability"].as_str().unwrap_or_default().to_owned();
-    let role = spec["Role"].as_str().unwrap_or_default().to_owned();
-    let wanted = wanted_labels(arguments, &labels)?;
-    let wanted_availability = arguments
-        .string("availability")?
-        .unwrap_or_else(|| availability.clone());
-    let wanted_role = arguments.string("role")?.unwrap_or_else(|| role.clone());
-    let mut flags = String::new();
-    for key in labels.keys().filter(|key| !wanted.contains_key(*key)) {
-        let _ = write!(flags, " --label-rm {}", quote(key));
-    }
-    for (key, value) in wanted
-        .iter()
-        .filter(|(key, value)| labels.get(*key) != Some(value))
-    {
-        let _ = write!(flags, " --label-add {}", quote(&format!("{key}={value}")));
-    }
-    if wanted_availability != availability {
-        let _ = write!(flags, " --availability {}", quote(&wanted_availability));
-    }
-    if wanted_role != role {
-        let _ = write!(flags, " --role {}", quote(&wanted_role));
-    }
-    let node_facts = serde_json::json!({"Labels": wanted, "Availability": wanted_availability, "Role": wanted_role});
+    let found = NodeSpec::found(&spec);
+    let wanted = found.wanted(arguments)?;
+    let flags = found.flags(&wanted);
     if flags.is_empty() {
-        return Ok(ModuleResult::ok().with("node", node_facts));
+        return Ok(ModuleResult::ok().with("node", wanted.to_json()));
     }
     let diff = Diff {
-        before: describe(&labels, &availability, &role),
-        after: describe(&wanted, &wanted_availability, &wanted_role),
+        before: found.describe(),
+        after: wanted.describe(),
         before_header: format!("{hostname} (before)"),
         after_header: format!("{hostname} (after)"),
     };
     let changed = ModuleResult::changed()
-        .with("node", node_facts)
+        .with("node", wanted.to_json())
         .with_diff(context.diff, diff);
     if context.check_mode {
         return Ok(changed);
     }
-    // The services with tasks on the node: draining moves them elsewhere.
-    let listed = context
-        .exec(
-            &format!(
-                "docker node ps {node} --filter desired-state=running --format '{{{{.Name}}}}'"
-            ),
-            None,
-        )
-        .await?;
-    let mut moving: Vec<String> = String::from_utf8_lossy(&listed.stdout)
-        .lines()
-        .filter_map(|task| task.rsplit_once('.').map(|(service, _)| service.to_owned()))
-        .collect();
-    moving.sort();
-    moving.dedup();
+    let moving = services_on(context, &hostname).await?;
     let output = context
         .exec(
             &format!("docker node update{flags} {node} >/dev/null"),
@@ -164,7 +198,7 @@ pub(crate) async fn run(
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    if wanted_availability == "drain" && availability != "drain" {
+    if wanted.availability == "drain" && found.availability != "drain" {
         return drained(context, &hostname, &moving, changed).await;
     }
     Ok(changed)
@@ -193,7 +227,7 @@ async fn drained(
             .iter()
             .map(|name| (name.clone(), Before::default()))
             .collect(),
-        timeout: Duration::from_secs(120),
+        timeout: Duration::from_mins(2),
         gates: None,
     };
     match converge(context, watch).await? {

@@ -25,7 +25,7 @@ use serde_json::{Map, Value as Json};
 use super::Module;
 use crate::arguments::Arguments;
 use crate::remote::{Attributes, PathState, write_file};
-use crate::swarm::{self, Before, Watch, node_state, require_manager, spec_image};
+use crate::swarm::{self, Change, spec_image};
 use crate::swarm_rollout::{Gates, UpdateSettings, rolls_out};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
@@ -33,14 +33,22 @@ use crate::{Diff, Error, ModuleContext, ModuleResult};
 const STACKS: &str = "/var/lib/drover/stacks";
 
 /// The compose files of the task: their paths on the host, once written
-/// there, and their text when drover has it (for the services' names).
+/// there, and their text (for the services' names).
 struct Files {
     paths: Vec<String>,
     texts: Vec<String>,
 }
 
-/// Reads `compose` and `src` into files on the host (written there unless
-/// in check mode, when only their text is needed).
+/// One compose file: where it is (or goes) on the host, its text, and
+/// whether drover writes it there.
+struct ComposeFile {
+    path: String,
+    text: String,
+    write: bool,
+}
+
+/// Reads `compose` and `src` into files on the host, in the order given
+/// (written there unless in check mode, when only their text is needed).
 async fn compose_files(
     stack: &str,
     arguments: &Arguments<'_>,
@@ -51,14 +59,9 @@ async fn compose_files(
         paths: Vec::new(),
         texts: Vec::new(),
     };
-    let mut written: Vec<(String, String)> = Vec::new();
-    for (index, entry) in arguments
-        .raw("compose")
-        .map(listed)
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
+    let mut entries: Vec<ComposeFile> = Vec::new();
+    let compose = arguments.raw("compose").map(listed).unwrap_or_default();
+    for (index, entry) in compose.into_iter().enumerate() {
         match entry {
             Json::String(path) => {
                 let text = context.exec(&format!("cat {}", quote(&path)), None).await?;
@@ -67,17 +70,20 @@ async fn compose_files(
                         "cannot read the compose file {path} on the host"
                     ))));
                 }
-                files
-                    .texts
-                    .push(String::from_utf8_lossy(&text.stdout).into_owned());
-                files.paths.push(path);
+                let text = String::from_utf8_lossy(&text.stdout).into_owned();
+                entries.push(ComposeFile {
+                    path,
+                    text,
+                    write: false,
+                });
             }
+            // JSON is YAML: the mapping is written as it is.
             mapping @ Json::Object(_) => {
-                // JSON is YAML: the mapping is written as it is.
-                written.push((
-                    format!("{directory}/inline-{index}.yml"),
-                    mapping.to_string(),
-                ));
+                entries.push(ComposeFile {
+                    path: format!("{directory}/inline-{index}.yml"),
+                    text: mapping.to_string(),
+                    write: true,
+                });
             }
             other => {
                 return Err(Error::Arguments(format!(
@@ -86,6 +92,33 @@ async fn compose_files(
             }
         }
     }
+    match controller_files(&directory, arguments, context)? {
+        Ok(sources) => entries.extend(sources),
+        Err(failed) => return Ok(Err(failed)),
+    }
+    if entries.is_empty() {
+        return Err(Error::Arguments(
+            "`docker_stack` needs `compose` or `src`".to_owned(),
+        ));
+    }
+    for entry in entries {
+        if entry.write && !context.check_mode {
+            write_private(context, &directory, &entry.path, &entry.text).await?;
+        }
+        files.paths.push(entry.path);
+        files.texts.push(entry.text);
+    }
+    Ok(Ok(files))
+}
+
+/// The `src` files, read on the controller, each to be written into
+/// `directory` on the host.
+fn controller_files(
+    directory: &str,
+    arguments: &Arguments<'_>,
+    context: &ModuleContext<'_>,
+) -> Result<Result<Vec<ComposeFile>, ModuleResult>, Error> {
+    let mut files = Vec::new();
     for source in arguments.list("src")? {
         let Some(found) = context.find_file(&source, "files") else {
             return Ok(Err(ModuleResult::failed(format!(
@@ -99,19 +132,12 @@ async fn compose_files(
             || "stack.yml".into(),
             |name| name.to_string_lossy().into_owned(),
         );
-        written.push((format!("{directory}/{name}"), text));
-    }
-    for (path, text) in written {
-        if !context.check_mode {
-            write_private(context, &directory, &path, &text).await?;
-        }
-        files.paths.push(path);
-        files.texts.push(text);
-    }
-    if files.paths.is_empty() {
-        return Err(Error::Arguments(
-            "`docker_stack` needs `compose` or `src`".to_owned(),
-        ));
+        let path = format!("{directory}/{name}");
+        files.push(ComposeFile {
+            path,
+            text,
+            write: true,
+        });
     }
     Ok(Ok(files))
 }
@@ -208,21 +234,54 @@ fn rollout_here<'a>(
     })
 }
 
+/// `docker stack deploy` of the files, with the task's options.
+fn deploy_command(stack: &str, arguments: &Arguments<'_>, files: &Files) -> Result<String, Error> {
+    let resolve = arguments
+        .string("resolve_image")?
+        .unwrap_or_else(|| "always".to_owned());
+    let mut deploy = format!("docker stack deploy --resolve-image {}", quote(&resolve));
+    if arguments.boolean("prune", false)? {
+        deploy.push_str(" --prune");
+    }
+    if arguments.boolean("with_registry_auth", false)? {
+        deploy.push_str(" --with-registry-auth");
+    }
+    for path in &files.paths {
+        let _ = write!(deploy, " -c {}", quote(path));
+    }
+    let _ = write!(deploy, " {}", quote(stack));
+    Ok(deploy)
+}
+
+/// For the service a play rolls out: a last compose file with the
+/// rollout's update settings (deployed after the others, so it wins), and
+/// the service's tasks before the deploy (not the rollout's to gate).
+async fn prepare_rollout(
+    context: &ModuleContext<'_>,
+    stack: &str,
+    (full, key, rollout): (&str, &str, &drover_playbook::Rollout),
+    defined: &BTreeMap<String, (Option<String>, Option<u64>)>,
+    files: &mut Files,
+) -> Result<Vec<swarm::ServiceTask>, Error> {
+    let replicas = defined
+        .get(key)
+        .and_then(|(_, replicas)| *replicas)
+        .unwrap_or(1);
+    let settings = UpdateSettings::of(rollout, usize::try_from(replicas).unwrap_or(1));
+    let directory = format!("{STACKS}/{stack}");
+    let path = format!("{directory}/drover-rollout.yml");
+    write_private(context, &directory, &path, &settings.compose_override(key)).await?;
+    files.paths.push(path);
+    swarm::tasks(context, full).await
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let stack = arguments.required("name")?;
-    let node = match node_state(context).await? {
-        Ok(node) => node,
-        Err(failed) => return Ok(failed),
-    };
-    // Outside any swarm, nothing of it is there to remove.
-    if !node.joined() && !arguments.present()? {
-        return Ok(ModuleResult::ok());
-    }
-    if let Some(failed) = require_manager(&node) {
-        return Ok(failed);
+    if let Some(ended) = swarm::unless_manager(context, arguments.present()?).await? {
+        return Ok(ended);
     }
     let names = swarm::stack_services(context, &stack).await?;
     let before = swarm::services(context, &names).await?;
@@ -238,50 +297,36 @@ pub(crate) async fn run(
         return Ok(would_change(&stack, &before, &defined));
     }
     let rollout = rollout_here(context, &stack, &defined);
-    let mut old_tasks = Vec::new();
+    let mut gates = None;
     if let Some((full, key, rollout)) = &rollout {
-        let replicas = defined
-            .get(key)
-            .and_then(|(_, replicas)| *replicas)
-            .unwrap_or(1);
-        let settings = UpdateSettings::of(rollout, usize::try_from(replicas).unwrap_or(1));
-        let path = format!("{STACKS}/{stack}/drover-rollout.yml");
-        write_private(
-            context,
-            &format!("{STACKS}/{stack}"),
-            &path,
-            &settings.compose_override(key),
-        )
-        .await?;
-        files.paths.push(path);
-        old_tasks = swarm::tasks(context, full).await?;
+        let old_tasks =
+            prepare_rollout(context, &stack, (full, key, rollout), &defined, &mut files).await?;
+        let previous = before.get(full).map(|service| spec_image(&service["Spec"]));
+        gates = Some(Gates::new(
+            full.clone(),
+            rollout,
+            &old_tasks,
+            previous.unwrap_or_default(),
+        ));
     }
-    let mut deploy = format!(
-        "docker stack deploy --resolve-image {}",
-        quote(
-            &arguments
-                .string("resolve_image")?
-                .unwrap_or_else(|| "always".to_owned())
-        )
-    );
-    if arguments.boolean("prune", false)? {
-        deploy.push_str(" --prune");
+    let deploy = deploy_command(&stack, arguments, &files)?;
+    let what = format!("docker stack deploy {stack}");
+    if let Some(failed) = swarm::change_swarm(context, &deploy, &what).await? {
+        return Ok(failed);
     }
-    if arguments.boolean("with_registry_auth", false)? {
-        deploy.push_str(" --with-registry-auth");
-    }
-    for path in &files.paths {
-        let _ = write!(deploy, " -c {}", quote(path));
-    }
-    let _ = write!(deploy, " {} 2>&1", quote(&stack));
-    let output = context.exec(&deploy, None).await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "docker stack deploy {stack} failed: {}",
-            String::from_utf8_lossy(&output.stdout).trim()
-        )));
-    }
-    let now_names = swarm::stack_services(context, &stack).await?;
+    finish(context, arguments, &stack, (&names, &before), gates).await
+}
+
+/// After the deploy: whether a service was added, removed or changed, and,
+/// unless `wait: no`, the services seen through to convergence.
+async fn finish(
+    context: &ModuleContext<'_>,
+    arguments: &Arguments<'_>,
+    stack: &str,
+    (names, before): (&[String], &BTreeMap<String, Json>),
+    gates: Option<Gates<'_>>,
+) -> Result<ModuleResult, Error> {
+    let now_names = swarm::stack_services(context, stack).await?;
     let after = swarm::services(context, &now_names).await?;
     let changed = now_names != names
         || after.iter().any(|(name, service)| {
@@ -289,48 +334,28 @@ pub(crate) async fn run(
                 .get(name)
                 .is_none_or(|old| old["Spec"] != service["Spec"])
         });
-    let watch = Watch {
-        services: now_names
-            .iter()
-            .map(|name| (name.clone(), Before::of(before.get(name), after.get(name))))
-            .collect(),
-        timeout: Duration::from_secs(arguments.unsigned("timeout")?.unwrap_or(300)),
-        gates: rollout.as_ref().map(|(full, _, rollout)| {
-            let previous = before
-                .get(full)
-                .map(|service| spec_image(&service["Spec"]))
-                .unwrap_or_default();
-            Gates::new(full.clone(), rollout, &old_tasks, previous)
-        }),
-    };
     let diff = Diff {
-        before: describe(&before),
+        before: describe(before),
         after: describe(&after),
         before_header: format!("stack {stack} (before)"),
         after_header: format!("stack {stack} (after)"),
     };
     let replicas = if arguments.boolean("wait", true)? {
-        match swarm::converge(context, watch).await? {
+        let change = Change {
+            before,
+            after: &after,
+            gates,
+            timeout: Duration::from_secs(arguments.unsigned("timeout")?.unwrap_or(300)),
+            prefix: format!("stack {stack}: "),
+        };
+        match swarm::see_through(context, change).await? {
             Ok(replicas) => replicas,
-            Err(why) => {
-                let image = rollout
-                    .as_ref()
-                    .and_then(|(full, _, _)| after.get(full))
-                    .map(|s| spec_image(&s["Spec"]))
-                    .unwrap_or_default();
-                let name = rollout
-                    .as_ref()
-                    .map_or(stack.as_str(), |(full, _, _)| full.as_str());
-                crate::releases::note_failure(context, name, &image, &why).await;
-                let mut failed = ModuleResult::failed(format!("stack {stack}: {why}"));
-                failed.changed = true;
-                return Ok(failed);
-            }
+            Err(failed) => return Ok(failed),
         }
     } else {
+        swarm::record_releases(context, before, &after).await?;
         Map::new()
     };
-    swarm::record_releases(context, &before, &after).await?;
     Ok(ModuleResult {
         changed,
         ..ModuleResult::ok()

@@ -31,13 +31,8 @@ fn with_port(address: &str) -> String {
     }
 }
 
-/// The command that brings the node to `state`, when it is not there;
-/// a failed result when it cannot get there from where it is.
-fn plan(
-    state: &str,
-    node: &NodeState,
-    arguments: &Arguments<'_>,
-) -> Result<Result<Option<String>, ModuleResult>, Error> {
+/// `--advertise-addr`, `--listen-addr` and `--data-path-addr`, as given.
+fn address_flags(arguments: &Arguments<'_>) -> Result<String, Error> {
     let mut addresses = String::new();
     for (flag, name) in [
         ("--advertise-addr", "advertise_addr"),
@@ -48,6 +43,66 @@ fn plan(
             let _ = write!(addresses, " {flag} {}", quote(&value));
         }
     }
+    Ok(addresses)
+}
+
+/// `docker swarm init`, for a node in no swarm.
+fn init(arguments: &Arguments<'_>) -> Result<String, Error> {
+    let mut init = format!("docker swarm init{}", address_flags(arguments)?);
+    for pool in arguments.list("default_addr_pool")? {
+        let _ = write!(init, " --default-addr-pool {}", quote(&pool));
+    }
+    if let Some(size) = arguments.unsigned("subnet_size")? {
+        let _ = write!(init, " --default-addr-pool-mask-length {size}");
+    }
+    Ok(init)
+}
+
+/// `docker swarm join`, unless the node is in the swarm of `remote_addrs`
+/// already; a failed result when it is in another one.
+fn join(
+    node: &NodeState,
+    arguments: &Arguments<'_>,
+) -> Result<Result<Option<String>, ModuleResult>, Error> {
+    let remotes: Vec<String> = arguments
+        .list("remote_addrs")?
+        .iter()
+        .map(|address| with_port(address))
+        .collect();
+    let Some(first) = remotes.first() else {
+        return Err(Error::Arguments(
+            "`state: join` needs `remote_addrs`".to_owned(),
+        ));
+    };
+    if node.joined() {
+        if node
+            .managers
+            .iter()
+            .any(|manager| remotes.contains(manager))
+        {
+            return Ok(Ok(None));
+        }
+        return Ok(Err(ModuleResult::failed(format!(
+            "this node is in another swarm (its managers: {}); leave it first (`state: absent`)",
+            node.managers.join(", ")
+        ))));
+    }
+    let token = arguments.required("join_token")?;
+    Ok(Ok(Some(format!(
+        "docker swarm join --token {}{} {}",
+        quote(&token),
+        address_flags(arguments)?,
+        quote(first)
+    ))))
+}
+
+/// The command that brings the node to `state`, when it is not there;
+/// a failed result when it cannot get there from where it is.
+fn plan(
+    state: &str,
+    node: &NodeState,
+    arguments: &Arguments<'_>,
+) -> Result<Result<Option<String>, ModuleResult>, Error> {
     Ok(Ok(match state {
         "present" if node.manager => None,
         "present" if node.joined() => {
@@ -55,47 +110,8 @@ fn plan(
                 "this node is a worker in a swarm; leave it first (`state: absent`) to form a new one",
             )));
         }
-        "present" => {
-            let mut init = format!("docker swarm init{addresses}");
-            for pool in arguments.list("default_addr_pool")? {
-                let _ = write!(init, " --default-addr-pool {}", quote(&pool));
-            }
-            if let Some(size) = arguments.unsigned("subnet_size")? {
-                let _ = write!(init, " --default-addr-pool-mask-length {size}");
-            }
-            Some(init)
-        }
-        "join" => {
-            let remotes: Vec<String> = arguments
-                .list("remote_addrs")?
-                .iter()
-                .map(|a| with_port(a))
-                .collect();
-            let Some(first) = remotes.first() else {
-                return Err(Error::Arguments(
-                    "`state: join` needs `remote_addrs`".to_owned(),
-                ));
-            };
-            if node.joined() {
-                if node
-                    .managers
-                    .iter()
-                    .any(|manager| remotes.contains(manager))
-                {
-                    return Ok(Ok(None));
-                }
-                return Ok(Err(ModuleResult::failed(format!(
-                    "this node is in another swarm (its managers: {}); leave it first (`state: absent`)",
-                    node.managers.join(", ")
-                ))));
-            }
-            let token = arguments.required("join_token")?;
-            Some(format!(
-                "docker swarm join --token {}{addresses} {}",
-                quote(&token),
-                quote(first)
-            ))
-        }
+        "present" => Some(init(arguments)?),
+        "join" => return join(node, arguments),
         "absent" if node.joined() => Some(format!(
             "docker swarm leave{}",
             if arguments.boolean("force", false)? {
@@ -113,6 +129,15 @@ fn plan(
         }
         _ => None,
     }))
+}
+
+/// A command as the result names it: without the join token, a secret.
+fn action(command: &str) -> String {
+    command
+        .split(" --token")
+        .next()
+        .unwrap_or(command)
+        .to_owned()
 }
 
 fn describe(node: &NodeState) -> String {
@@ -180,7 +205,7 @@ pub(crate) async fn run(
             .with("actions", Json::Array(Vec::new())));
     };
     if context.check_mode {
-        return Ok(ModuleResult::changed().with("actions", json!([command])));
+        return Ok(ModuleResult::changed().with("actions", json!([action(&command)])));
     }
     let output = context.exec(&format!("{command} 2>&1"), None).await?;
     if state == "remote" && output.exit_status == Some(3) {
@@ -189,29 +214,33 @@ pub(crate) async fn run(
     if !output.success() {
         return Ok(ModuleResult::failed(format!(
             "`{}` failed: {}",
-            command.split(" --token").next().unwrap_or(&command),
+            action(&command),
             String::from_utf8_lossy(&output.stdout).trim()
         )));
     }
+    finish(context, &before, &command).await
+}
+
+/// After the change: the node's place in the swarm now, the swarm's
+/// facts, and the action taken (without the join token, a secret).
+async fn finish(
+    context: &ModuleContext<'_>,
+    before: &NodeState,
+    command: &str,
+) -> Result<ModuleResult, Error> {
     let after = match node_state(context).await? {
         Ok(node) => node,
         Err(failed) => return Ok(failed),
     };
     let diff = Diff {
-        before: describe(&before),
+        before: describe(before),
         after: describe(&after),
         before_header: "swarm (before)".to_owned(),
         after_header: "swarm (after)".to_owned(),
     };
-    // The token is a secret of the swarm: the action names the command without it.
-    let action = command
-        .split(" --token")
-        .next()
-        .unwrap_or(&command)
-        .to_owned();
     Ok(ModuleResult::changed()
         .with("swarm_facts", facts(context, &after).await?)
-        .with("actions", json!([action]))
+        .with("actions", json!([action(command)]))
         .with_diff(context.diff, diff))
 }
 

@@ -7,7 +7,6 @@
 //! update back or paused it. A play's `rollout:` of the service sets its
 //! update settings and gates its replicas (`crate::swarm_rollout`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -16,12 +15,12 @@ use drover_playbook::catalog::{
     ArgumentSpec as A,
 };
 use drover_ssh::quote;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use super::Module;
 use crate::arguments::Arguments;
 use crate::health::duration;
-use crate::swarm::{self, Before, Watch, node_state, require_manager, spec_image};
+use crate::swarm::{self, Change, spec_image};
 use crate::swarm_rollout::{Gates, UpdateSettings, rolls_out};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
@@ -67,13 +66,28 @@ fn ports(value: &Json, published: &str, target: &str, protocol: &str, mode: &str
     ports
 }
 
+/// The flags that take a setting from what the spec has (first) to what
+/// the task asks (second).
+type Flags = Box<dyn Fn(&Json, &Json) -> String + Send + Sync>;
+
 /// One setting the module manages: how the spec holds it, how the task
 /// asks for it, and the flags that set it.
 struct Setting {
     name: &'static str,
     found: Json,
     wanted: Option<Json>,
-    flags: Box<dyn Fn(&Json, &Json) -> String + Send + Sync>,
+    flags: Flags,
+}
+
+impl Setting {
+    fn new(name: &'static str, found: Json, wanted: Option<Json>, flags: Flags) -> Self {
+        Self {
+            name,
+            found,
+            wanted,
+            flags,
+        }
+    }
 }
 
 /// A spec's update or rollback settings, from `update_config` names.
@@ -99,7 +113,7 @@ fn wanted_update_settings(config: &Json, found: &Json) -> Json {
     wanted
 }
 
-fn update_flags(prefix: &'static str) -> Box<dyn Fn(&Json, &Json) -> String + Send + Sync> {
+fn update_flags(prefix: &'static str) -> Flags {
     Box::new(move |_, wanted| {
         format!(
             " --{prefix}-parallelism {} --{prefix}-delay {}ns --{prefix}-failure-action {} --{prefix}-monitor {}ns --{prefix}-order {}",
@@ -113,11 +127,7 @@ fn update_flags(prefix: &'static str) -> Box<dyn Fn(&Json, &Json) -> String + Se
 }
 
 /// Flags that move a list of words from `found` to `wanted`.
-fn list_flags(
-    add: &'static str,
-    remove: &'static str,
-    key_only: bool,
-) -> Box<dyn Fn(&Json, &Json) -> String + Send + Sync> {
+fn list_flags(add: &'static str, remove: &'static str, key_only: bool) -> Flags {
     Box::new(move |found, wanted| {
         let (found, wanted) = (words(Some(found)), words(Some(wanted)));
         let mut flags = String::new();
@@ -136,149 +146,177 @@ fn list_flags(
     })
 }
 
+/// `--publish-rm` and `--publish-add` flags between two port lists.
+fn publish_flags() -> Flags {
+    Box::new(|found, wanted| {
+        let listed = |ports: &Json| -> Vec<String> {
+            ports
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|port| port.as_str().map(str::to_owned))
+                .collect()
+        };
+        let (found, wanted) = (listed(found), listed(wanted));
+        let mut flags = String::new();
+        for port in found.iter().filter(|port| !wanted.contains(port)) {
+            let published = port.split(':').next().unwrap_or_default();
+            let _ = write!(flags, " --publish-rm {}", quote(published));
+        }
+        for port in wanted.iter().filter(|port| !found.contains(port)) {
+            let _ = write!(flags, " --publish-add {}", quote(&publish_flag(port)));
+        }
+        flags
+    })
+}
+
+/// The ports `publish` asks for, as [`ports`] lists them.
+fn wanted_ports(publish: &Json) -> Json {
+    let listed: Vec<Json> = publish
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|port| {
+            let mut port = port.clone();
+            if let Some(text) = port["published_port"].as_str() {
+                port["published_port"] = json!(text.parse::<u64>().ok());
+            }
+            port
+        })
+        .collect();
+    json!(ports(
+        &Json::Array(listed),
+        "published_port",
+        "target_port",
+        "protocol",
+        "mode"
+    ))
+}
+
+/// A count the task gives as a whole number (a negative one, as
+/// community.docker's `-1`, means none).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn whole(count: f64) -> Option<u64> {
+    (count >= 0.0).then(|| count.round() as u64)
+}
+
+/// An argument the task gives, unless it is null.
+fn given(arguments: &Arguments<'_>, name: &str) -> Option<Json> {
+    arguments
+        .raw(name)
+        .filter(|value| !value.is_null())
+        .cloned()
+}
+
 /// Every setting, as the spec has it and as the task asks.
 fn settings(spec: &Json, arguments: &Arguments<'_>) -> Result<Vec<Setting>, Error> {
+    let mut all = container_settings(spec, arguments)?;
+    all.extend(service_settings(spec, arguments));
+    for (name, field, prefix) in [
+        ("update_config", "UpdateConfig", "update"),
+        ("rollback_config", "RollbackConfig", "rollback"),
+    ] {
+        let found = update_settings(&spec[field]);
+        let wanted = given(arguments, name).map(|config| wanted_update_settings(&config, &found));
+        all.push(Setting::new(name, found, wanted, update_flags(prefix)));
+    }
+    Ok(all)
+}
+
+/// What each replica's container runs: the image, how many, the
+/// environment, the arguments and the health check.
+fn container_settings(spec: &Json, arguments: &Arguments<'_>) -> Result<Vec<Setting>, Error> {
     let container = &spec["TaskTemplate"]["ContainerSpec"];
     let health = &container["Healthcheck"];
-    let raw = |name: &str| {
-        arguments
-            .raw(name)
-            .filter(|value| !value.is_null())
-            .cloned()
-    };
-    let publish = raw("publish").map(|value| {
-        let mut listed = Vec::new();
-        for port in value.as_array().into_iter().flatten() {
-            let mut port = port.clone();
-            if port["published_port"].is_string() {
-                port["published_port"] = json!(
-                    port["published_port"]
-                        .as_str()
-                        .and_then(|p| p.parse::<u64>().ok())
-                );
-            }
-            listed.push(port);
-        }
-        json!(ports(
-            &Json::Array(listed),
-            "published_port",
-            "target_port",
-            "protocol",
-            "mode"
-        ))
-    });
-    let mut all = vec![
-        Setting {
-            name: "image",
-            found: json!(spec_image(spec)),
-            wanted: arguments
-                .string("image")?
-                .map(|image| json!(swarm::plain_image(&image))),
-            flags: Box::new(|_, wanted| {
+    let image = arguments
+        .string("image")?
+        .map(|image| json!(swarm::plain_image(&image)));
+    let replicas = arguments
+        .number("replicas")?
+        .and_then(whole)
+        .map(Json::from);
+    Ok(vec![
+        Setting::new(
+            "image",
+            json!(spec_image(spec)),
+            image,
+            Box::new(|_, wanted| {
                 format!(" --image {}", quote(wanted.as_str().unwrap_or_default()))
             }),
-        },
-        Setting {
-            name: "replicas",
-            found: spec["Mode"]["Replicated"]["Replicas"].clone(),
-            wanted: arguments
-                .number("replicas")?
-                .filter(|count| *count >= 0.0)
-                .map(|count| json!(count as u64)),
-            flags: Box::new(|_, wanted| format!(" --replicas {wanted}")),
-        },
-        Setting {
-            name: "env",
-            found: json!(words(Some(&container["Env"]))),
-            wanted: raw("env").map(|env| json!(words(Some(&env)))),
-            flags: list_flags("env-add", "env-rm", true),
-        },
-        Setting {
-            name: "labels",
-            found: json!(words(Some(&spec["Labels"]))),
-            wanted: raw("labels").map(|labels| json!(words(Some(&labels)))),
-            flags: list_flags("label-add", "label-rm", true),
-        },
-        Setting {
-            name: "container_labels",
-            found: json!(words(Some(&container["Labels"]))),
-            wanted: raw("container_labels").map(|labels| json!(words(Some(&labels)))),
-            flags: list_flags("container-label-add", "container-label-rm", true),
-        },
-        Setting {
-            name: "publish",
-            found: json!(ports(
+        ),
+        Setting::new(
+            "replicas",
+            spec["Mode"]["Replicated"]["Replicas"].clone(),
+            replicas,
+            Box::new(|_, wanted| format!(" --replicas {wanted}")),
+        ),
+        Setting::new(
+            "env",
+            json!(words(Some(&container["Env"]))),
+            given(arguments, "env").map(|env| json!(words(Some(&env)))),
+            list_flags("env-add", "env-rm", true),
+        ),
+        Setting::new(
+            "args",
+            container["Args"].clone(),
+            given(arguments, "args"),
+            Box::new(|_, wanted| {
+                let words: Vec<String> = wanted
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|word| quote(&drover_template::as_text(word)))
+                    .collect();
+                format!(" --args {}", quote(&words.join(" ")))
+            }),
+        ),
+        Setting::new(
+            "healthcheck",
+            json!({"test": health["Test"], "interval": health["Interval"].as_u64().unwrap_or(0),
+                "timeout": health["Timeout"].as_u64().unwrap_or(0), "retries": health["Retries"].as_u64().unwrap_or(0)}),
+            given(arguments, "healthcheck").map(|check| wanted_health(&check)),
+            Box::new(|_, wanted| health_flags(wanted)),
+        ),
+    ])
+}
+
+/// The service around its containers: labels, published ports, placement.
+fn service_settings(spec: &Json, arguments: &Arguments<'_>) -> Vec<Setting> {
+    let container = &spec["TaskTemplate"]["ContainerSpec"];
+    let constraints = &spec["TaskTemplate"]["Placement"]["Constraints"];
+    vec![
+        Setting::new(
+            "labels",
+            json!(words(Some(&spec["Labels"]))),
+            given(arguments, "labels").map(|labels| json!(words(Some(&labels)))),
+            list_flags("label-add", "label-rm", true),
+        ),
+        Setting::new(
+            "container_labels",
+            json!(words(Some(&container["Labels"]))),
+            given(arguments, "container_labels").map(|labels| json!(words(Some(&labels)))),
+            list_flags("container-label-add", "container-label-rm", true),
+        ),
+        Setting::new(
+            "publish",
+            json!(ports(
                 &spec["EndpointSpec"]["Ports"],
                 "PublishedPort",
                 "TargetPort",
                 "Protocol",
                 "PublishMode"
             )),
-            wanted: publish,
-            flags: Box::new(|found, wanted| {
-                let mut flags = String::new();
-                for port in found
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|port| !wanted.as_array().is_some_and(|w| w.contains(port)))
-                {
-                    let text = port.as_str().unwrap_or_default();
-                    let published = text.split(':').next().unwrap_or_default();
-                    let _ = write!(flags, " --publish-rm {}", quote(published));
-                }
-                for port in wanted
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|port| !found.as_array().is_some_and(|f| f.contains(port)))
-                {
-                    let _ = write!(
-                        flags,
-                        " --publish-add {}",
-                        quote(&publish_flag(port.as_str().unwrap_or_default()))
-                    );
-                }
-                flags
-            }),
-        },
-        Setting {
-            name: "constraints",
-            found: json!(words(Some(
-                &spec["TaskTemplate"]["Placement"]["Constraints"]
-            ))),
-            wanted: raw("placement").map(|placement| json!(words(Some(&placement["constraints"])))),
-            flags: list_flags("constraint-add", "constraint-rm", false),
-        },
-        Setting {
-            name: "args",
-            found: container["Args"].clone(),
-            wanted: raw("args"),
-            flags: Box::new(|_, wanted| {
-                format!(" --args {}", quote(&words(Some(wanted)).join(" ")))
-            }),
-        },
-        Setting {
-            name: "healthcheck",
-            found: json!({"test": health["Test"], "interval": health["Interval"].as_u64().unwrap_or(0),
-                "timeout": health["Timeout"].as_u64().unwrap_or(0), "retries": health["Retries"].as_u64().unwrap_or(0)}),
-            wanted: raw("healthcheck").map(|check| wanted_health(&check)),
-            flags: Box::new(|_, wanted| health_flags(wanted)),
-        },
-    ];
-    for (name, field, prefix) in [
-        ("update_config", "UpdateConfig", "update"),
-        ("rollback_config", "RollbackConfig", "rollback"),
-    ] {
-        let found = update_settings(&spec[field]);
-        all.push(Setting {
-            name,
-            wanted: raw(name).map(|config| wanted_update_settings(&config, &found)),
-            found,
-            flags: update_flags(prefix),
-        });
-    }
-    Ok(all)
+            given(arguments, "publish").map(|publish| wanted_ports(&publish)),
+            publish_flags(),
+        ),
+        Setting::new(
+            "constraints",
+            json!(words(Some(constraints))),
+            given(arguments, "placement")
+                .map(|placement| json!(words(Some(&placement["constraints"])))),
+            list_flags("constraint-add", "constraint-rm", false),
+        ),
+    ]
 }
 
 fn setting<'a>(settings: &'a [Setting], name: &str) -> Option<&'a Setting> {
@@ -395,140 +433,122 @@ fn describe(settings: &[Setting], which: fn(&Setting) -> Option<&Json>) -> Strin
     text
 }
 
+/// The update settings a play's rollout of the service gives it.
+fn roll_out(settings: &mut [Setting], rollout: &drover_playbook::Rollout) {
+    let replicas = setting(settings, "replicas")
+        .and_then(|replicas| replicas.wanted.as_ref().unwrap_or(&replicas.found).as_u64())
+        .unwrap_or(1);
+    let update = UpdateSettings::of(rollout, usize::try_from(replicas).unwrap_or(1));
+    if let Some(config) = settings
+        .iter_mut()
+        .find(|setting| setting.name == "update_config")
+    {
+        config.wanted = Some(json!({
+            "parallelism": update.parallelism,
+            "delay": u64::try_from(update.delay.as_nanos()).unwrap_or(0),
+            "failure_action": "rollback",
+            "order": "stop-first",
+            "monitor": config.found["monitor"],
+        }));
+    }
+}
+
+/// `docker service update` with the flags of every setting that differs;
+/// `None` when none does.
+fn update(
+    name: &str,
+    arguments: &Arguments<'_>,
+    settings: &[Setting],
+) -> Result<Option<String>, Error> {
+    let mut flags = String::new();
+    for setting in settings {
+        if let Some(wanted) = setting
+            .wanted
+            .as_ref()
+            .filter(|wanted| **wanted != setting.found)
+        {
+            flags.push_str(&(setting.flags)(&setting.found, wanted));
+        }
+    }
+    if arguments.boolean("force_update", false)? {
+        flags.push_str(" --force");
+    }
+    Ok((!flags.is_empty())
+        .then(|| format!("docker service update --detach{flags} {}", quote(name))))
+}
+
+fn diff(name: &str, existed: bool, settings: &[Setting]) -> Diff {
+    Diff {
+        before: if existed {
+            describe(settings, |setting| Some(&setting.found))
+        } else {
+            String::new()
+        },
+        after: describe(settings, |setting| {
+            setting.wanted.as_ref().or(Some(&setting.found))
+        }),
+        before_header: format!("{name} (before)"),
+        after_header: format!("{name} (after)"),
+    }
+}
+
 pub(crate) async fn run(
     arguments: &Arguments<'_>,
     context: &ModuleContext<'_>,
 ) -> Result<ModuleResult, Error> {
     let name = arguments.required("name")?;
-    let node = match node_state(context).await? {
-        Ok(node) => node,
-        Err(failed) => return Ok(failed),
-    };
-    // Outside any swarm, nothing of it is there to remove.
-    if !node.joined() && !arguments.present()? {
-        return Ok(ModuleResult::ok());
-    }
-    if let Some(failed) = require_manager(&node) {
-        return Ok(failed);
+    if let Some(ended) = swarm::unless_manager(context, arguments.present()?).await? {
+        return Ok(ended);
     }
     let before = swarm::services(context, std::slice::from_ref(&name)).await?;
     let found = before.get(&name);
     if !arguments.present()? {
-        let Some(_) = found else {
-            return Ok(ModuleResult::ok());
-        };
-        let command = format!("docker service rm {} >/dev/null", quote(&name));
-        return crate::remote::change(context, Some(command), "docker service rm").await;
+        let command = found.map(|_| format!("docker service rm {} >/dev/null", quote(&name)));
+        return crate::remote::change(context, command, "docker service rm").await;
     }
-    let spec = found
-        .map(|service| service["Spec"].clone())
-        .unwrap_or(Json::Null);
+    let spec = found.map_or(Json::Null, |service| service["Spec"].clone());
     let mut settings = settings(&spec, arguments)?;
     let rollout = rolls_out(context, &[&name]);
     if let Some(rollout) = rollout {
-        let replicas = setting(&settings, "replicas")
-            .and_then(|replicas| replicas.wanted.as_ref().unwrap_or(&replicas.found).as_u64())
-            .unwrap_or(1);
-        let update = UpdateSettings::of(rollout, usize::try_from(replicas).unwrap_or(1));
-        if let Some(config) = settings
-            .iter_mut()
-            .find(|setting| setting.name == "update_config")
-        {
-            config.wanted = Some(json!({
-                "parallelism": update.parallelism,
-                "delay": u64::try_from(update.delay.as_nanos()).unwrap_or(0),
-                "failure_action": "rollback",
-                "order": "stop-first",
-                "monitor": config.found["monitor"],
-            }));
-        }
+        roll_out(&mut settings, rollout);
     }
-    let command = if found.is_none() {
-        create(&name, arguments, &settings)?
-    } else {
-        let mut flags = String::new();
-        for setting in &settings {
-            if let Some(wanted) = setting
-                .wanted
-                .as_ref()
-                .filter(|wanted| **wanted != setting.found)
-            {
-                flags.push_str(&(setting.flags)(&setting.found, wanted));
-            }
-        }
-        if arguments.boolean("force_update", false)? {
-            flags.push_str(" --force");
-        }
-        if flags.is_empty() {
-            return Ok(ModuleResult::ok().with("swarm_service", spec));
-        }
-        format!("docker service update --detach{flags} {}", quote(&name))
-    };
-    let diff = Diff {
-        before: if found.is_some() {
-            describe(&settings, |setting| Some(&setting.found))
-        } else {
-            String::new()
+    let command = match found {
+        None => create(&name, arguments, &settings)?,
+        Some(_) => match update(&name, arguments, &settings)? {
+            Some(command) => command,
+            None => return Ok(ModuleResult::ok().with("swarm_service", spec)),
         },
-        after: describe(&settings, |setting| {
-            setting.wanted.as_ref().or(Some(&setting.found))
-        }),
-        before_header: format!("{name} (before)"),
-        after_header: format!("{name} (after)"),
     };
+    let diff = diff(&name, found.is_some(), &settings);
     if context.check_mode {
         return Ok(ModuleResult::changed().with_diff(context.diff, diff));
     }
     let old_tasks = swarm::tasks(context, &name).await?;
-    let output = context
-        .exec(&format!("{command} 2>&1 >/dev/null"), None)
-        .await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "`{}` failed: {}",
-            command.split(" --").next().unwrap_or(&command),
-            String::from_utf8_lossy(&output.stdout).trim()
-        )));
+    let what = command.split(" --").next().unwrap_or(&command);
+    if let Some(failed) = swarm::change_swarm(context, &command, &format!("`{what}`")).await? {
+        return Ok(failed);
     }
     let after = swarm::services(context, std::slice::from_ref(&name)).await?;
-    let watch = Watch {
-        services: BTreeMap::from([(name.clone(), Before::of(found, after.get(&name)))]),
+    let previous = found
+        .map(|service| spec_image(&service["Spec"]))
+        .unwrap_or_default();
+    let change = Change {
+        before: &before,
+        after: &after,
+        gates: rollout.map(|rollout| Gates::new(name.clone(), rollout, &old_tasks, previous)),
         timeout: Duration::from_secs(arguments.unsigned("timeout")?.unwrap_or(300)),
-        gates: rollout.map(|rollout| {
-            Gates::new(
-                name.clone(),
-                rollout,
-                &old_tasks,
-                found
-                    .map(|service| spec_image(&service["Spec"]))
-                    .unwrap_or_default(),
-            )
-        }),
+        prefix: String::new(),
     };
-    let replicas = match swarm::converge(context, watch).await? {
+    let replicas = match swarm::see_through(context, change).await? {
         Ok(replicas) => replicas,
-        Err(why) => {
-            let image = after
-                .get(&name)
-                .map(|service| spec_image(&service["Spec"]))
-                .unwrap_or_default();
-            crate::releases::note_failure(context, &name, &image, &why).await;
-            let mut failed = ModuleResult::failed(why);
-            failed.changed = true;
-            return Ok(failed);
-        }
+        Err(failed) => return Ok(failed),
     };
-    swarm::record_releases(context, &before, &after).await?;
     let spec = after
         .get(&name)
-        .map(|service| service["Spec"].clone())
-        .unwrap_or(Json::Null);
+        .map_or(Json::Null, |service| service["Spec"].clone());
     Ok(ModuleResult::changed()
         .with("swarm_service", spec)
-        .with(
-            "replicas",
-            Json::Object(replicas.into_iter().collect::<Map<String, Json>>()),
-        )
+        .with("replicas", Json::Object(replicas))
         .with_diff(context.diff, diff))
 }
 
