@@ -84,7 +84,11 @@ fn swarm_play(
 ) -> (Output, Vec<Json>) {
     let mut arguments = vec!["play", playbook, "--output", "json"];
     for variable in extra {
-        arguments.extend(["-e", variable]);
+        // `--check` and the like go as they are; the rest are variables.
+        if !variable.starts_with("--") {
+            arguments.push("-e");
+        }
+        arguments.push(variable);
     }
     let output = drover(bed, inventory, &arguments);
     let events = text(&output.stdout)
@@ -167,6 +171,10 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
         0,
         "the same stack changes nothing"
     );
+    // Check mode says v2 would change the stack, and changes nothing.
+    let check = play(stack, &["version=2", "--check"]);
+    assert_eq!(changed(&check), 1, "check mode sees the new image");
+    assert_eq!(answers(&bed, 8080), vec![Some("app v1".to_owned()); 3]);
 
     // A rolling update, one replica at a time: a prober on every node never finds two down.
     let addresses: Vec<Ipv4Addr> = bed.hosts.iter().map(|host| host.address).collect();
@@ -230,6 +238,28 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
         table.contains("readiness failed on replica"),
         "the failed attempt is shown: {table}"
     );
+
+    // `rollout undo` brings the previous image back on every node.
+    let undo = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["rollout", "undo", "app_web", "-i"])
+        .arg(&inventory)
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts)
+        .env("DROVER_RECORD", "no")
+        .output()
+        .expect("drover runs");
+    assert!(
+        undo.status.success(),
+        "{}{}",
+        text(&undo.stdout),
+        text(&undo.stderr)
+    );
+    assert_eq!(
+        answers(&bed, 8080),
+        vec![Some("app v1".to_owned()); 3],
+        "undo brings v1 back"
+    );
+    play(stack, &["version=2"]);
 
     // A single service whose own health check fails in v3: Swarm rolls it back.
     let service = "tests/system/playbooks/swarm-service.yml";
