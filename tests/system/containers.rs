@@ -5,7 +5,7 @@
 //!
 //! The first part of issue 6 ("Container rollouts"); rollouts come later.
 
-use drover_test_harness::full::{Options, app_image};
+use drover_test_harness::full::Options;
 use serde_json::Value as Json;
 
 use super::{on_host, play, recap, results};
@@ -23,9 +23,7 @@ fn issue_6_containers_on_docker_and_podman_converge_and_record_releases() {
         return;
     };
     let images = tempfile::tempdir().expect("a directory for the images");
-    for (version, healthy) in [(1, true), (2, true), (3, false)] {
-        app_image(images.path(), version, healthy).expect("the app image is built");
-    }
+    super::app_images(images.path());
     let image_dir = format!("image_dir={}", images.path().display());
     let playbook = "tests/system/playbooks/containers.yml";
     let run = |version: &str, extra: &[&str]| {

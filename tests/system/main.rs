@@ -162,6 +162,15 @@ fn write_runtimes(directory: &Path, runtimes: &[(&str, &str)]) -> PathBuf {
     path
 }
 
+/// Builds the test app's images into `directory`: v1 and v2 healthy, v3
+/// serving its page but not `/healthz`.
+fn app_images(directory: &Path) {
+    for (version, healthy) in [(1, true), (2, true), (3, false)] {
+        drover_test_harness::full::app_image(directory, version, healthy)
+            .expect("the app image is built");
+    }
+}
+
 /// Only one full bed runs at a time (its bridge and addresses are fixed).
 static FULL_BED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -8,7 +8,7 @@
 //!
 //! A regression test for issue 6 ("Container rollouts").
 
-use drover_test_harness::full::{Options, app_image};
+use drover_test_harness::full::Options;
 use serde_json::Value as Json;
 
 use super::{on_host, play, recap, results};
@@ -26,9 +26,7 @@ fn issue_6_quadlet_runs_the_app_as_a_systemd_service() {
         return;
     };
     let images = tempfile::tempdir().expect("a directory for the images");
-    for (version, healthy) in [(1, true), (2, true), (3, false)] {
-        app_image(images.path(), version, healthy).expect("the app image is built");
-    }
+    super::app_images(images.path());
     let image_dir = format!("image_dir={}", images.path().display());
     let playbook = "tests/system/playbooks/quadlet.yml";
     let arguments = |version: &'static str| -> Vec<String> {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use drover_test_harness::full::{FullBed, Options, app_image};
+use drover_test_harness::full::{FullBed, Options};
 use serde_json::Value as Json;
 
 use super::{on_host, recap, repository, text};
@@ -176,9 +176,7 @@ fn issue_6_canary_big_bang_and_blue_green_on_docker_and_podman() {
         return;
     };
     let scratch = tempfile::tempdir().expect("a scratch directory");
-    for (version, healthy) in [(1, true), (2, true), (3, false)] {
-        app_image(scratch.path(), version, healthy).expect("the app image is built");
-    }
+    super::app_images(scratch.path());
     let runtimes = scratch.path().join("runtimes.yml");
     std::fs::write(
         &runtimes,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use drover_test_harness::full::{FullBed, Options, app_image};
+use drover_test_harness::full::{FullBed, Options};
 use serde_json::Value as Json;
 
 use super::{drover, recap, text};
@@ -108,6 +108,18 @@ fn succeeded(playbook: &str, (output, events): (Output, Vec<Json>)) -> Vec<Json>
     events
 }
 
+/// `drover rollout ACTION app_web` on the swarm.
+fn rollout(bed: &FullBed, inventory: &Path, action: &str) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["rollout", action, "app_web", "-i"])
+        .arg(inventory)
+        .arg("--known-hosts")
+        .arg(&bed.known_hosts)
+        .env("DROVER_RECORD", "no")
+        .output()
+        .expect("drover runs")
+}
+
 fn changed(events: &[Json]) -> u64 {
     recap(events).iter().map(|(_, changed, _)| changed).sum()
 }
@@ -129,9 +141,7 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
         return;
     };
     let work = tempfile::tempdir().expect("a directory");
-    for (version, healthy) in [(1, true), (2, true), (3, false)] {
-        app_image(work.path(), version, healthy).expect("the app image is built");
-    }
+    super::app_images(work.path());
     let inventory = swarm_inventory(&bed, work.path());
     let image_dir = format!("image_dir={}", work.path().display());
     let run = |playbook: &str, extra: &[&str]| swarm_play(&bed, &inventory, playbook, extra);
@@ -212,14 +222,7 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
     );
 
     // `rollout status` shows the service's releases, on its manager only.
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["rollout", "status", "app_web", "-i"])
-        .arg(&inventory)
-        .arg("--known-hosts")
-        .arg(&bed.known_hosts)
-        .env("DROVER_RECORD", "no")
-        .output()
-        .expect("drover runs");
+    let status = rollout(&bed, &inventory, "status");
     let table = text(&status.stdout);
     assert!(status.status.success(), "{}", text(&status.stderr));
     let row = table
@@ -240,14 +243,7 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
     );
 
     // `rollout undo` brings the previous image back on every node.
-    let undo = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["rollout", "undo", "app_web", "-i"])
-        .arg(&inventory)
-        .arg("--known-hosts")
-        .arg(&bed.known_hosts)
-        .env("DROVER_RECORD", "no")
-        .output()
-        .expect("drover runs");
+    let undo = rollout(&bed, &inventory, "undo");
     assert!(
         undo.status.success(),
         "{}{}",

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use drover_playbook::{Batch, Rollout, Strategy};
+use drover_playbook::{Rollout, Strategy};
 use drover_ssh::quote;
 use serde_json::{Value as Json, json};
 
@@ -45,7 +45,7 @@ impl UpdateSettings {
     pub(crate) fn of(rollout: &Rollout, replicas: usize) -> Self {
         let parallelism = match rollout.strategy {
             Strategy::Canary => 1,
-            _ => count(&rollout.batch, replicas).max(1),
+            _ => rollout.batch.of(replicas).max(1),
         };
         let gate = rollout
             .readiness
@@ -79,19 +79,6 @@ impl UpdateSettings {
 fn longest(spec: &HealthSpec) -> Duration {
     let probe = spec.period.max(spec.timeout);
     spec.initial_delay + probe * (spec.success_threshold + spec.failure_threshold)
-}
-
-/// A count, or a percentage of `total` (rounded down).
-fn count(batch: &Batch, total: usize) -> usize {
-    match batch {
-        Batch::Count(count) => *count,
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        Batch::Percent(percent) => (total as f64 * percent / 100.0).floor() as usize,
-    }
 }
 
 /// Whether the play rolls out `service` (a service's full name, or a
@@ -171,7 +158,7 @@ impl<'a> Gates<'a> {
             .as_u64()
             .and_then(|count| usize::try_from(count).ok())
             .unwrap_or(tasks.len());
-        if self.failed.len() <= count(&self.rollout.max_failures, replicas) {
+        if self.failed.len() <= self.rollout.max_failures.of(replicas) {
             return Ok(None);
         }
         let rolled_back = self.roll_back(context).await?;

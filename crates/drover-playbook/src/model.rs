@@ -31,6 +31,22 @@ pub enum Batch {
     Percent(f64),
 }
 
+impl Batch {
+    /// How many of `total` this is: the count, or the percentage rounded down.
+    #[must_use]
+    pub fn of(&self, total: usize) -> usize {
+        match self {
+            Self::Count(count) => *count,
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            Self::Percent(percent) => (total as f64 * percent / 100.0).floor() as usize,
+        }
+    }
+}
+
 /// How a play's hosts go through its tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlayStrategy {

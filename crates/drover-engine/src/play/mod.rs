@@ -698,18 +698,7 @@ pub(crate) fn batches(hosts: &[usize], serial: &[Batch]) -> Vec<Vec<usize>> {
     let mut index = 0;
     let mut step = 0;
     while index < hosts.len() {
-        let size = match &serial[step.min(serial.len() - 1)] {
-            Batch::Count(count) => *count,
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
-            Batch::Percent(percent) => {
-                ((hosts.len() as f64 * percent / 100.0).floor() as usize).max(1)
-            }
-        }
-        .max(1);
+        let size = serial[step.min(serial.len() - 1)].of(hosts.len()).max(1);
         let end = (index + size).min(hosts.len());
         result.push(hosts[index..end].to_vec());
         index = end;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use drover_modules::ModuleContext;
 use drover_modules::health::HealthSpec;
-use drover_playbook::{Batch, OnFailure, Play, Rollout, Strategy};
+use drover_playbook::{OnFailure, Play, Rollout, Strategy};
 use drover_ssh::ExecRequest;
 use serde_json::{Map, Value as Json, json};
 
@@ -31,7 +31,7 @@ pub(crate) fn rollout_batches(hosts: &[usize], rollout: &Rollout) -> Vec<Vec<usi
             let mut result = Vec::new();
             let mut done = 0;
             for step in &rollout.steps {
-                let target = size(step, hosts.len()).max(1).min(hosts.len());
+                let target = step.of(hosts.len()).max(1).min(hosts.len());
                 if target > done {
                     result.push(hosts[done..target].to_vec());
                     done = target;
@@ -43,22 +43,9 @@ pub(crate) fn rollout_batches(hosts: &[usize], rollout: &Rollout) -> Vec<Vec<usi
     }
 }
 
-/// A count, or a percentage of `total` (rounded down).
-fn size(batch: &Batch, total: usize) -> usize {
-    match batch {
-        Batch::Count(count) => *count,
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        Batch::Percent(percent) => (total as f64 * percent / 100.0).floor() as usize,
-    }
-}
-
 /// How many hosts may fail readiness before `on_failure` acts.
 pub(crate) fn allowed_failures(rollout: &Rollout, total: usize) -> usize {
-    size(&rollout.max_failures, total)
+    rollout.max_failures.of(total)
 }
 
 /// The seconds to wait between batches.
