@@ -285,6 +285,27 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
         "both replicas serve v2"
     );
 
+    // A canary rollout of the same service: one replica at a time, each gated.
+    let prober = Prober::start(addresses.clone(), 8081);
+    let canary = play("tests/system/playbooks/swarm-canary.yml", &["version=1"]);
+    let (most_down, _) = prober.finish();
+    assert_eq!(changed(&canary), 1);
+    let serving: Vec<String> = answers(&bed, 8081).into_iter().flatten().collect();
+    assert_eq!(serving, ["app v1", "app v1"], "both replicas serve v1");
+    assert!(
+        most_down <= 2,
+        "one of the two replicas (and the free node) at most: {most_down}"
+    );
+    let settings = super::on_host(
+        &bed,
+        "dv-1",
+        "docker service inspect solo | grep -o '\"Parallelism\": [0-9]*' | head -1",
+    );
+    assert!(
+        settings.ends_with(": 1"),
+        "the canary goes one replica at a time: {settings}"
+    );
+
     // Two replicas leave a node free: draining a worker that runs one moves it there.
     play(stack, &["version=2", "replicas=2"]);
     let running_on =
