@@ -46,6 +46,9 @@ const LEFT_OUT: &[&str] = &[
     "var/cache/",
     "var/lib/apt/",
     "var/lib/dpkg/",
+    // dpkg's daily backups of its database and of the alternatives, made
+    // by a timer whenever it fires on each host.
+    "var/backups/",
     "var/lib/systemd/",
     "var/lib/ucf/",
     "var/tmp/",
