@@ -302,7 +302,7 @@ fn issue_20_swarm_forms_rolls_out_rolls_back_drains_and_leaves() {
         "docker service inspect solo | grep -o '\"Parallelism\": [0-9]*' | head -1",
     );
     assert!(
-        settings.ends_with(": 1"),
+        settings.trim().ends_with(": 1"),
         "the canary goes one replica at a time: {settings}"
     );
 
