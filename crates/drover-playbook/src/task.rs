@@ -825,64 +825,6 @@ impl Loader<'_> {
         }
     }
 
-    /// A `docker_stack` task's `src` files: each must exist on the
-    /// controller (or the task fails when it runs), and what is in them
-    /// must be a stack `docker stack deploy` takes, checked now.
-    fn check_stack_files(
-        &mut self,
-        task: &Task,
-        arguments: &Vars,
-        context: &Context,
-        here: &SourceLocation,
-    ) {
-        let sources: Vec<&str> = match arguments.get("src") {
-            Some(Json::String(source)) => vec![source.as_str()],
-            Some(Json::Array(sources)) => sources.iter().filter_map(Json::as_str).collect(),
-            _ => return,
-        };
-        // The service the play rolls out, by its full name and by its key
-        // in this stack.
-        let mut rolled_out: Vec<String> = self.rolled_out_service.iter().cloned().collect();
-        if let (Some(service), Some(Json::String(stack))) =
-            (&self.rolled_out_service, arguments.get("name"))
-            && let Some(key) = service.strip_prefix(&format!("{stack}_"))
-        {
-            rolled_out.push(key.to_owned());
-        }
-        let mut bases: Vec<PathBuf> = task.role.iter().map(|role| role.path.clone()).collect();
-        bases.extend([context.base.clone(), self.base.clone()]);
-        for source in sources
-            .into_iter()
-            .filter(|source| !drover_template::is_template(source))
-        {
-            let name = Path::new(source);
-            let found = if name.is_absolute() {
-                name.exists().then(|| name.to_path_buf())
-            } else {
-                bases
-                    .iter()
-                    .flat_map(|base| [base.join("files").join(name), base.join(name)])
-                    .find(|candidate| candidate.is_file())
-            };
-            let Some(found) = found else {
-                self.errors.defer(
-                    here.clone(),
-                    format!("the stack file `{source}` does not exist"),
-                    Some(
-                        "looked in `files/` and beside the task's file, the role and the playbook"
-                            .to_owned(),
-                    ),
-                );
-                continue;
-            };
-            if let Ok(text) = std::fs::read_to_string(&found) {
-                for problem in crate::stack_file::check(&text, &found, &rolled_out) {
-                    self.errors.push(problem);
-                }
-            }
-        }
-    }
-
     fn include(
         &mut self,
         task: Task,
