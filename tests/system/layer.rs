@@ -151,6 +151,9 @@ fn walk(
             if relative.starts_with("var/spool/cron/crontabs/") {
                 content = without_crontab_stamp(&content);
             }
+            if relative == "etc/shadow" {
+                content = without_change_days(&content);
+            }
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             content.hash(&mut hasher);
             record(
@@ -163,6 +166,21 @@ fn walk(
             );
         }
     }
+}
+
+/// `/etc/shadow` without each account's day of its last password change
+/// (its third field): twins made on either side of midnight differ there.
+fn without_change_days(content: &str) -> String {
+    let mut kept = String::new();
+    for line in content.lines() {
+        let mut fields: Vec<&str> = line.split(':').collect();
+        if let Some(day) = fields.get_mut(2) {
+            *day = "";
+        }
+        kept.push_str(&fields.join(":"));
+        kept.push('\n');
+    }
+    kept
 }
 
 /// A crontab without the line `crontab` writes with the name of the file
