@@ -107,22 +107,6 @@ pub(crate) async fn unless_manager(
     Ok(require_manager(&node))
 }
 
-/// Runs a docker command line whose failure is the task's, with docker's
-/// words (it writes them on standard error).
-pub(crate) async fn docker(
-    context: &ModuleContext<'_>,
-    command: &str,
-) -> Result<Result<String, String>, Error> {
-    let output = context.exec(command, None).await?;
-    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if output.success() {
-        Ok(Ok(stdout))
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        Ok(Err(if stderr.is_empty() { stdout } else { stderr }))
-    }
-}
-
 /// Runs a docker command that changes the swarm; `Some` failed result,
 /// with docker's words, when it fails.
 pub(crate) async fn change_swarm(
@@ -341,6 +325,16 @@ fn desired(service: &Json, tasks: &[ServiceTask]) -> usize {
         .as_u64()
         .and_then(|count| usize::try_from(count).ok())
         .unwrap_or(tasks.len())
+}
+
+/// How many of a service's tasks run its spec's image, and how many it wants.
+fn running(service: &Json, tasks: &[ServiceTask]) -> (usize, usize) {
+    let image = spec_image(&service["Spec"]);
+    let running = tasks
+        .iter()
+        .filter(|task| task.state == "running" && task.image == image)
+        .count();
+    (running, desired(service, tasks))
 }
 
 /// A service as it was before the task changed it, and whether the change
@@ -571,11 +565,7 @@ fn standing(
         Some(reason) => reason,
     };
     let image = spec_image(&service["Spec"]);
-    let running = tasks
-        .iter()
-        .filter(|task| task.state == "running" && task.image == image)
-        .count();
-    let wanted = desired(service, tasks);
+    let (running, wanted) = running(service, tasks);
     let count = format!("{running}/{wanted}");
     let converged = running >= wanted && tasks.iter().all(|task| task.image == image);
     if before.updates && taken_up {
@@ -629,13 +619,8 @@ pub(crate) async fn rolled_back(
             let state = service["UpdateStatus"]["State"]
                 .as_str()
                 .unwrap_or_default();
-            let tasks = tasks(context, name).await?;
-            let image = spec_image(&service["Spec"]);
-            let running = tasks
-                .iter()
-                .filter(|task| task.state == "running" && task.image == image)
-                .count();
-            if state == "rollback_completed" && running >= desired(service, &tasks) {
+            let (running, wanted) = running(service, &tasks(context, name).await?);
+            if state == "rollback_completed" && running >= wanted {
                 return Ok(true);
             }
         }

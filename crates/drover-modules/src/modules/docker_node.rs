@@ -17,7 +17,7 @@ use super::Module;
 use crate::arguments::Arguments;
 use std::time::Duration;
 
-use crate::swarm::{Before, Watch, converge, node_state, require_manager};
+use crate::swarm::{Before, Watch, change_swarm, converge, node_state, require_manager};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// What the module sets on a node.
@@ -186,17 +186,10 @@ pub(crate) async fn run(
         return Ok(changed);
     }
     let moving = services_on(context, &hostname).await?;
-    let output = context
-        .exec(
-            &format!("docker node update{flags} {node} >/dev/null"),
-            None,
-        )
-        .await?;
-    if !output.success() {
-        return Ok(ModuleResult::failed(format!(
-            "docker node update {hostname} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+    let update = format!("docker node update{flags} {node}");
+    let what = format!("docker node update {hostname}");
+    if let Some(failed) = change_swarm(context, &update, &what).await? {
+        return Ok(failed);
     }
     if wanted.availability == "drain" && found.availability != "drain" {
         return drained(context, &hostname, &moving, changed).await;

@@ -16,7 +16,7 @@ use serde_json::{Value as Json, json};
 
 use super::Module;
 use crate::arguments::Arguments;
-use crate::swarm::{NodeState, docker, node_state};
+use crate::swarm::{NodeState, node_state};
 use crate::{Diff, Error, ModuleContext, ModuleResult};
 
 /// `ADDRESS:PORT`, with Swarm's port 2377 when none is given.
@@ -157,12 +157,17 @@ async fn facts(context: &ModuleContext<'_>, node: &NodeState) -> Result<Json, Er
     if !node.manager {
         return Ok(json!({}));
     }
-    let tokens = docker(
-        context,
-        "docker swarm join-token -q worker && docker swarm join-token -q manager",
-    )
-    .await?
-    .unwrap_or_default();
+    let output = context
+        .exec(
+            "docker swarm join-token -q worker && docker swarm join-token -q manager",
+            None,
+        )
+        .await?;
+    let tokens = if output.success() {
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    } else {
+        String::new()
+    };
     let mut tokens = tokens.lines();
     Ok(json!({
         "ID": node.cluster_id,
